@@ -1,0 +1,73 @@
+/**
+ * A fake OpenAI Images API on loopback for tests and local runs: `GET /v1/models`,
+ * `POST /v1/images/generations` and `/v1/images/edits` (JSON and server-sent events), the Azure
+ * deployment routes, OpenAI-like validation, real PNG/JPEG/WebP bytes, deterministic fault
+ * injection and introspection.
+ *
+ * Faults: put `[fault:NAME]` in a prompt, send the `x-fake-openai-fault: NAME` header, call
+ * `setFault("NAME")` or `POST /_control/fault {"fault":"NAME","count":1}`. Names: `rate_limit`,
+ * `rate_limit_once`, `quota`, `moderation[=cat,…]`, `unauthorized`, `org_verification`,
+ * `billing`, `server_error`, `overloaded`, `malformed_json`, `reset`, `hang`, `stream_error`,
+ * `stream_cut`, `latency=MS`. Control routes: `POST /_control/fault`, `GET /_control/stats`,
+ * `GET /_control/requests`, `POST /_control/reset`.
+ *
+ * Run standalone with `deno task fake-openai` (env `FAKE_OPENAI_PORT`, `FAKE_OPENAI_HOST`).
+ *
+ * @module
+ */
+
+import {
+  type FakeOpenAI,
+  type FakeOpenAIOptions,
+  startFakeOpenAIServer,
+} from "./fake_openai/server.ts";
+
+export {
+  FAKE_INVALID_API_KEY,
+  type FakeOpenAI,
+  type FakeOpenAIOptions,
+  type FakeOpenAIStats,
+  FAULT_HEADER,
+  type FaultSetting,
+  type RecordedFile,
+  type RecordedRequest,
+  type RequestOutcome,
+} from "./fake_openai/server.ts";
+export { FAULT_NAMES, type FaultName } from "./fake_openai/faults.ts";
+export { type ProbedImage, probeImage } from "./fake_openai/image_probe.ts";
+export { FAKE_IMAGE_MODELS, RETIRED_MODELS } from "./fake_openai/models.ts";
+
+/** Starts a fake OpenAI Images API on loopback; close it (or `await using`) when done. */
+export function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
+  return startFakeOpenAIServer(options);
+}
+
+async function main(): Promise<void> {
+  const port = Number(Deno.env.get("FAKE_OPENAI_PORT") ?? "0");
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`Cannot start fake OpenAI: FAKE_OPENAI_PORT must be a port, got ${port}`);
+  }
+  const hostname = Deno.env.get("FAKE_OPENAI_HOST") || "127.0.0.1";
+  const fake = await startFakeOpenAI({ port, hostname });
+  // This is a developer tool: its stdout is the interface. The first line is the base URL alone.
+  console.log(fake.baseUrl);
+  console.log(
+    [
+      "",
+      "Fake OpenAI Images API is running. Point the service at it with:",
+      `  OPENAI_BASE_URL=${fake.baseUrl} OPENAI_API_KEY=anything deno task serve`,
+      `Azure: AZURE_OPENAI_ENDPOINT=${fake.azureEndpoint} AZURE_OPENAI_API_KEY=anything`,
+      "  OPENAI_API_VERSION=2025-04-01-preview AZURE_OPENAI_DEPLOYMENT=gpt-image-2",
+      "Faults: add [fault:rate_limit] (or moderation, hang, reset, latency=1500, …) to a prompt,",
+      `  or POST ${fake.azureEndpoint}/_control/fault {"fault":"server_error","count":1}.`,
+      `Stats: GET ${fake.azureEndpoint}/_control/stats. Stop with Ctrl+C.`,
+    ].join("\n"),
+  );
+  const stop = () => {
+    fake.close().then(() => Deno.exit(0));
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+}
+
+if (import.meta.main) await main();
