@@ -1,0 +1,29 @@
+/**
+ * Comparing secrets without leaking, through timing, how much of a guess was right. Deno has no
+ * `crypto.timingSafeEqual` on `crypto.subtle`, so both sides are hashed to equal-length SHA-256
+ * digests and compared with a loop whose running time does not depend on where they differ.
+ *
+ * @module
+ */
+
+/** SHA-256 of the UTF-8 bytes of `text`. */
+export async function sha256(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}
+
+/**
+ * True when `a` and `b` hold the same bytes. For equal lengths, every byte is visited whatever
+ * the contents; lengths are not secret (callers compare digests of a fixed size).
+ */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a[i] ^ b[i];
+  return difference === 0;
+}
+
+/** True when the strings are equal, compared as SHA-256 digests in constant time. */
+export async function secretsEqual(a: string, b: string): Promise<boolean> {
+  const [da, db] = await Promise.all([sha256(a), sha256(b)]);
+  return constantTimeEqual(da, db);
+}

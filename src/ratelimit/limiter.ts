@@ -1,0 +1,140 @@
+/**
+ * Limits shared by every process that opens the same Deno KV: the general request rate, the
+ * hourly image allowance, concurrent generations per principal, the global upstream budget and
+ * the monthly spend ledger. All state lives in KV; every function takes the KV and a clock.
+ *
+ * Typical order for one generation of `n` images by `principal`:
+ * `checkBudget` → `reserveGenerations` → `acquireInflight` → `waitForUpstreamBudget` → upstream
+ * call → `recordSpend`; when the upstream call fails before producing images, `refundGenerations`
+ * gives the hourly allowance back (the upstream budget is not refunded: the call was made).
+ *
+ * @module
+ */
+import type { RateWindow } from "../config.ts";
+import { acquireInflight, type InflightLease } from "./inflight.ts";
+import {
+  type BudgetStatus,
+  checkBudget,
+  recordSpend,
+  type UsageReport,
+  usageReport,
+  type UsageReportOptions,
+} from "./spend.ts";
+import { type UpstreamGrant, waitForUpstreamBudget } from "./upstream_budget.ts";
+import {
+  checkRequestRate,
+  type GenerationReservation,
+  type RateResult,
+  refundGenerations,
+  reserveGenerations,
+} from "./window.ts";
+
+export { rateLimitHeaders } from "./headers.ts";
+export { acquireInflight, inflightCount } from "./inflight.ts";
+export type { InflightLease, InflightOptions } from "./inflight.ts";
+export { checkBudget, monthOf, nextMonthStart, recordSpend, usageReport } from "./spend.ts";
+export type {
+  BudgetOptions,
+  BudgetStatus,
+  RecordSpendOptions,
+  UsageReport,
+  UsageReportOptions,
+  UsageRow,
+} from "./spend.ts";
+export { upstreamQueueStatus, waitForUpstreamBudget } from "./upstream_budget.ts";
+export type {
+  UpstreamBudgetOptions,
+  UpstreamGrant,
+  UpstreamQueueStatus,
+} from "./upstream_budget.ts";
+export { checkRequestRate, refundGenerations, reserveGenerations } from "./window.ts";
+export type {
+  GenerationLimitOptions,
+  GenerationReservation,
+  RateResult,
+  RequestRateOptions,
+} from "./window.ts";
+
+/** The configured limits, as in the resolved config. */
+export interface LimitSettings {
+  /** `REQUEST_RATE_LIMIT`. */
+  readonly requestRateLimit: RateWindow;
+  /** `IMAGE_GENERATION_RATE_LIMIT`, images per hour; 0 = unlimited. */
+  readonly imageGenerationRateLimit: number;
+  /** `MAX_INFLIGHT_PER_KEY`; 0 = unlimited. */
+  readonly maxInflightPerKey: number;
+  /** `UPSTREAM_IMAGES_PER_MINUTE`; 0 = unlimited. */
+  readonly upstreamImagesPerMinute: number;
+  /** `UPSTREAM_QUEUE_TIMEOUT_MS`. */
+  readonly upstreamQueueTimeoutMs: number;
+  /** `BUDGET_USD_PER_KEY_MONTH`; 0 = none. */
+  readonly budgetUsdPerKeyMonth: number;
+}
+
+/** Options of {@link createLimiter}. */
+export interface LimiterOptions {
+  /** The limits (a resolved `Config` fits). */
+  limits: LimitSettings;
+  /** Clock, epoch milliseconds (default `Date.now`). */
+  now?: () => number;
+  /** Lease length for concurrency slots (default 60,000 ms). */
+  leaseMs?: number;
+}
+
+/** The limiter functions bound to one KV, one clock and the configured limits. */
+export interface Limiter {
+  /** Counts a request against `REQUEST_RATE_LIMIT`. */
+  checkRequest(principal: string): Promise<RateResult>;
+  /** Takes `n` images from the hourly allowance or throws `rate_limited`. */
+  reserveGenerations(principal: string, n: number): Promise<GenerationReservation>;
+  /** Gives a reservation back after an upstream failure that produced no image. */
+  refundGenerations(reservation: GenerationReservation): Promise<boolean>;
+  /** Takes a concurrency slot or throws `rate_limited`. */
+  acquireInflight(principal: string): Promise<InflightLease>;
+  /** Waits in order for the global upstream budget or throws `rate_limited` / `cancelled`. */
+  waitForUpstream(n: number, signal?: AbortSignal): Promise<UpstreamGrant>;
+  /** Throws `budget_exceeded` when the principal's monthly budget is spent. */
+  checkBudget(principal: string, pendingUsd?: number): Promise<BudgetStatus>;
+  /** Adds spend and images to the principal's monthly ledger. */
+  recordSpend(principal: string, usd: number, images: number): Promise<void>;
+  /** Per-principal usage of a month. */
+  usageReport(options?: Omit<UsageReportOptions, "now">): Promise<UsageReport>;
+}
+
+/** Binds the limiter functions to `kv`, a clock and the configured limits. */
+export function createLimiter(kv: Deno.Kv, options: LimiterOptions): Limiter {
+  const { limits } = options;
+  const now = options.now ?? Date.now;
+  return {
+    checkRequest: (principal) =>
+      checkRequestRate(kv, principal, {
+        limit: limits.requestRateLimit.limit,
+        windowMs: limits.requestRateLimit.windowMs,
+        now,
+      }),
+    reserveGenerations: (principal, n) =>
+      reserveGenerations(kv, principal, n, { perHour: limits.imageGenerationRateLimit, now }),
+    refundGenerations: (reservation) => refundGenerations(kv, reservation, { now }),
+    acquireInflight: (principal) =>
+      acquireInflight(kv, principal, {
+        max: limits.maxInflightPerKey,
+        now,
+        ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
+      }),
+    waitForUpstream: (n, signal) =>
+      waitForUpstreamBudget(kv, n, {
+        perMinute: limits.upstreamImagesPerMinute,
+        timeoutMs: limits.upstreamQueueTimeoutMs,
+        now,
+        ...(signal === undefined ? {} : { signal }),
+      }),
+    checkBudget: (principal, pendingUsd) =>
+      checkBudget(kv, principal, {
+        budgetUsd: limits.budgetUsdPerKeyMonth,
+        now,
+        ...(pendingUsd === undefined ? {} : { pendingUsd }),
+      }),
+    recordSpend: (principal, usd, images) => recordSpend(kv, principal, usd, { now, images }),
+    usageReport: (report = {}) => usageReport(kv, { ...report, now }),
+  };
+}
