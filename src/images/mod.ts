@@ -1,0 +1,70 @@
+/**
+ * Image storage: the store (files or KV blobs), the KV catalog with jobs, retention, reconcile,
+ * adoption of the predecessor's folder and layout migration. The public module of `src/images/`
+ * (the codec has its own, `codec.ts`).
+ *
+ * @module
+ */
+
+export {
+  type ImageExt,
+  imageFileName,
+  imageIdTime,
+  isImageId,
+  isStoreFileName,
+  newImageId,
+  sha256Hex,
+  thumbFileName,
+} from "./ids.ts";
+export { KEYS, SCHEMA_VERSION } from "./kv_keys.ts";
+export { isKvLockedError, withKvRetry } from "./kv_retry.ts";
+export {
+  Catalog,
+  type CatalogCounters,
+  type CatalogRecord,
+  type Door,
+  DOORS,
+  type FileSummary,
+  formatBytes,
+  type ImageStats,
+  isJobId,
+  type JobRecord,
+  type JobState,
+  type JobUpdate,
+  type ListOptions,
+  type ListPage,
+  type NewJob,
+  type RecordFields,
+  type ThumbnailInfo,
+} from "./catalog.ts";
+export {
+  createImageStore,
+  type ImageStore,
+  type ImageStoreConfig,
+  type ImageStoreDeps,
+  type OpenedImage,
+  prepareImageStore,
+  type PrepareOptions,
+  type SaveInput,
+  type StartupReport,
+  type StoredFile,
+  type StoredImage,
+} from "./store.ts";
+export { FsImageStore } from "./fs_store.ts";
+export { KvImageStore } from "./kv_store.ts";
+export { reconcile, type ReconcileOptions, type ReconcileReport } from "./reconcile.ts";
+export { adoptPredecessorFiles, type AdoptReport } from "./adopt.ts";
+export { migrateCatalog, type MigrationReport } from "./migrate.ts";
+export {
+  claimCleanupRun,
+  type CleanupDeps,
+  type CleanupOptions,
+  type CleanupReport,
+  type CleanupSettings,
+  type CleanupTick,
+  createCleanupHandler,
+  lastCleanupRun,
+  registerCleanupCron,
+  runCleanup,
+  startCleanupTimer,
+} from "./retention.ts";
