@@ -112,6 +112,8 @@ export const KEYS = Object.freeze({
   job: (jobId: string): Deno.KvKey => [ROOT, "job", jobId],
   /** The job that will produce a pending image. */
   jobByImage: (imageId: string): Deno.KvKey => [ROOT, "job_by_image", imageId],
+  /** A request to cancel a running job, seen by whichever instance runs it. */
+  jobCancel: (jobId: string): Deno.KvKey => [ROOT, "job_cancel", jobId],
 });
 
 /** Key builders of layout version 1, used only by the migration. */

@@ -1,0 +1,224 @@
+/**
+ * The vocabulary shared by the core and its three doors: image records, generation jobs and the
+ * {@link ImageService} facade every door talks to. Types only: no runtime code, no I/O.
+ *
+ * @module
+ */
+import type { AppError } from "./errors.ts";
+import type { CatalogRecord, Door } from "./images/catalog.ts";
+
+export type { Door };
+
+/** One stored image, as the catalog knows it. */
+export type ImageRecord = CatalogRecord;
+
+/** Who asked: used for limits, budgets and the catalog's creator index. */
+export interface Principal {
+  /** Stable id: key id, `token` for MCP_AUTH_TOKEN, `local` for stdio/CLI, `ip:<addr>` for anonymous. */
+  readonly id: string;
+  /** Display name. */
+  readonly name: string;
+  /** What the principal may do. */
+  readonly role: "admin" | "user";
+}
+
+/** Token usage reported by OpenAI. */
+export interface Usage {
+  /** Input tokens (text + images). */
+  readonly input_tokens?: number;
+  /** Output tokens. */
+  readonly output_tokens?: number;
+  /** Total tokens. */
+  readonly total_tokens?: number;
+  /** Split of input tokens. */
+  readonly input_tokens_details?: { text_tokens?: number; image_tokens?: number };
+}
+
+/** Cost of a generation, or why it is unknown. */
+export interface Cost {
+  /** US dollars, or null when the model's price is unknown. */
+  readonly usd: number | null;
+  /** How the figure was computed. */
+  readonly basis: "tokens" | "per_image" | "unknown";
+  /** Why the figure is null, when it is. */
+  readonly reason?: string;
+}
+
+/** Stages a generation passes through, reported as progress. */
+export type JobStage =
+  | "queued"
+  | "waiting_for_upstream_budget"
+  | "generating"
+  | "partial_image"
+  | "storing"
+  | "done";
+
+/** Lifecycle state of a job as kept in KV. */
+export type JobState = "pending" | "running" | "succeeded" | "failed" | "cancelled";
+
+/** What KV knows about a job (visible to every instance). */
+export interface JobStatus {
+  /** Job id. */
+  readonly id: string;
+  /** Current state. */
+  readonly state: JobState;
+  /** Image ids reserved for the job's images (known from the start). */
+  readonly imageIds: readonly string[];
+  /** Model used. */
+  readonly model: string;
+  /** Creation time, epoch ms. */
+  readonly created: number;
+  /** Last update, epoch ms. */
+  readonly updated: number;
+  /** Failure, when failed or cancelled. */
+  readonly error?: { kind: string; message: string };
+}
+
+/** Progress callback: stage, elapsed milliseconds, and a partial image when one arrives. */
+export type ProgressListener = (event: {
+  stage: JobStage;
+  elapsedMs: number;
+  partialImage?: { index: number; bytes: Uint8Array; mime: string };
+}) => void;
+
+/** Options for starting a generation or edit. */
+export interface StartOptions {
+  /** Door the request came through. */
+  door: Door;
+  /** Who asked. */
+  principal: Principal;
+  /** Aborts the upstream call and stores nothing. */
+  signal?: AbortSignal;
+  /** Progress (stage changes and partial images). */
+  onProgress?: ProgressListener;
+  /** Partial images to request (0–3); each costs extra output tokens. */
+  partialImages?: number;
+}
+
+/** The finished result of a job. */
+export interface GenerationResult {
+  /** Job id. */
+  readonly jobId: string;
+  /** Stored images, in upstream order. */
+  readonly images: readonly ImageRecord[];
+  /** Model used. */
+  readonly model: string;
+  /** Token usage of the request. */
+  readonly usage: Usage | null;
+  /** Total cost of the request. */
+  readonly cost: Cost;
+  /** Translations and notices (legacy model mapped, size adjusted, …). */
+  readonly warnings: readonly string[];
+  /** Milliseconds spent upstream and in total. */
+  readonly timings: { readonly upstreamMs: number; readonly totalMs: number };
+}
+
+/** A running generation: known ids from the start, a promise for the end. */
+export interface GenerationJob {
+  /** Job id. */
+  readonly id: string;
+  /** Ids the images will have once stored. */
+  readonly imageIds: readonly string[];
+  /** Model the request resolved to. */
+  readonly model: string;
+  /** Warnings known at validation time. */
+  readonly warnings: readonly string[];
+  /** Settles when the job is stored (or failed/cancelled). */
+  readonly done: Promise<GenerationResult>;
+  /** Aborts the job (upstream request closed, nothing stored). */
+  cancel(reason?: string): void;
+  /** Stops following the caller's signal: the job finishes even if the caller goes away. */
+  detach(): void;
+}
+
+/** A page of catalog results. */
+export interface ImagePage {
+  /** Records, newest first. */
+  readonly items: readonly ImageRecord[];
+  /** Cursor for the next page, if any. */
+  readonly nextCursor?: string;
+}
+
+/** Filters for listing images. */
+export interface ListImagesOptions {
+  /** Page size (default 20, max 100). */
+  limit?: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+  /** Only images of this model. */
+  model?: string;
+  /** Only images by this creator. */
+  creator?: string;
+  /** Case-insensitive substring of the prompt. */
+  query?: string;
+}
+
+/** What a wait for an image found. */
+export type ImageLookup =
+  | { readonly status: "ready"; readonly record: ImageRecord }
+  | { readonly status: "pending"; readonly job: JobStatus }
+  | { readonly status: "failed"; readonly job: JobStatus; readonly error: AppError }
+  | { readonly status: "missing" };
+
+/** Bytes shaped for a client: the original or a smaller re-encoded preview. */
+export interface ImageView {
+  /** Encoded bytes. */
+  readonly bytes: Uint8Array;
+  /** MIME type of `bytes`. */
+  readonly mime: string;
+  /** Pixel width of `bytes`. */
+  readonly width: number;
+  /** Pixel height of `bytes`. */
+  readonly height: number;
+  /** True when `bytes` are not the stored original. */
+  readonly reencoded: boolean;
+}
+
+/** A model as doors present it. */
+export interface ModelSummary {
+  /** Model id to pass as `model`. */
+  readonly id: string;
+  /** `current`, `deprecated` (shutdown announced) or `retired`. */
+  readonly status: string;
+  /** Human text about the lifecycle, e.g. `shutdown announced for 2026-12-01`. */
+  readonly lifecycle: string;
+  /** Sizes: a list, or a rule in words. */
+  readonly sizes: string;
+  /** Accepted qualities. */
+  readonly qualities: readonly string[];
+  /** Output formats. */
+  readonly formats: readonly string[];
+  /** Whether the model edits images. */
+  readonly edits: boolean;
+  /** Price per 1M output image tokens, or per image, in words; `unknown` when unknown. */
+  readonly price: string;
+}
+
+/** The facade of the core that every door uses. */
+export interface ImageService {
+  /** Validates `input` (throws ValidationError) and starts a generation job. */
+  generate(input: unknown, options: StartOptions): Promise<GenerationJob>;
+  /** Validates `input`, resolves its image references and starts an edit job. */
+  edit(input: unknown, options: StartOptions): Promise<GenerationJob>;
+  /** The catalog record of an image, or null. */
+  get(id: string): Promise<ImageRecord | null>;
+  /** The record and full bytes of an image, or null. */
+  read(id: string): Promise<{ record: ImageRecord; bytes: Uint8Array } | null>;
+  /** A view of an image within `maxBytes` and `maxSide` (the original when it fits). */
+  view(
+    id: string,
+    limits: { maxBytes: number; maxSide: number },
+  ): Promise<{ record: ImageRecord; view: ImageView } | null>;
+  /** A 256 px thumbnail (made and kept on first request). */
+  thumbnail(id: string): Promise<{ record: ImageRecord; view: ImageView } | null>;
+  /** Images newest first. */
+  list(options?: ListImagesOptions): Promise<ImagePage>;
+  /** Deletes an image (record first, then bytes); false when it did not exist. */
+  delete(id: string): Promise<boolean>;
+  /** Finds an image by id, waiting up to `waitMs` while its job is still running. */
+  lookup(id: string, options?: { waitMs?: number; signal?: AbortSignal }): Promise<ImageLookup>;
+  /** Cancels a running job by job id or image id, on any instance sharing the KV. */
+  cancel(id: string): Promise<boolean>;
+  /** The models the registry knows, with lifecycle and capabilities. */
+  models(): Promise<readonly ModelSummary[]>;
+}

@@ -1,0 +1,41 @@
+/**
+ * Base64 helpers over the runtime's built-ins (Uint8Array.fromBase64 / toBase64 in Deno 2.9),
+ * with a portable fallback.
+ *
+ * @module
+ */
+
+type Base64Array = Uint8Array & { toBase64?: () => string };
+type Base64Ctor = typeof Uint8Array & { fromBase64?: (text: string) => Uint8Array };
+
+/** Encodes bytes as standard base64. */
+export function encodeBase64(bytes: Uint8Array): string {
+  const native = (bytes as Base64Array).toBase64;
+  if (typeof native === "function") return native.call(bytes);
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+/** Decodes standard base64; throws TypeError on malformed input. */
+export function decodeBase64(text: string): Uint8Array {
+  const native = (Uint8Array as Base64Ctor).fromBase64;
+  if (typeof native === "function") {
+    try {
+      return native(text);
+    } catch (error) {
+      throw new TypeError(`Cannot decode base64: ${(error as Error).message}`);
+    }
+  }
+  let binary: string;
+  try {
+    binary = atob(text);
+  } catch (error) {
+    throw new TypeError(`Cannot decode base64: ${(error as Error).message}`);
+  }
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}

@@ -1,0 +1,429 @@
+/**
+ * The generator: one generation or edit as a job with an id from the moment it is accepted.
+ * validate → job in KV (image ids reserved) → upstream call (abortable, streamed when partial
+ * images are wanted) → bytes verified → thumbnail → stored and catalogued → job succeeded.
+ * An image is either fully stored and catalogued, or not visible at all.
+ *
+ * @module
+ */
+import type { Config } from "../config.ts";
+import type {
+  Cost,
+  GenerationJob,
+  GenerationResult,
+  ImageRecord,
+  JobStage,
+  StartOptions,
+} from "../core_types.ts";
+import { AppError, toAppError } from "../errors.ts";
+import type { Codec } from "../images/codec.ts";
+import { verifyImage } from "../images/codec.ts";
+import { newImageId } from "../images/ids.ts";
+import type { ImageExt } from "../images/ids.ts";
+import type { ImageStore } from "../images/store.ts";
+import { getLog } from "../log.ts";
+import type { ModelRegistry } from "./models.ts";
+import {
+  editImages,
+  type EditInput,
+  generateImages,
+  type ImageClient,
+  type ImageResult,
+  mapUpstreamError,
+} from "./openai.ts";
+import { estimateCost } from "./pricing.ts";
+import {
+  type EditNormalization,
+  type GenerateNormalization,
+  normalizeEditRequest,
+  normalizeGenerateRequest,
+} from "./request.ts";
+
+const log = getLog("generator");
+
+/** Resolves an edit's image references to bytes (see src/images/inputs.ts). */
+export type ResolveInput = (ref: string, field: string, signal?: AbortSignal) => Promise<EditInput>;
+
+/** A hook around the upstream call (limits, metrics): returns a release called with the outcome. */
+export type UpstreamGate = (
+  context: { model: string; n: number; options: StartOptions; signal: AbortSignal },
+) => Promise<(outcome: { ok: boolean; cost: Cost | null }) => Promise<void> | void>;
+
+/** Observes finished jobs (metrics). */
+export type JobObserver = (event: {
+  model: string;
+  door: string;
+  outcome: "succeeded" | "failed" | "cancelled";
+  errorKind?: string;
+  totalMs: number;
+  images: readonly ImageRecord[];
+  cost: Cost | null;
+}) => void;
+
+/** Collaborators of {@link Generator}. */
+export interface GeneratorDeps {
+  /** Settings (defaults, legacy policy, key presence). */
+  config: Config;
+  /** Known models. */
+  registry: ModelRegistry;
+  /** The upstream client (created lazily by the caller). */
+  client: () => ImageClient | Promise<ImageClient>;
+  /** Where images go. */
+  store: ImageStore;
+  /** Thumbnails. */
+  codec: Pick<Codec, "makeThumbnail">;
+  /** Edit input resolution. */
+  resolveInput: ResolveInput;
+  /** Clock. */
+  now?: () => number;
+  /** Limits around the upstream call. */
+  gate?: UpstreamGate;
+  /** Finished-job observer. */
+  observe?: JobObserver;
+  /** Images kept when `save` is false, so the door can still show them once. */
+  transient?: { put(record: ImageRecord, bytes: Uint8Array): void };
+  /** Watches for cancel requests from other instances; returns a stop function. */
+  watchCancel?: (jobId: string, onCancel: (reason: string) => void) => () => void;
+}
+
+const EXT_OF: Record<string, ImageExt> = {
+  "image/png": "png",
+  "image/jpeg": "jpg",
+  "image/webp": "webp",
+  "image/gif": "gif",
+};
+
+/** Runs generations and edits as jobs. */
+export class Generator {
+  #deps: GeneratorDeps;
+  #now: () => number;
+  #running = new Map<string, { controller: AbortController; imageIds: readonly string[] }>();
+  #settled = new Set<Promise<unknown>>();
+
+  /** Creates a generator over `deps`. */
+  constructor(deps: GeneratorDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  /** Validates a generation request and starts its job. */
+  generate(input: unknown, options: StartOptions): Promise<GenerationJob> {
+    const normalized = normalizeGenerateRequest(input, this.#context());
+    return this.#start(normalized, options);
+  }
+
+  /** Validates an edit request and starts its job. */
+  edit(input: unknown, options: StartOptions): Promise<GenerationJob> {
+    const normalized = normalizeEditRequest(input, this.#context());
+    return this.#start(normalized, options);
+  }
+
+  /** Aborts a job running in this process (by job id or one of its image ids). */
+  abortLocal(id: string, reason = "cancelled"): boolean {
+    for (const [jobId, running] of this.#running) {
+      if (jobId === id || running.imageIds.includes(id)) {
+        running.controller.abort(new AppError("cancelled", `The image generation was ${reason}`));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Ids of jobs running in this process. */
+  runningJobIds(): string[] {
+    return [...this.#running.keys()];
+  }
+
+  /** Waits until every job started so far has settled (used at shutdown). */
+  async drain(): Promise<void> {
+    while (this.#settled.size > 0) await Promise.allSettled([...this.#settled]);
+  }
+
+  #context() {
+    return {
+      registry: this.#deps.registry,
+      config: this.#deps.config,
+      now: new Date(this.#now()),
+    };
+  }
+
+  async #start(
+    normalized: GenerateNormalization | EditNormalization,
+    options: StartOptions,
+  ): Promise<GenerationJob> {
+    const { config } = this.#deps;
+    if (!config.openaiApiKey && !(config.azureEndpoint && config.azureApiKey)) {
+      throw new AppError(
+        "missing_api_key",
+        "Cannot generate images: no OpenAI API key is configured (set OPENAI_API_KEY)",
+      );
+    }
+    const { request } = normalized;
+    const warnings = [...normalized.warnings];
+    const jobId = newImageId(this.#now());
+    const imageIds = Array.from({ length: request.n }, () => newImageId(this.#now()));
+    await this.#deps.store.catalog.createJob(jobId, {
+      prompt: request.prompt,
+      model: request.model,
+      creator: options.principal.id,
+      door: options.door,
+      imageIds,
+    });
+    const controller = new AbortController();
+    const follow = () => controller.abort(options.signal?.reason);
+    if (options.signal?.aborted) follow();
+    options.signal?.addEventListener("abort", follow, { once: true });
+    const detach = () => options.signal?.removeEventListener("abort", follow);
+    this.#running.set(jobId, { controller, imageIds });
+    const stopWatching = this.#deps.watchCancel?.(
+      jobId,
+      (reason) => controller.abort(new AppError("cancelled", `The image generation was ${reason}`)),
+    );
+    const done = this.#run(jobId, imageIds, normalized, options, controller.signal).finally(() => {
+      stopWatching?.();
+      detach();
+      this.#running.delete(jobId);
+    });
+    const tracked = done.catch(() => {});
+    this.#settled.add(tracked);
+    tracked.finally(() => this.#settled.delete(tracked));
+    return {
+      id: jobId,
+      imageIds,
+      model: request.model,
+      warnings,
+      done,
+      cancel: (reason) =>
+        controller.abort(
+          new AppError(
+            "cancelled",
+            `The image generation was cancelled${reason ? `: ${reason}` : ""}`,
+          ),
+        ),
+      detach,
+    };
+  }
+
+  async #run(
+    jobId: string,
+    imageIds: readonly string[],
+    normalized: GenerateNormalization | EditNormalization,
+    options: StartOptions,
+    signal: AbortSignal,
+  ): Promise<GenerationResult> {
+    const { request } = normalized;
+    const catalog = this.#deps.store.catalog;
+    const started = this.#now();
+    const stage = (
+      name: JobStage,
+      partialImage?: { index: number; bytes: Uint8Array; mime: string },
+    ) => options.onProgress?.({ stage: name, elapsedMs: this.#now() - started, partialImage });
+    let release: Awaited<ReturnType<UpstreamGate>> | undefined;
+    let cost: Cost | null = null;
+    let stored: ImageRecord[] = [];
+    try {
+      stage("queued");
+      release = await this.#deps.gate?.({
+        model: request.model,
+        n: request.n,
+        options,
+        signal,
+      });
+      signal.throwIfAborted();
+      await catalog.updateJob(jobId, { state: "running" });
+      stage("generating");
+      const upstreamStarted = this.#now();
+      const result = await this.#callUpstream(normalized, signal, stage);
+      const upstreamMs = this.#now() - upstreamStarted;
+      signal.throwIfAborted();
+      stage("storing");
+      const estimate = estimateCost(
+        this.#deps.registry.get(request.model) ?? { id: request.model } as never,
+        {
+          usage: result.usage ?? null,
+          quality: result.quality ?? request.quality,
+          size: result.size ?? request.size,
+          n: result.images.length,
+        },
+      );
+      cost = { usd: estimate.usd, basis: estimate.basis, reason: estimate.reason };
+      const perImage = estimate.usd === null
+        ? null
+        : Math.round((estimate.usd / Math.max(1, result.images.length)) * 1e6) / 1e6;
+      stored = await this.#store(jobId, imageIds, normalized, options, result, perImage);
+      await catalog.updateJob(jobId, {
+        state: "succeeded",
+        imageIds: stored.map((record) => record.id),
+      });
+      stage("done");
+      const totalMs = this.#now() - started;
+      await release?.({ ok: true, cost });
+      release = undefined;
+      this.#deps.observe?.({
+        model: request.model,
+        door: options.door,
+        outcome: "succeeded",
+        totalMs,
+        images: stored,
+        cost,
+      });
+      return {
+        jobId,
+        images: stored,
+        model: request.model,
+        usage: (result.usage as GenerationResult["usage"]) ?? null,
+        cost,
+        warnings: normalized.warnings,
+        timings: { upstreamMs, totalMs },
+      };
+    } catch (thrown) {
+      const error = signal.aborted && !(thrown instanceof AppError && thrown.kind !== "cancelled")
+        ? toAppError(signal.reason instanceof AppError ? signal.reason : thrown)
+        : mapUpstreamError(thrown, {
+          model: request.model,
+          registry: this.#deps.registry,
+          now: new Date(this.#now()),
+          timeoutMs: this.#deps.config.openaiTimeoutMs,
+        });
+      const appError = signal.aborted && error.kind !== "cancelled"
+        ? new AppError("cancelled", "The image generation was cancelled", { cause: thrown })
+        : error;
+      await release?.({ ok: false, cost: null });
+      await catalog.updateJob(jobId, {
+        state: appError.kind === "cancelled" ? "cancelled" : "failed",
+        error: { kind: appError.kind, message: appError.message },
+      }).catch((updateError) =>
+        log.error("Cannot record the failure of job {jobId}: {message}", {
+          jobId,
+          message: String(updateError),
+        })
+      );
+      this.#deps.observe?.({
+        model: request.model,
+        door: options.door,
+        outcome: appError.kind === "cancelled" ? "cancelled" : "failed",
+        errorKind: appError.kind,
+        totalMs: this.#now() - started,
+        images: [],
+        cost: null,
+      });
+      if (appError.kind === "internal") {
+        log.error("Job {jobId} failed: {error}", { jobId, error: String(thrown) });
+      }
+      throw appError;
+    }
+  }
+
+  async #callUpstream(
+    normalized: GenerateNormalization | EditNormalization,
+    signal: AbortSignal,
+    stage: (name: JobStage, partial?: { index: number; bytes: Uint8Array; mime: string }) => void,
+  ): Promise<ImageResult> {
+    const client = await this.#deps.client();
+    const onPartialImage = (partial: { index: number; bytes: Uint8Array; outputFormat: string }) =>
+      stage("partial_image", {
+        index: partial.index,
+        bytes: partial.bytes,
+        mime: `image/${partial.outputFormat === "jpg" ? "jpeg" : partial.outputFormat}`,
+      });
+    if (normalized.request.operation !== "edit") {
+      return await generateImages(client, normalized, { signal, onPartialImage });
+    }
+    const edit = normalized as EditNormalization;
+    const resolve = this.#deps.resolveInput;
+    const inputs = await Promise.all(
+      edit.request.images.map((ref, i) => resolve(ref, `images[${i}]`, signal)),
+    );
+    const mask = edit.request.mask ? await resolve(edit.request.mask, "mask", signal) : undefined;
+    const markup = edit.request.markup
+      ? await resolve(edit.request.markup, "markup", signal)
+      : undefined;
+    return await editImages(client, edit, inputs, mask, { signal, onPartialImage, markup });
+  }
+
+  async #store(
+    jobId: string,
+    imageIds: readonly string[],
+    normalized: GenerateNormalization | EditNormalization,
+    options: StartOptions,
+    result: ImageResult,
+    costPerImage: number | null,
+  ): Promise<ImageRecord[]> {
+    const { request } = normalized;
+    const expectedFormat = request.outputFormat;
+    // Verify every image before storing any, so a truncated one cannot leave half a result.
+    const verified = result.images.map((image) => ({
+      image,
+      info: verifyImage(image.bytes, { format: expectedFormat }),
+    }));
+    const parameters = {
+      size: result.size ?? request.size,
+      quality: result.quality ?? request.quality,
+      output_format: request.outputFormat,
+      background: result.background ?? request.background,
+      n: request.n,
+      ...(request.outputCompression === undefined
+        ? {}
+        : { output_compression: request.outputCompression }),
+      ...(request.moderation ? { moderation: request.moderation } : {}),
+      ...(request.translatedFrom ? { translated_from: request.translatedFrom } : {}),
+      operation: request.operation,
+    };
+    const records: ImageRecord[] = [];
+    for (const [index, { image, info }] of verified.entries()) {
+      const id = imageIds[index] ?? newImageId(this.#now());
+      const fields = {
+        prompt: request.prompt,
+        revisedPrompt: image.revisedPrompt ?? null,
+        model: request.model,
+        parameters,
+        usage: (result.usage as Record<string, unknown> | undefined) ?? null,
+        costUsd: costPerImage,
+        creator: options.principal.id,
+        door: options.door,
+        jobId,
+      };
+      if (!request.save) {
+        const record: ImageRecord = {
+          ...fields,
+          id,
+          fileName: "",
+          mime: info.mime,
+          width: info.width,
+          height: info.height,
+          bytes: image.bytes.length,
+          sha256: "",
+          created: this.#now(),
+          state: "ready",
+          thumbnail: null,
+        };
+        this.#deps.transient?.put(record, image.bytes);
+        records.push(record);
+        continue;
+      }
+      const thumbnail = await this.#deps.codec.makeThumbnail(image.bytes).then(
+        (thumb) => thumb.bytes,
+        (error) => {
+          log.warning("Cannot make a thumbnail for {id}: {message}", {
+            id,
+            message: String(error?.message ?? error),
+          });
+          return null;
+        },
+      );
+      records.push(
+        await this.#deps.store.save({
+          id,
+          bytes: image.bytes,
+          mime: info.mime,
+          ext: EXT_OF[info.mime] ?? "png",
+          width: info.width,
+          height: info.height,
+          thumbnail,
+          record: fields,
+        }),
+      );
+    }
+    return records;
+  }
+}

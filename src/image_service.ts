@@ -1,0 +1,251 @@
+/**
+ * The core facade every door uses ({@link ImageService}): generation jobs, the catalog, shaped
+ * views of stored images and cross-instance cancels, over the generator, store and codec.
+ *
+ * @module
+ */
+import type {
+  ImageLookup,
+  ImagePage,
+  ImageRecord,
+  ImageService,
+  ImageView,
+  ListImagesOptions,
+  ModelSummary,
+} from "./core_types.ts";
+import { AppError, ValidationError } from "./errors.ts";
+import type { Codec } from "./images/codec.ts";
+import type { ImageStore } from "./images/store.ts";
+import type { Generator } from "./generation/generator.ts";
+import { lifecycleOf, type ModelInfo, type ModelRegistry } from "./generation/models.ts";
+
+/** Collaborators of {@link createImageService}. */
+export interface ImageServiceDeps {
+  /** Jobs. */
+  generator: Generator;
+  /** Bytes and catalog. */
+  store: ImageStore;
+  /** Previews and thumbnails. */
+  codec: Pick<Codec, "makePreview" | "makeThumbnail">;
+  /** Models. */
+  registry: ModelRegistry;
+  /** Records a cancel request other instances see (KV). */
+  requestCancel: (jobId: string) => Promise<void>;
+  /** Images generated with `save: false`, kept briefly in memory for the answer. */
+  transient: TransientImages;
+  /** Clock. */
+  now?: () => number;
+}
+
+/** A small bounded in-memory store for images that were not saved (`save: false`). */
+export class TransientImages {
+  #items = new Map<string, { record: ImageRecord; bytes: Uint8Array }>();
+  #max: number;
+
+  /** Keeps at most `max` images, dropping the oldest. */
+  constructor(max = 20) {
+    this.#max = max;
+  }
+
+  /** Keeps an unsaved image. */
+  put(record: ImageRecord, bytes: Uint8Array): void {
+    this.#items.set(record.id, { record, bytes });
+    while (this.#items.size > this.#max) this.#items.delete(this.#items.keys().next().value!);
+  }
+
+  /** An unsaved image, if still kept. */
+  get(id: string): { record: ImageRecord; bytes: Uint8Array } | undefined {
+    return this.#items.get(id);
+  }
+}
+
+const POLL_MS = 250;
+
+function describePrice(model: ModelInfo): string {
+  const { prices } = model;
+  const estimate = prices.estimated ? " (estimate)" : "";
+  if (prices.tokens?.imageOutput != null) {
+    return `$${prices.tokens.imageOutput}/1M image output tokens${estimate}`;
+  }
+  const perImage = prices.perImage ? Object.entries(prices.perImage)[0] : undefined;
+  if (perImage) {
+    const [quality, bySize] = perImage;
+    const [size, usd] = Object.entries(bySize)[0] ?? [];
+    if (size) return `$${usd} per ${quality} ${size} image${estimate}`;
+  }
+  return "unknown";
+}
+
+function describeSizes(model: ModelInfo): string {
+  const rule = model.sizeRule;
+  if (!rule) return model.sizes.join(", ");
+  return `any WxH with sides divisible by ${rule.multipleOf}, aspect up to ${rule.maxAspectRatio}:1, ` +
+    `up to ${rule.maxLongSide}x${rule.maxShortSide} (e.g. ${model.sizes.join(", ")})`;
+}
+
+function describeLifecycle(lifecycle: ReturnType<typeof lifecycleOf>): string {
+  const instead = lifecycle.replacement ? `; use ${lifecycle.replacement}` : "";
+  switch (lifecycle.state) {
+    case "current":
+      return "current";
+    case "shutdown_announced":
+      return `shutdown announced for ${lifecycle.date}${instead}`;
+    case "retired":
+      return `retired${lifecycle.date ? ` on ${lifecycle.date}` : ""}${instead}`;
+  }
+}
+
+/** Builds the core facade. */
+export function createImageService(deps: ImageServiceDeps): ImageService {
+  const { store, codec, generator, transient } = deps;
+  const catalog = store.catalog;
+  const now = deps.now ?? Date.now;
+
+  async function read(id: string) {
+    const kept = transient.get(id);
+    if (kept) return kept;
+    const found = await store.read(id);
+    return found ? { record: found.record, bytes: found.bytes } : null;
+  }
+
+  async function jobFor(id: string) {
+    return await catalog.getJobByImageId(id) ?? await catalog.getJob(id);
+  }
+
+  return {
+    generate: (input, options) => generator.generate(input, options),
+    edit: (input, options) => generator.edit(input, options),
+
+    async get(id) {
+      return transient.get(id)?.record ?? await store.get(id);
+    },
+
+    read,
+
+    async view(id, limits): Promise<{ record: ImageRecord; view: ImageView } | null> {
+      const found = await read(id);
+      if (!found) return null;
+      const preview = await codec.makePreview(found.bytes, limits);
+      return {
+        record: found.record,
+        view: {
+          bytes: preview.bytes,
+          mime: preview.mime,
+          width: preview.width,
+          height: preview.height,
+          reencoded: preview.reencoded,
+        },
+      };
+    },
+
+    async thumbnail(id) {
+      const record = await store.get(id);
+      if (!record) return null;
+      let bytes = await store.readThumbnail(id);
+      if (!bytes) {
+        const found = await store.read(id);
+        if (!found) return null;
+        bytes = (await codec.makeThumbnail(found.bytes)).bytes;
+        await store.putThumbnail(record.id, bytes);
+      }
+      const { sniffImage } = await import("./images/codec.ts");
+      const info = sniffImage(bytes);
+      return {
+        record,
+        view: {
+          bytes,
+          mime: info?.mime ?? "image/webp",
+          width: info?.width ?? 0,
+          height: info?.height ?? 0,
+          reencoded: true,
+        },
+      };
+    },
+
+    async list(options: ListImagesOptions = {}): Promise<ImagePage> {
+      const limit = options.limit ?? 20;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+        throw new ValidationError("limit", `Invalid limit ${limit}: accepted 1 to 100`);
+      }
+      const page = await catalog.list({
+        limit,
+        cursor: options.cursor,
+        model: options.model,
+        creator: options.creator,
+        text: options.query,
+      });
+      return { items: page.items, nextCursor: page.cursor ?? undefined };
+    },
+
+    async delete(id) {
+      return (await store.delete(id)) !== null;
+    },
+
+    async lookup(id, options = {}): Promise<ImageLookup> {
+      const deadline = now() + (options.waitMs ?? 0);
+      for (;;) {
+        const record = transient.get(id)?.record ?? await store.get(id);
+        if (record) return { status: "ready", record };
+        const job = await jobFor(id);
+        if (!job) return { status: "missing" };
+        const status = {
+          id: job.jobId,
+          state: job.state,
+          imageIds: job.imageIds,
+          model: job.model,
+          created: job.created,
+          updated: job.updated,
+          ...(job.error ? { error: job.error } : {}),
+        };
+        if (job.state === "failed" || job.state === "cancelled") {
+          const kind = (job.error?.kind ?? "internal") as AppError["kind"];
+          return {
+            status: "failed",
+            job: status,
+            error: new AppError(
+              kind,
+              job.error?.message ?? `The generation of image ${id} was ${job.state}`,
+            ),
+          };
+        }
+        if (job.state === "succeeded") {
+          // The job finished but this id was not among its images (e.g. it made fewer).
+          if (job.jobId === id && job.imageIds.length > 0) {
+            const first = await store.get(job.imageIds[0]);
+            if (first) return { status: "ready", record: first };
+          }
+          return { status: "missing" };
+        }
+        if (now() >= deadline || options.signal?.aborted) return { status: "pending", job: status };
+        await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, deadline - now())));
+      }
+    },
+
+    async cancel(id) {
+      if (generator.abortLocal(id)) return true;
+      const job = await jobFor(id);
+      if (!job || (job.state !== "pending" && job.state !== "running")) return false;
+      await deps.requestCancel(job.jobId);
+      return true;
+    },
+
+    models(): Promise<readonly ModelSummary[]> {
+      const today = new Date(now());
+      return Promise.resolve(
+        deps.registry.list().map((model) => {
+          const lifecycle = lifecycleOf(model, today);
+          return {
+            id: model.id,
+            status: lifecycle.state,
+            lifecycle: describeLifecycle(lifecycle),
+            sizes: describeSizes(model),
+            qualities: model.qualities,
+            formats: model.outputFormats,
+            edits: Boolean(model.edits),
+            price: describePrice(model),
+          };
+        }),
+      );
+    },
+  };
+}

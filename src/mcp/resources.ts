@@ -1,0 +1,87 @@
+/**
+ * Resources: `image://{id}` (the full stored bytes) and `image://{id}/preview` (sized like tool
+ * results), listed newest first, with id completion.
+ *
+ * @module
+ */
+import { encodeBase64 } from "../encoding.ts";
+import { AppError } from "../errors.ts";
+import type { ImageRecord } from "../core_types.ts";
+import type { McpContext } from "./context.ts";
+import { type McpServer, ResourceTemplate } from "./sdk.ts";
+
+/** Images listed by `resources/list` (newest first); older ones stay reachable by id. */
+const LISTED_IMAGES = 100;
+
+function idOf(variables: Record<string, string | string[]>): string {
+  const value = variables.id;
+  return decodeURIComponent(Array.isArray(value) ? value[0] : value);
+}
+
+function listing(record: ImageRecord, suffix = "") {
+  return {
+    uri: `image://${record.id}${suffix}`,
+    name: suffix ? `${record.fileName} (preview)` : record.fileName,
+    title: record.prompt ? record.prompt.slice(0, 80) : record.fileName,
+    mimeType: suffix ? undefined : record.mime,
+    size: suffix ? undefined : record.bytes,
+  };
+}
+
+async function completeIds(ctx: McpContext, prefix: string): Promise<string[]> {
+  const page = await ctx.images.list({ limit: 100 });
+  return page.items.map((r) => r.id).filter((id) => id.startsWith(prefix)).slice(0, 100);
+}
+
+/** Registers the image resources on `server`. */
+export function registerImageResources(server: McpServer, ctx: McpContext): void {
+  server.registerResource(
+    "image",
+    new ResourceTemplate("image://{id}", {
+      list: async () => {
+        const page = await ctx.images.list({ limit: LISTED_IMAGES });
+        return { resources: page.items.map((record) => listing(record)) };
+      },
+      complete: { id: (value) => completeIds(ctx, value) },
+    }),
+    {
+      title: "Stored image",
+      description: "The full-size stored image by id (as generated, before any preview resizing).",
+    },
+    async (uri, variables) => {
+      const id = idOf(variables);
+      const found = await ctx.images.read(id);
+      if (!found) throw new AppError("not_found", `Image not found: no image has id "${id}"`);
+      return {
+        contents: [{ uri: uri.href, mimeType: found.record.mime, blob: encodeBase64(found.bytes) }],
+      };
+    },
+  );
+  server.registerResource(
+    "image-preview",
+    new ResourceTemplate("image://{id}/preview", {
+      list: undefined,
+      complete: { id: (value) => completeIds(ctx, value) },
+    }),
+    {
+      title: "Image preview",
+      description:
+        "A preview of a stored image sized to fit in a client's context (MCP_RESULT_MAX_BYTES).",
+    },
+    async (uri, variables) => {
+      const id = idOf(variables);
+      const shaped = await ctx.images.view(id, {
+        maxBytes: ctx.config.mcpResultMaxBytes,
+        maxSide: ctx.config.mcpPreviewMaxSide,
+      });
+      if (!shaped) throw new AppError("not_found", `Image not found: no image has id "${id}"`);
+      return {
+        contents: [{
+          uri: uri.href,
+          mimeType: shaped.view.mime,
+          blob: encodeBase64(shaped.view.bytes),
+        }],
+      };
+    },
+  );
+}

@@ -1,0 +1,64 @@
+/**
+ * The flow shared by `generate_image` and `edit_image`: start the job with the caller's abort
+ * signal, report progress, and answer with the images — or, when the job outlives
+ * `MCP_LONG_JOB_SECONDS`, with the pending ids while the job finishes in the background.
+ *
+ * @module
+ */
+import type { GenerationJob, StartOptions } from "../core_types.ts";
+import type { McpContext } from "./context.ts";
+import { createProgressReporter, type ToolExtra } from "./progress.ts";
+import { errorResult, generationResult, pendingResult } from "./results.ts";
+import type { CallToolResult } from "./sdk.ts";
+import { getLog } from "../log.ts";
+
+const log = getLog("mcp");
+
+/** Starts a job with `start` and answers the tool call in `extra`. */
+export async function runJobTool(
+  ctx: McpContext,
+  extra: ToolExtra,
+  start: (options: StartOptions) => Promise<GenerationJob>,
+): Promise<CallToolResult> {
+  const progress = createProgressReporter(extra);
+  let job: GenerationJob | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    job = await start({
+      door: "mcp",
+      principal: ctx.principal(extra),
+      signal: extra.signal,
+      partialImages: ctx.config.mcpPartialImages,
+      onProgress: (event) => {
+        progress.stage(
+          event.stage,
+          event.partialImage ? `partial image ${event.partialImage.index + 1}` : undefined,
+        );
+      },
+    });
+    const started = Date.now();
+    const longJobMs = ctx.config.mcpLongJobSeconds * 1000;
+    const timedOut = new Promise<"pending">((resolve) => {
+      timer = setTimeout(() => resolve("pending"), longJobMs);
+    });
+    const outcome = await Promise.race([job.done, timedOut]);
+    if (outcome === "pending") {
+      // The client may stop waiting soon: keep the paid-for generation running to completion.
+      job.detach();
+      job.done.catch((error) =>
+        log.warning("Background job {jobId} failed: {message}", {
+          jobId: job!.id,
+          message: String(error?.message ?? error),
+        })
+      );
+      return pendingResult(ctx.config, ctx.client(), job, (Date.now() - started) / 1000);
+    }
+    progress.stage("done");
+    return await generationResult(ctx.images, ctx.config, ctx.client(), outcome);
+  } catch (error) {
+    return errorResult(error, ctx.redact);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    progress.stop();
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Builds the MCP server used by both the stdio door and Streamable HTTP: the same tools,
+ * resources and prompts, one factory.
+ *
+ * @module
+ */
+import type { LogLevel as LogTapeLevel } from "@logtape/logtape";
+import type { LoggingHandle } from "../log.ts";
+import { SERVER_NAME, VERSION } from "../version.ts";
+import type { McpContext } from "./context.ts";
+import { registerPrompts } from "./prompts.ts";
+import { registerImageResources } from "./resources.ts";
+import { type LoggingLevel, McpServer } from "./sdk.ts";
+import { registerDeleteImageTool } from "./tools/delete_image.ts";
+import { registerEditImageTool } from "./tools/edit_image.ts";
+import { registerGenerateImageTool } from "./tools/generate_image.ts";
+import { registerGetImageTool } from "./tools/get_image.ts";
+import { registerListImagesTool } from "./tools/list_images.ts";
+import { registerListModelsTool } from "./tools/list_models.ts";
+
+const INSTRUCTIONS =
+  "Image generation and editing with OpenAI's image models. Use generate_image to create images " +
+  "from a prompt and edit_image to change or combine existing ones (pass image ids, image:// URIs, " +
+  "allowed file paths or URLs — never base64). Results include a preview you can see, the image id " +
+  "and a link to the full-size file. High quality can take minutes: if a call answers that the " +
+  "image is still pending, call get_image with the pending id to fetch it. list_images browses " +
+  "earlier images; list_models shows the models, sizes and qualities that are valid.";
+
+const MCP_LEVEL: Record<LogTapeLevel, LoggingLevel> = {
+  trace: "debug",
+  debug: "debug",
+  info: "info",
+  warning: "warning",
+  error: "error",
+  fatal: "critical",
+};
+
+/** Options of {@link createMcpServer}. */
+export interface McpServerOptions {
+  /** Forwards warnings and errors to the client as MCP log messages. */
+  logging?: Pick<LoggingHandle, "addListener">;
+  /** JSON-schema validator for environments without `eval` (Deno Deploy). */
+  jsonSchemaValidator?: unknown;
+}
+
+/** Creates an MCP server with every tool, resource and prompt registered. */
+export function createMcpServer(
+  makeContext: (server: McpServer) => McpContext,
+  options: McpServerOptions = {},
+): McpServer & { dispose(): void } {
+  const server = new McpServer(
+    {
+      name: SERVER_NAME,
+      title: "OpenAI Image Generation",
+      version: VERSION,
+    },
+    {
+      capabilities: { logging: {}, tools: {}, resources: {}, prompts: {}, completions: {} },
+      instructions: INSTRUCTIONS,
+      ...(options.jsonSchemaValidator
+        ? { jsonSchemaValidator: options.jsonSchemaValidator as never }
+        : {}),
+    },
+  );
+  const ctx = makeContext(server);
+  registerGenerateImageTool(server, ctx);
+  registerEditImageTool(server, ctx);
+  registerGetImageTool(server, ctx);
+  registerListImagesTool(server, ctx);
+  if (ctx.config.mcpAllowDelete) registerDeleteImageTool(server, ctx);
+  registerListModelsTool(server, ctx);
+  registerImageResources(server, ctx);
+  registerPrompts(server);
+  const remove = options.logging?.addListener((record, message) => {
+    if (record.level !== "warning" && record.level !== "error" && record.level !== "fatal") return;
+    if (!server.isConnected()) return;
+    server.sendLoggingMessage({
+      level: MCP_LEVEL[record.level],
+      logger: record.category.join("."),
+      data: message,
+    }).catch(() => {
+      // The client may have gone; logs still reach stderr.
+    });
+  });
+  return Object.assign(server, { dispose: () => void remove?.() });
+}
