@@ -1,0 +1,59 @@
+/**
+ * Spawn → `initialize` answered, for the stdio MCP server under its permission set.
+ * Run: `deno task bench` (or `deno bench -P=test tests/bench/mcp_startup_bench.ts`).
+ */
+const root = new URL("../../", import.meta.url).pathname;
+const dataDir = Deno.makeTempDirSync({ prefix: "mcp-bench-" });
+const initialize = new TextEncoder().encode(
+  JSON.stringify({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "bench", version: "1" },
+    },
+  }) + "\n",
+);
+
+async function spawnAndInitialize(): Promise<void> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-P=mcp", "--config", `${root}deno.json`, `${root}src/main_mcp.ts`],
+    env: { DATA_DIR: dataDir, HOME: dataDir, LOG_LEVEL: "error" },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(initialize);
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!out.includes('"id":1')) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("server exited before answering initialize");
+    out += value;
+  }
+  await writer.close();
+  while (!(await reader.read()).done);
+  await child.status;
+}
+
+Deno.bench({
+  name: "stdio MCP server: spawn → initialize answered",
+  group: "startup",
+  n: 20,
+  warmup: 3,
+  fn: spawnAndInitialize,
+});
+
+Deno.bench({
+  name: "bare deno run (floor)",
+  group: "startup",
+  baseline: true,
+  n: 20,
+  warmup: 3,
+  async fn() {
+    await new Deno.Command(Deno.execPath(), { args: ["eval", "0"], stdout: "null" }).output();
+  },
+});
