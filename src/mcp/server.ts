@@ -6,7 +6,7 @@
  */
 import type { LogLevel as LogTapeLevel } from "@logtape/logtape";
 import type { LoggingHandle } from "../log.ts";
-import { SERVER_NAME, VERSION } from "../version.ts";
+import { DECLARED_CAPABILITIES, INSTRUCTIONS, SERVER_INFO } from "./identity.ts";
 import type { McpContext } from "./context.ts";
 import { registerPrompts } from "./prompts.ts";
 import { registerImageResources } from "./resources.ts";
@@ -17,14 +17,6 @@ import { registerGenerateImageTool } from "./tools/generate_image.ts";
 import { registerGetImageTool } from "./tools/get_image.ts";
 import { registerListImagesTool } from "./tools/list_images.ts";
 import { registerListModelsTool } from "./tools/list_models.ts";
-
-const INSTRUCTIONS =
-  "Image generation and editing with OpenAI's image models. Use generate_image to create images " +
-  "from a prompt and edit_image to change or combine existing ones (pass image ids, image:// URIs, " +
-  "allowed file paths or URLs — never base64). Results include a preview you can see, the image id " +
-  "and a link to the full-size file. High quality can take minutes: if a call answers that the " +
-  "image is still pending, call get_image with the pending id to fetch it. list_images browses " +
-  "earlier images; list_models shows the models, sizes and qualities that are valid.";
 
 const MCP_LEVEL: Record<LogTapeLevel, LoggingLevel> = {
   trace: "debug",
@@ -49,13 +41,9 @@ export function createMcpServer(
   options: McpServerOptions = {},
 ): McpServer & { dispose(): void } {
   const server = new McpServer(
+    { ...SERVER_INFO },
     {
-      name: SERVER_NAME,
-      title: "OpenAI Image Generation",
-      version: VERSION,
-    },
-    {
-      capabilities: { logging: {}, tools: {}, resources: {}, prompts: {}, completions: {} },
+      capabilities: structuredClone(DECLARED_CAPABILITIES),
       instructions: INSTRUCTIONS,
       ...(options.jsonSchemaValidator
         ? { jsonSchemaValidator: options.jsonSchemaValidator as never }

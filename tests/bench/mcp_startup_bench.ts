@@ -17,7 +17,8 @@ const initialize = new TextEncoder().encode(
   }) + "\n",
 );
 
-async function spawnAndInitialize(): Promise<void> {
+async function spawnAndInitialize(b: Deno.BenchContext): Promise<void> {
+  b.start();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-P=mcp", "--config", `${root}deno.json`, `${root}src/main_mcp.ts`],
     env: { DATA_DIR: dataDir, HOME: dataDir, LOG_LEVEL: "error" },
@@ -34,6 +35,7 @@ async function spawnAndInitialize(): Promise<void> {
     if (done) throw new Error("server exited before answering initialize");
     out += value;
   }
+  b.end();
   await writer.close();
   while (!(await reader.read()).done);
   await child.status;

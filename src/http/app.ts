@@ -1,0 +1,99 @@
+/**
+ * The HTTP service as one Hono app built by {@link createApp}: request ids, security headers,
+ * CORS, metrics, then the route families — the predecessor's REST API, the OpenAI-compatible
+ * `/v1`, image files, admin — and the OpenAPI document with Swagger UI. Errors of every route
+ * become responses in one `onError`. Tests drive it with `app.request()`; `src/main_http.ts`
+ * serves `app.fetch`.
+ *
+ * @module
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { createLimiter } from "../ratelimit/limiter.ts";
+import { createRedactor } from "../log.ts";
+import type { AppDeps, HttpEnv } from "./deps.ts";
+import { createErrorHandler, errorStyleForPath, notFoundHandler } from "./errors.ts";
+import { cors } from "./middleware/cors.ts";
+import { httpMetrics } from "./middleware/metrics.ts";
+import { requestId } from "./middleware/request_id.ts";
+import { securityHeaders } from "./middleware/security_headers.ts";
+import { openApiDocument, registerDocsRoutes, registerSecuritySchemes } from "./openapi.ts";
+import type { RouteContext } from "./route_context.ts";
+import { registerAdminRoutes } from "./routes/admin.ts";
+import { registerImageRoutes } from "./routes/images.ts";
+import { registerLegacyRoutes } from "./routes/legacy.ts";
+import { registerV1Routes } from "./routes/v1.ts";
+import { UrlSigner } from "./signing.ts";
+import { validationErrorOf } from "./validation.ts";
+
+export type {
+  AppDeps,
+  CleanupResults,
+  HttpBindings,
+  HttpEnv,
+  HttpVariables,
+  ReadinessCheck,
+  RetentionApi,
+} from "./deps.ts";
+
+/** The app type {@link createApp} returns. */
+export type HttpApp = OpenAPIHono<HttpEnv>;
+
+/** Builds the HTTP app over `deps`. Nothing is read or opened until a request arrives. */
+export function createApp(deps: AppDeps): HttpApp {
+  const { config } = deps;
+  const now = deps.now ?? Date.now;
+  const limiter = deps.limiter ?? createLimiter(deps.kv, { limits: config, now });
+  const redact = deps.redact ??
+    createRedactor([
+      config.openaiApiKey,
+      config.azureApiKey,
+      config.mcpAuthToken,
+      config.kvAccessToken,
+    ]);
+  const ctx: RouteContext = {
+    config,
+    images: deps.images,
+    kv: deps.kv,
+    metrics: deps.metrics,
+    now,
+    limiter,
+    redact,
+    signer: new UrlSigner(deps.kv, { now, ttlSeconds: config.imageUrlTtlSeconds }),
+    auth: { config, kv: deps.kv, now },
+    requestLimit: { limiter, metrics: deps.metrics },
+    gate: { limiter, metrics: deps.metrics },
+    retention: deps.retention,
+    readinessChecks: deps.readinessChecks ?? {},
+    mcpHandler: deps.mcpHandler,
+  };
+
+  const app = new OpenAPIHono<HttpEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        throw validationErrorOf(result.error, result.target === "json" ? "body" : result.target);
+      }
+    },
+  });
+  app.onError(createErrorHandler({ redact }));
+  app.notFound(notFoundHandler(redact));
+
+  app.use(
+    "*",
+    requestId(),
+    securityHeaders(),
+    cors(config.corsOrigins),
+    httpMetrics(deps.metrics),
+    async function errorStyleMiddleware(c, next) {
+      c.set("errorStyle", errorStyleForPath(c.req.path));
+      await next();
+    },
+  );
+
+  registerSecuritySchemes(app);
+  registerLegacyRoutes(app, ctx);
+  registerV1Routes(app, ctx);
+  registerImageRoutes(app, ctx);
+  registerAdminRoutes(app, ctx);
+  registerDocsRoutes(app, () => openApiDocument(app));
+  return app;
+}

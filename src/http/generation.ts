@@ -1,0 +1,182 @@
+/**
+ * The limits around one generation, shared by every HTTP door (`POST /mcp` and `/v1`): the
+ * monthly budget, the hourly image allowance (a request for n images needs n), concurrent
+ * generations per principal and the global upstream queue — then the ImageService call, then the
+ * spend ledger. Images reserved for a request that produced nothing are given back. Metrics record
+ * the outcome by model, door and error kind, the in-flight gauge and the queue wait.
+ *
+ * @module
+ */
+import type {
+  GenerationJob,
+  GenerationResult,
+  ProgressListener,
+  StartOptions,
+} from "../core_types.ts";
+import type { Principal } from "../auth/tokens.ts";
+import { type AppError, type ErrorKind, toAppError } from "../errors.ts";
+import type { Limiter } from "../ratelimit/limiter.ts";
+import type { GenerationReservation } from "../ratelimit/limiter.ts";
+import type { LimitName, MetricsDoor, ServiceMetrics } from "../metrics.ts";
+import { getLog } from "../log.ts";
+
+/** Collaborators of {@link startGatedGeneration}. */
+export interface GenerationGate {
+  /** Limits bound to the KV. */
+  limiter: Limiter;
+  /** Where outcomes are recorded. */
+  metrics: ServiceMetrics;
+}
+
+/** One generation request to run under the limits. */
+export interface GatedRequest {
+  /** Who asked. */
+  principal: Principal;
+  /** Images requested (the `n` of the request). */
+  n: number;
+  /** Door for the catalog and metrics. */
+  door: "http" | "v1" | "mcp";
+  /** Model named in the request, for metrics of refused requests. */
+  model?: string;
+  /** Aborts the wait and the upstream call. */
+  signal?: AbortSignal;
+  /** Progress (stages and partial images). */
+  onProgress?: ProgressListener;
+  /** Partial images to ask for (streaming). */
+  partialImages?: number;
+  /** Starts the job: `(options) => images.generate(input, options)` or `.edit(…)`. */
+  start: (options: StartOptions) => Promise<GenerationJob>;
+}
+
+/** A started generation and its settled outcome (limits and metrics already accounted). */
+export interface GatedJob {
+  /** The running job (ids known from the start). */
+  readonly job: GenerationJob;
+  /** Settles with the stored images, or rejects with an AppError. */
+  readonly result: Promise<GenerationResult>;
+}
+
+const log = getLog("http", "generation");
+
+const UPSTREAM_KINDS: ReadonlySet<ErrorKind> = new Set<ErrorKind>([
+  "moderation_blocked",
+  "upstream_auth",
+  "upstream_verification_required",
+  "model_not_found",
+  "upstream_invalid_request",
+  "upstream_rate_limited",
+  "upstream_quota",
+  "upstream_unavailable",
+  "upstream_timeout",
+]);
+
+function record(
+  gate: GenerationGate,
+  door: MetricsDoor,
+  model: string,
+  error: AppError,
+  limit?: LimitName,
+): void {
+  if (limit !== undefined) gate.metrics.recordRateLimited(limit);
+  const outcome = limit !== undefined
+    ? "rejected"
+    : error.kind === "cancelled"
+    ? "cancelled"
+    : error.kind === "validation"
+    ? "rejected"
+    : "error";
+  gate.metrics.recordGeneration({ model, outcome, door });
+  gate.metrics.recordGenerationError(error.kind);
+  if (UPSTREAM_KINDS.has(error.kind)) gate.metrics.recordUpstreamError(error.kind);
+}
+
+async function refund(gate: GenerationGate, reservation: GenerationReservation): Promise<void> {
+  try {
+    await gate.limiter.refundGenerations(reservation);
+  } catch (error) {
+    log.warning("Cannot refund {n} images of {principal}: {error}", {
+      n: reservation.n,
+      principal: reservation.principal,
+      error: String(error),
+    });
+  }
+}
+
+/**
+ * Checks the limits for `request`, starts the job and returns it with its outcome. Throws
+ * (an AppError) when a limit refuses the request or the input is invalid; nothing is started or
+ * kept in that case.
+ */
+export async function startGatedGeneration(
+  gate: GenerationGate,
+  request: GatedRequest,
+): Promise<GatedJob> {
+  const id = request.principal.id;
+  const requestedModel = request.model ?? "default";
+  const started = performance.now();
+  let limit: LimitName | undefined = "budget";
+  let reservation: GenerationReservation | undefined;
+  let lease: { release(): Promise<void> } | undefined;
+  let stopGauge: (() => void) | undefined;
+  try {
+    await gate.limiter.checkBudget(id);
+    limit = "generation";
+    reservation = await gate.limiter.reserveGenerations(id, request.n);
+    limit = "inflight";
+    lease = await gate.limiter.acquireInflight(id);
+    stopGauge = gate.metrics.trackInflight();
+    limit = "upstream";
+    const grant = await gate.limiter.waitForUpstream(request.n, request.signal);
+    if (grant.ticket >= 0) gate.metrics.observeUpstreamQueueWait(grant.waitedMs / 1000);
+    limit = undefined;
+    const job = await request.start({
+      door: request.door,
+      principal: request.principal,
+      ...(request.signal === undefined ? {} : { signal: request.signal }),
+      ...(request.onProgress === undefined ? {} : { onProgress: request.onProgress }),
+      ...(request.partialImages === undefined ? {} : { partialImages: request.partialImages }),
+    });
+    const held = { reservation, lease, stopGauge };
+    const result = job.done.then(
+      async (done) => {
+        gate.metrics.recordGeneration({
+          model: done.model,
+          outcome: "success",
+          door: request.door,
+          durationSeconds: (performance.now() - started) / 1000,
+        });
+        if (done.cost.usd !== null) gate.metrics.recordCost(done.model, done.cost.usd);
+        try {
+          await gate.limiter.recordSpend(id, done.cost.usd ?? 0, done.images.length);
+        } catch (error) {
+          log.warning("Cannot record spend of {principal}: {error}", {
+            principal: id,
+            error: String(error),
+          });
+        }
+        return done;
+      },
+      async (error) => {
+        const appError = toAppError(error);
+        record(gate, request.door, job.model, appError);
+        await refund(gate, held.reservation);
+        throw appError;
+      },
+    ).finally(async () => {
+      held.stopGauge();
+      await held.lease.release().catch(() => {});
+    });
+    return { job, result };
+  } catch (error) {
+    const appError = toAppError(error);
+    const refusedBy = limit !== undefined && appError.kind !== "validation" &&
+        appError.kind !== "cancelled"
+      ? limit
+      : undefined;
+    record(gate, request.door, requestedModel, appError, refusedBy);
+    stopGauge?.();
+    if (reservation !== undefined) await refund(gate, reservation);
+    if (lease !== undefined) await lease.release().catch(() => {});
+    throw appError;
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Authentication and roles. A bearer token is either `MCP_AUTH_TOKEN` (full access) or a named
+ * API key from KV (checked on every request, so a revoked key is refused at once). With no token
+ * configured and no active key, auth is off and every caller is an anonymous admin, as with the
+ * predecessor.
+ *
+ * Status codes follow the route family: the predecessor's REST routes answer 401 for a missing or
+ * malformed header and 403 for a wrong token; `/v1` and MCP traffic answer 401 with
+ * `WWW-Authenticate` for anything but a valid key, and 403 only for a valid key lacking the role.
+ *
+ * @module
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import {
+  anonymousPrincipal,
+  authenticate,
+  authRequired,
+  hasRole,
+  parseAuthorization,
+  type Principal,
+  type Role,
+} from "../../auth/tokens.ts";
+import type { Config } from "../../config.ts";
+import { AppError } from "../../errors.ts";
+import { clientIp } from "../client_ip.ts";
+import type { HttpEnv } from "../deps.ts";
+
+/** Which status-code convention a route family uses. */
+export type AuthStyle = "rest" | "bearer";
+
+/** Collaborators and settings of authentication. */
+export interface AuthContext {
+  /** `MCP_AUTH_TOKEN` and `TRUST_PROXY` (for anonymous callers' addresses). */
+  config: Pick<Config, "mcpAuthToken" | "trustProxy">;
+  /** KV holding the API keys. */
+  kv: Deno.Kv;
+  /** Clock, epoch milliseconds. */
+  now: () => number;
+}
+
+/** Options of {@link requireAuth}. */
+export interface RequireAuthOptions {
+  /** Role the route needs. */
+  role: Role;
+  /** Status-code convention. */
+  style: AuthStyle;
+}
+
+const CHALLENGE_HINT = "send `Authorization: Bearer <token>` with MCP_AUTH_TOKEN or an API key";
+
+/**
+ * The caller of `c` when its credentials are valid (or auth is off), or null. Never throws for
+ * bad credentials; used where a token is one of several ways in (signed image URLs).
+ */
+export async function optionalPrincipal(
+  c: Context,
+  auth: AuthContext,
+): Promise<Principal | null> {
+  const header = parseAuthorization(c.req.header("authorization"));
+  if (header.kind === "bearer") {
+    const principal = await authenticate(auth.kv, header.token, {
+      authToken: auth.config.mcpAuthToken,
+      now: auth.now,
+    });
+    if (principal !== null) return principal;
+  }
+  if (!(await authRequired(auth.config, auth.kv))) {
+    return anonymousPrincipal(clientIp(c, auth.config), "admin");
+  }
+  return null;
+}
+
+/** The caller of `c`, or an `unauthorized`/`forbidden` AppError per `options.style`. */
+export async function resolvePrincipal(
+  c: Context,
+  auth: AuthContext,
+  options: RequireAuthOptions,
+): Promise<Principal> {
+  const header = parseAuthorization(c.req.header("authorization"));
+  let principal: Principal | null = null;
+  if (header.kind === "bearer") {
+    principal = await authenticate(auth.kv, header.token, {
+      authToken: auth.config.mcpAuthToken,
+      now: auth.now,
+    });
+  }
+  if (principal === null) {
+    if (!(await authRequired(auth.config, auth.kv))) {
+      // Auth is off: anyone may do anything, and a stray token is ignored.
+      return anonymousPrincipal(clientIp(c, auth.config), "admin");
+    }
+    if (header.kind === "missing") {
+      throw new AppError("unauthorized", `Authentication required: ${CHALLENGE_HINT}`);
+    }
+    if (header.kind === "malformed") {
+      throw new AppError("unauthorized", `Malformed Authorization header: ${header.reason}`, {
+        details: { authError: "invalid_token" },
+      });
+    }
+    if (options.style === "rest") {
+      throw new AppError("forbidden", "Invalid token: it matches no active key");
+    }
+    throw new AppError("unauthorized", "Invalid API key: it matches no active key", {
+      details: { authError: "invalid_token" },
+    });
+  }
+  if (!hasRole(principal, options.role)) {
+    throw new AppError(
+      "forbidden",
+      `Forbidden: this needs the ${options.role} role; key ${principal.id} has the ${principal.role} role`,
+    );
+  }
+  return principal;
+}
+
+/** Middleware authenticating the caller and checking `options.role`; sets `principal`. */
+export function requireAuth(
+  auth: AuthContext,
+  options: RequireAuthOptions,
+): MiddlewareHandler<HttpEnv> {
+  return async function authMiddleware(c, next) {
+    c.set("principal", await resolvePrincipal(c, auth, options));
+    await next();
+  };
+}

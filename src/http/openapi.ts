@@ -1,0 +1,223 @@
+/**
+ * The OpenAPI 3.1 document, generated from the route schemas: served at `/openapi.json`, shown
+ * by Swagger UI at `/docs` (its assets come from the local `swagger-ui-dist` package, never a
+ * CDN), and written to `docs/openapi.yaml` by `deno task openapi` with a deterministic YAML
+ * serializer (a test fails when the committed file differs).
+ *
+ * @module
+ */
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { AppError } from "../errors.ts";
+import { VERSION } from "../version.ts";
+import type { HttpEnv } from "./deps.ts";
+import { DEFAULT_CSP } from "./middleware/security_headers.ts";
+
+/** The OpenAPI document as plain JSON data. */
+export type OpenApiDocument = Record<string, unknown>;
+
+const DESCRIPTION = [
+  "HTTP API of OpenAI Image Generation MCP.",
+  "",
+  "- The predecessor's REST API (`/health`, `/mcp`, `/images/*`, `/metrics`, `/admin/*`) keeps its " +
+  "requests and answers.",
+  "- `/v1` is OpenAI-compatible: point an OpenAI SDK's `baseURL` at `<service>/v1`.",
+  "- `/mcp` also speaks MCP Streamable HTTP (JSON-RPC bodies) when enabled.",
+  "",
+  "Authentication: `Authorization: Bearer <MCP_AUTH_TOKEN or API key>`; none when no token is " +
+  "configured and no API key exists.",
+].join("\n");
+
+/** Adds the security scheme every protected route refers to. */
+export function registerSecuritySchemes(app: OpenAPIHono<HttpEnv>): void {
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    description: "MCP_AUTH_TOKEN (full access) or an API key (`oig_…`) with a role",
+  });
+}
+
+/** The OpenAPI 3.1 document of `app`'s routes. */
+export function openApiDocument(app: OpenAPIHono<HttpEnv>): OpenApiDocument {
+  return app.getOpenAPI31Document({
+    openapi: "3.1.0",
+    info: {
+      title: "OpenAI Image Generation MCP — HTTP API",
+      version: VERSION,
+      description: DESCRIPTION,
+      license: { name: "MIT" },
+    },
+    tags: [
+      { name: "Service", description: "Health, readiness and metrics" },
+      { name: "REST (predecessor)", description: "The predecessor's generation API" },
+      { name: "OpenAI-compatible", description: "OpenAI's Images API shape under /v1" },
+      { name: "Images", description: "Image files and thumbnails" },
+      { name: "Admin", description: "Statistics, cleanup, API keys, usage (role admin)" },
+    ],
+  }) as unknown as OpenApiDocument;
+}
+
+// ---------------------------------------------------------------------------------------------
+// YAML
+
+const PLAIN_KEY = /^[A-Za-z_$][A-Za-z0-9_$.-]*$/;
+const RESERVED = /^(true|false|null|yes|no|on|off|y|n|~)$/i;
+
+function yamlKey(key: string): string {
+  return PLAIN_KEY.test(key) && !RESERVED.test(key) ? key : JSON.stringify(key);
+}
+
+function yamlScalar(value: unknown): string {
+  if (value === null || value === undefined) return "null";
+  if (typeof value === "boolean") return value ? "true" : "false";
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) throw new TypeError(`Cannot write ${value} as YAML`);
+    return String(value);
+  }
+  // JSON strings are valid YAML double-quoted scalars.
+  return JSON.stringify(String(value));
+}
+
+function isEmptyContainer(value: unknown): boolean {
+  return Array.isArray(value)
+    ? value.length === 0
+    : value !== null && typeof value === "object" && Object.keys(value).length === 0;
+}
+
+function emit(value: unknown, indent: string, lines: string[]): void {
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      if (item !== null && typeof item === "object" && !isEmptyContainer(item)) {
+        const nested: string[] = [];
+        emit(item, `${indent}  `, nested);
+        lines.push(`${indent}- ${nested[0].trimStart()}`, ...nested.slice(1));
+      } else {
+        lines.push(`${indent}- ${inline(item)}`);
+      }
+    }
+    return;
+  }
+  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    if (item === undefined) continue;
+    if (item !== null && typeof item === "object" && !isEmptyContainer(item)) {
+      lines.push(`${indent}${yamlKey(key)}:`);
+      emit(item, Array.isArray(item) ? indent : `${indent}  `, lines);
+    } else {
+      lines.push(`${indent}${yamlKey(key)}: ${inline(item)}`);
+    }
+  }
+}
+
+function inline(value: unknown): string {
+  if (Array.isArray(value)) return "[]";
+  if (value !== null && typeof value === "object") return "{}";
+  return yamlScalar(value);
+}
+
+/** Writes JSON data as block-style YAML: same input, same bytes. */
+export function toYaml(value: unknown): string {
+  if (value === null || typeof value !== "object") return `${yamlScalar(value)}\n`;
+  const lines: string[] = [];
+  emit(value, "", lines);
+  return `${lines.join("\n")}\n`;
+}
+
+/** Header line of `docs/openapi.yaml`. */
+export const YAML_HEADER = "# Generated by `deno task openapi` from src/http — do not edit.\n";
+
+/** `docs/openapi.yaml` as it should be for `document`. */
+export function renderOpenApiYaml(document: OpenApiDocument): string {
+  return YAML_HEADER + toYaml(document);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Swagger UI
+
+const SWAGGER_FILES: Record<string, string> = {
+  "swagger-ui.css": "text/css; charset=utf-8",
+  "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+  "favicon-32x32.png": "image/png",
+};
+
+const DOCS_CSP = DEFAULT_CSP;
+
+const DOCS_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>OpenAI Image Generation MCP — API</title>
+<link rel="stylesheet" href="docs/swagger-ui.css">
+<link rel="icon" type="image/png" href="docs/favicon-32x32.png">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="docs/swagger-ui-bundle.js"></script>
+<script src="docs/init.js"></script>
+</body>
+</html>
+`;
+
+const INIT_JS = `window.addEventListener("load", function () {
+  window.ui = SwaggerUIBundle({ url: "openapi.json", dom_id: "#swagger-ui", deepLinking: true });
+});
+`;
+
+/** The directory of the installed `swagger-ui-dist` package. */
+export function swaggerUiDir(): string {
+  try {
+    const resolved = import.meta.resolve("swagger-ui-dist");
+    if (resolved.startsWith("file:")) return dirname(fileURLToPath(resolved));
+  } catch {
+    // Fall through to Node's resolution.
+  }
+  const require = createRequire(import.meta.url);
+  return dirname(require.resolve("swagger-ui-dist/package.json"));
+}
+
+/** Registers `/openapi.json`, `/docs` and the Swagger UI assets on `app`. */
+export function registerDocsRoutes(
+  app: OpenAPIHono<HttpEnv>,
+  document: () => OpenApiDocument,
+): void {
+  let cached: OpenApiDocument | undefined;
+  const assets = new Map<string, Promise<Uint8Array>>();
+
+  app.get("/openapi.json", (c) => {
+    cached ??= document();
+    return c.json(cached, 200);
+  });
+
+  app.get("/docs", (c) => {
+    c.header("Content-Security-Policy", DOCS_CSP);
+    return c.html(DOCS_HTML);
+  });
+  // Relative asset links are written for `/docs`; the slash form goes there.
+  app.get("/docs/", (c) => c.redirect("../docs", 301));
+
+  app.get("/docs/init.js", (c) =>
+    c.body(INIT_JS, 200, {
+      "Content-Type": "text/javascript; charset=utf-8",
+      "Cache-Control": "no-cache",
+    }));
+
+  app.get("/docs/:asset", async (c) => {
+    const name = c.req.param("asset");
+    const type = SWAGGER_FILES[name];
+    if (type === undefined) {
+      throw new AppError("not_found", `Not found: no documentation asset ${JSON.stringify(name)}`);
+    }
+    let bytes = assets.get(name);
+    if (bytes === undefined) {
+      bytes = Deno.readFile(join(swaggerUiDir(), name));
+      assets.set(name, bytes);
+      bytes.catch(() => assets.delete(name));
+    }
+    return c.body((await bytes) as Uint8Array<ArrayBuffer>, 200, {
+      "Content-Type": type,
+      "Cache-Control": "public, max-age=86400",
+    });
+  });
+}

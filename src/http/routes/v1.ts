@@ -1,0 +1,663 @@
+/**
+ * The OpenAI-compatible API: `POST /v1/images/generations`, `POST /v1/images/edits` (multipart,
+ * as the official SDKs send it), streaming as OpenAI's server-sent events, and a catalog in
+ * OpenAI's list style (`GET /v1/images`, `GET|DELETE /v1/images/{id}`) plus `GET /v1/models`.
+ * Pointing an OpenAI SDK's `baseURL` at `<service>/v1` is enough to use it.
+ *
+ * @module
+ */
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { GenerationResult, ImageRecord, ProgressListener } from "../../core_types.ts";
+import { encodeBase64 } from "../../encoding.ts";
+import { AppError, toAppError, ValidationError } from "../../errors.ts";
+import { sniffKind } from "../../images/inputs/sniff.ts";
+import type { HttpEnv } from "../deps.ts";
+import { errorBody } from "../errors.ts";
+import { type GatedJob, startGatedGeneration } from "../generation.ts";
+import { requireAuth } from "../middleware/auth.ts";
+import { bodyLimit } from "../middleware/body_limit.ts";
+import { requestLimit } from "../middleware/rate_limit.ts";
+import { imageUrl, type RouteContext } from "../route_context.ts";
+import {
+  IdParamSchema,
+  OpenAIErrorSchema,
+  V1DeletedSchema,
+  V1EditBodySchema,
+  V1GenerateBodySchema,
+  V1ImageListSchema,
+  V1ImageObjectSchema,
+  V1ImagesResponseSchema,
+  V1ListQuerySchema,
+  V1ModelListSchema,
+} from "../schemas.ts";
+import { parseOrThrow } from "../validation.ts";
+import { sseResponse } from "../sse.ts";
+
+const MAX_EDIT_IMAGES = 16;
+const HEARTBEAT_MS = 15_000;
+
+const errorContent = { "application/json": { schema: OpenAIErrorSchema } };
+const bearer = [{ bearerAuth: [] }];
+
+const commonErrors = {
+  400: { description: "Invalid request (`param` names the field)", content: errorContent },
+  401: { description: "Missing or invalid API key", content: errorContent },
+  403: { description: "The key lacks the needed role", content: errorContent },
+  429: { description: "A limit was reached; see `Retry-After`", content: errorContent },
+};
+
+const generationErrors = {
+  ...commonErrors,
+  402: { description: "Monthly budget of the key spent", content: errorContent },
+  413: { description: "Body too large", content: errorContent },
+  502: { description: "The upstream API failed or is unavailable", content: errorContent },
+  504: { description: "The upstream API timed out", content: errorContent },
+};
+
+const imagesResponseContent = {
+  "application/json": { schema: V1ImagesResponseSchema },
+  "text/event-stream": {
+    schema: z.string().openapi({
+      description:
+        "With `stream: true`: `image_generation.partial_image` / `image_edit.partial_image` " +
+        "events, then one `…completed` event per image (OpenAI's event format)",
+    }),
+  },
+};
+
+const generationsRoute = createRoute({
+  method: "post",
+  path: "/v1/images/generations",
+  tags: ["OpenAI-compatible"],
+  summary: "Create images from a prompt (OpenAI's request and response)",
+  security: bearer,
+  request: {
+    body: { required: true, content: { "application/json": { schema: V1GenerateBodySchema } } },
+  },
+  responses: {
+    200: { description: "The images", content: imagesResponseContent },
+    ...generationErrors,
+  },
+});
+
+const editsRoute = createRoute({
+  method: "post",
+  path: "/v1/images/edits",
+  tags: ["OpenAI-compatible"],
+  summary: "Edit or combine images (OpenAI's multipart request and response)",
+  security: bearer,
+  request: {
+    body: { required: true, content: { "multipart/form-data": { schema: V1EditBodySchema } } },
+  },
+  responses: {
+    200: { description: "The images", content: imagesResponseContent },
+    ...generationErrors,
+  },
+});
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/v1/images",
+  tags: ["OpenAI-compatible"],
+  summary: "List stored images, newest first (OpenAI list style)",
+  security: bearer,
+  request: { query: V1ListQuerySchema },
+  responses: {
+    200: { description: "A page", content: { "application/json": { schema: V1ImageListSchema } } },
+    ...commonErrors,
+  },
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: "/v1/images/{id}",
+  tags: ["OpenAI-compatible"],
+  summary: "Get a stored image's record",
+  security: bearer,
+  request: { params: IdParamSchema },
+  responses: {
+    200: {
+      description: "The image",
+      content: { "application/json": { schema: V1ImageObjectSchema } },
+    },
+    404: { description: "No such image", content: errorContent },
+    ...commonErrors,
+  },
+});
+
+const deleteRoute = createRoute({
+  method: "delete",
+  path: "/v1/images/{id}",
+  tags: ["OpenAI-compatible"],
+  summary: "Delete a stored image (its creator or an admin)",
+  security: bearer,
+  request: { params: IdParamSchema },
+  responses: {
+    200: { description: "Deleted", content: { "application/json": { schema: V1DeletedSchema } } },
+    404: { description: "No such image", content: errorContent },
+    ...commonErrors,
+  },
+});
+
+const modelsRoute = createRoute({
+  method: "get",
+  path: "/v1/models",
+  tags: ["OpenAI-compatible"],
+  summary: "Image models the service knows",
+  security: bearer,
+  responses: {
+    200: { description: "Models", content: { "application/json": { schema: V1ModelListSchema } } },
+    ...commonErrors,
+  },
+});
+
+/** The fields of a generation request the ImageService reads. */
+const GENERATION_FIELDS = [
+  "prompt",
+  "model",
+  "n",
+  "size",
+  "quality",
+  "background",
+  "output_format",
+  "output_compression",
+  "moderation",
+  "style",
+] as const;
+
+function pick(source: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) if (source[key] !== undefined) out[key] = source[key];
+  return out;
+}
+
+function param(record: ImageRecord | undefined, ...names: string[]): string | undefined {
+  for (const name of names) {
+    const value = record?.parameters[name];
+    if (typeof value === "string" && value !== "") return value;
+  }
+  return undefined;
+}
+
+function formatOf(record: ImageRecord | undefined): string | undefined {
+  return param(record, "output_format", "format") ??
+    (record ? record.mime.replace("image/", "") : undefined);
+}
+
+function sizeOf(record: ImageRecord | undefined): string | undefined {
+  return param(record, "size") ?? (record ? `${record.width}x${record.height}` : undefined);
+}
+
+function usageOf(result: GenerationResult): z.infer<typeof V1ImagesResponseSchema>["usage"] {
+  const u = result.usage;
+  if (u === null) return undefined;
+  return {
+    input_tokens: u.input_tokens ?? 0,
+    input_tokens_details: {
+      text_tokens: u.input_tokens_details?.text_tokens ?? 0,
+      image_tokens: u.input_tokens_details?.image_tokens ?? 0,
+    },
+    output_tokens: u.output_tokens ?? 0,
+    total_tokens: u.total_tokens ?? (u.input_tokens ?? 0) + (u.output_tokens ?? 0),
+  };
+}
+
+async function b64Of(ctx: RouteContext, record: ImageRecord): Promise<string> {
+  const read = await ctx.images.read(record.id);
+  if (read === null) {
+    throw new AppError("storage", `Cannot read image ${record.id}: it is not in the store`);
+  }
+  return encodeBase64(read.bytes);
+}
+
+async function imagesResponse(
+  ctx: RouteContext,
+  c: Context<HttpEnv>,
+  result: GenerationResult,
+  format: "url" | "b64_json",
+): Promise<z.infer<typeof V1ImagesResponseSchema>> {
+  const data = await Promise.all(result.images.map(async (record) => ({
+    ...(format === "url"
+      ? { url: await imageUrl(ctx, c, record) }
+      : { b64_json: await b64Of(ctx, record) }),
+    ...(record.revisedPrompt ? { revised_prompt: record.revisedPrompt } : {}),
+  })));
+  const first = result.images[0];
+  const usage = usageOf(result);
+  const outputFormat = formatOf(first);
+  const size = sizeOf(first);
+  const quality = param(first, "quality");
+  const background = param(first, "background");
+  return {
+    created: Math.floor(ctx.now() / 1000),
+    data,
+    ...(usage === undefined ? {} : { usage }),
+    ...(outputFormat === undefined ? {} : { output_format: outputFormat }),
+    ...(size === undefined ? {} : { size }),
+    ...(quality === undefined ? {} : { quality }),
+    ...(background === undefined ? {} : { background }),
+  };
+}
+
+/** Wakes a waiting stream writer when events arrive or the job settles. */
+class Wakeup {
+  #wake: (() => void) | undefined;
+
+  notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** Resolves true when notified, false after `ms`. */
+  wait(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = undefined;
+        resolve(false);
+      }, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
+  }
+}
+
+interface StreamRequest {
+  kind: "image_generation" | "image_edit";
+  size?: string;
+  quality?: string;
+  background?: string;
+  outputFormat?: string;
+}
+
+/** A progress listener queueing partial images, and the queue it fills. */
+function partialCollector(wakeup: Wakeup): {
+  listener: ProgressListener;
+  take: () => { index: number; bytes: Uint8Array }[];
+} {
+  let queued: { index: number; bytes: Uint8Array }[] = [];
+  return {
+    listener: (event) => {
+      if (event.partialImage === undefined) return;
+      queued.push({ index: event.partialImage.index, bytes: event.partialImage.bytes });
+      wakeup.notify();
+    },
+    take: () => {
+      const out = queued;
+      queued = [];
+      return out;
+    },
+  };
+}
+
+function streamJob(
+  ctx: RouteContext,
+  gated: GatedJob,
+  request: StreamRequest,
+  wakeup: Wakeup,
+  take: () => { index: number; bytes: Uint8Array }[],
+): Response {
+  const base = (record?: ImageRecord) => ({
+    created_at: Math.floor(ctx.now() / 1000),
+    size: sizeOf(record) ?? request.size ?? "auto",
+    quality: param(record, "quality") ?? request.quality ?? "auto",
+    background: param(record, "background") ?? request.background ?? "auto",
+    output_format: formatOf(record) ?? request.outputFormat ?? "png",
+  });
+  return sseResponse(async (send) => {
+    let outcome: { ok: true; result: GenerationResult } | { ok: false; error: unknown } | undefined;
+    gated.result.then(
+      (result) => (outcome = { ok: true, result }),
+      (error) => (outcome = { ok: false, error }),
+    ).finally(() => wakeup.notify());
+    for (;;) {
+      for (const partial of take()) {
+        send(`${request.kind}.partial_image`, {
+          type: `${request.kind}.partial_image`,
+          b64_json: encodeBase64(partial.bytes),
+          partial_image_index: partial.index,
+          ...base(),
+        });
+      }
+      if (outcome !== undefined) break;
+      if (!(await wakeup.wait(HEARTBEAT_MS))) send(null, null);
+    }
+    if (!outcome.ok) {
+      const { body } = errorBody(toAppError(outcome.error), {
+        style: "openai",
+        redact: ctx.redact,
+      });
+      send("error", { type: "error", ...body });
+      return;
+    }
+    const usage = usageOf(outcome.result);
+    for (const record of outcome.result.images) {
+      send(`${request.kind}.completed`, {
+        type: `${request.kind}.completed`,
+        b64_json: await b64Of(ctx, record),
+        ...base(record),
+        ...(usage === undefined ? {} : { usage }),
+      });
+    }
+  }, {
+    onError: (error) => ({
+      type: "error",
+      ...errorBody(toAppError(error), { style: "openai", redact: ctx.redact }).body,
+    }),
+  });
+}
+
+async function toDataUrl(file: File, field: string): Promise<string> {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  if (bytes.length === 0) throw new ValidationError(field, `Invalid ${field}: the file is empty`);
+  // The bytes decide the type; the resolver behind the ImageService checks it again.
+  const sniffed = sniffKind(bytes);
+  const mime = sniffed !== null && sniffed !== "text"
+    ? sniffed
+    : file.type || "application/octet-stream";
+  return `data:${mime};base64,${encodeBase64(bytes)}`;
+}
+
+const EditFieldsSchema = z.object({
+  prompt: z.string().min(1),
+  model: z.string().min(1).optional(),
+  n: z.coerce.number().int().min(1).max(10).optional(),
+  size: z.string().optional(),
+  quality: z.string().optional(),
+  background: z.string().optional(),
+  output_format: z.string().optional(),
+  output_compression: z.coerce.number().int().min(0).max(100).optional(),
+  input_fidelity: z.string().optional(),
+  moderation: z.string().optional(),
+  response_format: z.enum(["url", "b64_json"]).optional(),
+  stream: z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")])
+    .optional(),
+  partial_images: z.coerce.number().int().min(0).max(3).optional(),
+  user: z.string().optional(),
+});
+
+const ImageRefSchema = z.union([z.string().min(1), z.object({ image_url: z.string().min(1) })]);
+
+const EditJsonSchema = EditFieldsSchema.extend({
+  images: z.array(ImageRefSchema).min(1).max(MAX_EDIT_IMAGES),
+  mask: ImageRefSchema.optional(),
+});
+
+interface EditRequest {
+  fields: z.infer<typeof EditFieldsSchema>;
+  images: string[];
+  mask?: string;
+}
+
+function refOf(value: z.infer<typeof ImageRefSchema>): string {
+  return typeof value === "string" ? value : value.image_url;
+}
+
+async function parseEdit(c: Context<HttpEnv>): Promise<EditRequest> {
+  const type = (c.req.header("content-type") ?? "").toLowerCase();
+  if (type.startsWith("application/json")) {
+    const parsed = parseOrThrow(EditJsonSchema, await c.req.json());
+    const { images, mask, ...fields } = parsed;
+    return {
+      fields,
+      images: images.map(refOf),
+      ...(mask === undefined ? {} : { mask: refOf(mask) }),
+    };
+  }
+  if (!type.startsWith("multipart/form-data")) {
+    throw new ValidationError(
+      "body",
+      "Invalid request body: send multipart/form-data (image[], mask, prompt, …) or JSON",
+    );
+  }
+  let form: FormData;
+  try {
+    form = await c.req.formData();
+  } catch (error) {
+    throw new ValidationError("body", `Malformed multipart body: ${(error as Error).message}`);
+  }
+  const images: string[] = [];
+  let mask: string | undefined;
+  const fields: Record<string, string> = {};
+  for (const [key, value] of form.entries()) {
+    if (key === "image" || key === "image[]") {
+      if (images.length >= MAX_EDIT_IMAGES) {
+        throw new ValidationError("image", `Too many images: at most ${MAX_EDIT_IMAGES}`);
+      }
+      const field = `image[${images.length}]`;
+      images.push(typeof value === "string" ? value : await toDataUrl(value, field));
+    } else if (key === "mask") {
+      mask = typeof value === "string" ? value : await toDataUrl(value, "mask");
+    } else if (typeof value === "string") {
+      fields[key] = value;
+    }
+  }
+  if (images.length === 0) throw new ValidationError("image", "Missing required field: image");
+  return {
+    fields: parseOrThrow(EditFieldsSchema, fields),
+    images,
+    ...(mask === undefined ? {} : { mask }),
+  };
+}
+
+async function runImages(
+  ctx: RouteContext,
+  c: Context<HttpEnv>,
+  options: {
+    kind: "image_generation" | "image_edit";
+    fields: {
+      n?: number;
+      model?: string;
+      size?: string;
+      quality?: string;
+      background?: string;
+      output_format?: string;
+      stream?: boolean;
+      partial_images?: number;
+      response_format?: "url" | "b64_json";
+    };
+    start: GatedStart;
+  },
+): Promise<Response> {
+  const { fields } = options;
+  const wake = new Wakeup();
+  const collector = partialCollector(wake);
+  const gated = await startGatedGeneration(ctx.gate, {
+    principal: c.get("principal"),
+    n: fields.n ?? 1,
+    door: "v1",
+    ...(fields.model === undefined ? {} : { model: fields.model }),
+    signal: c.req.raw.signal,
+    ...(fields.stream
+      ? { onProgress: collector.listener, partialImages: fields.partial_images ?? 0 }
+      : {}),
+    start: options.start,
+  });
+  if (fields.stream) {
+    return streamJob(
+      ctx,
+      gated,
+      {
+        kind: options.kind,
+        ...(fields.size === undefined ? {} : { size: fields.size }),
+        ...(fields.quality === undefined ? {} : { quality: fields.quality }),
+        ...(fields.background === undefined ? {} : { background: fields.background }),
+        ...(fields.output_format === undefined ? {} : { outputFormat: fields.output_format }),
+      },
+      wake,
+      collector.take,
+    );
+  }
+  const result = await gated.result;
+  return c.json(await imagesResponse(ctx, c, result, fields.response_format ?? "b64_json"), 200);
+}
+
+type GatedStart = Parameters<typeof startGatedGeneration>[1]["start"];
+
+async function imageObject(
+  ctx: RouteContext,
+  c: Context<HttpEnv>,
+  record: ImageRecord,
+): Promise<z.infer<typeof V1ImageObjectSchema>> {
+  return {
+    id: record.id,
+    object: "image",
+    created: Math.floor(record.created / 1000),
+    url: await imageUrl(ctx, c, record),
+    thumbnail_url: await imageUrl(ctx, c, record, { thumb: true }),
+    model: record.model,
+    prompt: record.prompt,
+    revised_prompt: record.revisedPrompt ?? null,
+    size: `${record.width}x${record.height}`,
+    width: record.width,
+    height: record.height,
+    mime_type: record.mime,
+    bytes: record.bytes,
+    sha256: record.sha256,
+    quality: param(record, "quality") ?? null,
+    background: param(record, "background") ?? null,
+    cost_usd: record.costUsd,
+  };
+}
+
+// The catalog pages with opaque cursors; OpenAI's list style pages with the id of the last item.
+// This builds the catalog's cursor for "after this record" (the catalog encodes its time index
+// position as base64url JSON `{k, c, i}`).
+function cursorAfter(record: ImageRecord, model: string | undefined): string {
+  const json = JSON.stringify({
+    k: model === undefined ? "t" : `m:${model}`,
+    c: record.created,
+    i: record.id,
+  });
+  return btoa(json).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+async function pageAfter(
+  ctx: RouteContext,
+  options: { limit: number; after?: string; model?: string },
+): Promise<{ items: readonly ImageRecord[]; hasMore: boolean }> {
+  const { limit, model } = options;
+  const base = model === undefined ? {} : { model };
+  let cursor: string | undefined;
+  if (options.after !== undefined) {
+    const anchor = await ctx.images.get(options.after);
+    cursor = anchor === null ? options.after : cursorAfter(anchor, model);
+  }
+  // One more than asked tells whether another page exists.
+  try {
+    const page = await ctx.images.list({
+      ...base,
+      limit: Math.min(100, limit + 1),
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    const hasMore = page.items.length > limit || (limit === 100 && page.nextCursor !== undefined);
+    return { items: page.items.slice(0, limit), hasMore };
+  } catch (error) {
+    if (toAppError(error).kind === "validation" && options.after !== undefined) {
+      throw new ValidationError(
+        "after",
+        `Invalid after: no image with id ${JSON.stringify(options.after)}`,
+      );
+    }
+    throw error;
+  }
+}
+
+/** Registers the `/v1` routes (and their auth, limits and body limits) on `app`. */
+export function registerV1Routes(app: OpenAPIHono<HttpEnv>, ctx: RouteContext): void {
+  app.use(
+    "/v1/*",
+    async (c, next) => {
+      c.set("errorStyle", "openai");
+      await next();
+    },
+    requireAuth(ctx.auth, { role: "user", style: "bearer" }),
+    requestLimit(ctx.requestLimit),
+    bodyLimit(ctx.config),
+  );
+
+  app.openapi(generationsRoute, (c) => {
+    const body = c.req.valid("json");
+    const input = pick(body, GENERATION_FIELDS);
+    return runImages(ctx, c, {
+      kind: "image_generation",
+      fields: body,
+      start: (options) => ctx.images.generate(input, options),
+    });
+  });
+
+  app.openAPIRegistry.registerPath(editsRoute);
+  app.post("/v1/images/edits", async (c) => {
+    const edit = await parseEdit(c);
+    const input = {
+      ...pick(edit.fields, [...GENERATION_FIELDS, "input_fidelity"]),
+      images: edit.images,
+      ...(edit.mask === undefined ? {} : { mask: edit.mask }),
+    };
+    return await runImages(ctx, c, {
+      kind: "image_edit",
+      fields: edit.fields,
+      start: (options) => ctx.images.edit(input, options),
+    });
+  });
+
+  app.openapi(listRoute, async (c) => {
+    const query = c.req.valid("query");
+    const limit = query.limit ?? 20;
+    const { items, hasMore } = await pageAfter(ctx, {
+      limit,
+      ...(query.after === undefined ? {} : { after: query.after }),
+      ...(query.model === undefined ? {} : { model: query.model }),
+    });
+    const data = await Promise.all(items.map((record) => imageObject(ctx, c, record)));
+    return c.json({
+      object: "list" as const,
+      data,
+      first_id: data[0]?.id ?? null,
+      last_id: data.at(-1)?.id ?? null,
+      has_more: hasMore,
+    }, 200);
+  });
+
+  app.openapi(getRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const record = await ctx.images.get(id);
+    if (record === null) throw new AppError("not_found", `No image with id ${JSON.stringify(id)}`);
+    return c.json(await imageObject(ctx, c, record), 200);
+  });
+
+  app.openapi(deleteRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const record = await ctx.images.get(id);
+    if (record === null) throw new AppError("not_found", `No image with id ${JSON.stringify(id)}`);
+    const principal = c.get("principal");
+    if (principal.role !== "admin" && record.creator !== principal.id) {
+      throw new AppError(
+        "forbidden",
+        "Forbidden: only the image's creator or an admin may delete it",
+      );
+    }
+    if (!(await ctx.images.delete(id))) {
+      throw new AppError("not_found", `No image with id ${JSON.stringify(id)}`);
+    }
+    return c.json({ id, object: "image.deleted" as const, deleted: true as const }, 200);
+  });
+
+  app.openapi(modelsRoute, async (c) => {
+    const models = await ctx.images.models();
+    return c.json({
+      object: "list" as const,
+      data: models.map((m) => ({
+        id: m.id,
+        object: "model" as const,
+        created: 0,
+        owned_by: "openai",
+        status: m.status,
+        lifecycle: m.lifecycle,
+      })),
+    }, 200);
+  });
+}

@@ -1,0 +1,64 @@
+/**
+ * Who the MCP server is: name, version, capabilities and instructions. Kept free of the SDK so the
+ * stdio door can answer `initialize` before the SDK has loaded (see fast_stdio.ts).
+ *
+ * @module
+ */
+import { SERVER_NAME, VERSION } from "../version.ts";
+
+/** `serverInfo` of the `initialize` answer. */
+export const SERVER_INFO = Object.freeze({
+  name: SERVER_NAME,
+  title: "OpenAI Image Generation",
+  version: VERSION,
+});
+
+/** Capabilities declared to the SDK; the SDK adds `listChanged` to tools, resources and prompts. */
+export const DECLARED_CAPABILITIES = Object.freeze({
+  logging: {},
+  tools: {},
+  resources: {},
+  prompts: {},
+  completions: {},
+});
+
+/** Capabilities as the SDK announces them once the tools, resources and prompts are registered. */
+export const ANNOUNCED_CAPABILITIES = Object.freeze({
+  logging: {},
+  tools: { listChanged: true },
+  resources: { listChanged: true },
+  prompts: { listChanged: true },
+  completions: {},
+});
+
+/** Protocol versions the pinned SDK (1.32.2) speaks, newest first (a test checks the SDK's list). */
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = Object.freeze([
+  "2025-11-25",
+  "2025-06-18",
+  "2025-03-26",
+  "2024-11-05",
+  "2024-10-07",
+]);
+
+/** What the server tells the model its tools are for. */
+export const INSTRUCTIONS =
+  "Image generation and editing with OpenAI's image models. Use generate_image to create images " +
+  "from a prompt and edit_image to change or combine existing ones (pass image ids, image:// URIs, " +
+  "allowed file paths or URLs — never base64). Results include a preview you can see, the image id " +
+  "and a link to the full-size file. High quality can take minutes: if a call answers that the " +
+  "image is still pending, call get_image with the pending id to fetch it. list_images browses " +
+  "earlier images; list_models shows the models, sizes and qualities that are valid.";
+
+/** The `initialize` result for a client asking for `requestedVersion`, as the SDK computes it. */
+export function initializeResult(requestedVersion: unknown): Record<string, unknown> {
+  const protocolVersion = typeof requestedVersion === "string" &&
+      SUPPORTED_PROTOCOL_VERSIONS.includes(requestedVersion)
+    ? requestedVersion
+    : SUPPORTED_PROTOCOL_VERSIONS[0];
+  return {
+    protocolVersion,
+    capabilities: ANNOUNCED_CAPABILITIES,
+    serverInfo: SERVER_INFO,
+    instructions: INSTRUCTIONS,
+  };
+}

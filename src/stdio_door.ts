@@ -1,0 +1,102 @@
+/**
+ * The stdio MCP server's start-up after the handshake is already being answered: flags, settings,
+ * logging, the MCP server (SDK) and, on first use, the core services. Run by src/main_mcp.ts.
+ *
+ * @module
+ */
+import { ConfigError, loadConfig, SETTINGS } from "./config.ts";
+import { parseEntrypointArgs } from "./cli_flags.ts";
+import { getLog, setupLogging } from "./log.ts";
+import { lazyImageService } from "./lazy_image_service.ts";
+import type { FastStdioTransport } from "./mcp/fast_stdio.ts";
+import type { Principal } from "./core_types.ts";
+import { SERVER_NAME, VERSION } from "./version.ts";
+
+const HELP = `${SERVER_NAME} ${VERSION} — MCP server over stdio
+
+Usage: main_mcp [--<setting> <value> ...]
+
+Every setting of the README's configuration table can be given as a flag named after it, e.g.
+--output-dir ~/Pictures/ai --default-quality high. Flags override environment variables and .env.
+Tools: generate_image, edit_image, get_image, list_images, delete_image, list_models.
+Setup for Claude Desktop and other clients: MCP_SETUP.md.
+`;
+
+/** The local user of a stdio server owns everything it stores. */
+const LOCAL_PRINCIPAL: Principal = Object.freeze({
+  id: "local",
+  name: "local user",
+  role: "admin",
+});
+
+/** Runs the stdio server on `transport` (already listening); returns the exit code. */
+export async function runStdioServer(
+  args: string[],
+  transport: FastStdioTransport | undefined,
+): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseEntrypointArgs(args);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (parsed.help || parsed.version || !transport) {
+    // Not a protocol session: stdout is free for the answer.
+    console.log(parsed.version ? `${SERVER_NAME} ${VERSION}` : HELP);
+    return 0;
+  }
+  let config;
+  try {
+    config = await loadConfig(parsed.overrides);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`${error.message}\nSee the configuration table in README.md.`);
+      return 1;
+    }
+    throw error;
+  }
+  const logging = await setupLogging(config);
+  const log = getLog("mcp");
+  for (const warning of config.warnings) log.warning(warning);
+
+  const closed = Promise.withResolvers<void>();
+  transport.closed.then(() => closed.resolve());
+  const stop = () => closed.resolve();
+  Deno.addSignalListener("SIGINT", stop);
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
+
+  let services: Awaited<ReturnType<typeof import("./services.ts").createServices>> | undefined;
+  const images = lazyImageService(async () => {
+    const { createServices } = await import("./services.ts");
+    services = await createServices(config, { door: "mcp", logging });
+    return services.images;
+  });
+
+  const { createMcpServer } = await import("./mcp/server.ts");
+  const server = createMcpServer((mcp) => ({
+    images,
+    config,
+    principal: () => LOCAL_PRINCIPAL,
+    client: () => ({ name: mcp.server.getClientVersion()?.name }),
+    redact: logging.redact,
+  }), { logging });
+  await server.connect(transport);
+  log.info("MCP server {name} {version} ready on stdio (key {keyState})", {
+    name: SERVER_NAME,
+    version: VERSION,
+    keyState: config.openaiApiKey || config.azureApiKey
+      ? "set"
+      : `missing: set ${SETTINGS.openaiApiKey.name}`,
+  });
+  await closed.promise;
+  server.dispose();
+  await server.close().catch(() => {});
+  // Jobs already answered as pending finish storing before the process ends.
+  if (services) {
+    await services.drain();
+    await services.close();
+  }
+  await logging[Symbol.asyncDispose]();
+  return 0;
+}

@@ -1,0 +1,380 @@
+/**
+ * A fake {@link ImageService} for HTTP tests: keeps images in memory, records every call, and can
+ * be told to fail, to hold a job open, or to emit partial images. It validates just enough
+ * (prompt, n, size, edit images) to exercise the doors' error paths.
+ *
+ * @module
+ */
+import type {
+  GenerationJob,
+  GenerationResult,
+  ImageLookup,
+  ImagePage,
+  ImageRecord,
+  ImageService,
+  ImageView,
+  ListImagesOptions,
+  ModelSummary,
+  StartOptions,
+} from "../../src/core_types.ts";
+import { AppError, ValidationError } from "../../src/errors.ts";
+import { newImageId, sha256Hex } from "../../src/images/ids.ts";
+
+/** A 1x1 PNG. */
+export const TINY_PNG: Uint8Array<ArrayBuffer> = Uint8Array.fromBase64(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
+);
+
+/** Bytes standing in for a WebP thumbnail. */
+export const FAKE_THUMB: Uint8Array<ArrayBuffer> = new TextEncoder().encode(
+  "RIFF\0\0\0\0WEBPVP8 fake",
+);
+
+/** One recorded call. */
+export interface FakeCall {
+  /** Method name. */
+  readonly method: "generate" | "edit";
+  /** The input as given. */
+  readonly input: Record<string, unknown>;
+  /** The start options (without the signal). */
+  readonly options: Omit<StartOptions, "signal"> & { hasSignal: boolean };
+}
+
+interface Stored {
+  record: ImageRecord;
+  bytes: Uint8Array;
+}
+
+/** Options of {@link FakeImageService.seed}. */
+export interface SeedOptions {
+  /** File name (default `<id>.png`); a predecessor name `image_<ms>.png` is allowed. */
+  fileName?: string;
+  /** Creation time, epoch ms. */
+  created?: number;
+  /** Prompt. */
+  prompt?: string;
+  /** Model. */
+  model?: string;
+  /** Creator principal id. */
+  creator?: string | null;
+  /** Bytes (default {@link TINY_PNG}). */
+  bytes?: Uint8Array;
+}
+
+const MODELS: ModelSummary[] = [{
+  id: "gpt-image-2",
+  status: "current",
+  lifecycle: "current",
+  sizes: "any WxH divisible by 16",
+  qualities: ["low", "medium", "high", "auto"],
+  formats: ["png", "jpeg", "webp"],
+  edits: true,
+  price: "$30 per 1M output image tokens",
+}];
+
+function encodeCursor(record: ImageRecord): string {
+  return btoa(JSON.stringify({ k: "t", c: record.created, i: record.id }))
+    .replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+function decodeCursor(cursor: string): { c: number; i: string } {
+  try {
+    const data = JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/")));
+    if (typeof data.c === "number" && typeof data.i === "string") return data;
+  } catch {
+    // fall through
+  }
+  throw new ValidationError("cursor", "Invalid cursor: use the cursor of the previous page");
+}
+
+/** The fake. Everything is public so tests can inspect and steer it. */
+export class FakeImageService implements ImageService {
+  /** Every generate/edit call, in order. */
+  readonly calls: FakeCall[] = [];
+  /** Stored images by id. */
+  readonly store = new Map<string, Stored>();
+  /** The next job fails with this (once). */
+  failNext: AppError | undefined;
+  /** Partial images each job emits before finishing when partials are requested. */
+  partials = 2;
+  /** Cost per image in USD (null: unknown). */
+  costPerImage: number | null = 0.042;
+  /** When set, jobs wait for this promise before finishing. */
+  hold: Promise<void> | undefined;
+  /** Clock for records. */
+  now: () => number = Date.now;
+  #pending = new Map<string, { imageIds: string[]; model: string; created: number }>();
+
+  /** Number of stored images. */
+  get size(): number {
+    return this.store.size;
+  }
+
+  /** Image ids of jobs still running. */
+  pendingIds(): string[] {
+    return [...this.#pending.values()].flatMap((job) => job.imageIds);
+  }
+
+  /** Adds an image directly. */
+  async seed(options: SeedOptions = {}): Promise<ImageRecord> {
+    const created = options.created ?? this.now();
+    const id = newImageId(created);
+    const bytes = options.bytes ?? TINY_PNG;
+    const record: ImageRecord = {
+      id,
+      fileName: options.fileName ?? `${id}.png`,
+      mime: "image/png",
+      width: 1,
+      height: 1,
+      bytes: bytes.length,
+      sha256: await sha256Hex(bytes),
+      prompt: options.prompt ?? "a seeded image",
+      revisedPrompt: null,
+      model: options.model ?? "gpt-image-2",
+      parameters: {
+        size: "1024x1024",
+        quality: "medium",
+        output_format: "png",
+        background: "auto",
+      },
+      usage: null,
+      costUsd: null,
+      creator: options.creator ?? null,
+      door: "http",
+      created,
+      jobId: null,
+      state: "ready",
+      thumbnail: null,
+    };
+    this.store.set(id, { record, bytes });
+    return record;
+  }
+
+  #validate(input: Record<string, unknown>): number {
+    if (typeof input.prompt !== "string" || input.prompt.trim() === "") {
+      throw new ValidationError("prompt", "Missing prompt: describe the image to generate");
+    }
+    const n = input.n ?? 1;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 10) {
+      throw new ValidationError("n", "Invalid n: expected 1 to 10");
+    }
+    if (input.size !== undefined && !/^(\d+x\d+|auto)$/.test(String(input.size))) {
+      throw new ValidationError(
+        "size",
+        `Invalid size ${JSON.stringify(input.size)}: use WIDTHxHEIGHT`,
+        {
+          accepted: ["1024x1024", "1536x1024", "1024x1536", "auto"],
+        },
+      );
+    }
+    return n;
+  }
+
+  #start(
+    method: "generate" | "edit",
+    raw: unknown,
+    options: StartOptions,
+  ): GenerationJob {
+    const input = (raw ?? {}) as Record<string, unknown>;
+    const { signal, ...rest } = options;
+    this.calls.push({ method, input, options: { ...rest, hasSignal: signal !== undefined } });
+    const n = this.#validate(input);
+    if (method === "edit") {
+      const images = input.images;
+      if (!Array.isArray(images) || images.length === 0) {
+        throw new ValidationError("images", "Missing images: give 1 to 16 input images");
+      }
+    }
+    const model = typeof input.model === "string" ? input.model : "gpt-image-2";
+    const created = this.now();
+    const imageIds = Array.from({ length: n }, () => newImageId(created));
+    const jobId = crypto.randomUUID();
+    const failure = this.failNext;
+    this.failNext = undefined;
+    let cancelled = false;
+    this.#pending.set(jobId, { imageIds, model, created });
+    const done = (async (): Promise<GenerationResult> => {
+      try {
+        if ((options.partialImages ?? 0) > 0) {
+          for (let i = 0; i < Math.min(this.partials, options.partialImages!); i++) {
+            options.onProgress?.({
+              stage: "partial_image",
+              elapsedMs: 1,
+              partialImage: { index: i, bytes: TINY_PNG, mime: "image/png" },
+            });
+          }
+        }
+        if (this.hold) await this.hold;
+        if (cancelled || signal?.aborted) {
+          throw new AppError("cancelled", "The request was cancelled");
+        }
+        if (failure) throw failure;
+        const sha = await sha256Hex(TINY_PNG);
+        const format = typeof input.output_format === "string" ? input.output_format : "png";
+        const records = imageIds.map((id, index): ImageRecord => ({
+          id,
+          fileName: `${id}.png`,
+          mime: "image/png",
+          width: 1,
+          height: 1,
+          bytes: TINY_PNG.length,
+          sha256: sha,
+          prompt: String(input.prompt),
+          revisedPrompt: index === 0 ? `revised: ${input.prompt}` : null,
+          model,
+          parameters: {
+            size: typeof input.size === "string" ? input.size : "1024x1024",
+            quality: typeof input.quality === "string" ? input.quality : "medium",
+            output_format: format,
+            background: typeof input.background === "string" ? input.background : "auto",
+          },
+          usage: { input_tokens: 10, output_tokens: 100, total_tokens: 110 },
+          costUsd: this.costPerImage,
+          creator: options.principal.id,
+          door: options.door,
+          created,
+          jobId,
+          state: "ready",
+          thumbnail: null,
+        }));
+        for (const record of records) this.store.set(record.id, { record, bytes: TINY_PNG });
+        return {
+          jobId,
+          images: records,
+          model,
+          usage: {
+            input_tokens: 10,
+            output_tokens: 100 * n,
+            total_tokens: 10 + 100 * n,
+            input_tokens_details: { text_tokens: 10, image_tokens: 0 },
+          },
+          cost: this.costPerImage === null
+            ? { usd: null, basis: "unknown", reason: "price unknown" }
+            : { usd: this.costPerImage * n, basis: "tokens" },
+          warnings: input.style !== undefined ? ["style is ignored by gpt-image-2"] : [],
+          timings: { upstreamMs: 1, totalMs: 2 },
+        };
+      } finally {
+        this.#pending.delete(jobId);
+      }
+    })();
+    return {
+      id: jobId,
+      imageIds,
+      model,
+      warnings: [],
+      done,
+      cancel: () => {
+        cancelled = true;
+      },
+      detach: () => {},
+    };
+  }
+
+  generate(input: unknown, options: StartOptions): Promise<GenerationJob> {
+    try {
+      return Promise.resolve(this.#start("generate", input, options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  edit(input: unknown, options: StartOptions): Promise<GenerationJob> {
+    try {
+      return Promise.resolve(this.#start("edit", input, options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  get(id: string): Promise<ImageRecord | null> {
+    const direct = this.store.get(id);
+    if (direct) return Promise.resolve(direct.record);
+    // Like the real service, predecessor file names resolve through the file-name index.
+    for (const { record } of this.store.values()) {
+      if (record.fileName === id) return Promise.resolve(record);
+    }
+    return Promise.resolve(null);
+  }
+
+  async read(id: string): Promise<{ record: ImageRecord; bytes: Uint8Array } | null> {
+    const record = await this.get(id);
+    if (record === null) return null;
+    return { record, bytes: this.store.get(record.id)!.bytes };
+  }
+
+  async view(id: string): Promise<{ record: ImageRecord; view: ImageView } | null> {
+    const read = await this.read(id);
+    if (read === null) return null;
+    return {
+      record: read.record,
+      view: { bytes: read.bytes, mime: "image/png", width: 1, height: 1, reencoded: false },
+    };
+  }
+
+  async thumbnail(id: string): Promise<{ record: ImageRecord; view: ImageView } | null> {
+    const record = await this.get(id);
+    if (record === null) return null;
+    return {
+      record,
+      view: { bytes: FAKE_THUMB, mime: "image/webp", width: 1, height: 1, reencoded: true },
+    };
+  }
+
+  list(options: ListImagesOptions = {}): Promise<ImagePage> {
+    const limit = options.limit ?? 20;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+      return Promise.reject(new ValidationError("limit", "Invalid limit: expected 1 to 100"));
+    }
+    let all = [...this.store.values()].map((s) => s.record)
+      .filter((r) => options.model === undefined || r.model === options.model)
+      .sort((a, b) => b.created - a.created || b.id.localeCompare(a.id));
+    if (options.cursor !== undefined) {
+      let after: { c: number; i: string };
+      try {
+        after = decodeCursor(options.cursor);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      all = all.filter((r) => r.created < after.c || (r.created === after.c && r.id < after.i));
+    }
+    const items = all.slice(0, limit);
+    return Promise.resolve({
+      items,
+      ...(all.length > limit ? { nextCursor: encodeCursor(items.at(-1)!) } : {}),
+    });
+  }
+
+  delete(id: string): Promise<boolean> {
+    return Promise.resolve(this.store.delete(id));
+  }
+
+  async lookup(id: string): Promise<ImageLookup> {
+    const record = await this.get(id);
+    if (record) return { status: "ready", record };
+    for (const [jobId, job] of this.#pending) {
+      if (job.imageIds.includes(id)) {
+        return {
+          status: "pending",
+          job: {
+            id: jobId,
+            state: "running",
+            imageIds: job.imageIds,
+            model: job.model,
+            created: job.created,
+            updated: job.created,
+          },
+        };
+      }
+    }
+    return { status: "missing" };
+  }
+
+  cancel(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+
+  models(): Promise<readonly ModelSummary[]> {
+    return Promise.resolve(MODELS);
+  }
+}

@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import { createApiKey } from "../../src/auth/tokens.ts";
+import { AppError } from "../../src/errors.ts";
+import { bearer, json, startTestApp } from "../support/http_app.ts";
+
+Deno.test("limited routes carry RateLimit-Policy and RateLimit headers; image reads and health do not", async () => {
+  await using t = await startTestApp({ env: { REQUEST_RATE_LIMIT: "100/15m" } });
+  const record = await t.images.seed();
+  for (const path of ["/mcp", "/v1/images", "/admin/keys"]) {
+    const res = await t.request(path);
+    assert.equal(res.status, 200, path);
+    assert.equal(res.headers.get("RateLimit-Policy"), '"requests";q=100;w=900', path);
+    assert.match(res.headers.get("RateLimit") ?? "", /^"requests";r=\d+;t=\d+$/, path);
+    await res.body?.cancel();
+  }
+  for (const path of ["/health", "/metrics", `/images/${record.fileName}`, "/openapi.json"]) {
+    const res = await t.request(path);
+    assert.equal(res.status, 200, path);
+    assert.equal(res.headers.get("RateLimit"), null, path);
+    await res.body?.cancel();
+  }
+});
+
+Deno.test("the request limit answers 429 with Retry-After and retryAfter once spent", async () => {
+  await using t = await startTestApp({ env: { REQUEST_RATE_LIMIT: "3/1m" } });
+  for (let i = 0; i < 3; i++) {
+    const res = await t.request("/mcp");
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("RateLimit-Remaining"), String(2 - i));
+    await res.body?.cancel();
+  }
+  const refused = await t.request("/mcp", json({ prompt: "x" }));
+  assert.equal(refused.status, 429);
+  assert.equal(refused.headers.get("Retry-After"), "60");
+  assert.equal(refused.headers.get("RateLimit-Remaining"), "0");
+  const body = await refused.json();
+  assert.equal(body.success, false);
+  assert.equal(body.retryAfter, 60);
+  assert.match(body.error, /Too many requests/);
+  assert.equal(t.images.calls.length, 0);
+
+  const v1 = await t.request("/v1/images");
+  assert.equal(v1.status, 429);
+  const v1Body = await v1.json();
+  assert.equal(v1Body.error.type, "rate_limit_error");
+  assert.equal(v1Body.error.code, "rate_limit_exceeded");
+
+  t.advance(61_000);
+  const again = await t.request("/mcp");
+  assert.equal(again.status, 200, "a new window opens");
+  await again.body?.cancel();
+  assert.match(await t.metrics.metricsText(), /rate_limited_requests_total\{limit="request"\} 2/);
+});
+
+Deno.test("the request limit counts each anonymous address and each key separately", async () => {
+  await using t = await startTestApp({ env: { REQUEST_RATE_LIMIT: "1/1m" } });
+  const first = await t.request("/mcp", undefined, "198.51.100.1");
+  assert.equal(first.status, 200);
+  await first.body?.cancel();
+  const second = await t.request("/mcp", undefined, "198.51.100.2");
+  assert.equal(second.status, 200);
+  await second.body?.cancel();
+  const again = await t.request("/mcp", undefined, "198.51.100.1");
+  assert.equal(again.status, 429);
+  await again.body?.cancel();
+});
+
+Deno.test("image and thumbnail reads are not counted by the request limit", async () => {
+  await using t = await startTestApp({ env: { REQUEST_RATE_LIMIT: "2/1m" } });
+  const record = await t.images.seed();
+  for (let i = 0; i < 10; i++) {
+    for (const path of [`/images/${record.fileName}`, `/images/${record.fileName}/thumb`]) {
+      const res = await t.request(path);
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+    }
+  }
+  const api = await t.request("/mcp");
+  assert.equal(api.headers.get("RateLimit-Remaining"), "1");
+  await api.body?.cancel();
+});
+
+Deno.test("a request for n images needs n from the hourly allowance and is refused whole", async () => {
+  await using t = await startTestApp({ env: { IMAGE_GENERATION_RATE_LIMIT: "3" } });
+  const two = await t.request("/mcp", json({ prompt: "x", n: 2 }));
+  assert.equal(two.status, 200);
+  await two.body?.cancel();
+  const refused = await t.request("/mcp", json({ prompt: "x", n: 2 }));
+  assert.equal(refused.status, 429);
+  assert.ok(Number(refused.headers.get("Retry-After")) > 0);
+  const body = await refused.json();
+  assert.match(body.error, /1 of 3 images left/);
+  assert.equal(t.images.size, 2, "the refused request stored nothing");
+  const one = await t.request("/v1/images/generations", json({ prompt: "x", n: 1 }));
+  assert.equal(one.status, 200, "the remaining image is still available, also on /v1");
+  await one.body?.cancel();
+  const tooMany = await t.request("/mcp", json({ prompt: "x", n: 4 }));
+  assert.equal(tooMany.status, 400, "more than the hourly limit can never fit");
+  assert.equal((await tooMany.json()).field, "n");
+  assert.match(
+    await t.metrics.metricsText(),
+    /rate_limited_requests_total\{limit="generation"\} 1/,
+  );
+});
+
+Deno.test("images reserved for a failed generation are given back", async () => {
+  await using t = await startTestApp({ env: { IMAGE_GENERATION_RATE_LIMIT: "2" } });
+  t.images.failNext = new AppError("upstream_unavailable", "OpenAI is down");
+  const failed = await t.request("/mcp", json({ prompt: "x", n: 2 }));
+  assert.equal(failed.status, 502);
+  await failed.body?.cancel();
+  const invalid = await t.request("/mcp", json({ prompt: "x", n: 2, size: "huge" }));
+  assert.equal(invalid.status, 400);
+  await invalid.body?.cancel();
+  const ok = await t.request("/mcp", json({ prompt: "x", n: 2 }));
+  assert.equal(ok.status, 200, "the allowance was refunded twice");
+  await ok.body?.cancel();
+});
+
+Deno.test("MAX_INFLIGHT_PER_KEY refuses a second concurrent generation with 429", async () => {
+  await using t = await startTestApp({ env: { MAX_INFLIGHT_PER_KEY: "1" } });
+  let release!: () => void;
+  t.images.hold = new Promise((resolve) => (release = resolve));
+  const first = t.request("/mcp", json({ prompt: "slow" }));
+  // Wait (bounded) until the first generation has started.
+  for (let i = 0; i < 200 && t.images.calls.length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assert.equal(t.images.calls.length, 1);
+  const second = await t.request("/v1/images/generations", json({ prompt: "fast" }));
+  assert.equal(second.status, 429);
+  assert.match((await second.json()).error.message, /at a time/);
+  assert.match(await t.metrics.metricsText(), /generations_in_flight 1/);
+  release();
+  t.images.hold = undefined;
+  const done = await first;
+  assert.equal(done.status, 200);
+  await done.body?.cancel();
+  const third = await t.request("/mcp", json({ prompt: "again" }));
+  assert.equal(third.status, 200, "the slot was released");
+  await third.body?.cancel();
+});
+
+Deno.test("BUDGET_USD_PER_KEY_MONTH refuses generations once the key's spend reaches it", async () => {
+  await using t = await startTestApp({
+    env: { BUDGET_USD_PER_KEY_MONTH: "0.05", MCP_AUTH_TOKEN: "admin-token" },
+  });
+  const { key, record } = await createApiKey(t.kv, { name: "bob", role: "user", now: () => 0 });
+  for (let i = 0; i < 2; i++) {
+    const res = await t.request("/mcp", json({ prompt: "x" }, { headers: bearer(key) }));
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+  }
+  const refused = await t.request("/mcp", json({ prompt: "x" }, { headers: bearer(key) }));
+  assert.equal(refused.status, 402);
+  assert.match((await refused.json()).error, /Monthly budget exceeded/);
+  const usage = await t.request("/admin/usage", { headers: bearer("admin-token") });
+  const report = await usage.json();
+  const row = report.rows.find((r: { principal: string }) => r.principal === record.id);
+  assert.equal(row.images, 2);
+  assert.equal(row.name, "bob");
+  assert.ok(Math.abs(row.spendUsd - 0.084) < 1e-9);
+});
