@@ -5,7 +5,7 @@
  * @module
  */
 import type { Config } from "../config.ts";
-import type { ImageService, Principal } from "../core_types.ts";
+import type { GenerationJob, ImageService, Principal } from "../core_types.ts";
 import type { ClientTraits } from "./results.ts";
 import type { ToolExtra } from "./progress.ts";
 
@@ -21,4 +21,6 @@ export interface McpContext {
   client(): ClientTraits;
   /** Masks secrets in text shown to the client. */
   redact(text: string): string;
+  /** Called when a tool starts a job (the HTTP door records request → job for remote cancels). */
+  onJobStarted?(extra: ToolExtra, job: GenerationJob): Promise<void>;
 }

@@ -36,6 +36,7 @@ export async function runJobTool(
         );
       },
     });
+    await ctx.onJobStarted?.(extra, job);
     const started = Date.now();
     const longJobMs = ctx.config.mcpLongJobSeconds * 1000;
     const timedOut = new Promise<"pending">((resolve) => {

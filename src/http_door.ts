@@ -1,0 +1,131 @@
+/**
+ * Wires and starts the HTTP door: services, metrics, limits, the `/mcp` endpoint and the Hono app
+ * on `Deno.serve`, with a graceful shutdown. Run by src/main_http.ts (and by tests in-process).
+ *
+ * @module
+ */
+import { authRequired } from "./auth/tokens.ts";
+import type { Config } from "./config.ts";
+import { createApp } from "./http/app.ts";
+import { createMcpEndpoint } from "./http/mcp_endpoint.ts";
+import { createCleanupHandler, runCleanup } from "./images/retention.ts";
+import { getLog, type LoggingHandle } from "./log.ts";
+import { createMetrics } from "./metrics.ts";
+import { createLimiter } from "./ratelimit/limiter.ts";
+import { createServices, type ServiceDeps } from "./services.ts";
+
+const log = getLog("http");
+
+/** Options of {@link startHttpService}. */
+export interface HttpServiceOptions {
+  /** Logging handle (log forwarding to MCP clients, redaction). */
+  logging?: LoggingHandle;
+  /** Overrides for the services (tests: in-memory KV, fetch). */
+  services?: Partial<ServiceDeps>;
+}
+
+/** A running HTTP service. */
+export interface HttpService {
+  /** The address it listens on, e.g. `http://127.0.0.1:3000`. */
+  readonly url: string;
+  /** The retention tick for the cron. */
+  readonly cleanupTick: () => Promise<unknown>;
+  /** Settles if the server stops by itself. */
+  readonly finished: Promise<void>;
+  /** Stops accepting, lets in-flight work finish up to `deadlineMs`, closes everything. */
+  shutdown(deadlineMs: number): Promise<void>;
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host.startsWith("127.") || host === "::1" || host === "[::1]";
+}
+
+/** Starts the HTTP service; returns undefined (after logging why) when it must not start. */
+export async function startHttpService(
+  config: Config,
+  options: HttpServiceOptions = {},
+): Promise<HttpService | undefined> {
+  const services = await createServices(config, {
+    door: "http",
+    ...(options.logging ? { logging: options.logging } : {}),
+    maxDataUrlBytes: config.maxUploadBytes,
+    ...options.services,
+  });
+  const { kv, store, images } = services;
+  if (
+    !isLoopback(config.host) && !config.allowUnauthenticated && !(await authRequired(config, kv))
+  ) {
+    log.error(
+      "Refusing to listen on {host} without authentication: set MCP_AUTH_TOKEN (or create an API " +
+        "key with the CLI), or set ALLOW_UNAUTHENTICATED=true to serve anyone who can reach it",
+      { host: config.host },
+    );
+    await services.close();
+    return undefined;
+  }
+  const metrics = createMetrics();
+  const limiter = createLimiter(kv, { limits: config });
+  const mcp = createMcpEndpoint({
+    config,
+    images,
+    kv,
+    ...(options.logging ? { logging: options.logging } : {}),
+    gate: { limiter, metrics },
+  });
+  const retentionLimits = {
+    retentionDays: config.retentionDays,
+    maxCount: config.maxImageCount,
+    maxBytes: config.maxImageBytes,
+  };
+  const app = createApp({
+    config,
+    images,
+    kv,
+    metrics,
+    limiter,
+    retention: {
+      stats: () => store.catalog.stats(),
+      cleanup: ({ dryRun }) => runCleanup({ store }, { ...retentionLimits, dryRun }),
+    },
+    readinessChecks: {
+      kv: async () => {
+        await kv.get(["health"]);
+      },
+      store: async () => {
+        for await (const _ of store.listFiles()) break;
+      },
+    },
+    mcpHandler: (c) => mcp.handle(c),
+    ...(options.logging ? { redact: options.logging.redact } : {}),
+  });
+  const listening = Promise.withResolvers<string>();
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    onListen: ({ hostname, port }) => {
+      const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
+      listening.resolve(`http://${shown}:${port}`);
+    },
+  }, (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }));
+  const url = await listening.promise;
+  log.info("HTTP service listening on {url}", { url });
+  let shuttingDown: Promise<void> | undefined;
+  return {
+    url,
+    cleanupTick: createCleanupHandler({ store, settings: config }),
+    finished: server.finished,
+    shutdown(deadlineMs) {
+      shuttingDown ??= (async () => {
+        const deadline = new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, deadlineMs);
+          Deno.unrefTimer(timer);
+        });
+        await Promise.race([server.shutdown(), deadline]);
+        await Promise.race([services.drain(), deadline]);
+        await mcp[Symbol.asyncDispose]();
+        await services.close();
+      })();
+      return shuttingDown;
+    },
+  };
+}
