@@ -33,8 +33,6 @@ export interface McpEndpointOptions {
   kv: Deno.Kv;
   /** Log forwarding to clients. */
   logging?: Pick<LoggingHandle, "addListener" | "redact">;
-  /** JSON-schema validator without `eval` (Deno Deploy). */
-  jsonSchemaValidator?: unknown;
   /** Per-principal limits and metrics for tool calls (the same as REST and /v1). */
   gate?: GenerationGate;
 }
@@ -209,10 +207,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
             }),
         );
       },
-    }), {
-      logging: options.logging,
-      jsonSchemaValidator: options.jsonSchemaValidator,
-    });
+    }), { logging: options.logging });
   }
 
   async function routeCancels(principal: Principal, sessionId: string, body: unknown) {

@@ -10,7 +10,7 @@ import { DECLARED_CAPABILITIES, INSTRUCTIONS, SERVER_INFO } from "./identity.ts"
 import type { McpContext } from "./context.ts";
 import { registerPrompts } from "./prompts.ts";
 import { registerImageResources } from "./resources.ts";
-import { type LoggingLevel, McpServer } from "./sdk.ts";
+import { CfWorkerJsonSchemaValidator, type LoggingLevel, McpServer } from "./sdk.ts";
 import { registerDeleteImageTool } from "./tools/delete_image.ts";
 import { registerEditImageTool } from "./tools/edit_image.ts";
 import { registerGenerateImageTool } from "./tools/generate_image.ts";
@@ -31,8 +31,6 @@ const MCP_LEVEL: Record<LogTapeLevel, LoggingLevel> = {
 export interface McpServerOptions {
   /** Forwards warnings and errors to the client as MCP log messages. */
   logging?: Pick<LoggingHandle, "addListener">;
-  /** JSON-schema validator for environments without `eval` (Deno Deploy). */
-  jsonSchemaValidator?: unknown;
 }
 
 /** Creates an MCP server with every tool, resource and prompt registered. */
@@ -45,9 +43,9 @@ export function createMcpServer(
     {
       capabilities: structuredClone(DECLARED_CAPABILITIES),
       instructions: INSTRUCTIONS,
-      ...(options.jsonSchemaValidator
-        ? { jsonSchemaValidator: options.jsonSchemaValidator as never }
-        : {}),
+      // The eval-free validator: Deno Deploy forbids the code generation Ajv relies on, and one
+      // validator everywhere means the tested path is the deployed one.
+      jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
     },
   );
   const ctx = makeContext(server);
