@@ -87,11 +87,12 @@ export async function checkRequestRate(
 ): Promise<RateResult> {
   const { limit, windowMs, now } = options;
   positiveInteger(limit, "request limit");
+  // A limit of 0 switches the check off (REQUEST_RATE_LIMIT=0); its window does not matter.
+  if (limit === 0) {
+    return { allowed: true, limit: 0, remaining: 0, resetSeconds: 0, windowSeconds: 0 };
+  }
   if (!(windowMs > 0)) throw new RangeError(`Invalid window: expected > 0 ms, got ${windowMs}`);
   const windowSeconds = seconds(windowMs);
-  if (limit === 0) {
-    return { allowed: true, limit: 0, remaining: 0, resetSeconds: 0, windowSeconds };
-  }
   const outcome = await consume(kv, KEYS.requests(principal), 1, limit, windowMs, now);
   const resetSeconds = seconds(outcome.resetAt - now());
   const base = {

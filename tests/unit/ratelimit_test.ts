@@ -1,3 +1,4 @@
+import { resolveConfig } from "../../src/config.ts";
 import assert from "node:assert/strict";
 import { AppError } from "../../src/errors.ts";
 import {
@@ -107,6 +108,14 @@ Deno.test("checkRequestRate keeps principals apart and does nothing when the lim
     const off = { limit: 0, windowMs: 1000, now: clock.now };
     for (let i = 0; i < 5; i++) assert.equal((await checkRequestRate(kv, "c", off)).allowed, true);
     assert.equal((await kv.get(KEYS.requests("c"))).value, null, "nothing stored");
+  });
+});
+
+Deno.test("REQUEST_RATE_LIMIT=0 as configured (no window) switches the check off", async () => {
+  await withKv(async (kv) => {
+    const { requestRateLimit } = resolveConfig({ env: { REQUEST_RATE_LIMIT: "0" } });
+    const result = await checkRequestRate(kv, "d", { ...requestRateLimit, now: Date.now });
+    assert.equal(result.allowed, true);
   });
 });
 
