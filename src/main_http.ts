@@ -8,9 +8,8 @@
  *
  * @module
  */
-import { parseEntrypointArgs } from "./cli_flags.ts";
-import { ConfigError, loadConfig } from "./config.ts";
-import { getLog, setupLogging } from "./log.ts";
+import { startEntrypoint } from "./entrypoint.ts";
+import { getLog } from "./log.ts";
 import { SERVER_NAME, VERSION } from "./version.ts";
 
 const cronStop = new AbortController();
@@ -33,30 +32,10 @@ e.g. --port 3010 --host 0.0.0.0 --mcp-auth-token ... Flags override environment 
 const DRAIN_DEADLINE_MS = 60_000;
 
 async function main(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseEntrypointArgs(args);
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (parsed.help || parsed.version) {
-    console.log(parsed.version ? `${SERVER_NAME} ${VERSION}` : HELP);
-    return 0;
-  }
-  let config;
-  try {
-    config = await loadConfig(parsed.overrides);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`${error.message}\nSee the configuration table in README.md.`);
-      return 1;
-    }
-    throw error;
-  }
-  const logging = await setupLogging(config);
+  const started = await startEntrypoint(args, { help: HELP, category: "http" });
+  if ("exitCode" in started) return started.exitCode;
+  const { config, logging } = started;
   const log = getLog("http");
-  for (const warning of config.warnings) log.warning(warning);
   const { startHttpService } = await import("./http_door.ts");
   const service = await startHttpService(config, { logging });
   if (!service) {

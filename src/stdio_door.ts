@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { ConfigError, loadConfig, SETTINGS } from "./config.ts";
-import { parseEntrypointArgs } from "./cli_flags.ts";
-import { getLog, setupLogging } from "./log.ts";
+import { SETTINGS } from "./config.ts";
+import { startEntrypoint } from "./entrypoint.ts";
+import { getLog } from "./log.ts";
 import { lazyImageService } from "./lazy_image_service.ts";
 import type { FastStdioTransport } from "./mcp/fast_stdio.ts";
 import type { Principal } from "./core_types.ts";
@@ -34,31 +34,14 @@ export async function runStdioServer(
   args: string[],
   transport: FastStdioTransport | undefined,
 ): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseEntrypointArgs(args);
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (parsed.help || parsed.version || !transport) {
-    // Not a protocol session: stdout is free for the answer.
-    console.log(parsed.version ? `${SERVER_NAME} ${VERSION}` : HELP);
-    return 0;
-  }
-  let config;
-  try {
-    config = await loadConfig(parsed.overrides);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`${error.message}\nSee the configuration table in README.md.`);
-      return 1;
-    }
-    throw error;
-  }
-  const logging = await setupLogging(config);
+  const started = await startEntrypoint(args, {
+    help: HELP,
+    category: "mcp",
+    infoOnly: transport === undefined,
+  });
+  if ("exitCode" in started || !transport) return "exitCode" in started ? started.exitCode : 0;
+  const { config, logging } = started;
   const log = getLog("mcp");
-  for (const warning of config.warnings) log.warning(warning);
 
   const closed = Promise.withResolvers<void>();
   transport.closed.then(() => closed.resolve());
