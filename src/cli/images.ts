@@ -1,0 +1,414 @@
+/**
+ * `images list|stats|cleanup|delete|import` and the predecessor's `stats`, `list` and `cleanup`
+ * aliases: the image store seen from a terminal.
+ *
+ * @module
+ */
+import { join, resolve } from "node:path";
+import type { Config } from "../config.ts";
+import type { ImageRecord } from "../core_types.ts";
+import { AppError } from "../errors.ts";
+import { adoptPredecessorFiles } from "../images/adopt.ts";
+import { formatBytes, formatDuration } from "../images/catalog.ts";
+import { FsImageStore } from "../images/fs_store.ts";
+import { classifyFileName } from "../images/ids.ts";
+import { runCleanup } from "../images/retention.ts";
+import type { Services } from "../services.ts";
+import {
+  choiceOption,
+  intOption,
+  numberOption,
+  type OptionValues,
+  type ParsedArgs,
+  UsageError,
+} from "./args.ts";
+import type { Command, OptionDoc } from "./command.ts";
+import type { CliSession } from "./context.ts";
+import { printJson, renderTable, shortTime, truncate } from "./output.ts";
+
+const SORTS = ["name", "size", "age"] as const;
+type Sort = (typeof SORTS)[number];
+
+const SORT_OPTION: OptionDoc = {
+  name: "sort",
+  synopsis: "--sort name|size|age",
+  text: "Sort by file name (A-Z), size (largest first) or age (newest first); lists all",
+};
+
+const LIST_OPTIONS: readonly OptionDoc[] = [
+  { name: "limit", synopsis: "--limit N", text: "Images per page, 1-100 (default 20)" },
+  { name: "cursor", synopsis: "--cursor C", text: "Continue after the previous page" },
+  { name: "model", synopsis: "-m, --model MODEL", text: "Only images of this model" },
+  { name: "query", synopsis: "--query TEXT", text: "Only prompts containing TEXT" },
+  { name: "all", synopsis: "--all", text: "Every image, not one page" },
+  SORT_OPTION,
+];
+
+const CLEANUP_OPTIONS: readonly OptionDoc[] = [
+  { name: "dry-run", synopsis: "--dry-run", text: "Report what would be deleted; delete nothing" },
+  {
+    name: "retention-days",
+    synopsis: "--retention-days N",
+    text: "Delete images older than N days (default: IMAGE_RETENTION_DAYS; 0 keeps any age)",
+  },
+  {
+    name: "max",
+    synopsis: "--max N",
+    text: "Keep at most N images, deleting the oldest (default: IMAGE_MAX_COUNT)",
+  },
+  {
+    name: "max-bytes",
+    synopsis: "--max-bytes N",
+    text: "Keep at most N bytes of images (default: IMAGE_MAX_BYTES)",
+  },
+];
+
+/** A record as the CLI shows it: the catalog fields plus the file's path, when it has one. */
+function withPath(record: ImageRecord, config: Config, services: Services) {
+  return {
+    ...record,
+    path: services.store.kind === "fs" ? join(config.outputDir, record.fileName) : null,
+  };
+}
+
+async function listImages(
+  session: CliSession,
+  values: OptionValues,
+  forceAll: boolean,
+): Promise<number> {
+  const sort = choiceOption(values, "sort", SORTS);
+  const all = forceAll || values.all === true || sort !== undefined;
+  const limit = intOption(values, "limit", { min: 1, max: 100 }) ?? 20;
+  const services = await session.services();
+  const filters = { model: values.model, query: values.query };
+  let items: ImageRecord[] = [];
+  let nextCursor: string | null = null;
+  if (all) {
+    let cursor: string | undefined = values.cursor;
+    do {
+      const page = await services.images.list({ ...filters, limit: 100, cursor });
+      items.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    if (sort !== undefined) items = sortRecords(items, sort);
+  } else {
+    const page = await services.images.list({ ...filters, limit, cursor: values.cursor });
+    items = [...page.items];
+    nextCursor = page.nextCursor ?? null;
+  }
+  const shown = items.map((record) => withPath(record, services.config, services));
+  if (session.json) {
+    printJson(session.io, { items: shown, nextCursor });
+    return 0;
+  }
+  if (shown.length === 0) {
+    session.io.err("No images stored yet\n");
+    return 0;
+  }
+  session.io.out(renderTable(
+    ["ID", "CREATED", "SIZE", "PIXELS", "MODEL", "FILE", "PROMPT"],
+    shown.map((r) => [
+      r.id,
+      shortTime(r.created),
+      formatBytes(r.bytes),
+      `${r.width}x${r.height}`,
+      r.model,
+      r.fileName,
+      truncate(r.prompt, 50),
+    ]),
+  ));
+  if (nextCursor !== null) session.io.err(`More images: --cursor ${nextCursor}\n`);
+  return 0;
+}
+
+function sortRecords(items: ImageRecord[], sort: Sort): ImageRecord[] {
+  const sorted = [...items];
+  switch (sort) {
+    case "name":
+      return sorted.sort((a, b) => a.fileName.localeCompare(b.fileName));
+    case "size":
+      return sorted.sort((a, b) => b.bytes - a.bytes || a.fileName.localeCompare(b.fileName));
+    case "age":
+      return sorted.sort((a, b) => b.created - a.created || a.id.localeCompare(b.id));
+  }
+}
+
+async function showStats(session: CliSession): Promise<number> {
+  const services = await session.services();
+  const config = services.config;
+  const stats = await services.store.catalog.stats(session.now());
+  const cleanup = {
+    enabled: config.cleanupEnabled,
+    retentionDays: config.retentionDays,
+    maxFiles: config.maxImageCount ?? null,
+    maxBytes: config.maxImageBytes ?? null,
+    intervalHours: config.cleanupIntervalHours,
+  };
+  const storage = {
+    kind: services.store.kind,
+    directory: services.store.kind === "fs" ? config.outputDir : null,
+  };
+  if (session.json) {
+    printJson(session.io, { stats, cleanup, storage });
+    return 0;
+  }
+  const end = (file: typeof stats.oldestFile) =>
+    file === null ? "—" : `${file.name} (${file.created}, ${formatDuration(file.age)} old)`;
+  const rows: [string, string][] = [
+    ["Images", String(stats.count)],
+    ["Total size", stats.totalSizeFormatted],
+    ["Average size", stats.averageSizeFormatted],
+    ["Average age", stats.count === 0 ? "—" : stats.averageAgeFormatted],
+    ["Oldest", end(stats.oldestFile)],
+    ["Newest", end(stats.newestFile)],
+    ["Store", storage.directory ?? "Deno KV (IMAGE_STORE=kv)"],
+    [
+      "Cleanup",
+      `${cleanup.enabled ? "enabled" : "disabled"}: retention ${cleanup.retentionDays} days, ` +
+      `max ${cleanup.maxFiles ?? "—"} images, max ${
+        cleanup.maxBytes === null ? "—" : formatBytes(cleanup.maxBytes)
+      }, every ${cleanup.intervalHours} h`,
+    ],
+  ];
+  for (const [label, value] of rows) session.io.out(`${`${label}:`.padEnd(14)}${value}\n`);
+  return 0;
+}
+
+async function cleanupImages(session: CliSession, values: OptionValues): Promise<number> {
+  const retentionDays = numberOption(values, "retention-days", { min: 0 });
+  const maxCount = intOption(values, "max", { min: 0 });
+  const maxBytes = intOption(values, "max-bytes", { min: 0 });
+  const services = await session.services();
+  const config = services.config;
+  const dryRun = values["dry-run"] === true;
+  const report = await runCleanup({ store: services.store }, {
+    now: session.now(),
+    dryRun,
+    retentionDays: retentionDays ?? config.retentionDays,
+    maxCount: maxCount ?? config.maxImageCount,
+    maxBytes: maxBytes ?? config.maxImageBytes,
+  });
+  if (session.json) {
+    printJson(session.io, report);
+  } else {
+    const verb = dryRun ? "Would delete" : "Deleted";
+    session.io.out(
+      `${verb} ${report.filesDeleted} of ${report.filesScanned} images (${
+        formatBytes(report.spaceFreed)
+      })${dryRun ? " — dry run, nothing was deleted" : ""}\n`,
+    );
+    for (const file of report.deletedFiles) session.io.out(`  ${file}\n`);
+  }
+  for (const problem of report.errors) {
+    session.io.err(`error: cannot delete ${problem.file}: ${problem.error}\n`);
+  }
+  if (report.errors.length > 0) {
+    throw new AppError("storage", `Cannot delete ${report.errors.length} images: see above`);
+  }
+  return 0;
+}
+
+async function deleteImages(session: CliSession, ids: readonly string[]): Promise<number> {
+  const services = await session.services();
+  const deleted: string[] = [];
+  const missing: string[] = [];
+  for (const id of ids) {
+    if (await services.images.delete(id)) deleted.push(id);
+    else missing.push(id);
+  }
+  if (session.json) printJson(session.io, { deleted, missing });
+  else for (const id of deleted) session.io.out(`Deleted ${id}\n`);
+  if (missing.length > 0) {
+    throw new AppError(
+      "not_found",
+      `Cannot delete ${missing.map((id) => JSON.stringify(id)).join(", ")}: no such image`,
+    );
+  }
+  return 0;
+}
+
+async function sameDirectory(a: string, b: string): Promise<boolean> {
+  try {
+    return (await Deno.realPath(a)) === (await Deno.realPath(b));
+  } catch {
+    return resolve(a) === resolve(b);
+  }
+}
+
+async function sameBytes(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([Deno.readFile(a), Deno.readFile(b)]);
+  return x.length === y.length && x.every((byte, i) => byte === y[i]);
+}
+
+async function importImages(session: CliSession, source: string): Promise<number> {
+  const services = await session.services();
+  const store = services.store;
+  if (!(store instanceof FsImageStore)) {
+    throw new UsageError(
+      "Cannot import: predecessor files keep their names only in a directory store (IMAGE_STORE=fs)",
+    );
+  }
+  const dir = resolve(source);
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(dir);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new AppError("not_found", `Cannot import: no directory ${JSON.stringify(dir)}`);
+    }
+    throw error;
+  }
+  if (!info.isDirectory) {
+    throw new UsageError(`Cannot import: ${JSON.stringify(dir)} is not a directory`);
+  }
+  const inPlace = await sameDirectory(dir, store.dir);
+  const copied: string[] = [];
+  const skipped: { file: string; reason: string }[] = [];
+  const errors: { file: string; error: string }[] = [];
+  if (!inPlace) {
+    await store.ensureDir();
+    const names: string[] = [];
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isFile && classifyFileName(entry.name).kind === "legacy") names.push(entry.name);
+    }
+    names.sort();
+    for (const name of names) {
+      const from = join(dir, name);
+      const to = store.pathOf(name);
+      try {
+        let present = false;
+        try {
+          present = (await Deno.stat(to)).isFile;
+        } catch (error) {
+          if (!(error instanceof Deno.errors.NotFound)) throw error;
+        }
+        if (present) {
+          if (!(await sameBytes(from, to))) {
+            skipped.push({ file: name, reason: "a different file of that name is already stored" });
+          }
+          continue;
+        }
+        // Copied under a temporary name first, so a half-copied file is never adopted.
+        const temp = join(store.dir, `.import-${crypto.randomUUID()}.tmp`);
+        try {
+          await Deno.copyFile(from, temp);
+          await Deno.rename(temp, to);
+        } catch (error) {
+          await Deno.remove(temp).catch(() => {});
+          throw error;
+        }
+        copied.push(name);
+      } catch (error) {
+        errors.push({ file: name, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
+  const adoption = await adoptPredecessorFiles(store);
+  errors.push(...adoption.errors);
+  const report = {
+    source: dir,
+    directory: store.dir,
+    inPlace,
+    copied,
+    adopted: adoption.adopted,
+    alreadyCatalogued: adoption.alreadyCatalogued,
+    skipped,
+    errors,
+  };
+  if (session.json) {
+    printJson(session.io, report);
+  } else {
+    session.io.out(
+      `Imported ${adoption.adopted.length} images into ${store.dir}` +
+        `${inPlace ? " (catalogued in place)" : ` (${copied.length} copied)`}; ` +
+        `${adoption.alreadyCatalogued} already catalogued\n`,
+    );
+    for (const name of adoption.adopted) session.io.out(`  ${name}\n`);
+    for (const s of skipped) session.io.err(`skipped ${s.file}: ${s.reason}\n`);
+  }
+  for (const problem of errors) session.io.err(`error: ${problem.file}: ${problem.error}\n`);
+  if (errors.length > 0) {
+    throw new AppError("storage", `Cannot import ${errors.length} files: see above`);
+  }
+  return 0;
+}
+
+/** `images list`. */
+export const imagesListCommand: Command = {
+  path: ["images", "list"],
+  args: "",
+  summary: "List stored images, newest first",
+  options: LIST_OPTIONS,
+  positionals: { min: 0, max: 0 },
+  run: (session, args) => listImages(session, args.values, false),
+};
+
+/** `images stats`. */
+export const imagesStatsCommand: Command = {
+  path: ["images", "stats"],
+  args: "",
+  summary: "Show how many images are stored, their size and age, and the cleanup settings",
+  options: [],
+  positionals: { min: 0, max: 0 },
+  run: (session) => showStats(session),
+};
+
+/** `images cleanup`. */
+export const imagesCleanupCommand: Command = {
+  path: ["images", "cleanup"],
+  args: "",
+  summary: "Apply the retention policy now (whether or not IMAGE_CLEANUP_ENABLED is set)",
+  details: "Deletes images older than the retention period, then the oldest images while more " +
+    "than --max images or --max-bytes bytes are kept. Use --dry-run first.",
+  options: CLEANUP_OPTIONS,
+  positionals: { min: 0, max: 0 },
+  run: (session, args) => cleanupImages(session, args.values),
+};
+
+/** `images delete <id...>`. */
+export const imagesDeleteCommand: Command = {
+  path: ["images", "delete"],
+  args: "<id...>",
+  summary: "Delete images by id (or stored file name)",
+  options: [],
+  positionals: { min: 1, max: 100 },
+  run: (session, args) => deleteImages(session, args.positionals),
+};
+
+/** `images import <dir>`. */
+export const imagesImportCommand: Command = {
+  path: ["images", "import"],
+  args: "<dir>",
+  summary: "Adopt the predecessor's image_<ms>.png files from a directory",
+  details: "Copies the files into OUTPUT_DIR and catalogues them; when <dir> is OUTPUT_DIR they " +
+    "are catalogued in place. They keep their names, so old /images/<file> URLs keep working. " +
+    "Running it again changes nothing.",
+  options: [],
+  positionals: { min: 1, max: 1 },
+  run: (session, args: ParsedArgs) => importImages(session, args.positionals[0]),
+};
+
+/** The predecessor's `stats`. */
+export const statsAlias: Command = {
+  ...imagesStatsCommand,
+  path: ["stats"],
+  aliasOf: "images stats",
+};
+
+/** The predecessor's `list [--sort name|size|age]`. */
+export const listAlias: Command = {
+  path: ["list"],
+  args: "",
+  summary: "List every stored image",
+  options: [SORT_OPTION],
+  positionals: { min: 0, max: 0 },
+  aliasOf: "images list --all",
+  run: (session, args) => listImages(session, args.values, true),
+};
+
+/** The predecessor's `cleanup [--retention-days N] [--max N] [--dry-run]`. */
+export const cleanupAlias: Command = {
+  ...imagesCleanupCommand,
+  path: ["cleanup"],
+  aliasOf: "images cleanup",
+};

@@ -1,0 +1,13 @@
+/**
+ * The CLI — generate and edit images from a terminal, manage the image store and API keys, check
+ * the configuration. Thin on purpose: the commands live in `src/cli/`. It never registers a cron
+ * and closes KV before exiting, so it returns as soon as the command is done.
+ *
+ * @module
+ */
+import { processIo } from "./cli/io.ts";
+import { runCli } from "./cli/run.ts";
+
+if (import.meta.main) {
+  Deno.exit(await runCli(Deno.args, processIo()));
+}
