@@ -8,6 +8,9 @@ import { authRequired } from "./auth/tokens.ts";
 import type { Config } from "./config.ts";
 import { createApp } from "./http/app.ts";
 import { createMcpEndpoint } from "./http/mcp_endpoint.ts";
+import { imagePath } from "./http/route_context.ts";
+import { createGalleryApp } from "./http/routes/gallery.tsx";
+import { UrlSigner } from "./http/signing.ts";
 import { createCleanupHandler, runCleanup } from "./images/retention.ts";
 import { getLog, type LoggingHandle } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
@@ -98,6 +101,23 @@ export async function startHttpService(
     mcpHandler: (c) => mcp.handle(c),
     ...(options.logging ? { redact: options.logging.redact } : {}),
   });
+  // The gallery is a sub-app on `/`; page URLs of images are relative, signed when not public.
+  const signer = new UrlSigner(kv, { now: Date.now, ttlSeconds: config.imageUrlTtlSeconds });
+  app.route(
+    "/",
+    createGalleryApp({
+      config,
+      images,
+      registry: services.registry,
+      kv,
+      gate: { limiter, metrics },
+      ...(options.logging ? { redact: options.logging.redact } : {}),
+      imageUrl: async (record, kind) => {
+        const path = imagePath(record.fileName, kind === "thumb");
+        return config.imagesPublic ? path : `${path}?${await signer.sign(path)}`;
+      },
+    }),
+  );
   const listening = Promise.withResolvers<string>();
   const server = Deno.serve({
     hostname: config.host,

@@ -1,0 +1,220 @@
+/**
+ * Test support for the gallery: the gallery sub-app served on loopback with real services against
+ * the fake OpenAI (plus a minimal stand-in for `/images/:file` and thumbnails), and Debian's
+ * Chromium driven by `playwright-core` with a fresh profile.
+ *
+ * @module
+ */
+import fs from "node:fs";
+import { Hono } from "hono";
+import { resolveConfig } from "../../src/config.ts";
+import type { Principal } from "../../src/auth/tokens.ts";
+import { createLimiter } from "../../src/ratelimit/limiter.ts";
+import { createMetrics } from "../../src/metrics.ts";
+import { createGalleryApp, type GalleryDeps } from "../../src/http/routes/gallery.tsx";
+import { createServices, type Services } from "../../src/services.ts";
+import { type FakeOpenAI, type FakeOpenAIOptions, startFakeOpenAI } from "../fake_openai.ts";
+
+// playwright-core probes for WSL at import time with `fs.existsSync` on a /proc path that Deno
+// only lets `--allow-all` read; under a permission set the probe throws instead of answering
+// false. Answer "does not exist" for such refusals so the module can load under `-P=test`.
+const existsSync = fs.existsSync;
+(fs as { existsSync: typeof fs.existsSync }).existsSync = (path) => {
+  try {
+    return existsSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) return false;
+    throw error;
+  }
+};
+
+/** Where Chromium is: `CHROMIUM_PATH`, else Debian's `/usr/bin/chromium`. */
+export function chromiumPath(): string {
+  return Deno.env.get("CHROMIUM_PATH") || "/usr/bin/chromium";
+}
+
+/** Whether a Chromium binary is present (tests are skipped with a reason when not). */
+export function hasChromium(): boolean {
+  try {
+    return Deno.statSync(chromiumPath()).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** The flags every launch uses: headless, no sandbox (root in CI), nothing phoning home. */
+export const CHROMIUM_ARGS: readonly string[] = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** A running gallery with its services. */
+export interface GalleryServer extends AsyncDisposable {
+  /** `http://127.0.0.1:PORT`. */
+  readonly baseUrl: string;
+  /** The real services behind it. */
+  readonly services: Services;
+  /** The fake upstream. */
+  readonly fake: FakeOpenAI;
+  /** The in-memory KV. */
+  readonly kv: Deno.Kv;
+  /** Stops everything and removes the data directory. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link startGalleryServer}. */
+export interface GalleryServerOptions {
+  /** Extra settings, as environment variables. */
+  env?: Record<string, string>;
+  /** Options of the fake OpenAI. */
+  fake?: FakeOpenAIOptions;
+  /** Run generations under the HTTP door's limits (rate limits, budget). */
+  gate?: boolean;
+  /** Replaces gallery collaborators. */
+  deps?: Partial<GalleryDeps>;
+  /** Port (default: any free one). */
+  port?: number;
+  /** `fetch` for upstream calls (default: the real one, reaching the fake). */
+  upstreamFetch?: typeof fetch;
+  /** Clock of the services and the gallery (default `Date.now`). */
+  now?: () => number;
+}
+
+/** Serves the gallery on loopback with real services against a fresh fake OpenAI. */
+export async function startGalleryServer(
+  options: GalleryServerOptions = {},
+): Promise<GalleryServer> {
+  const fake = await startFakeOpenAI(options.fake ?? {});
+  const dataDir = await Deno.makeTempDir({ prefix: "gallery_test_" });
+  const kv = await Deno.openKv(":memory:");
+  let services: Services | undefined;
+  try {
+    const config = resolveConfig({
+      env: {
+        OPENAI_API_KEY: "sk-test-gallery",
+        OPENAI_BASE_URL: fake.baseUrl,
+        DATA_DIR: dataDir,
+        KV_PATH: ":memory:",
+        LOG_LEVEL: "error",
+        ...options.env,
+      },
+      dotenv: {},
+      flags: {},
+    });
+    services = await createServices(config, {
+      door: "http",
+      kv,
+      skipStartupReconcile: true,
+      ...(options.upstreamFetch ? { fetch: options.upstreamFetch } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
+    const gate = options.gate
+      ? {
+        limiter: createLimiter(kv, {
+          limits: config,
+          ...(options.now ? { now: options.now } : {}),
+        }),
+        metrics: createMetrics({ defaultMetrics: false }),
+      }
+      : undefined;
+    const gallery = createGalleryApp({
+      config,
+      images: services.images,
+      registry: services.registry,
+      kv,
+      ...(gate ? { gate } : {}),
+      ...(options.now ? { now: options.now } : {}),
+      ...options.deps,
+    });
+    const root = new Hono<{ Bindings: { remoteAddr?: Deno.Addr } }>();
+    const images = services.images;
+    // A stand-in for the main app's image routes: bytes through the ImageService.
+    root.get("/images/:file/thumb", async (c) => {
+      const found = await images.thumbnail(c.req.param("file").split(".")[0]);
+      if (found === null) return c.notFound();
+      return c.body(found.view.bytes as Uint8Array<ArrayBuffer>, 200, {
+        "Content-Type": found.view.mime,
+        "Cache-Control": "public, max-age=31536000, immutable",
+      });
+    });
+    root.get("/images/:file", async (c) => {
+      const found = await images.read(c.req.param("file").split(".")[0]);
+      if (found === null) return c.notFound();
+      return c.body(found.bytes as Uint8Array<ArrayBuffer>, 200, {
+        "Content-Type": found.record.mime,
+        "Cache-Control": "public, max-age=31536000, immutable",
+      });
+    });
+    root.route("/", gallery);
+    const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: options.port ?? 0, onListen: resolve },
+      (request, info) => root.fetch(request, { remoteAddr: info.remoteAddr }),
+    );
+    const addr = await listening;
+    const running = services;
+    let closed = false;
+    const close = async () => {
+      if (closed) return;
+      closed = true;
+      await server.shutdown();
+      await running.drain();
+      await running.close();
+      kv.close();
+      await fake.close();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    };
+    return {
+      baseUrl: `http://${addr.hostname}:${addr.port}`,
+      services: running,
+      fake,
+      kv,
+      close,
+      [Symbol.asyncDispose]: close,
+    };
+  } catch (error) {
+    await services?.close();
+    kv.close();
+    await fake.close();
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    throw error;
+  }
+}
+
+/** A principal for seeding images directly through the ImageService. */
+export const SEED_PRINCIPAL: Principal = {
+  id: "seed",
+  name: "seed",
+  role: "admin",
+  kind: "anonymous",
+};
+
+/** Generates and stores one image directly (no browser), returning its id. */
+export async function seedImage(
+  services: Services,
+  input: Record<string, unknown>,
+): Promise<string> {
+  const job = await services.images.generate(input, {
+    door: "http",
+    principal: SEED_PRINCIPAL,
+  });
+  const result = await job.done;
+  return result.images[0].id;
+}
+
+/** Launches Chromium (playwright makes a fresh, empty profile directory for it). */
+export async function launchBrowser(): Promise<import("playwright-core").Browser> {
+  // Imported here, after the `existsSync` shim above is in place.
+  const { chromium } = await import("playwright-core");
+  return await chromium.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    args: [...CHROMIUM_ARGS],
+  });
+}
