@@ -235,6 +235,12 @@ export function defaultDataDir(
   return home ? join(home, ".local", "share", APP_DIR) : join(".", APP_DIR);
 }
 
+/** True when `DENO_DEPLOY` says the process runs on Deno Deploy (any value but a false word). */
+function onDeploy(raw: Record<string, string | undefined>): boolean {
+  const value = clean(raw.DENO_DEPLOY);
+  return value !== undefined && !FALSE_WORDS.includes(value.toLowerCase());
+}
+
 const OPENAI = "OpenAI upstream";
 const PLACES = "Where things live";
 const HTTP = "HTTP service";
@@ -391,7 +397,7 @@ export const SETTINGS = {
     defaultText: "`$DATA_DIR/kv.sqlite3` (managed KV on Deno Deploy)",
     notes: "Local Deno KV file",
     schema: text(),
-    fallback: (raw) => clean(raw.DENO_DEPLOY) ? undefined : join(raw.DATA_DIR!, "kv.sqlite3"),
+    fallback: (raw) => onDeploy(raw) ? undefined : join(raw.DATA_DIR!, "kv.sqlite3"),
   }),
   kvUrl: spec({
     name: "KV_URL",
@@ -417,7 +423,7 @@ export const SETTINGS = {
     defaultText: "`fs`; `kv` when `DENO_DEPLOY` is set",
     notes: "Where image bytes live",
     schema: oneOf(["fs", "kv"] as const),
-    fallback: (raw) => clean(raw.DENO_DEPLOY) ? "kv" : "fs",
+    fallback: (raw) => onDeploy(raw) ? "kv" : "fs",
   }),
   imagesPublic: spec({
     name: "IMAGES_PUBLIC",
@@ -441,10 +447,10 @@ export const SETTINGS = {
     name: "HOST",
     group: HTTP,
     type: "string",
-    defaultText: "127.0.0.1",
+    defaultText: "127.0.0.1 (0.0.0.0 on Deno Deploy)",
     notes: "A non-loopback host with no auth refuses to start unless `ALLOW_UNAUTHENTICATED=true`",
     schema: z.string(),
-    fallback: () => "127.0.0.1",
+    fallback: (raw) => onDeploy(raw) ? "0.0.0.0" : "127.0.0.1",
   }),
   port: spec({
     name: "PORT",

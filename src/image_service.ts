@@ -18,6 +18,7 @@ import type { Codec } from "./images/codec.ts";
 import type { ImageStore } from "./images/store.ts";
 import type { Generator } from "./generation/generator.ts";
 import { lifecycleOf, type ModelInfo, type ModelRegistry } from "./generation/models.ts";
+import { withSpan } from "./tracing.ts";
 
 /** Collaborators of {@link createImageService}. */
 export interface ImageServiceDeps {
@@ -35,6 +36,11 @@ export interface ImageServiceDeps {
   transient: TransientImages;
   /** Clock. */
   now?: () => number;
+  /**
+   * After how long without an update a pending or running job counts as lost (the instance that
+   * ran it stopped); default 15 minutes.
+   */
+  staleJobMs?: number;
 }
 
 /** A small bounded in-memory store for images that were not saved (`save: false`). */
@@ -167,12 +173,22 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
       if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
         throw new ValidationError("limit", `Invalid limit ${limit}: accepted 1 to 100`);
       }
-      const page = await catalog.list({
-        limit,
-        cursor: options.cursor,
-        model: options.model,
-        creator: options.creator,
-        text: options.query,
+      const page = await withSpan("catalog.list", async (span) => {
+        const found = await catalog.list({
+          limit,
+          cursor: options.cursor,
+          model: options.model,
+          creator: options.creator,
+          text: options.query,
+        });
+        span.setAttributes({ "catalog.items": found.items.length });
+        return found;
+      }, {
+        attributes: {
+          "catalog.limit": limit,
+          "catalog.filtered": Boolean(options.model || options.creator || options.query),
+          "catalog.paged": options.cursor !== undefined,
+        },
       });
       return { items: page.items, nextCursor: page.cursor ?? undefined };
     },
@@ -197,6 +213,19 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
           updated: job.updated,
           ...(job.error ? { error: job.error } : {}),
         };
+        const unfinished = job.state === "pending" || job.state === "running";
+        if (unfinished && now() - job.updated > (deps.staleJobMs ?? 15 * 60_000)) {
+          return {
+            status: "failed",
+            job: status,
+            error: new AppError(
+              "upstream_unavailable",
+              `The generation of image ${id} was interrupted: the instance running it stopped ` +
+                `before it finished (${job.state} since ${new Date(job.updated).toISOString()}); ` +
+                "generate it again",
+            ),
+          };
+        }
         if (job.state === "failed" || job.state === "cancelled") {
           const kind = (job.error?.kind ?? "internal") as AppError["kind"];
           return {

@@ -19,11 +19,59 @@ import { createImageClient, type FetchLike, type ImageClient } from "./generatio
 import { createImageService, TransientImages } from "./image_service.ts";
 import { type Codec, createCodec } from "./images/codec.ts";
 import { createInputResolver } from "./images/inputs.ts";
+import { KEYS } from "./images/kv_keys.ts";
+import { kvGet } from "./images/kv_retry.ts";
 import { startCleanupTimer } from "./images/retention.ts";
 import { createImageStore, type ImageStore, prepareImageStore } from "./images/store.ts";
 import { getLog, type LoggingHandle } from "./log.ts";
 
 const log = getLog("services");
+
+/**
+ * How often a running job polls a local KV file for a cancel request. `kv.watch` on a local
+ * SQLite file only sees writes made by the same process, so a cancel recorded by another process
+ * sharing the file (several instances on one machine) would go unnoticed. KV Connect and Deploy's
+ * managed KV deliver watches across instances and need no polling.
+ */
+const LOCAL_CANCEL_POLL_MS = 250;
+
+/** {@link watchCancel}, plus polling every `pollMs` when given; returns a stop function. */
+function watchCancelAcrossProcesses(
+  kv: Deno.Kv,
+  jobId: string,
+  onCancel: (reason: string) => void,
+  pollMs: number | undefined,
+): () => void {
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stop = () => {
+    stopped = true;
+    clearTimeout(timer);
+    stopWatching();
+  };
+  const fire = (reason: string) => {
+    if (stopped) return;
+    stop();
+    onCancel(reason);
+  };
+  const stopWatching = watchCancel(kv, jobId, fire);
+  const poll = async () => {
+    try {
+      const entry = await kvGet<{ reason?: string }>(kv, KEYS.jobCancel(jobId));
+      if (entry.value !== null) return fire(entry.value.reason ?? "cancelled");
+    } catch {
+      return; // The KV handle closed; nothing to watch any more.
+    }
+    if (!stopped) schedule();
+  };
+  const schedule = () => {
+    const next = setTimeout(poll, pollMs);
+    Deno.unrefTimer(next);
+    timer = next;
+  };
+  if (pollMs !== undefined) schedule();
+  return stop;
+}
 
 /** Collaborators a door (or a test) may supply. */
 export interface ServiceDeps {
@@ -87,6 +135,10 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
   const now = deps.now ?? Date.now;
   const kv = deps.kv ?? await openKv(config);
   const ownsKv = deps.kv === undefined;
+  const cancelPollMs = ownsKv && !config.kvUrl && config.kvPath !== undefined &&
+      config.kvPath !== ":memory:"
+    ? LOCAL_CANCEL_POLL_MS
+    : undefined;
   try {
     const registry = await loadModelRegistry({ modelsFile: config.modelsFile });
     for (const warning of validateModelDefaults(registry, config, { now: new Date(now()) })) {
@@ -129,7 +181,8 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       gate: deps.gate,
       observe: deps.observe,
       transient,
-      watchCancel: (jobId, onCancel) => watchCancel(kv, jobId, onCancel),
+      watchCancel: (jobId, onCancel) =>
+        watchCancelAcrossProcesses(kv, jobId, onCancel, cancelPollMs),
     });
     const images = createImageService({
       generator,
@@ -139,6 +192,8 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       requestCancel: (jobId) => requestCancel(kv, jobId),
       transient,
       now,
+      // Longest a job can legitimately run: every upstream attempt plus storing.
+      staleJobMs: config.openaiTimeoutMs * (config.openaiMaxRetries + 1) + 120_000,
     });
     // The stdio server and CLI never register a cron (it would keep them alive); the stdio server
     // runs retention on an unref'd timer instead. The HTTP door registers its cron itself.

@@ -316,6 +316,15 @@ Deno.test("Deno Deploy switches to the KV image store and managed KV", () => {
   assert.equal(config.imageStore, "kv");
   assert.equal(config.kvPath, undefined);
   assert.equal(config.denoDeploy, true);
+  assert.equal(config.host, "0.0.0.0", "Deploy routes public traffic, so auth is required");
+});
+
+Deno.test("DENO_DEPLOY=false keeps the local defaults", () => {
+  const config = resolve({ DENO_DEPLOY: "false" });
+  assert.equal(config.imageStore, "fs");
+  assert.match(config.kvPath!, /kv\.sqlite3$/);
+  assert.equal(config.host, "127.0.0.1");
+  assert.equal(config.denoDeploy, false);
 });
 
 Deno.test(".env files parse quotes, comments and export prefixes", () => {
