@@ -15,6 +15,7 @@ import { getLog, type LoggingHandle } from "../log.ts";
 import type { McpContext } from "../mcp/context.ts";
 import { createMcpServer } from "../mcp/server.ts";
 import { type McpServer, WebStandardStreamableHTTPServerTransport } from "../mcp/sdk.ts";
+import { requestBaseUrl } from "./client_ip.ts";
 import type { HttpEnv } from "./deps.ts";
 import { type GenerationGate, startGatedGeneration } from "./generation.ts";
 
@@ -191,10 +192,15 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   >();
   const redact = options.logging?.redact ?? ((text: string) => text);
 
-  function buildServer(principal: Principal, sessionKey: () => string) {
+  /**
+   * The MCP server for one principal. `baseUrl` is where this client reached the service: result
+   * text links images over HTTP there (a remote client cannot open the server's file paths).
+   */
+  function buildServer(principal: Principal, sessionKey: () => string, baseUrl: string) {
+    const linked = config.publicBaseUrl ? config : { ...config, publicBaseUrl: baseUrl };
     return createMcpServer((server): McpContext => ({
       images,
-      config,
+      config: linked,
       principal: () => principal,
       client: () => ({ name: server.server.getClientVersion()?.name }),
       redact,
@@ -210,13 +216,20 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     }), { logging: options.logging });
   }
 
-  async function routeCancels(principal: Principal, sessionId: string, body: unknown) {
+  /** Routes every `notifications/cancelled` in `body` to its job; returns how many were found. */
+  async function routeCancels(
+    principal: Principal,
+    sessionId: string,
+    body: unknown,
+  ): Promise<number> {
+    let found = 0;
     for (const message of messagesOf(body)) {
       if (message.method !== "notifications/cancelled") continue;
       const requestId = message.params?.requestId;
       if (typeof requestId !== "string" && typeof requestId !== "number") continue;
       const entry = await kvGet<string>(kv, requestJobKey(principal, sessionId, requestId));
       if (entry.value) {
+        found++;
         const cancelled = await images.cancel(entry.value);
         log.debug("Cancel for request {requestId} → job {jobId}: {cancelled}", {
           requestId,
@@ -225,11 +238,26 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         });
       }
     }
+    return found;
   }
 
   async function handleStateless(c: Context<HttpEnv>, principal: Principal, body: unknown) {
+    if (c.req.method !== "POST") {
+      // Without sessions there is nothing to stream to or close: each POST is self-contained.
+      return new Response(
+        JSON.stringify({
+          jsonrpc: "2.0",
+          error: {
+            code: -32000,
+            message: `Method not allowed: ${c.req.method} needs MCP_HTTP_SESSIONS=stateful`,
+          },
+          id: null,
+        }),
+        { status: 405, headers: { "Allow": "POST", "Content-Type": "application/json" } },
+      );
+    }
     await routeCancels(principal, "", body);
-    const server = buildServer(principal, () => "");
+    const server = buildServer(principal, () => "", requestBaseUrl(c, config));
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
     });
@@ -238,10 +266,12 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     // The response may still be streaming (SSE); close the per-request server when it ends.
     if (response.body) {
       const closing = new TransformStream();
-      response.body.pipeTo(closing.writable).finally(() => {
+      // A client that goes away mid-stream rejects the pipe; that is normal, not an error.
+      const release = () => {
         server.dispose();
         server.close().catch(() => {});
-      });
+      };
+      response.body.pipeTo(closing.writable).then(release, release);
       return new Response(closing.readable, response);
     }
     server.dispose();
@@ -253,7 +283,17 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     const sessionId = c.req.header("mcp-session-id");
     if (sessionId) {
       const session = sessions.get(sessionId);
-      if (!session) return jsonRpcError(404, -32001, "Session not found: start a new session");
+      if (!session) {
+        // The session may live on another instance (no sticky routing): a cancel for one of its
+        // calls still reaches the job through KV, keyed by principal, session and request id.
+        const messages = messagesOf(body);
+        const onlyCancels = c.req.method === "POST" && messages.length > 0 &&
+          messages.every((m) => m.method === "notifications/cancelled");
+        if (onlyCancels && await routeCancels(principal, sessionId, body) > 0) {
+          return new Response(null, { status: 202 });
+        }
+        return jsonRpcError(404, -32001, "Session not found: start a new session");
+      }
       if (session.owner !== principal.id) {
         return jsonRpcError(403, -32003, "This session belongs to another key");
       }
@@ -277,7 +317,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         session?.server.dispose();
       },
     });
-    const server = buildServer(principal, () => assigned);
+    const server = buildServer(principal, () => assigned, requestBaseUrl(c, config));
     await server.connect(transport);
     return await transport.handleRequest(c.req.raw, { parsedBody: body });
   }
