@@ -66,6 +66,19 @@ export async function startHttpService(
     await services.close();
     return undefined;
   }
+  if (config.budgetUsdPerKeyMonth > 0) {
+    const unpriced = services.registry.list().filter((model) =>
+      model.prices.tokens === null && model.prices.perImage === null ||
+      model.prices.tokens !== null && Object.values(model.prices.tokens).some((v) => v === null)
+    ).map((model) => model.id);
+    if (unpriced.includes(config.defaultModel)) {
+      log.warning(
+        "BUDGET_USD_PER_KEY_MONTH is set, but the price of {model} is not fully known, so its " +
+          "generations cost $0 against budgets; add its prices with MODELS_FILE",
+        { model: config.defaultModel },
+      );
+    }
+  }
   const metrics = createMetrics();
   const limiter = createLimiter(kv, { limits: config });
   const mcp = createMcpEndpoint({
@@ -140,9 +153,10 @@ export async function startHttpService(
           const timer = setTimeout(resolve, deadlineMs);
           Deno.unrefTimer(timer);
         });
+        // Open stateful MCP streams would hold server.shutdown() until the deadline: end them first.
+        await mcp[Symbol.asyncDispose]();
         await Promise.race([server.shutdown(), deadline]);
         await Promise.race([services.drain(), deadline]);
-        await mcp[Symbol.asyncDispose]();
         await services.close();
       })();
       return shuttingDown;
