@@ -36,6 +36,8 @@ export function withLogContext<T>(properties: Record<string, unknown>, fn: () =>
 
 const GENERIC_SECRET_PATTERNS: RegExp[] = [
   /\bsk-[A-Za-z0-9_-]{8,}/g,
+  // This service's own API keys (src/auth/api_keys.ts), wherever a caller pastes them.
+  /\boig_[A-Za-z0-9_-]{16,}/g,
   /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{4,}/gi,
   /\b(api[-_]?key|authorization|access[-_]?token|token)(["']?\s*[:=]\s*["']?)[^\s"',}]{4,}/gi,
 ];
@@ -57,6 +59,7 @@ export function createRedactor(secrets: readonly (string | undefined)[] = []): (
     for (const pattern of GENERIC_SECRET_PATTERNS) {
       out = out.replace(pattern, (match: string, p1?: string, p2?: string) => {
         if (match.startsWith("sk-")) return "sk-[REDACTED]";
+        if (match.startsWith("oig_")) return "oig_[REDACTED]";
         if (p1 && p2 !== undefined && /[:=]/.test(p2)) return `${p1}${p2}[REDACTED]`;
         if (p1) return `${p1} [REDACTED]`;
         return "[REDACTED]";

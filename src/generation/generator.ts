@@ -22,6 +22,7 @@ import { newImageId } from "../images/ids.ts";
 import type { ImageExt } from "../images/ids.ts";
 import type { ImageStore } from "../images/store.ts";
 import { getLog } from "../log.ts";
+import { type SpanAttributes, withSpan } from "../tracing.ts";
 import type { ModelRegistry } from "./models.ts";
 import {
   editImages,
@@ -108,14 +109,46 @@ export class Generator {
 
   /** Validates a generation request and starts its job. */
   generate(input: unknown, options: StartOptions): Promise<GenerationJob> {
-    const normalized = normalizeGenerateRequest(input, this.#context());
-    return this.#start(normalized, options);
+    const context = this.#context();
+    const normalized = normalizeGenerateRequest(input, context);
+    const partials = this.#doorPartialImages(input, normalized, options);
+    return this.#start(
+      partials > 0
+        ? normalizeGenerateRequest({ ...(input as object), partial_images: partials }, context)
+        : normalized,
+      options,
+    );
   }
 
   /** Validates an edit request and starts its job. */
   edit(input: unknown, options: StartOptions): Promise<GenerationJob> {
-    const normalized = normalizeEditRequest(input, this.#context());
-    return this.#start(normalized, options);
+    const context = this.#context();
+    const normalized = normalizeEditRequest(input, context);
+    const partials = this.#doorPartialImages(input, normalized, options);
+    return this.#start(
+      partials > 0
+        ? normalizeEditRequest({ ...(input as object), partial_images: partials }, context)
+        : normalized,
+      options,
+    );
+  }
+
+  /**
+   * Partial images a door asks for (`MCP_PARTIAL_IMAGES`) when the request names none: capped at
+   * what the model streams, 0 for models that do not stream (a door setting is no request error).
+   */
+  #doorPartialImages(
+    input: unknown,
+    normalized: GenerateNormalization | EditNormalization,
+    options: StartOptions,
+  ): number {
+    const wanted = options.partialImages ?? 0;
+    if (wanted <= 0 || typeof input !== "object" || input === null || Array.isArray(input)) {
+      return 0;
+    }
+    if ((input as Record<string, unknown>).partial_images !== undefined) return 0;
+    const max = this.#deps.registry.get(normalized.request.model)?.maxPartialImages ?? 0;
+    return Math.min(wanted, max);
   }
 
   /** Aborts a job running in this process (by job id or one of its image ids). */
@@ -250,7 +283,17 @@ export class Generator {
       const perImage = estimate.usd === null
         ? null
         : Math.round((estimate.usd / Math.max(1, result.images.length)) * 1e6) / 1e6;
-      stored = await this.#store(jobId, imageIds, normalized, options, result, perImage);
+      stored = await withSpan("images.store", async (span) => {
+        const records = await this.#store(jobId, imageIds, normalized, options, result, perImage);
+        span.setAttributes({ "image.bytes": records.reduce((sum, r) => sum + r.bytes, 0) });
+        return records;
+      }, {
+        attributes: {
+          "image.store": this.#deps.config.imageStore,
+          "image.count": result.images.length,
+          "image.save": request.save,
+        },
+      });
       await catalog.updateJob(jobId, {
         state: "succeeded",
         imageIds: stored.map((record) => record.id),
@@ -326,8 +369,28 @@ export class Generator {
         bytes: partial.bytes,
         mime: `image/${partial.outputFormat === "jpg" ? "jpeg" : partial.outputFormat}`,
       });
+    const { request } = normalized;
+    const attributes: SpanAttributes = {
+      "gen_ai.system": "openai",
+      "gen_ai.operation.name": request.operation === "edit" ? "image_edit" : "image_generation",
+      "gen_ai.request.model": request.model,
+      "image.size": request.size,
+      "image.quality": request.quality,
+      "image.n": request.n,
+      "image.output_format": request.outputFormat,
+      "image.stream": normalized.request.stream,
+    };
+    const traced = (name: string, call: () => Promise<ImageResult>) =>
+      withSpan(name, async (span) => {
+        const result = await call();
+        span.setAttributes({ "image.count": result.images.length });
+        return result;
+      }, { attributes });
     if (normalized.request.operation !== "edit") {
-      return await generateImages(client, normalized, { signal, onPartialImage });
+      return await traced(
+        "openai.images.generate",
+        () => generateImages(client, normalized, { signal, onPartialImage }),
+      );
     }
     const edit = normalized as EditNormalization;
     const resolve = this.#deps.resolveInput;
@@ -338,7 +401,10 @@ export class Generator {
     const markup = edit.request.markup
       ? await resolve(edit.request.markup, "markup", signal)
       : undefined;
-    return await editImages(client, edit, inputs, mask, { signal, onPartialImage, markup });
+    return await traced(
+      "openai.images.edit",
+      () => editImages(client, edit, inputs, mask, { signal, onPartialImage, markup }),
+    );
   }
 
   async #store(

@@ -39,6 +39,13 @@ export function toHttpAppError(error: unknown): AppError {
     if (error.status === 401) return new AppError("unauthorized", error.message, { cause: error });
     if (error.status === 403) return new AppError("forbidden", error.message, { cause: error });
     if (error.status === 404) return new AppError("not_found", error.message, { cause: error });
+    if (error.status === 415) {
+      // @hono/zod-openapi refuses a JSON route's body sent with another media type.
+      return new ValidationError(
+        "body",
+        "Unsupported Content-Type: send the body as JSON with Content-Type: application/json",
+      );
+    }
   }
   if (error instanceof SyntaxError) {
     return new ValidationError("body", `Malformed JSON in request body: ${error.message}`);

@@ -19,6 +19,7 @@ import type { Limiter } from "../ratelimit/limiter.ts";
 import type { GenerationReservation } from "../ratelimit/limiter.ts";
 import type { LimitName, MetricsDoor, ServiceMetrics } from "../metrics.ts";
 import { getLog } from "../log.ts";
+import { withSpan } from "../tracing.ts";
 
 /** Collaborators of {@link startGatedGeneration}. */
 export interface GenerationGate {
@@ -112,22 +113,31 @@ export async function startGatedGeneration(
   request: GatedRequest,
 ): Promise<GatedJob> {
   const id = request.principal.id;
-  const requestedModel = request.model ?? "default";
+  // Refusals happen before the model is validated: never publish caller text as a label.
+  const requestedModel = "unknown";
   const started = performance.now();
   let limit: LimitName | undefined = "budget";
   let reservation: GenerationReservation | undefined;
   let lease: { release(): Promise<void> } | undefined;
   let stopGauge: (() => void) | undefined;
   try {
-    await gate.limiter.checkBudget(id);
-    limit = "generation";
-    reservation = await gate.limiter.reserveGenerations(id, request.n);
-    limit = "inflight";
-    lease = await gate.limiter.acquireInflight(id);
-    stopGauge = gate.metrics.trackInflight();
-    limit = "upstream";
-    const grant = await gate.limiter.waitForUpstream(request.n, request.signal);
-    if (grant.ticket >= 0) gate.metrics.observeUpstreamQueueWait(grant.waitedMs / 1000);
+    await withSpan("ratelimit.check", async (span) => {
+      try {
+        await gate.limiter.checkBudget(id);
+        limit = "generation";
+        reservation = await gate.limiter.reserveGenerations(id, request.n);
+        limit = "inflight";
+        lease = await gate.limiter.acquireInflight(id);
+        stopGauge = gate.metrics.trackInflight();
+        limit = "upstream";
+        const grant = await gate.limiter.waitForUpstream(request.n, request.signal);
+        if (grant.ticket >= 0) gate.metrics.observeUpstreamQueueWait(grant.waitedMs / 1000);
+        span.setAttributes({ "ratelimit.queue_wait_ms": Math.round(grant.waitedMs) });
+      } catch (error) {
+        span.setAttributes({ "ratelimit.limit": limit });
+        throw error;
+      }
+    }, { attributes: { "image.n": request.n, "door": request.door } });
     limit = undefined;
     const job = await request.start({
       door: request.door,
@@ -136,7 +146,7 @@ export async function startGatedGeneration(
       ...(request.onProgress === undefined ? {} : { onProgress: request.onProgress }),
       ...(request.partialImages === undefined ? {} : { partialImages: request.partialImages }),
     });
-    const held = { reservation, lease, stopGauge };
+    const held = { reservation: reservation!, lease: lease!, stopGauge: stopGauge! };
     const result = job.done.then(
       async (done) => {
         gate.metrics.recordGeneration({
@@ -146,6 +156,9 @@ export async function startGatedGeneration(
           durationSeconds: (performance.now() - started) / 1000,
         });
         if (done.cost.usd !== null) gate.metrics.recordCost(done.model, done.cost.usd);
+        // Images kept only for this answer (`save: false`) have no file name and are not stored.
+        const saved = done.images.filter((image) => image.fileName !== "");
+        gate.metrics.recordImagesStored(saved.length, saved.reduce((sum, i) => sum + i.bytes, 0));
         try {
           await gate.limiter.recordSpend(id, done.cost.usd ?? 0, done.images.length);
         } catch (error) {

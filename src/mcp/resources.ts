@@ -5,10 +5,16 @@
  * @module
  */
 import { encodeBase64 } from "../encoding.ts";
-import { AppError } from "../errors.ts";
 import type { ImageRecord } from "../core_types.ts";
 import type { McpContext } from "./context.ts";
-import { type McpServer, ResourceTemplate } from "./sdk.ts";
+import { McpError, type McpServer, ResourceTemplate } from "./sdk.ts";
+
+/** MCP's error code for a resource that does not exist. */
+const RESOURCE_NOT_FOUND = -32002;
+
+function notFound(id: string): McpError {
+  return new McpError(RESOURCE_NOT_FOUND, `Image not found: no image has id "${id}"`, { id });
+}
 
 /** Images listed by `resources/list` (newest first); older ones stay reachable by id. */
 const LISTED_IMAGES = 100;
@@ -51,7 +57,7 @@ export function registerImageResources(server: McpServer, ctx: McpContext): void
     async (uri, variables) => {
       const id = idOf(variables);
       const found = await ctx.images.read(id);
-      if (!found) throw new AppError("not_found", `Image not found: no image has id "${id}"`);
+      if (!found) throw notFound(id);
       return {
         contents: [{ uri: uri.href, mimeType: found.record.mime, blob: encodeBase64(found.bytes) }],
       };
@@ -74,7 +80,7 @@ export function registerImageResources(server: McpServer, ctx: McpContext): void
         maxBytes: ctx.config.mcpResultMaxBytes,
         maxSide: ctx.config.mcpPreviewMaxSide,
       });
-      if (!shaped) throw new AppError("not_found", `Image not found: no image has id "${id}"`);
+      if (!shaped) throw notFound(id);
       return {
         contents: [{
           uri: uri.href,

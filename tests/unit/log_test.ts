@@ -64,6 +64,7 @@ Deno.test("the redactor masks keys, bearer tokens and literal secrets", () => {
   );
   assert.equal(redact('{"api_key": "zzzzzzzz"}'), '{"api_key": "[REDACTED]"}');
   assert.equal(redact("nothing secret here"), "nothing secret here");
+  assert.equal(redact("model oig_8oBi5Mz6pFtgKx5QEt9Wl2lNS3c0"), "model oig_[REDACTED]");
 });
 
 Deno.test("log listeners receive redacted records at or above the level", async () => {
