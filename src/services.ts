@@ -175,7 +175,6 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       registry,
       client: () => client ??= createImageClient(config, { fetch: deps.fetch, registry }),
       store,
-      codec,
       resolveInput: (ref, field, signal) => resolver.resolve(ref, field, signal),
       now,
       gate: deps.gate,

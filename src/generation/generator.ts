@@ -1,7 +1,7 @@
 /**
  * The generator: one generation or edit as a job with an id from the moment it is accepted.
  * validate → job in KV (image ids reserved) → upstream call (abortable, streamed when partial
- * images are wanted) → bytes verified → thumbnail → stored and catalogued → job succeeded.
+ * images are wanted) → bytes verified → stored and catalogued → job succeeded.
  * An image is either fully stored and catalogued, or not visible at all.
  *
  * @module
@@ -16,7 +16,6 @@ import type {
   StartOptions,
 } from "../core_types.ts";
 import { AppError, toAppError } from "../errors.ts";
-import type { Codec } from "../images/codec.ts";
 import { verifyImage } from "../images/codec.ts";
 import { newImageId } from "../images/ids.ts";
 import type { ImageExt } from "../images/ids.ts";
@@ -71,8 +70,6 @@ export interface GeneratorDeps {
   client: () => ImageClient | Promise<ImageClient>;
   /** Where images go. */
   store: ImageStore;
-  /** Thumbnails. */
-  codec: Pick<Codec, "makeThumbnail">;
   /** Edit input resolution. */
   resolveInput: ResolveInput;
   /** Clock. */
@@ -467,16 +464,6 @@ export class Generator {
         records.push(record);
         continue;
       }
-      const thumbnail = await this.#deps.codec.makeThumbnail(image.bytes).then(
-        (thumb) => thumb.bytes,
-        (error) => {
-          log.warning("Cannot make a thumbnail for {id}: {message}", {
-            id,
-            message: String(error?.message ?? error),
-          });
-          return null;
-        },
-      );
       records.push(
         await this.#deps.store.save({
           id,
@@ -485,7 +472,8 @@ export class Generator {
           ext: EXT_OF[info.mime] ?? "png",
           width: info.width,
           height: info.height,
-          thumbnail,
+          // Thumbnails are made on first request (ImageService.thumbnail): ~20 ms per image kept
+          // out of every generation, and most images are never shown in the gallery grid.
           record: fields,
         }),
       );

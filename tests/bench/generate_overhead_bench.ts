@@ -1,6 +1,6 @@
 /**
  * What the service adds on top of the upstream: one 1024x1024 generation through the core (job,
- * verification, thumbnail, store, catalog, MCP preview) against the same request sent straight to
+ * verification, store, catalog, MCP preview; thumbnails are made on first request) against the same request sent straight to
  * the fake upstream with the same SDK. The difference of the two means is the overhead.
  * Run: `deno task bench` (or `deno bench -P=test tests/bench/generate_overhead_bench.ts`).
  */
@@ -36,7 +36,7 @@ Deno.bench({
 });
 
 Deno.bench({
-  name: "through the core + MCP preview (job, verify, thumbnail, store, catalog, preview)",
+  name: "through the core + MCP preview (job, verify, store, catalog, preview)",
   group: "generate 1024x1024",
   async fn() {
     const job = await services.images.generate(request, { door: "mcp", principal });
