@@ -22,6 +22,7 @@ const { values } = parseArgs({
     size: { type: "string", default: "1024x1024" },
     quality: { type: "string", default: "low" },
     json: { type: "boolean", default: false },
+    "v8-flags": { type: "string" },
   },
 });
 const requests = Number(values.requests);
@@ -74,7 +75,14 @@ async function waitForUrl(stderr: ReadableStream<Uint8Array>): Promise<string> {
 await using fake = await startFakeOpenAI({ latencyMs });
 const dataDir = await Deno.makeTempDir({ prefix: "loadtest-" });
 const child = new Deno.Command(Deno.execPath(), {
-  args: ["run", "-P=http", "--config", `${root}deno.json`, `${root}src/main_http.ts`],
+  args: [
+    "run",
+    "-P=http",
+    ...(values["v8-flags"] ? [`--v8-flags=${values["v8-flags"]}`] : []),
+    "--config",
+    `${root}deno.json`,
+    `${root}src/main_http.ts`,
+  ],
   env: {
     DATA_DIR: dataDir,
     HOME: dataDir,
