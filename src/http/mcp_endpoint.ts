@@ -197,7 +197,11 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
    * text links images over HTTP there (a remote client cannot open the server's file paths).
    */
   function buildServer(principal: Principal, sessionKey: () => string, baseUrl: string) {
-    const linked = config.publicBaseUrl ? config : { ...config, publicBaseUrl: baseUrl };
+    // Remote clients get HTTP links only: the server's file paths mean nothing to them.
+    const linked: Config = Object.assign({}, config, {
+      publicBaseUrl: config.publicBaseUrl ?? baseUrl,
+      fileLinks: false,
+    });
     return createMcpServer((server): McpContext => ({
       images,
       config: linked,

@@ -14,15 +14,23 @@ import type { GenerationJob, ImageRecord, ImageService, ImageView } from "../cor
 import type { CallToolResult, ContentBlock } from "./sdk.ts";
 
 /** Settings that shape results. */
-export type ResultConfig = Pick<
-  Config,
-  | "mcpResultMaxBytes"
-  | "mcpPreviewMaxSide"
-  | "mcpStructuredContent"
-  | "publicBaseUrl"
-  | "imageStore"
-  | "outputDir"
->;
+export type ResultConfig =
+  & Pick<
+    Config,
+    | "mcpResultMaxBytes"
+    | "mcpPreviewMaxSide"
+    | "mcpStructuredContent"
+    | "publicBaseUrl"
+    | "imageStore"
+    | "outputDir"
+  >
+  & FileLinkOption;
+
+/** Whether results may name the server's files (`file://`); false for remote clients. */
+export interface FileLinkOption {
+  /** Default true. */
+  readonly fileLinks?: boolean;
+}
 
 /** Who is asking, as far as result shaping cares. */
 export interface ClientTraits {
@@ -69,16 +77,18 @@ export function imageHttpUrl(config: Pick<Config, "publicBaseUrl">, record: Imag
 
 /** The `file://` URI of a stored image when images live in a local directory. */
 export function imageFileUri(
-  config: Pick<Config, "imageStore" | "outputDir">,
+  config: Pick<Config, "imageStore" | "outputDir"> & FileLinkOption,
   record: ImageRecord,
 ): string | undefined {
-  if (config.imageStore !== "fs" || !record.fileName) return undefined;
+  if (config.fileLinks === false || config.imageStore !== "fs" || !record.fileName) {
+    return undefined;
+  }
   return toFileUrl(join(config.outputDir, record.fileName)).href;
 }
 
 /** Machine-readable description of one image (structured content and JSON answers). */
 export function describeImage(
-  config: Pick<Config, "publicBaseUrl" | "imageStore" | "outputDir">,
+  config: Pick<Config, "publicBaseUrl" | "imageStore" | "outputDir"> & FileLinkOption,
   record: ImageRecord,
 ): Record<string, unknown> {
   return {

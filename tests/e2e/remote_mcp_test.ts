@@ -159,6 +159,7 @@ for (const mode of MODES) {
         assert.match(link.uri!, /^image:\/\/[0-9a-f-]{36}$/);
         const id = link.uri!.slice("image://".length);
         assert.match(texts(result), new RegExp(`${server.url}/images/${id}`));
+        assert.doesNotMatch(texts(result), /file:\/\//, "no server file paths for remote clients");
 
         const read = await session.client.readResource({ uri: link.uri! });
         const content = read.contents[0] as { blob: string; mimeType: string; uri: string };
