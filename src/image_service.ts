@@ -14,7 +14,7 @@ import type {
   ModelSummary,
 } from "./core_types.ts";
 import { AppError, ValidationError } from "./errors.ts";
-import type { Codec } from "./images/codec.ts";
+import { type Codec, sniffImage } from "./images/codec.ts";
 import type { ImageStore } from "./images/store.ts";
 import type { Generator } from "./generation/generator.ts";
 import { lifecycleOf, type ModelInfo, type ModelRegistry } from "./generation/models.ts";
@@ -67,6 +67,12 @@ export class TransientImages {
 
 const POLL_MS = 250;
 
+function isConflict(error: unknown): boolean {
+  return error instanceof AppError &&
+    (error.kind === "conflict" ||
+      (error.cause instanceof AppError && error.cause.kind === "conflict"));
+}
+
 function describePrice(model: ModelInfo): string {
   const { prices } = model;
   const estimate = prices.estimated ? " (estimate)" : "";
@@ -114,6 +120,32 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
     return found ? { record: found.record, bytes: found.bytes } : null;
   }
 
+  // A gallery page asks for many thumbnails at once, sometimes the same one twice.
+  const making = new Map<string, Promise<Uint8Array | null>>();
+
+  /** Makes and keeps the thumbnail of `id` once, however many requests ask at the same time. */
+  function makeThumbnailOnce(id: string): Promise<Uint8Array | null> {
+    let pending = making.get(id);
+    if (!pending) {
+      pending = (async () => {
+        const found = await store.read(id);
+        if (!found) return null;
+        const bytes = (await codec.makeThumbnail(found.bytes)).bytes;
+        try {
+          await store.putThumbnail(id, bytes);
+        } catch (error) {
+          // Another process is storing the same thumbnail: serve ours, theirs will be kept.
+          if (!isConflict(error)) {
+            throw error;
+          }
+        }
+        return bytes;
+      })().finally(() => making.delete(id));
+      making.set(id, pending);
+    }
+    return pending;
+  }
+
   async function jobFor(id: string) {
     return await catalog.getJobByImageId(id) ?? await catalog.getJob(id);
   }
@@ -148,14 +180,8 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
     async thumbnail(id) {
       const record = await store.get(id);
       if (!record) return null;
-      let bytes = await store.readThumbnail(id);
-      if (!bytes) {
-        const found = await store.read(id);
-        if (!found) return null;
-        bytes = (await codec.makeThumbnail(found.bytes)).bytes;
-        await store.putThumbnail(record.id, bytes);
-      }
-      const { sniffImage } = await import("./images/codec.ts");
+      const bytes = await store.readThumbnail(id) ?? await makeThumbnailOnce(record.id);
+      if (!bytes) return null;
       const info = sniffImage(bytes);
       return {
         record,
