@@ -7,7 +7,7 @@
 import { encodeBase64 } from "../encoding.ts";
 import type { ImageRecord } from "../core_types.ts";
 import type { McpContext } from "./context.ts";
-import { McpError, type McpServer, ResourceTemplate } from "./sdk.ts";
+import { ListResourcesRequestSchema, McpError, type McpServer, ResourceTemplate } from "./sdk.ts";
 
 /** MCP's error code for a resource that does not exist. */
 const RESOURCE_NOT_FOUND = -32002;
@@ -16,8 +16,8 @@ function notFound(id: string): McpError {
   return new McpError(RESOURCE_NOT_FOUND, `Image not found: no image has id "${id}"`, { id });
 }
 
-/** Images listed by `resources/list` (newest first); older ones stay reachable by id. */
-const LISTED_IMAGES = 100;
+/** Images per `resources/list` page (newest first; `nextCursor` leads to older ones). */
+const LISTED_IMAGES = 50;
 
 function idOf(variables: Record<string, string | string[]>): string {
   const value = variables.id;
@@ -90,4 +90,16 @@ export function registerImageResources(server: McpServer, ctx: McpContext): void
       };
     },
   );
+  // The SDK lists template resources without paging; answer `resources/list` with the catalog's
+  // own cursor so every image can be reached, newest first.
+  server.server.setRequestHandler(ListResourcesRequestSchema, async (request) => {
+    const page = await ctx.images.list({
+      limit: LISTED_IMAGES,
+      ...(request.params?.cursor ? { cursor: request.params.cursor } : {}),
+    });
+    return {
+      resources: page.items.map((record) => listing(record)),
+      ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+    };
+  });
 }

@@ -15,7 +15,7 @@ export { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 // @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/shared/protocol"
 export type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 // @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/types"
-export { McpError } from "@modelcontextprotocol/sdk/types.js";
+export { ListResourcesRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
 // @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/types"
 export type {
   CallToolResult,
