@@ -9,6 +9,9 @@ import type { ImageRecord } from "../core_types.ts";
 import type { McpContext } from "./context.ts";
 import { ListResourcesRequestSchema, McpError, type McpServer, ResourceTemplate } from "./sdk.ts";
 
+/** JSON-RPC's error code for invalid parameters. */
+const INVALID_PARAMS = -32602;
+
 /** MCP's error code for a resource that does not exist. */
 const RESOURCE_NOT_FOUND = -32002;
 
@@ -21,7 +24,15 @@ const LISTED_IMAGES = 50;
 
 function idOf(variables: Record<string, string | string[]>): string {
   const value = variables.id;
-  return decodeURIComponent(Array.isArray(value) ? value[0] : value);
+  const raw = Array.isArray(value) ? value[0] : value;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new McpError(
+      INVALID_PARAMS,
+      `Invalid image URI: "${raw}" is not a valid id (percent-encoding)`,
+    );
+  }
 }
 
 function listing(record: ImageRecord, suffix = "") {
