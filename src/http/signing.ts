@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { kvCommit, kvGet } from "../images/kv_retry.ts";
+import { kvHmacKey } from "./kv_secret.ts";
 
 /** KV key of the URL-signing secret (32 random bytes). */
 export const SIGNING_KEY_KV: Deno.KvKey = ["http", "url_signing_key"];
@@ -25,20 +25,6 @@ function fromBase64Url(text: string): Uint8Array | null {
   }
 }
 
-async function loadSecret(kv: Deno.Kv): Promise<Uint8Array> {
-  for (;;) {
-    const entry = await kvGet<Uint8Array>(kv, SIGNING_KEY_KV);
-    if (entry.value !== null) return entry.value;
-    const fresh = crypto.getRandomValues(new Uint8Array(32));
-    const result = await kvCommit(
-      kv,
-      (op) => op.check({ key: SIGNING_KEY_KV, versionstamp: null }).set(SIGNING_KEY_KV, fresh),
-    );
-    // Another instance may have made one first: read again and use theirs.
-    if (result.ok) return fresh;
-  }
-}
-
 /** Options of {@link UrlSigner}. */
 export interface UrlSignerOptions {
   /** Clock, epoch milliseconds. */
@@ -49,30 +35,17 @@ export interface UrlSignerOptions {
 
 /** Signs and verifies image URL paths with a secret kept in KV. */
 export class UrlSigner {
-  #kv: Deno.Kv;
   #options: UrlSignerOptions;
-  #key: Promise<CryptoKey> | undefined;
+  #key: () => Promise<CryptoKey>;
 
   /** Creates a signer; the secret is read (or made) on first use. */
   constructor(kv: Deno.Kv, options: UrlSignerOptions) {
-    this.#kv = kv;
     this.#options = options;
+    this.#key = kvHmacKey(kv, SIGNING_KEY_KV);
   }
 
   #cryptoKey(): Promise<CryptoKey> {
-    this.#key ??= loadSecret(this.#kv).then((secret) =>
-      crypto.subtle.importKey(
-        "raw",
-        secret as Uint8Array<ArrayBuffer>,
-        { name: "HMAC", hash: "SHA-256" },
-        false,
-        ["sign", "verify"],
-      )
-    ).catch((error) => {
-      this.#key = undefined;
-      throw error;
-    });
-    return this.#key;
+    return this.#key();
   }
 
   /** The query string (`exp=…&sig=…`) that makes `path` readable until the TTL ends. */

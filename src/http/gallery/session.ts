@@ -25,6 +25,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { AUTH_KEYS, type StoredKey } from "../../auth/api_keys.ts";
 import { constantTimeEqual, type Principal, sha256 } from "../../auth/tokens.ts";
 import { kvCommit, kvGet } from "../../images/kv_retry.ts";
+import { kvHmacKey } from "../kv_secret.ts";
 
 /** KV keys of the gallery's own records. */
 export const GALLERY_KV = {
@@ -162,28 +163,15 @@ export class SessionStore {
 
 /** HMAC tokens for the double-submit CSRF scheme, under a secret kept in KV. */
 export class CsrfSigner {
-  #kv: Deno.Kv;
-  #key: Promise<CryptoKey> | undefined;
+  #key: () => Promise<CryptoKey>;
 
   /** Creates a signer; the secret is read (or made) on first use. */
   constructor(kv: Deno.Kv) {
-    this.#kv = kv;
+    this.#key = kvHmacKey(kv, GALLERY_KV.csrfSecret);
   }
 
   #cryptoKey(): Promise<CryptoKey> {
-    this.#key ??= loadSecret(this.#kv).then((secret) =>
-      crypto.subtle.importKey(
-        "raw",
-        secret as Uint8Array<ArrayBuffer>,
-        { name: "HMAC", hash: "SHA-256" },
-        false,
-        ["sign"],
-      )
-    ).catch((error) => {
-      this.#key = undefined;
-      throw error;
-    });
-    return this.#key;
+    return this.#key();
   }
 
   /** The form token that goes with the cookie `nonce`. */
@@ -201,23 +189,6 @@ export class CsrfSigner {
     if (!isToken(nonce) || !isToken(token)) return false;
     const expected = await this.tokenFor(nonce);
     return constantTimeEqual(encoder.encode(expected), encoder.encode(token));
-  }
-}
-
-async function loadSecret(kv: Deno.Kv): Promise<Uint8Array> {
-  for (;;) {
-    const entry = await kvGet<Uint8Array>(kv, GALLERY_KV.csrfSecret);
-    if (entry.value !== null) return entry.value;
-    const fresh = crypto.getRandomValues(new Uint8Array(32));
-    const result = await kvCommit(
-      kv,
-      (op) =>
-        op.check({ key: GALLERY_KV.csrfSecret, versionstamp: null }).set(
-          GALLERY_KV.csrfSecret,
-          fresh,
-        ),
-    );
-    if (result.ok) return fresh;
   }
 }
 
