@@ -28,7 +28,8 @@ export async function startEntrypoint(
   }
   if (parsed.help || parsed.version || options.infoOnly) {
     // Not a protocol session: stdout is free for the answer.
-    console.log(parsed.version ? `${SERVER_NAME} ${VERSION}` : options.help);
+    const text = parsed.version ? `${SERVER_NAME} ${VERSION}` : options.help;
+    await Deno.stdout.write(new TextEncoder().encode(`${text.trimEnd()}\n`));
     return { exitCode: 0 };
   }
   let config;
