@@ -30,6 +30,7 @@ import type {
 import type { Config } from "../config.ts";
 import { AppError } from "../errors.ts";
 import { getLog } from "../log.ts";
+import { decodeImagesResponse } from "./response_stream.ts";
 import { createModelRegistry, type ModelRegistry } from "./models.ts";
 import type { ImageUsage } from "./pricing.ts";
 import type {
@@ -275,10 +276,28 @@ function decodeBase64(b64: unknown, what: string): Uint8Array<ArrayBuffer> {
   }
 }
 
+/** Reads a non-streamed answer, decoding its image data as the body arrives (see response_stream). */
+async function fromRawResponse(
+  raw: Response,
+  request: NormalizedGenerateRequest,
+  started: number,
+): Promise<ImageResult> {
+  if (!raw.body) {
+    throw new AppError("upstream_unavailable", "The image API sent an empty response");
+  }
+  const length = Number(raw.headers.get("content-length"));
+  const decoded = await decodeImagesResponse(
+    raw.body,
+    Number.isFinite(length) && length > 0 ? { sizeHint: length } : {},
+  );
+  return fromResponse(decoded.body as unknown as ImagesResponse, request, started, decoded.images);
+}
+
 function fromResponse(
   response: ImagesResponse,
   request: NormalizedGenerateRequest,
   started: number,
+  decodedImages: readonly Uint8Array<ArrayBuffer>[] = [],
 ): ImageResult {
   if (typeof response !== "object" || response === null || !Array.isArray(response.data)) {
     throw new AppError(
@@ -296,8 +315,12 @@ function fromResponse(
         `The image API sent an image URL instead of image data: the server ignored response_format=b64_json`,
       );
     }
+    const index = Number(item?.b64_json);
+    const bytes = Number.isInteger(index) && decodedImages[index]
+      ? decodedImages[index]
+      : decodeBase64(item?.b64_json, `image ${i}`);
     return {
-      bytes: decodeBase64(item?.b64_json, `image ${i}`),
+      bytes,
       ...(typeof item.revised_prompt === "string" ? { revisedPrompt: item.revised_prompt } : {}),
     };
   });
@@ -408,10 +431,12 @@ async function call(
     keyVariable: client.keyVariable,
   };
   if (options.signal?.aborted) throw mapUpstreamError(new APIUserAbortError(), context);
-  const deadline = request.stream ? streamDeadline(client.timeoutMs, options.signal) : undefined;
+  // The SDK's own timeout ends with the response headers; the body (decoded here as it streams
+  // in) needs a deadline of its own.
+  const deadline = streamDeadline(client.timeoutMs, options.signal);
   try {
-    const result = await send(sdk, deadline?.signal ?? options.signal);
-    if (!request.stream) return fromResponse(result as ImagesResponse, request, started);
+    const result = await send(sdk, deadline.signal);
+    if (!request.stream) return await fromRawResponse(result as Response, request, started);
     const outcome = await consumeStream(
       result as AsyncIterable<StreamEvent>,
       request,
@@ -419,13 +444,13 @@ async function call(
       started,
     );
     // The SDK ends a stream quietly when it is aborted; make that visible.
-    if (deadline?.fired) throw new APIConnectionTimeoutError();
+    if (deadline.fired) throw new APIConnectionTimeoutError();
     if (options.signal?.aborted) throw new APIUserAbortError();
     return outcome;
   } catch (error) {
     if (error instanceof CallbackFailure) throw error.error;
     // An aborted stream may surface as a quiet end (no final image): the abort's cause wins.
-    if (deadline?.fired) {
+    if (deadline.fired) {
       throw mapUpstreamError(new APIConnectionTimeoutError(), context);
     }
     if (options.signal?.aborted && !(error instanceof AppError && error.kind === "cancelled")) {
@@ -433,7 +458,7 @@ async function call(
     }
     throw mapUpstreamError(error, context);
   } finally {
-    deadline?.clear();
+    deadline.clear();
   }
 }
 
@@ -450,7 +475,7 @@ export function generateImages(
     const body = normalized.upstream as unknown as ImageGenerateParamsNonStreaming;
     return normalized.request.stream
       ? sdk.images.generate({ ...body, stream: true } as ImageGenerateParamsStreaming, { signal })
-      : sdk.images.generate({ ...body, stream: undefined }, { signal });
+      : sdk.images.generate({ ...body, stream: undefined }, { signal }).asResponse();
   });
 }
 
@@ -488,7 +513,7 @@ export async function editImages(
     const body = { ...normalized.upstream, ...extra } as unknown as ImageEditParamsNonStreaming;
     return request.stream
       ? sdk.images.edit({ ...body, stream: true } as ImageEditParamsStreaming, { signal })
-      : sdk.images.edit({ ...body, stream: undefined }, { signal });
+      : sdk.images.edit({ ...body, stream: undefined }, { signal }).asResponse();
   });
 }
 

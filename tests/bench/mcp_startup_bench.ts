@@ -2,30 +2,14 @@
  * Spawn → `initialize` answered, for the stdio MCP server under its permission set.
  * Run: `deno task bench` (or `deno bench -P=test tests/bench/mcp_startup_bench.ts`).
  */
-const root = new URL("../../", import.meta.url).pathname;
+import { initializeLine, spawnStdioServer } from "../e2e/support/initialize.ts";
+
 const dataDir = Deno.makeTempDirSync({ prefix: "mcp-bench-" });
-const initialize = new TextEncoder().encode(
-  JSON.stringify({
-    jsonrpc: "2.0",
-    id: 1,
-    method: "initialize",
-    params: {
-      protocolVersion: "2025-06-18",
-      capabilities: {},
-      clientInfo: { name: "bench", version: "1" },
-    },
-  }) + "\n",
-);
+const initialize = new TextEncoder().encode(initializeLine("bench"));
 
 async function spawnAndInitialize(b: Deno.BenchContext): Promise<void> {
   b.start();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-P=mcp", "--config", `${root}deno.json`, `${root}src/main_mcp.ts`],
-    env: { DATA_DIR: dataDir, HOME: dataDir, LOG_LEVEL: "error" },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
+  const child = spawnStdioServer(dataDir);
   const writer = child.stdin.getWriter();
   await writer.write(initialize);
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();

@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { type FakeOpenAI, startFakeOpenAI } from "../fake_openai.ts";
-import { type HttpInstance, sha256Hex, spawnHttpInstance } from "./support/fleet.ts";
+import { sha256Hex } from "./support/fleet.ts";
+import { type HttpServerProcess, spawnHttpService } from "./support/http_server.ts";
 import { waitFor } from "./support/mcp_client.ts";
 
 const TOKEN = "deploy-token-0123456789abcdef";
@@ -17,13 +18,13 @@ const JSON_AUTH = { ...AUTH, "content-type": "application/json" };
 /** Runs `body` against a Deploy-mode instance whose data directory is read-only. */
 async function withDeployInstance(
   fake: FakeOpenAI,
-  body: (instance: HttpInstance) => Promise<void>,
+  body: (instance: HttpServerProcess) => Promise<void>,
 ): Promise<{ dataDirEntries: string[]; stderr: string }> {
   const dataDir = await Deno.makeTempDir({ prefix: "deploy-mode-" });
-  let instance: HttpInstance | undefined;
+  let instance: HttpServerProcess | undefined;
   try {
     await Deno.chmod(dataDir, 0o555);
-    instance = await spawnHttpInstance({
+    instance = await spawnHttpService({
       DENO_DEPLOY: "true",
       // Deploy binds publicly (0.0.0.0); this machine's tests stay on loopback.
       HOST: "127.0.0.1",
@@ -55,7 +56,7 @@ async function imageSha(url: string): Promise<string> {
 
 /** `GET /v1/images/{id}` on `instance`. */
 async function imageRecord(
-  instance: HttpInstance,
+  instance: HttpServerProcess,
   id: string,
 ): Promise<{ id: string; url: string; sha256: string }> {
   const response = await fetch(`${instance.url}/v1/images/${id}`, { headers: AUTH });

@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { type FakeOpenAI, startFakeOpenAI } from "../fake_openai.ts";
-import { type HttpInstance, runBounded, sha256Hex, startFleet } from "./support/fleet.ts";
+import { runBounded, sha256Hex, startFleet } from "./support/fleet.ts";
+import type { HttpServerProcess } from "./support/http_server.ts";
 import { waitFor } from "./support/mcp_client.ts";
 
 const TOKEN = "fleet-token-0123456789abcdef";
@@ -36,7 +37,7 @@ function fileOf(url: string): string {
   return decodeURIComponent(new URL(url).pathname.split("/").at(-1)!);
 }
 
-async function generate(instance: HttpInstance, prompt: string): Promise<Generated> {
+async function generate(instance: HttpServerProcess, prompt: string): Promise<Generated> {
   const response = await fetch(`${instance.url}/v1/images/generations`, {
     method: "POST",
     headers: JSON_AUTH,
@@ -57,7 +58,7 @@ interface Listed {
 }
 
 /** The whole catalog as one instance lists it, newest first. */
-async function listAll(instance: HttpInstance): Promise<Listed[]> {
+async function listAll(instance: HttpServerProcess): Promise<Listed[]> {
   const out: Listed[] = [];
   let after: string | undefined;
   for (let page = 0; page < 20; page++) {
@@ -80,7 +81,7 @@ async function listAll(instance: HttpInstance): Promise<Listed[]> {
 
 /** Reads `/images/<file>` from `instance`: status and SHA-256 of the bytes (null unless 200). */
 async function readImage(
-  instance: HttpInstance,
+  instance: HttpServerProcess,
   file: string,
 ): Promise<{ status: number; sha256: string | null }> {
   const response = await fetch(`${instance.url}/images/${encodeURIComponent(file)}`);
@@ -93,7 +94,7 @@ async function readImage(
 
 /** Asserts that every image in `images` reads back from every instance with its catalog SHA. */
 async function assertReadableEverywhere(
-  instances: readonly HttpInstance[],
+  instances: readonly HttpServerProcess[],
   images: readonly Listed[],
 ): Promise<void> {
   await runBounded(images.length * instances.length, 8, async (i) => {

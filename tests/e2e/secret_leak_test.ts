@@ -11,8 +11,8 @@
 import assert from "node:assert/strict";
 import { startFakeOpenAI } from "../fake_openai.ts";
 import { runCli, tempDataDir } from "./support/cli.ts";
-import { MAIN_HTTP } from "./support/http_server.ts";
-import { ROOT, startStdioServer } from "./support/mcp_client.ts";
+import { spawnHttpService } from "./support/http_server.ts";
+import { startStdioServer } from "./support/mcp_client.ts";
 
 /** A distinctive random part, so a secret is recognisable even when cut or re-prefixed. */
 function randomPart(): string {
@@ -54,79 +54,18 @@ function excerpt(text: string, needle: string): string {
   return text.slice(Math.max(0, at - 200), at + needle.length + 100);
 }
 
-/** Spawns the HTTP service (its own process, clean environment) and waits for it to listen. */
-async function spawnHttp(env: Record<string, string>, dataDir: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-P=http", "--config", `${ROOT}deno.json`, MAIN_HTTP],
-    cwd: dataDir,
-    clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
-      DENO_NO_UPDATE_CHECK: "1",
-      HOME: dataDir,
-      DATA_DIR: dataDir,
-      HOST: "127.0.0.1",
-      PORT: "0",
-      NO_COLOR: "1",
-      ...env,
-    },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let stderr = "";
-  let stdout = "";
-  const listening = Promise.withResolvers<string>();
-  const pumps = [
-    (async () => {
-      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-        stderr += chunk;
-        const url = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(stderr)?.[1];
-        if (url && /HTTP service listening on/.test(stderr)) listening.resolve(url);
-      }
-    })(),
-    (async () => {
-      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) stdout += chunk;
-    })(),
-  ];
-  const exited = child.status.then((s) => {
-    listening.reject(new Error(`The HTTP service exited (${s.code}) before listening:\n${stderr}`));
-    return s;
-  });
-  const timer = setTimeout(() => listening.reject(new Error("no listening line in 30 s")), 30_000);
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // Already gone.
-    }
-    await exited;
-    await Promise.all(pumps);
-  };
-  try {
-    const url = await listening.promise;
-    return { url, stop, stderr: () => stderr, stdout: () => stdout };
-  } catch (error) {
-    await stop();
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 Deno.test("no key or token appears in the HTTP service's logs, answers or metrics", async () => {
   await using fake = await startFakeOpenAI();
   await using dir = await tempDataDir("leak-http-");
   const capture = new Capture();
-  const server = await spawnHttp({
+  const server = await spawnHttpService({
     OPENAI_API_KEY: OPENAI_KEY,
     OPENAI_BASE_URL: fake.baseUrl,
     OPENAI_MAX_RETRIES: "0",
     MCP_AUTH_TOKEN: AUTH_TOKEN,
     LOG_LEVEL: "debug",
     LOG_FORMAT: "json",
-  }, dir.path);
+  }, { dataDir: dir.path });
   let apiKey = "";
   try {
     const send = (label: string, path: string, init: RequestInit = {}) =>
@@ -315,10 +254,10 @@ Deno.test({
   async fn() {
     await using fake = await startFakeOpenAI();
     await using dir = await tempDataDir("leak-model-");
-    const server = await spawnHttp({
+    const server = await spawnHttpService({
       OPENAI_API_KEY: OPENAI_KEY,
       OPENAI_BASE_URL: fake.baseUrl,
-    }, dir.path);
+    }, { dataDir: dir.path });
     try {
       const refused = await fetch(`${server.url}/mcp`, {
         method: "POST",

@@ -1,7 +1,9 @@
 /**
  * Runs the real HTTP service the way operators do: `deno run -P=http src/main_http.ts` in its own
  * process, with a clean environment, a free port (`PORT=0`) on 127.0.0.1 and JSON logs on stderr,
- * from which the listening address is read.
+ * from which the listening address is read. {@link spawnHttpService} is the one spawner every
+ * test and script uses; an instance can be sent any signal (SIGKILL for a crash, SIGINT for a
+ * Deploy eviction) and can run with extra Deno flags such as `--deny-write`.
  *
  * @module
  */
@@ -13,18 +15,37 @@ export const MAIN_HTTP = new URL("../../../src/main_http.ts", import.meta.url).p
 
 /** A running HTTP service process. */
 export interface HttpServerProcess extends AsyncDisposable {
+  /** A name for messages, e.g. `A` (default `http`). */
+  readonly name: string;
   /** Base address, e.g. `http://127.0.0.1:41234` (no trailing slash). */
   readonly url: string;
-  /** Data directory of this process (DATA_DIR). */
+  /** Process id. */
+  readonly pid: number;
+  /** Data directory of this process (DATA_DIR, HOME and the working directory). */
   readonly dataDir: string;
+  /** Settles with the exit code when the process ends (for any reason). */
+  readonly exited: Promise<number>;
   /** Everything the process wrote to stderr so far. */
   stderr(): string;
-  /** Sends SIGTERM and waits for the exit (SIGKILL after `graceMs`); returns the exit code. */
+  /** Everything the process wrote to stdout so far (nothing, unless something is wrong). */
+  stdout(): string;
+  /** Sends `signal` to the process (ignored once it has exited). */
+  kill(signal: Deno.Signal): void;
+  /** Sends SIGTERM, waits up to `graceMs` (default 15,000), then SIGKILL; returns the exit code. */
   stop(graceMs?: number): Promise<number>;
 }
 
-/** Options of {@link startHttpServer}. */
-export interface StartHttpServerOptions {
+/** Options of {@link spawnHttpService} and {@link startHttpServer}. */
+export interface SpawnHttpOptions {
+  /** A name for messages (default `http`). */
+  name?: string;
+  /**
+   * Data directory; must exist and is kept on stop (default: `env.DATA_DIR`, else a fresh
+   * temporary directory, removed on stop).
+   */
+  dataDir?: string;
+  /** Deno flags added after `-P=http`, e.g. `["--deny-write"]`. */
+  denoFlags?: string[];
   /** Longest wait for the listening log line, in milliseconds (default 30,000). */
   startTimeoutMs?: number;
 }
@@ -42,19 +63,48 @@ function listeningUrl(line: string): string | undefined {
   return /"?(http:\/\/[^"\s]+)"?/.exec(line)?.[1];
 }
 
+/** Decodes `stream`, handing each piece of text to `append` and each complete line to `onLine`. */
+async function pump(
+  stream: ReadableStream<Uint8Array>,
+  append: (text: string) => void,
+  onLine?: (line: string) => void,
+): Promise<void> {
+  const decoder = new TextDecoder();
+  let pending = "";
+  for await (const chunk of stream) {
+    const text = decoder.decode(chunk, { stream: true });
+    append(text);
+    if (onLine === undefined) continue;
+    pending += text;
+    let newline: number;
+    while ((newline = pending.indexOf("\n")) >= 0) {
+      onLine(pending.slice(0, newline));
+      pending = pending.slice(newline + 1);
+    }
+  }
+}
+
 /**
- * Spawns the HTTP service with `env` (on top of PORT=0, HOST=127.0.0.1, LOG_FORMAT=json and, unless
- * given, DATA_DIR / HOME / KV_PATH in a fresh temporary directory, removed on stop) and waits
- * until it listens.
+ * Spawns the HTTP service with `env` on top of a clean environment (PORT=0, HOST=127.0.0.1,
+ * LOG_FORMAT=json, LOG_LEVEL=info, DATA_DIR=HOME=the data directory) and waits until it listens;
+ * if it exits or stays silent first, it is stopped and the error carries its output.
  */
-export async function startHttpServer(
+export async function spawnHttpService(
   env: Record<string, string>,
-  options: StartHttpServerOptions = {},
+  options: SpawnHttpOptions = {},
 ): Promise<HttpServerProcess> {
-  const ownDir = env.DATA_DIR === undefined;
-  const dataDir = env.DATA_DIR ?? await Deno.makeTempDir({ prefix: "http-e2e-" });
+  const name = options.name ?? "http";
+  const givenDir = options.dataDir ?? env.DATA_DIR;
+  const dataDir = givenDir ?? await Deno.makeTempDir({ prefix: "http-e2e-" });
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-P=http", "--config", `${ROOT}deno.json`, MAIN_HTTP],
+    args: [
+      "run",
+      "-P=http",
+      ...(options.denoFlags ?? []),
+      "--config",
+      `${ROOT}deno.json`,
+      MAIN_HTTP,
+    ],
     cwd: dataDir,
     clearEnv: true,
     env: {
@@ -63,12 +113,11 @@ export async function startHttpServer(
       DENO_NO_UPDATE_CHECK: "1",
       HOME: dataDir,
       DATA_DIR: dataDir,
-      KV_PATH: `${dataDir}/kv.sqlite3`,
       HOST: "127.0.0.1",
       PORT: "0",
       NO_COLOR: "1",
       LOG_FORMAT: "json",
-      LOG_LEVEL: "debug",
+      LOG_LEVEL: "info",
       ...env,
     },
     stdin: "null",
@@ -79,93 +128,95 @@ export async function startHttpServer(
   let stderr = "";
   let stdout = "";
   const found = Promise.withResolvers<string>();
-  const decoder = new TextDecoder();
-  const pumpStderr = (async () => {
-    let pending = "";
-    for await (const chunk of child.stderr) {
-      const text = decoder.decode(chunk, { stream: true });
-      stderr += text;
-      pending += text;
-      let newline: number;
-      while ((newline = pending.indexOf("\n")) >= 0) {
-        const url = listeningUrl(pending.slice(0, newline));
-        pending = pending.slice(newline + 1);
-        if (url !== undefined) found.resolve(url.replace(/\/$/, ""));
-      }
-    }
-  })();
-  const pumpStdout = (async () => {
-    for await (const chunk of child.stdout) stdout += new TextDecoder().decode(chunk);
-  })();
+  const pumps = Promise.all([
+    pump(child.stderr, (text) => (stderr += text), (line) => {
+      const url = listeningUrl(line);
+      if (url !== undefined) found.resolve(url.replace(/\/$/, ""));
+    }),
+    // Nothing in src/ writes to stdout; drain it anyway so a stray write can never block the child.
+    pump(child.stdout, (text) => (stdout += text)),
+  ]);
   let exitCode: number | undefined;
-  const status = child.status.then((s) => {
-    exitCode = s.code;
-    return s.code;
-  });
+  const exited = child.status.then((status) => (exitCode = status.code));
 
+  const kill = (signal: Deno.Signal) => {
+    if (exitCode !== undefined) return;
+    try {
+      child.kill(signal);
+    } catch {
+      // Already gone.
+    }
+  };
   let stopping: Promise<number> | undefined;
   const stop = (graceMs = 15_000): Promise<number> => {
     stopping ??= (async () => {
-      if (exitCode === undefined) {
-        try {
-          child.kill("SIGTERM");
-        } catch {
-          // Already gone.
-        }
-      }
+      kill("SIGTERM");
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const killed = new Promise<void>((resolve) => {
+      const hard = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
-          try {
-            child.kill("SIGKILL");
-          } catch {
-            // Already gone.
-          }
+          kill("SIGKILL");
           resolve();
         }, graceMs);
       });
-      await Promise.race([status, killed]);
+      await Promise.race([exited, hard]);
       clearTimeout(timer);
-      const code = await status;
-      await Promise.all([pumpStderr, pumpStdout]);
-      if (ownDir) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+      const code = await exited;
+      await pumps.catch(() => {});
+      if (givenDir === undefined) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
       return code;
     })();
     return stopping;
   };
 
+  const label = options.name === undefined ? "The HTTP service" : `HTTP instance ${name}`;
   const startTimeoutMs = options.startTimeoutMs ?? 30_000;
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const url = await Promise.race([
       found.promise,
-      status.then((code) => {
-        throw new Error(`The HTTP service exited with code ${code} before listening`);
+      exited.then((code) => {
+        throw new Error(`${label} exited with code ${code} before listening`);
       }),
       new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new Error(`The HTTP service did not listen within ${startTimeoutMs} ms`)),
+          () => reject(new Error(`${label} did not listen within ${startTimeoutMs} ms`)),
           startTimeoutMs,
         );
       }),
     ]);
     return {
+      name,
       url,
+      pid: child.pid,
       dataDir,
+      exited,
       stderr: () => stderr,
+      stdout: () => stdout,
+      kill,
       stop,
       async [Symbol.asyncDispose]() {
         await stop();
       },
     };
   } catch (error) {
-    await stop();
+    await stop(2_000);
     throw new Error(
       `${(error as Error).message}\n--- stderr ---\n${stderr}\n--- stdout ---\n${stdout}`,
     );
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * {@link spawnHttpService} with debug logging (unless `env` sets LOG_LEVEL): the service most e2e
+ * tests drive, whose log is printed when a test fails.
+ */
+export function startHttpServer(
+  env: Record<string, string>,
+  options: SpawnHttpOptions = {},
+): Promise<HttpServerProcess> {
+  return spawnHttpService({ LOG_LEVEL: "debug", ...env }, options);
 }
 
 /** The upstream API key every e2e service gets (the fake accepts any but one). */

@@ -1,0 +1,139 @@
+/**
+ * Reads an Images API JSON response as it arrives, decoding each `b64_json` value to bytes on the
+ * fly instead of holding the body, its text and its parsed string at once (~4× the image size per
+ * request). Everything else in the body is small and parsed as JSON afterwards; each `b64_json`
+ * value is replaced by the index of its decoded bytes.
+ *
+ * @module
+ */
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const KEY = new TextEncoder().encode('"b64_json"');
+/** The non-image part of a response is small; anything larger is not an Images API answer. */
+const MAX_SKELETON_BYTES = 4 * 1024 * 1024;
+
+/** An Images API response with every `b64_json` already decoded. */
+export interface DecodedImagesResponse {
+  /** The JSON body with each `b64_json` replaced by the index of its bytes in `images`. */
+  readonly body: Record<string, unknown>;
+  /** Decoded image bytes, in order of appearance. */
+  readonly images: readonly Uint8Array<ArrayBuffer>[];
+}
+
+/** Decodes base64 text arriving in pieces of any length into one growing buffer. */
+class Base64Sink {
+  #pending = "";
+  #buffer: Uint8Array<ArrayBuffer>;
+  #length = 0;
+
+  /** `capacity`: the expected decoded size (from Content-Length), to avoid regrowing. */
+  constructor(capacity: number) {
+    this.#buffer = new Uint8Array(Math.max(1024, capacity));
+  }
+
+  push(ascii: string): void {
+    const text = this.#pending + ascii;
+    const usable = text.length - (text.length % 4);
+    this.#pending = text.slice(usable);
+    if (usable > 0) this.#write(text.slice(0, usable));
+  }
+
+  finish(): Uint8Array<ArrayBuffer> {
+    if (this.#pending !== "") this.#write(this.#pending);
+    this.#pending = "";
+    // Keep the exact bytes; give back a much larger buffer instead of pinning it.
+    return this.#length * 10 >= this.#buffer.length * 9
+      ? this.#buffer.subarray(0, this.#length)
+      : this.#buffer.slice(0, this.#length);
+  }
+
+  #write(base64: string): void {
+    const needed = this.#length + Math.ceil(base64.length / 4) * 3;
+    if (needed > this.#buffer.length) {
+      const grown = new Uint8Array(Math.max(needed, this.#buffer.length * 2));
+      grown.set(this.#buffer.subarray(0, this.#length));
+      this.#buffer = grown;
+    }
+    const { written } = this.#buffer.subarray(this.#length).setFromBase64(base64);
+    this.#length += written;
+  }
+}
+
+function isSpace(byte: number | undefined): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
+/** True when `buffer` ends with `"b64_json"` `:` (whitespace allowed around the colon). */
+function endsWithKey(buffer: readonly number[]): boolean {
+  let end = buffer.length;
+  while (isSpace(buffer[end - 1])) end--;
+  if (buffer[end - 1] !== 0x3a) return false;
+  end--;
+  while (isSpace(buffer[end - 1])) end--;
+  if (end < KEY.length) return false;
+  for (let i = 0; i < KEY.length; i++) {
+    if (buffer[end - KEY.length + i] !== KEY[i]) return false;
+  }
+  return true;
+}
+
+/** Reads `body` to the end; throws SyntaxError when it is not a JSON object. */
+export async function decodeImagesResponse(
+  body: ReadableStream<Uint8Array>,
+  options: { sizeHint?: number } = {},
+): Promise<DecodedImagesResponse> {
+  // Base64 is 4/3 of the bytes; most answers hold one image, so the body's size is a good guess.
+  let capacity = Math.floor((options.sizeHint ?? 1 << 20) * 0.75) + 16;
+  const skeleton: number[] = [];
+  const images: Uint8Array<ArrayBuffer>[] = [];
+  let sink: Base64Sink | undefined;
+  let inString = false;
+  let escaped = false;
+  const decoder = new TextDecoder("ascii");
+  for await (const chunk of body) {
+    let i = 0;
+    while (i < chunk.length) {
+      if (sink) {
+        const close = chunk.indexOf(QUOTE, i);
+        const end = close < 0 ? chunk.length : close;
+        // JSON may escape "/" as "\/": drop the backslashes, base64 has none of its own.
+        const piece = decoder.decode(chunk.subarray(i, end)).replaceAll("\\", "");
+        if (piece !== "") sink.push(piece);
+        if (close < 0) break;
+        const image = sink.finish();
+        images.push(image);
+        capacity = Math.max(1 << 16, capacity - image.length);
+        sink = undefined;
+        for (const byte of new TextEncoder().encode(`${images.length - 1}"`)) skeleton.push(byte);
+        i = close + 1;
+        inString = false;
+        continue;
+      }
+      const byte = chunk[i++];
+      if (skeleton.length >= MAX_SKELETON_BYTES) {
+        throw new SyntaxError("Images API response is too large outside its image data");
+      }
+      if (inString) {
+        skeleton.push(byte);
+        if (escaped) escaped = false;
+        else if (byte === BACKSLASH) escaped = true;
+        else if (byte === QUOTE) inString = false;
+        continue;
+      }
+      if (byte === QUOTE && endsWithKey(skeleton)) {
+        skeleton.push(byte);
+        sink = new Base64Sink(capacity);
+        continue;
+      }
+      skeleton.push(byte);
+      if (byte === QUOTE) inString = true;
+    }
+  }
+  if (sink) throw new SyntaxError("Images API response ended inside image data");
+  const parsed = JSON.parse(new TextDecoder().decode(new Uint8Array(skeleton)));
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new SyntaxError("Images API response is not a JSON object");
+  }
+  return { body: parsed, images };
+}

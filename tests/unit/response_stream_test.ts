@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { decodeImagesResponse } from "../../src/generation/response_stream.ts";
+
+function streamOf(text: string, chunkSize: number): ReadableStream<Uint8Array> {
+  const bytes = new TextEncoder().encode(text);
+  let offset = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (offset >= bytes.length) return controller.close();
+      controller.enqueue(bytes.slice(offset, offset + chunkSize));
+      offset += chunkSize;
+    },
+  });
+}
+
+const imageA = Uint8Array.from({ length: 100_001 }, (_, i) => (i * 7919) % 256);
+const imageB = crypto.getRandomValues(new Uint8Array(7));
+
+Deno.test("b64_json values are decoded as the body streams in, at any chunk size", async () => {
+  const body = JSON.stringify(
+    {
+      created: 1,
+      data: [
+        { b64_json: imageA.toBase64(), revised_prompt: 'a "quoted" b64_json: "x"' },
+        { b64_json: imageB.toBase64() },
+      ],
+      usage: { total_tokens: 42 },
+      output_format: "png",
+    },
+    null,
+    1,
+  );
+  for (const size of [1, 3, 7, 64, 4096, 1 << 20]) {
+    const decoded = await decodeImagesResponse(streamOf(body, size));
+    assert.deepEqual(decoded.images[0], imageA, `chunk ${size}`);
+    assert.deepEqual(decoded.images[1], imageB, `chunk ${size}`);
+    const data = decoded.body.data as { b64_json: string; revised_prompt?: string }[];
+    assert.deepEqual(data.map((d) => d.b64_json), ["0", "1"]);
+    assert.equal(data[0].revised_prompt, 'a "quoted" b64_json: "x"');
+    assert.deepEqual(decoded.body.usage, { total_tokens: 42 });
+  }
+});
+
+Deno.test("escaped slashes in base64 are read as slashes", async () => {
+  const bytes = new Uint8Array([0xff, 0xff, 0xff, 0xfb, 0xff]);
+  const text = `{"data":[{"b64_json":"${bytes.toBase64().replaceAll("/", "\\/")}"}]}`;
+  const decoded = await decodeImagesResponse(streamOf(text, 2));
+  assert.deepEqual(decoded.images[0], bytes);
+});
+
+Deno.test("malformed or truncated bodies are SyntaxErrors", async () => {
+  await assert.rejects(decodeImagesResponse(streamOf("{not json", 4)), SyntaxError);
+  await assert.rejects(
+    decodeImagesResponse(streamOf('{"data":[{"b64_json":"AAAA', 4)),
+    SyntaxError,
+  );
+  await assert.rejects(decodeImagesResponse(streamOf("[1,2]", 4)), SyntaxError);
+});
