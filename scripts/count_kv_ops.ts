@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import { resolveConfig } from "../src/config.ts";
 import { startHttpService } from "../src/http_door.ts";
 import { startFakeOpenAI } from "../tests/fake_openai.ts";
-import { spawnHttpInstance } from "../tests/e2e/support/fleet.ts";
+import { spawnHttpService } from "../tests/e2e/support/http_server.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -293,7 +293,7 @@ function percentile(sorted: number[], q: number): number {
 
 async function measureLoad(): Promise<void> {
   await using fake = await startFakeOpenAI();
-  await using instance = await spawnHttpInstance({
+  await using instance = await spawnHttpService({
     IMAGE_STORE: store,
     OPENAI_API_KEY: "sk-test-capacity-0123456789",
     OPENAI_BASE_URL: fake.baseUrl,

@@ -4,29 +4,15 @@
  *
  * @module
  */
-const root = new URL("../", import.meta.url).pathname;
+import { initializeLine, spawnStdioServer } from "../tests/e2e/support/initialize.ts";
+
 const runs = Number(Deno.args[0] ?? "25");
 const dataDir = await Deno.makeTempDir({ prefix: "startup-probe-" });
-const line = JSON.stringify({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: {
-    protocolVersion: "2025-06-18",
-    capabilities: {},
-    clientInfo: { name: "p", version: "1" },
-  },
-}) + "\n";
+const line = initializeLine("p");
 const times: number[] = [];
 for (let i = 0; i < runs + 3; i++) {
   const started = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-P=mcp", "--config", `${root}deno.json`, `${root}src/main_mcp.ts`],
-    env: { DATA_DIR: dataDir, HOME: dataDir, LOG_LEVEL: "error" },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
+  const child = spawnStdioServer(dataDir);
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode(line));
   const reader = child.stdout.getReader();
