@@ -204,7 +204,8 @@ export class ModelRegistry {
   }
 }
 
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance between `a` and `b` (for "did you mean" suggestions). */
+export function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let previous = row[0];

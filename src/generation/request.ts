@@ -11,6 +11,7 @@ import { AppError, ValidationError } from "../errors.ts";
 import { LEGACY_QUALITY_MAP } from "./model_data.ts";
 import {
   checkSize,
+  editDistance,
   lifecycleOf,
   type ModelDefaults,
   type ModelInfo,
@@ -248,27 +249,13 @@ function nearestWord(value: unknown, accepted: readonly string[]): string | unde
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of accepted) {
-    const distance = levenshtein(lower.slice(0, 64), candidate);
+    const distance = editDistance(lower.slice(0, 64), candidate);
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;
     }
   }
   return bestDistance <= Math.max(2, Math.floor((best?.length ?? 0) / 2)) ? best : undefined;
-}
-
-function levenshtein(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length];
 }
 
 function invalid(
