@@ -98,7 +98,8 @@ export async function decodeImagesResponse(
         const close = chunk.indexOf(QUOTE, i);
         const end = close < 0 ? chunk.length : close;
         // JSON may escape "/" as "\/": drop the backslashes, base64 has none of its own.
-        const piece = decoder.decode(chunk.subarray(i, end)).replaceAll("\\", "");
+        const text = decoder.decode(chunk.subarray(i, end));
+        const piece = text.includes("\\") ? text.replaceAll("\\", "") : text;
         if (piece !== "") sink.push(piece);
         if (close < 0) break;
         const image = sink.finish();
