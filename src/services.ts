@@ -8,7 +8,7 @@
 import { dirname } from "node:path";
 import type { Config } from "./config.ts";
 import type { Door, ImageService } from "./core_types.ts";
-import { requestCancel, watchCancel } from "./generation/cancels.ts";
+import { LOCAL_CANCEL_POLL_MS, requestCancel, watchCancel } from "./generation/cancels.ts";
 import { Generator, type JobObserver, type UpstreamGate } from "./generation/generator.ts";
 import {
   loadModelRegistry,
@@ -19,59 +19,11 @@ import { createImageClient, type FetchLike, type ImageClient } from "./generatio
 import { createImageService, TransientImages } from "./image_service.ts";
 import { type Codec, createCodec } from "./images/codec.ts";
 import { createInputResolver } from "./images/inputs.ts";
-import { KEYS } from "./images/kv_keys.ts";
-import { kvGet } from "./images/kv_retry.ts";
 import { startCleanupTimer } from "./images/retention.ts";
 import { createImageStore, type ImageStore, prepareImageStore } from "./images/store.ts";
 import { getLog, type LoggingHandle } from "./log.ts";
 
 const log = getLog("services");
-
-/**
- * How often a running job polls a local KV file for a cancel request. `kv.watch` on a local
- * SQLite file only sees writes made by the same process, so a cancel recorded by another process
- * sharing the file (several instances on one machine) would go unnoticed. KV Connect and Deploy's
- * managed KV deliver watches across instances and need no polling.
- */
-const LOCAL_CANCEL_POLL_MS = 250;
-
-/** {@link watchCancel}, plus polling every `pollMs` when given; returns a stop function. */
-function watchCancelAcrossProcesses(
-  kv: Deno.Kv,
-  jobId: string,
-  onCancel: (reason: string) => void,
-  pollMs: number | undefined,
-): () => void {
-  let stopped = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const stop = () => {
-    stopped = true;
-    clearTimeout(timer);
-    stopWatching();
-  };
-  const fire = (reason: string) => {
-    if (stopped) return;
-    stop();
-    onCancel(reason);
-  };
-  const stopWatching = watchCancel(kv, jobId, fire);
-  const poll = async () => {
-    try {
-      const entry = await kvGet<{ reason?: string }>(kv, KEYS.jobCancel(jobId));
-      if (entry.value !== null) return fire(entry.value.reason ?? "cancelled");
-    } catch {
-      return; // The KV handle closed; nothing to watch any more.
-    }
-    if (!stopped) schedule();
-  };
-  const schedule = () => {
-    const next = setTimeout(poll, pollMs);
-    Deno.unrefTimer(next);
-    timer = next;
-  };
-  if (pollMs !== undefined) schedule();
-  return stop;
-}
 
 /** Collaborators a door (or a test) may supply. */
 export interface ServiceDeps {
@@ -180,8 +132,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       gate: deps.gate,
       observe: deps.observe,
       transient,
-      watchCancel: (jobId, onCancel) =>
-        watchCancelAcrossProcesses(kv, jobId, onCancel, cancelPollMs),
+      watchCancel: (jobId, onCancel) => watchCancel(kv, jobId, onCancel, { pollMs: cancelPollMs }),
     });
     const images = createImageService({
       generator,
