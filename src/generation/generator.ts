@@ -35,6 +35,7 @@ import { estimateCost } from "./pricing.ts";
 import {
   type EditNormalization,
   type GenerateNormalization,
+  type NormalizeContext,
   normalizeEditRequest,
   normalizeGenerateRequest,
 } from "./request.ts";
@@ -106,25 +107,29 @@ export class Generator {
 
   /** Validates a generation request and starts its job. */
   generate(input: unknown, options: StartOptions): Promise<GenerationJob> {
-    const context = this.#context();
-    const normalized = normalizeGenerateRequest(input, context);
-    const partials = this.#doorPartialImages(input, normalized, options);
-    return this.#start(
-      partials > 0
-        ? normalizeGenerateRequest({ ...(input as object), partial_images: partials }, context)
-        : normalized,
-      options,
-    );
+    return this.#accept(input, options, normalizeGenerateRequest);
   }
 
   /** Validates an edit request and starts its job. */
   edit(input: unknown, options: StartOptions): Promise<GenerationJob> {
+    return this.#accept(input, options, normalizeEditRequest);
+  }
+
+  #accept(
+    input: unknown,
+    options: StartOptions,
+    normalize: (
+      input: unknown,
+      context: NormalizeContext,
+    ) => GenerateNormalization | EditNormalization,
+  ): Promise<GenerationJob> {
     const context = this.#context();
-    const normalized = normalizeEditRequest(input, context);
+    const normalized = normalize(input, context);
     const partials = this.#doorPartialImages(input, normalized, options);
+    // The door's partial images apply only when the request named none; the model decides the cap.
     return this.#start(
       partials > 0
-        ? normalizeEditRequest({ ...(input as object), partial_images: partials }, context)
+        ? normalize({ ...(input as object), partial_images: partials }, context)
         : normalized,
       options,
     );

@@ -13,22 +13,10 @@ import type { ImageStats } from "../images/catalog.ts";
 import type { Limiter } from "../ratelimit/limiter.ts";
 import type { ServiceMetrics } from "../metrics.ts";
 import type { ErrorStyle } from "./errors.ts";
+import type { CleanupReport } from "../images/retention.ts";
 
-/** What a cleanup run reports, in the predecessor's shape (the retention report has more). */
-export interface CleanupResults {
-  /** Images looked at. */
-  filesScanned: number;
-  /** Images deleted (or that would be, in a dry run). */
-  filesDeleted: number;
-  /** Bytes freed (or that would be). */
-  spaceFreed: number;
-  /** Images that could not be deleted. */
-  errors: { file: string; error: string }[];
-  /** File names deleted (or that would be). */
-  deletedFiles: string[];
-  /** Whether this was a dry run. */
-  dryRun: boolean;
-}
+/** What a cleanup run reports, in the predecessor's shape (the retention report minus reconcile). */
+export type CleanupResults = Omit<CleanupReport, "reconcile">;
 
 /** The predecessor's image statistics and cleanup, as `/admin/images/*` serve them. */
 export interface RetentionApi {
