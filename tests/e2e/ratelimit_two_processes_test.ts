@@ -1,56 +1,36 @@
 import assert from "node:assert/strict";
 import { KEYS, type WindowState } from "../../src/ratelimit/keys.ts";
+import { runWorkers } from "./support/workers.ts";
 
 const worker = new URL("./fixtures/ratelimit_worker.ts", import.meta.url).pathname;
-const config = new URL("../../deno.json", import.meta.url).pathname;
 
-async function runWorkers(
+function runRateWorkers(
   kvPath: string,
   mode: "generations" | "requests",
   count: number,
   attempts: number,
   limit: number,
 ): Promise<{ admitted: number; refused: number }[]> {
-  // Both processes start hammering at the same moment, after their start-up.
-  const startAt = Date.now() + 1_500;
-  const runs = Array.from({ length: count }, () =>
-    new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--config",
-        config,
-        "-P=test",
-        worker,
-        "--kv",
-        kvPath,
-        "--mode",
-        mode,
-        "--attempts",
-        String(attempts),
-        "--limit",
-        String(limit),
-        "--concurrency",
-        "4",
-        "--start-at",
-        String(startAt),
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output());
-  const outputs = await Promise.all(runs);
-  return outputs.map((output) => {
-    const stderr = new TextDecoder().decode(output.stderr);
-    assert.equal(output.code, 0, stderr);
-    return JSON.parse(new TextDecoder().decode(output.stdout));
-  });
+  // The processes start hammering at the same moment, after their start-up.
+  return runWorkers(worker, () => [
+    "--kv",
+    kvPath,
+    "--mode",
+    mode,
+    "--attempts",
+    String(attempts),
+    "--limit",
+    String(limit),
+    "--concurrency",
+    "4",
+  ], { count, startDelayMs: 1_500 });
 }
 
 Deno.test("two processes sharing one KV file never admit more images than the hourly limit", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ratelimit_e2e_" });
   try {
     const kvPath = `${dir}/kv.sqlite3`;
-    const results = await runWorkers(kvPath, "generations", 2, 40, 25);
+    const results = await runRateWorkers(kvPath, "generations", 2, 40, 25);
     const admitted = results.reduce((sum, r) => sum + r.admitted, 0);
     const refused = results.reduce((sum, r) => sum + r.refused, 0);
     assert.equal(admitted + refused, 80);
@@ -70,7 +50,7 @@ Deno.test("two processes sharing one KV file never admit more images than the ho
 Deno.test("two processes sharing one KV file never admit more requests than the general limit", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ratelimit_e2e_" });
   try {
-    const results = await runWorkers(`${dir}/kv.sqlite3`, "requests", 2, 40, 25);
+    const results = await runRateWorkers(`${dir}/kv.sqlite3`, "requests", 2, 40, 25);
     assert.equal(results.reduce((sum, r) => sum + r.admitted, 0), 25);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { CleanupReport, CleanupTick } from "../../src/images/retention.ts";
 import { createImageStore } from "../../src/images/store.ts";
+import { runWorkers } from "./support/workers.ts";
 
 const worker = new URL("./fixtures/image_cleanup_once.ts", import.meta.url).pathname;
-const config = new URL("../../deno.json", import.meta.url).pathname;
 
 const DAY = 86_400_000;
 const START = Date.UTC(2026, 0, 1);
@@ -49,41 +49,21 @@ interface WorkerOutput {
   tick: CleanupTick;
 }
 
-async function runWorkers(root: string, count: number): Promise<WorkerOutput[]> {
-  const startAt = Date.now() + 2_000;
-  const runs = Array.from({ length: count }, () =>
-    new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--config",
-        config,
-        "-P=test",
-        worker,
-        "--dir",
-        join(root, "images"),
-        "--kv",
-        join(root, "kv.sqlite3"),
-        "--now",
-        String(NOW),
-        "--start-at",
-        String(startAt),
-        "--tick-at",
-        String(startAt + 1_500),
-        "--retention-days",
-        "20",
-        "--max-count",
-        "12",
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output());
-  const outputs = await Promise.all(runs);
-  return outputs.map((output) => {
-    const stderr = new TextDecoder().decode(output.stderr);
-    assert.equal(output.code, 0, stderr);
-    return JSON.parse(new TextDecoder().decode(output.stdout)) as WorkerOutput;
-  });
+function runCleanupWorkers(root: string, count: number): Promise<WorkerOutput[]> {
+  return runWorkers<WorkerOutput>(worker, (startAt) => [
+    "--dir",
+    join(root, "images"),
+    "--kv",
+    join(root, "kv.sqlite3"),
+    "--now",
+    String(NOW),
+    "--tick-at",
+    String(startAt + 1_500),
+    "--retention-days",
+    "20",
+    "--max-count",
+    "12",
+  ], { count, startDelayMs: 2_000 });
 }
 
 interface FinalState {
@@ -121,8 +101,8 @@ Deno.test("two processes cleaning up one KV file at the same moment end like a s
     await seed(join(shared, "images"), join(shared, "kv.sqlite3"));
     await copyTree(shared, single);
 
-    const [baseline] = await runWorkers(single, 1);
-    const both = await runWorkers(shared, 2);
+    const [baseline] = await runCleanupWorkers(single, 1);
+    const both = await runCleanupWorkers(shared, 2);
 
     // No error, no double counting.
     for (const out of both) {
