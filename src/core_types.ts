@@ -221,4 +221,6 @@ export interface ImageService {
   cancel(id: string): Promise<boolean>;
   /** The models the registry knows, with lifecycle and capabilities. */
   models(): Promise<readonly ModelSummary[]>;
+  /** The core's clock, epoch milliseconds (ages and elapsed times shown to callers). */
+  now(): number;
 }

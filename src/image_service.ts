@@ -19,6 +19,7 @@ import type { ImageStore } from "./images/store.ts";
 import type { Generator } from "./generation/generator.ts";
 import { lifecycleOf, type ModelInfo, type ModelRegistry } from "./generation/models.ts";
 import { withSpan } from "./tracing.ts";
+import { systemClock } from "./clock.ts";
 
 /** Collaborators of {@link createImageService}. */
 export interface ImageServiceDeps {
@@ -111,7 +112,7 @@ function describeLifecycle(lifecycle: ReturnType<typeof lifecycleOf>): string {
 export function createImageService(deps: ImageServiceDeps): ImageService {
   const { store, codec, generator, transient } = deps;
   const catalog = store.catalog;
-  const now = deps.now ?? Date.now;
+  const now = deps.now ?? systemClock;
 
   async function read(id: string) {
     const kept = transient.get(id);
@@ -284,6 +285,8 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
       await deps.requestCancel(job.jobId);
       return true;
     },
+
+    now,
 
     models(): Promise<readonly ModelSummary[]> {
       const today = new Date(now());

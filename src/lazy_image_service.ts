@@ -4,10 +4,17 @@
  *
  * @module
  */
+import { type Clock, systemClock } from "./clock.ts";
 import type { ImageService } from "./core_types.ts";
 
-/** Wraps `load` (called at most once, retried after a failure) as an ImageService. */
-export function lazyImageService(load: () => Promise<ImageService>): ImageService {
+/**
+ * Wraps `load` (called at most once, retried after a failure) as an ImageService whose clock is
+ * `now` until the real service exists.
+ */
+export function lazyImageService(
+  load: () => Promise<ImageService>,
+  now: Clock = systemClock,
+): ImageService {
   let pending: Promise<ImageService> | undefined;
   const get = () => {
     pending ??= load().catch((error) => {
@@ -28,5 +35,6 @@ export function lazyImageService(load: () => Promise<ImageService>): ImageServic
     lookup: async (id, options) => (await get()).lookup(id, options),
     cancel: async (id) => (await get()).cancel(id),
     models: async () => (await get()).models(),
+    now,
   };
 }

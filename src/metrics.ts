@@ -22,6 +22,7 @@ import {
   Registry,
 } from "prom-client";
 import { ERROR_KINDS } from "./errors.ts";
+import { systemClock } from "./clock.ts";
 
 /** Where a generation request came from. */
 export type MetricsDoor = "mcp" | "http" | "v1" | "cli";
@@ -276,7 +277,7 @@ export class ServiceMetrics {
     this.#models = new BoundedLabel(cap, "other");
     const uptime = options.uptimeSeconds ?? (() => performance.now() / 1000);
     this.#uptime = uptime;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? systemClock;
     const name = (n: string) => prefix + n;
     const registers = [registry];
 

@@ -22,6 +22,7 @@ import { createInputResolver } from "./images/inputs.ts";
 import { startCleanupTimer } from "./images/retention.ts";
 import { createImageStore, type ImageStore, prepareImageStore } from "./images/store.ts";
 import { getLog, type LoggingHandle } from "./log.ts";
+import { systemClock } from "./clock.ts";
 
 const log = getLog("services");
 
@@ -84,7 +85,7 @@ export async function openKv(config: Pick<Config, "kvUrl" | "kvPath">): Promise<
 
 /** Builds every service from `config`. */
 export async function createServices(config: Config, deps: ServiceDeps): Promise<Services> {
-  const now = deps.now ?? Date.now;
+  const now = deps.now ?? systemClock;
   const kv = deps.kv ?? await openKv(config);
   const ownsKv = deps.kv === undefined;
   const cancelPollMs = ownsKv && !config.kvUrl && config.kvPath !== undefined &&

@@ -12,6 +12,7 @@ import { DEFAULT_MAX_INPUT_BYTES } from "../images/inputs.ts";
 import { type LoggingHandle, setupLogging } from "../log.ts";
 import type { Services } from "../services.ts";
 import type { CliIo } from "./io.ts";
+import { systemClock } from "../clock.ts";
 
 /** The local user of the CLI owns everything it stores (as with the stdio server). */
 export const LOCAL_PRINCIPAL: Principal = Object.freeze({
@@ -53,7 +54,7 @@ export class CliSession {
     this.io = options.io;
     this.json = options.json;
     this.#overrides = options.overrides;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? systemClock;
   }
 
   /**

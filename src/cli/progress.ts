@@ -7,6 +7,7 @@
  */
 import type { JobStage } from "../core_types.ts";
 import type { CliIo } from "./io.ts";
+import { systemClock } from "../clock.ts";
 
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 const TICK_MS = 100;
@@ -48,7 +49,7 @@ export class ProgressLine {
   constructor(io: CliIo, options: ProgressOptions) {
     this.#io = io;
     this.#options = options;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? systemClock;
     this.#started = this.#now();
   }
 

@@ -7,6 +7,7 @@
  */
 import { KEYS } from "../images/kv_keys.ts";
 import { kvCommit, kvGet } from "../images/kv_retry.ts";
+import { systemClock } from "../clock.ts";
 
 /** How long a cancel request is kept (jobs older than this have long finished). */
 const CANCEL_TTL_MS = 3_600_000;
@@ -19,7 +20,8 @@ export async function requestCancel(
 ): Promise<void> {
   await kvCommit(
     kv,
-    (op) => op.set(KEYS.jobCancel(jobId), { reason, at: Date.now() }, { expireIn: CANCEL_TTL_MS }),
+    (op) =>
+      op.set(KEYS.jobCancel(jobId), { reason, at: systemClock() }, { expireIn: CANCEL_TTL_MS }),
   );
 }
 

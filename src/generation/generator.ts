@@ -39,6 +39,7 @@ import {
   normalizeEditRequest,
   normalizeGenerateRequest,
 } from "./request.ts";
+import { systemClock } from "../clock.ts";
 
 const log = getLog("generator");
 
@@ -102,7 +103,7 @@ export class Generator {
   /** Creates a generator over `deps`. */
   constructor(deps: GeneratorDeps) {
     this.#deps = deps;
-    this.#now = deps.now ?? Date.now;
+    this.#now = deps.now ?? systemClock;
   }
 
   /** Validates a generation request and starts its job. */

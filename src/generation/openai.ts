@@ -38,6 +38,7 @@ import type {
   NormalizedGenerateRequest,
   UpstreamImageBody,
 } from "./request.ts";
+import { systemClock } from "../clock.ts";
 
 /** A `fetch` implementation (the global one, or a mock in tests). */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -63,7 +64,7 @@ export interface ImageClientOptions {
   fetch?: FetchLike;
   /** Registry used to suggest replacements in errors (default: the built-in table). */
   registry?: ModelRegistry;
-  /** Clock for lifecycle checks in error messages (default: `new Date()`). */
+  /** Clock for lifecycle checks in error messages (default: the system clock). */
   now?: () => Date;
 }
 
@@ -178,7 +179,7 @@ export function createImageClient(
 ): ImageClient {
   const fetchImpl: FetchLike = options.fetch ?? ((input, init) => fetch(input, init));
   const registry = options.registry ?? createModelRegistry();
-  const now = options.now ?? (() => new Date());
+  const now = options.now ?? (() => new Date(systemClock()));
   const common = {
     organization: config.openaiOrgId ?? null,
     project: config.openaiProjectId ?? null,
@@ -550,7 +551,7 @@ function retryAfterSeconds(headers: Headers | undefined): number | undefined {
   const seconds = Number.parseFloat(raw);
   if (Number.isFinite(seconds) && seconds >= 0) return Math.max(1, Math.ceil(seconds));
   const date = Date.parse(raw);
-  if (Number.isFinite(date)) return Math.max(1, Math.ceil((date - Date.now()) / 1000));
+  if (Number.isFinite(date)) return Math.max(1, Math.ceil((date - systemClock()) / 1000));
   return undefined;
 }
 
@@ -633,7 +634,7 @@ function mapApiError(
   };
   const options = { cause: error, details };
   const replacement = () => {
-    const now = context.now ?? new Date();
+    const now = context.now ?? new Date(systemClock());
     const known = context.registry.get(context.model);
     const suggested = context.registry.replacementFor(context.model, { now });
     if (suggested && suggested !== known?.id) return suggested;

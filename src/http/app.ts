@@ -24,6 +24,7 @@ import { registerLegacyRoutes } from "./routes/legacy.ts";
 import { registerV1Routes } from "./routes/v1.ts";
 import { UrlSigner } from "./signing.ts";
 import { validationErrorOf } from "./validation.ts";
+import { systemClock } from "../clock.ts";
 
 export type {
   AppDeps,
@@ -41,7 +42,7 @@ export type HttpApp = OpenAPIHono<HttpEnv>;
 /** Builds the HTTP app over `deps`. Nothing is read or opened until a request arrives. */
 export function createApp(deps: AppDeps): HttpApp {
   const { config } = deps;
-  const now = deps.now ?? Date.now;
+  const now = deps.now ?? systemClock;
   const limiter = deps.limiter ?? createLimiter(deps.kv, { limits: config, now });
   const redact = deps.redact ??
     createRedactor([

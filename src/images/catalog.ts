@@ -13,6 +13,7 @@ import { AppError, ValidationError } from "../errors.ts";
 import { isImageId, isStoreFileName } from "./ids.ts";
 import { KEYS, type TextField } from "./kv_keys.ts";
 import { kvCommit, kvGet, kvGetMany, kvList } from "./kv_retry.ts";
+import { systemClock } from "../clock.ts";
 
 /** Where a request for an image came in. */
 export type Door = "mcp" | "http" | "v1" | "cli" | "adopted";
@@ -531,7 +532,7 @@ export class Catalog {
   /** Creates a catalog over `kv` (the KV handle stays owned by the caller). */
   constructor(kv: Deno.Kv, options: CatalogOptions = {}) {
     this.#kv = kv;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? systemClock;
   }
 
   /** The KV database. */

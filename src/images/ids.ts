@@ -7,6 +7,8 @@
  * @module
  */
 
+import { systemClock } from "../clock.ts";
+
 /** File extensions the store accepts for image bytes. */
 export const IMAGE_EXTENSIONS: readonly string[] = Object.freeze([
   "png",
@@ -117,7 +119,7 @@ let lastSeq = 0;
  * Makes a new UUIDv7 for `ms` (default: the current time). Within one millisecond the 12-bit
  * `rand_a` field counts up from a random start, so ids made by one process stay in order.
  */
-export function newImageId(ms: number = Date.now()): string {
+export function newImageId(ms: number = systemClock()): string {
   if (!Number.isSafeInteger(ms) || ms < 0 || ms >= 2 ** 48) {
     throw new RangeError(`Cannot make image id: timestamp out of range ${ms}`);
   }

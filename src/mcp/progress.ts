@@ -6,6 +6,7 @@
  */
 import type { JobStage } from "../core_types.ts";
 import type { RequestHandlerExtra, ServerNotification, ServerRequest } from "./sdk.ts";
+import { systemClock } from "../clock.ts";
 
 /** The request context the SDK hands to a tool. */
 export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -43,7 +44,7 @@ export function createProgressReporter(
   options: ProgressOptions = {},
 ): ProgressReporter {
   const token = extra._meta?.progressToken;
-  const now = options.now ?? Date.now;
+  const now = options.now ?? systemClock;
   const started = now();
   let current: JobStage = "queued";
   let detail: string | undefined;

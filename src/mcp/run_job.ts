@@ -37,7 +37,7 @@ export async function runJobTool(
       },
     });
     await ctx.onJobStarted?.(extra, job);
-    const started = Date.now();
+    const started = ctx.images.now();
     const longJobMs = ctx.config.mcpLongJobSeconds * 1000;
     const timedOut = new Promise<"pending">((resolve) => {
       timer = setTimeout(() => resolve("pending"), longJobMs);
@@ -52,7 +52,7 @@ export async function runJobTool(
           message: String(error?.message ?? error),
         })
       );
-      return pendingResult(ctx.config, ctx.client(), job, (Date.now() - started) / 1000);
+      return pendingResult(ctx.config, ctx.client(), job, (ctx.images.now() - started) / 1000);
     }
     progress.stage("done");
     return await generationResult(ctx.images, ctx.config, ctx.client(), outcome);

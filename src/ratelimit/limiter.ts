@@ -28,6 +28,7 @@ import {
   refundGenerations,
   reserveGenerations,
 } from "./window.ts";
+import { systemClock } from "../clock.ts";
 
 export { rateLimitHeaders } from "./headers.ts";
 export { acquireInflight, inflightCount } from "./inflight.ts";
@@ -104,7 +105,7 @@ export interface Limiter {
 /** Binds the limiter functions to `kv`, a clock and the configured limits. */
 export function createLimiter(kv: Deno.Kv, options: LimiterOptions): Limiter {
   const { limits } = options;
-  const now = options.now ?? Date.now;
+  const now = options.now ?? systemClock;
   return {
     checkRequest: (principal) =>
       checkRequestRate(kv, principal, {

@@ -11,6 +11,7 @@
 import { AppError } from "../errors.ts";
 import { kvCommit, kvGet, kvList } from "../images/kv_retry.ts";
 import { KEYS, type LedgerField } from "./keys.ts";
+import { systemClock } from "../clock.ts";
 
 const MICROS = 1_000_000;
 
@@ -173,7 +174,7 @@ export async function usageReport(
   kv: Deno.Kv,
   options: UsageReportOptions = {},
 ): Promise<UsageReport> {
-  const month = options.month ?? monthOf((options.now ?? Date.now)());
+  const month = options.month ?? monthOf((options.now ?? systemClock)());
   if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) {
     throw new RangeError(`Invalid month: expected YYYY-MM, got ${JSON.stringify(month)}`);
   }

@@ -66,6 +66,7 @@ import {
   tokensEqual,
 } from "../gallery/session.ts";
 import { LoginPage, MessagePage } from "../gallery/simple_pages.tsx";
+import { systemClock } from "../../clock.ts";
 
 /** Collaborators of {@link createGalleryApp}. */
 export interface GalleryDeps {
@@ -174,7 +175,7 @@ function generateInput(form: Record<string, string>): Record<string, unknown> {
 /** Builds the gallery sub-app. Nothing is read or opened until a request arrives. */
 export function createGalleryApp(deps: GalleryDeps): Hono {
   const { config, images, registry, kv } = deps;
-  const now = deps.now ?? Date.now;
+  const now = deps.now ?? systemClock;
   const redact = deps.redact ?? ((text: string) => text);
   const imageUrl = deps.imageUrl ??
     ((record: ImageRecord, kind: "full" | "thumb") =>

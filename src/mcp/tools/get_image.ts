@@ -55,7 +55,7 @@ export function registerGetImageTool(server: McpServer, ctx: McpContext): void {
                 type: "text",
                 text:
                   `Image ${id} is still being generated (job ${found.job.id}, ${found.job.state}, ` +
-                  `started ${Math.round((Date.now() - found.job.created) / 1000)} s ago). ` +
+                  `started ${Math.round((ctx.images.now() - found.job.created) / 1000)} s ago). ` +
                   `Call get_image again in about 30 seconds.`,
               }],
             };

@@ -30,7 +30,7 @@ export function registerListImagesTool(server: McpServer, ctx: McpContext): void
     async (args): Promise<CallToolResult> => {
       try {
         const page = await ctx.images.list(args);
-        const now = Date.now();
+        const now = ctx.images.now();
         const lines = page.items.map((r) => {
           const age = Math.max(0, Math.round((now - r.created) / 60_000));
           const prompt = r.prompt ? JSON.stringify(r.prompt.slice(0, 120)) : "(prompt unknown)";
