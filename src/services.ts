@@ -126,7 +126,12 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     const generator = new Generator({
       config,
       registry,
-      client: () => client ??= createImageClient(config, { fetch: deps.fetch, registry }),
+      client: () =>
+        client ??= createImageClient(config, {
+          fetch: deps.fetch,
+          registry,
+          now: () => new Date(now()),
+        }),
       store,
       resolveInput: (ref, field, signal) => resolver.resolve(ref, field, signal),
       now,
