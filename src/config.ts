@@ -780,6 +780,11 @@ export type Config = Readonly<
   } & {
     /** Warnings found while resolving (obsolete settings, …), to be logged once. */
     warnings: readonly string[];
+    /**
+     * True when `KV_PATH` or `KV_URL` was given rather than derived: the image catalog then shares
+     * that KV instead of travelling with `OUTPUT_DIR`.
+     */
+    kvExplicit: boolean;
   }
 >;
 
@@ -863,6 +868,7 @@ export function resolveConfig(sources: ConfigSources = {}): Config {
     );
   }
   out.warnings = Object.freeze(warnings);
+  out.kvExplicit = pick("KV_PATH") !== undefined || pick("KV_URL") !== undefined;
   return Object.freeze(out) as Config;
 }
 
