@@ -1,11 +1,26 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { buildRecord } from "../../src/images/catalog.ts";
+import { buildRecord, type CatalogRecord } from "../../src/images/catalog.ts";
 import { newImageId, sha256Hex, tempFileName } from "../../src/images/ids.ts";
 import { KEYS } from "../../src/images/kv_keys.ts";
 import { reconcile } from "../../src/images/reconcile.ts";
 import { personalState, writePersonalFiles } from "../support/personal_files.ts";
 import { fakePng, fields, listDir, pngInput, withFsStore } from "./fixtures/image_store_fixture.ts";
+
+/** The record of `bytes` as a writer commits it before its file has its final name. */
+async function recordOf(bytes: Uint8Array, created: number): Promise<CatalogRecord> {
+  const id = newImageId(created);
+  return buildRecord(fields(), {
+    id,
+    fileName: `${id}.png`,
+    mime: "image/png",
+    width: 8,
+    height: 8,
+    bytes: bytes.length,
+    sha256: await sha256Hex(bytes),
+    created,
+  });
+}
 
 Deno.test("a temporary file without a record is deleted; one with a record is completed", async () => {
   await withFsStore(async ({ store, catalog, dir, clock }) => {
@@ -15,17 +30,8 @@ Deno.test("a temporary file without a record is deleted; one with a record is co
     await Deno.writeFile(join(tmp, `.${orphanId}.png.tmp`), fakePng(8, 8, 500));
     // Interrupted after the commit: record committed, rename not done.
     const bytes = fakePng(8, 8, 700);
-    const id = newImageId(clock.now());
-    const record = buildRecord(fields(), {
-      id,
-      fileName: `${id}.png`,
-      mime: "image/png",
-      width: 8,
-      height: 8,
-      bytes: bytes.length,
-      sha256: await sha256Hex(bytes),
-      created: clock.now(),
-    });
+    const record = await recordOf(bytes, clock.now());
+    const id = record.id;
     await Deno.writeFile(join(tmp, tempFileName(record.fileName)), bytes);
     await catalog.insert(record);
 
@@ -110,17 +116,7 @@ Deno.test("files the store did not write are reported and never touched, however
 Deno.test("an earlier build's temporary file is completed only when it holds the recorded bytes", async () => {
   await withFsStore(async ({ store, catalog, dir, clock }) => {
     const make = async (bytes: Uint8Array) => {
-      const id = newImageId(clock.now());
-      const record = buildRecord(fields(), {
-        id,
-        fileName: `${id}.png`,
-        mime: "image/png",
-        width: 8,
-        height: 8,
-        bytes: bytes.length,
-        sha256: await sha256Hex(bytes),
-        created: clock.now(),
-      });
+      const record = await recordOf(bytes, clock.now());
       await catalog.insert(record);
       return record;
     };
