@@ -58,7 +58,7 @@ import {
   type SaveInput,
   type StoredFile,
   type StoredImage,
-  UNKNOWN_NAMES_SHOWN,
+  summarizeUnknown,
   type UnknownFiles,
 } from "./store.ts";
 
@@ -507,15 +507,13 @@ export class FsImageStore implements ImageStore {
 
   /** {@inheritDoc ImageStore.unknownFiles} */
   async unknownFiles(): Promise<UnknownFiles> {
-    const found: UnknownFiles = { count: 0, names: [] };
+    const names: string[] = [];
     for await (const file of this.listFiles()) {
       if (file.isDirectory || await this.#claims(file)) continue;
       if (file.isFile && classifyFileName(file.name).kind === "legacy") continue; // adopted at start
-      found.count++;
-      if (found.names.length < UNKNOWN_NAMES_SHOWN) found.names.push(file.name);
+      names.push(file.name);
     }
-    found.names.sort();
-    return found;
+    return summarizeUnknown(names);
   }
 
   /** True when a record claims this top-level file: the store wrote it (or adopted it). */

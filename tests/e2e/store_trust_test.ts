@@ -162,18 +162,25 @@ e2eTest("no door and no cleanup path touches a person's files, dry-run or real",
 });
 
 e2eTest(
-  "one catalog per image folder: another DATA_DIR sees the image, a lost catalog is rebuilt",
+  "one catalog per image folder: processes of any DATA_DIR see the same images, a lost catalog is rebuilt",
   async () => {
     await using fake = await startFakeOpenAI();
     await using first = await tempDataDir("store-trust-a-");
     await using second = await tempDataDir("store-trust-b-");
     const output = join(first.path, "shared-images");
     const env = { OPENAI_API_KEY: TEST_OPENAI_KEY, OPENAI_BASE_URL: fake.baseUrl };
-    const made = await runCli(["generate", "a red fox in snow"], {
-      dataDir: first.path,
-      env: { ...env, OUTPUT_DIR: output },
-    });
-    assert.equal(made.code, 0, made.stderr);
+    // Two processes with different DATA_DIR and HOME open the new folder's catalog at once.
+    const made = await Promise.all([
+      runCli(["generate", "a red fox in snow"], {
+        dataDir: first.path,
+        env: { ...env, OUTPUT_DIR: output },
+      }),
+      runCli(["generate", "a lighthouse at dusk"], {
+        dataDir: second.path,
+        env: { ...env, OUTPUT_DIR: output },
+      }),
+    ]);
+    for (const run of made) assert.equal(run.code, 0, run.stderr);
     const list = async (dataDir: string) => {
       const run = await runCli(["images", "list", "--all", "--json"], {
         dataDir,
@@ -187,7 +194,10 @@ e2eTest(
     assert.equal(other.code, 0, other.stderr);
 
     const seen = await list(second.path);
-    assert.deepEqual(seen.map((r) => r.prompt), ["a red fox in snow"]);
+    assert.deepEqual(seen.map((r) => r.prompt).sort(), [
+      "a lighthouse at dusk",
+      "a red fox in snow",
+    ]);
     assert.deepEqual(await list(first.path), seen);
 
     // The catalog is lost: the records come back from the folder's record files.
@@ -199,7 +209,7 @@ e2eTest(
       }
     }
     assert.deepEqual(await list(second.path), seen);
-    assert.deepEqual(await listDir(output), [seen[0].fileName]);
+    assert.deepEqual(await listDir(output), seen.map((r) => r.fileName).sort());
   },
 );
 

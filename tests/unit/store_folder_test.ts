@@ -147,3 +147,18 @@ Deno.test("a read-only store over a scratch catalog adopts, rebuilds and reports
     await assert.rejects(store.save(pngInput(100)), /read-only/);
   });
 });
+
+Deno.test("unknown files are counted in full and named up to the first 100, sorted", async () => {
+  await withTemp(async (root) => {
+    await using kv = await Deno.openKv(":memory:");
+    const store = new FsImageStore({ dir: root, catalog: new Catalog(kv) });
+    for (let i = 104; i >= 0; i--) {
+      await Deno.writeTextFile(join(root, `note-${String(i).padStart(3, "0")}.txt`), "mine");
+    }
+    const unknown = await store.unknownFiles();
+    assert.equal(unknown.count, 105);
+    assert.equal(unknown.names.length, 100);
+    assert.equal(unknown.names[0], "note-000.txt");
+    assert.equal(unknown.names[99], "note-099.txt");
+  });
+});
