@@ -386,7 +386,8 @@ export const SETTINGS = {
     group: PLACES,
     type: "path",
     defaultText: "`$DATA_DIR/images`",
-    notes: "Image files; predecessor files `image_<ms>.png` found here are adopted",
+    notes:
+      "Image files; may be shared with other files, which are never touched. Predecessor files `image_<ms>.png` found here are adopted. The image catalog lives in its `.openai-image-gen/` folder",
     schema: z.string(),
     fallback: (raw) => join(raw.DATA_DIR!, "images"),
   }),
@@ -395,7 +396,8 @@ export const SETTINGS = {
     group: PLACES,
     type: "path \\| `:memory:`",
     defaultText: "`$DATA_DIR/kv.sqlite3` (managed KV on Deno Deploy)",
-    notes: "Local Deno KV file",
+    notes:
+      "Local Deno KV file: keys, limits, spend, jobs. Set explicitly, it also holds the image catalog (shared by every `OUTPUT_DIR`)",
     schema: text(),
     fallback: (raw) => onDeploy(raw) ? undefined : join(raw.DATA_DIR!, "kv.sqlite3"),
   }),
@@ -780,6 +782,11 @@ export type Config = Readonly<
   } & {
     /** Warnings found while resolving (obsolete settings, …), to be logged once. */
     warnings: readonly string[];
+    /**
+     * True when `KV_PATH` or `KV_URL` was given rather than derived: the image catalog then shares
+     * that KV instead of travelling with `OUTPUT_DIR`.
+     */
+    kvExplicit: boolean;
   }
 >;
 
@@ -863,6 +870,7 @@ export function resolveConfig(sources: ConfigSources = {}): Config {
     );
   }
   out.warnings = Object.freeze(warnings);
+  out.kvExplicit = pick("KV_PATH") !== undefined || pick("KV_URL") !== undefined;
   return Object.freeze(out) as Config;
 }
 

@@ -92,6 +92,8 @@ export async function startHttpService(
     retentionDays: config.retentionDays,
     maxCount: config.maxImageCount,
     maxBytes: config.maxImageBytes,
+    // Files adopted from the predecessor are deleted by a policy only while cleanup is enabled.
+    deleteAdopted: config.cleanupEnabled,
   };
   const app = createApp({
     config,
@@ -101,6 +103,7 @@ export async function startHttpService(
     limiter,
     retention: {
       stats: () => store.catalog.stats(),
+      unknownFiles: () => store.unknownFiles(),
       cleanup: ({ dryRun }) => runCleanup({ store }, { ...retentionLimits, dryRun }),
     },
     readinessChecks: {

@@ -7,6 +7,8 @@
  * Layout version 2 (current):
  * ```
  * ["images", "meta", "schema"]                        → number (layout version)
+ * ["images", "meta", "imported", source]              → { at } (records of an earlier build's
+ *                                                       catalog in `source` imported)
  * ["images", "rec", id]                               → StoredRecord (one per image)
  * ["images", "by_time", created, id]                  → id
  * ["images", "by_creator", creator, created, id]      → id
@@ -49,6 +51,8 @@ const ROOT = "images";
 export const KEYS = Object.freeze({
   /** Where the layout version is stored. */
   schemaVersion: (): Deno.KvKey => [ROOT, "meta", "schema"],
+  /** Marker: the records of an earlier build's catalog in `source` were imported. */
+  importedFrom: (source: string): Deno.KvKey => [ROOT, "meta", "imported", source],
   /** One image record. */
   record: (id: string): Deno.KvKey => [ROOT, "rec", id],
   /** Prefix of all image records. */

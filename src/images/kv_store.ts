@@ -38,6 +38,7 @@ import {
   type SaveInput,
   type StoredFile,
   type StoredImage,
+  type UnknownFiles,
 } from "./store.ts";
 
 /** Bytes per chunk: under the 64 KiB value limit with room to spare. */
@@ -352,6 +353,18 @@ export class KvImageStore implements ImageStore {
   /** {@inheritDoc ImageStore.bytesExist} */
   async bytesExist(record: CatalogRecord): Promise<boolean> {
     return (await kvGet(this.#kv, KEYS.blobManifest(record.id))).versionstamp !== null;
+  }
+
+  /** {@inheritDoc ImageStore.unknownFiles} */
+  unknownFiles(): Promise<UnknownFiles> {
+    // Blobs are written only by this store, under its own keys: nothing in its space is foreign.
+    return Promise.resolve({ count: 0, names: [] });
+  }
+
+  /** {@inheritDoc ImageStore.writeMissingRecordFile} */
+  writeMissingRecordFile(_id: string): Promise<boolean> {
+    // The catalog lives beside the blobs in one KV: there is no folder to rebuild it from.
+    return Promise.resolve(false);
   }
 
   /** {@inheritDoc ImageStore.resolveLeftovers} */

@@ -161,6 +161,7 @@ async function startFuzzApp(env: Record<string, string> = {}): Promise<FuzzApp> 
     now,
     retention: {
       stats: () => services.store.catalog.stats(),
+      unknownFiles: () => services.store.unknownFiles(),
       cleanup: ({ dryRun }) =>
         Promise.resolve({
           filesScanned: 0,
@@ -169,6 +170,8 @@ async function startFuzzApp(env: Record<string, string> = {}): Promise<FuzzApp> 
           errors: [],
           deletedFiles: [],
           dryRun,
+          adoptedKept: 0,
+          unknownFiles: { count: 0, names: [] },
         }),
     },
     mcpHandler: (c) => mcp.handle(c),
