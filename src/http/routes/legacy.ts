@@ -239,11 +239,11 @@ async function restGenerate(
   const input = { ...fields, save: fields.save ?? true };
   const gated = await startGatedGeneration(ctx.gate, {
     principal: c.get("principal"),
-    n: fields.n ?? 1,
     door: "http",
-    ...(fields.model === undefined ? {} : { model: fields.model }),
+    images: ctx.images,
+    operation: "generate",
+    input,
     signal: c.req.raw.signal,
-    start: (options) => ctx.images.generate(input, options),
   });
   const result = await gated.result;
   if (result.images.length === 0) {

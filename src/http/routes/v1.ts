@@ -459,7 +459,8 @@ async function runImages(
       partial_images?: number;
       response_format?: "url" | "b64_json";
     };
-    start: GatedStart;
+    /** The request as the core reads it. */
+    input: Record<string, unknown>;
   },
 ): Promise<Response> {
   const { fields } = options;
@@ -467,14 +468,14 @@ async function runImages(
   const collector = partialCollector(wake);
   const gated = await startGatedGeneration(ctx.gate, {
     principal: c.get("principal"),
-    n: fields.n ?? 1,
     door: "v1",
-    ...(fields.model === undefined ? {} : { model: fields.model }),
+    images: ctx.images,
+    operation: options.kind === "image_edit" ? "edit" : "generate",
+    input: options.input,
     signal: c.req.raw.signal,
     ...(fields.stream
       ? { onProgress: collector.listener, partialImages: fields.partial_images ?? 0 }
       : {}),
-    start: options.start,
   });
   if (fields.stream) {
     return streamJob(
@@ -494,8 +495,6 @@ async function runImages(
   const result = await gated.result;
   return c.json(await imagesResponse(ctx, c, result, fields.response_format ?? "b64_json"), 200);
 }
-
-type GatedStart = Parameters<typeof startGatedGeneration>[1]["start"];
 
 async function imageObject(
   ctx: RouteContext,
@@ -585,7 +584,7 @@ export function registerV1Routes(app: OpenAPIHono<HttpEnv>, ctx: RouteContext): 
     return runImages(ctx, c, {
       kind: "image_generation",
       fields: body,
-      start: (options) => ctx.images.generate(input, options),
+      input,
     });
   });
 
@@ -600,7 +599,7 @@ export function registerV1Routes(app: OpenAPIHono<HttpEnv>, ctx: RouteContext): 
     return await runImages(ctx, c, {
       kind: "image_edit",
       fields: edit.fields,
-      start: (options) => ctx.images.edit(input, options),
+      input,
     });
   });
 
