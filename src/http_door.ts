@@ -5,7 +5,7 @@
  * @module
  */
 import { authRequired } from "./auth/tokens.ts";
-import type { Config } from "./config.ts";
+import { type Config, isLoopbackHost } from "./config.ts";
 import { createApp } from "./http/app.ts";
 import { createMcpEndpoint } from "./http/mcp_endpoint.ts";
 import { imagePath } from "./http/route_context.ts";
@@ -39,10 +39,6 @@ export interface HttpService {
   shutdown(deadlineMs: number): Promise<void>;
 }
 
-function isLoopback(host: string): boolean {
-  return host === "localhost" || host.startsWith("127.") || host === "::1" || host === "[::1]";
-}
-
 /** Starts the HTTP service; returns undefined (after logging why) when it must not start. */
 export async function startHttpService(
   config: Config,
@@ -56,7 +52,8 @@ export async function startHttpService(
   });
   const { kv, store, images } = services;
   if (
-    !isLoopback(config.host) && !config.allowUnauthenticated && !(await authRequired(config, kv))
+    !isLoopbackHost(config.host) && !config.allowUnauthenticated &&
+    !(await authRequired(config, kv))
   ) {
     log.error(
       "Refusing to listen on {host} without authentication: set MCP_AUTH_TOKEN (or create an API " +

@@ -135,7 +135,9 @@ export async function startGatedGeneration(
       try {
         await gate.limiter.checkBudget(id);
         limit = "generation";
-        reservation = await gate.limiter.reserveGenerations(id, checked.n);
+        reservation = await gate.limiter.reserveGenerations(id, checked.n, {
+          anonymous: request.principal.kind === "anonymous",
+        });
         limit = "inflight";
         lease = await gate.limiter.acquireInflight(id);
         stopGauge = gate.metrics.trackInflight();

@@ -38,6 +38,7 @@ import { AppError, toAppError, ValidationError } from "../../errors.ts";
 import type { ModelRegistry } from "../../generation/models.ts";
 import { isImageId } from "../../images/ids.ts";
 import { getLog } from "../../log.ts";
+import { hourlyImageLimit } from "../../ratelimit/limiter.ts";
 import { clientIp, requestBaseUrl } from "../client_ip.ts";
 import { type GenerationGate, startGatedGeneration } from "../generation.ts";
 import { imagePath } from "../route_context.ts";
@@ -406,7 +407,7 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
         defaultModel={choices.defaultModel}
         values={values}
         error={error}
-        hourlyLimit={config.imageGenerationRateLimit}
+        hourlyLimit={hourlyImageLimit(config, req.viewer.principal?.kind === "anonymous")}
       />,
       status,
     );
