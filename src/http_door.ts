@@ -39,7 +39,28 @@ export interface HttpService {
   shutdown(deadlineMs: number): Promise<void>;
 }
 
-/** Starts the HTTP service; returns undefined (after logging why) when it must not start. */
+/** Why binding `HOST`:`PORT` failed, in words that name the setting to change; undefined if unknown. */
+function bindFailure(error: unknown, config: Pick<Config, "host" | "port">): string | undefined {
+  const address = `${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`;
+  if (error instanceof Deno.errors.AddrInUse) {
+    return `Cannot listen on ${address}: port ${config.port} is already in use; stop the other ` +
+      "process or choose another port with PORT or --port";
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return `Cannot listen on ${address}: ${config.host} is not an address of this machine; ` +
+      "choose another with HOST or --host";
+  }
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return `Cannot listen on ${address}: the system does not allow this process to use port ` +
+      `${config.port}; choose a port above 1023 with PORT or --port`;
+  }
+  return undefined;
+}
+
+/**
+ * Starts the HTTP service; returns undefined (after logging why in one line) when it must not
+ * start: a public bind without auth, or an address it cannot listen on.
+ */
 export async function startHttpService(
   config: Config,
   options: HttpServiceOptions = {},
@@ -129,14 +150,25 @@ export async function startHttpService(
     }),
   );
   const listening = Promise.withResolvers<string>();
-  const server = Deno.serve({
-    hostname: config.host,
-    port: config.port,
-    onListen: ({ hostname, port }) => {
-      const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
-      listening.resolve(`http://${shown}:${port}`);
-    },
-  }, (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }));
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: config.host,
+      port: config.port,
+      onListen: ({ hostname, port }) => {
+        const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
+        listening.resolve(`http://${shown}:${port}`);
+      },
+    }, (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }));
+  } catch (error) {
+    const reason = bindFailure(error, config);
+    if (reason === undefined) throw error;
+    // A start-up mistake, not a crash: one line that says what to change, no stack trace.
+    log.error(reason);
+    await mcp[Symbol.asyncDispose]();
+    await services.close();
+    return undefined;
+  }
   const url = await listening.promise;
   log.info("HTTP service listening on {url}", { url });
   let shuttingDown: Promise<void> | undefined;
