@@ -10,7 +10,9 @@ import { createApp } from "./http/app.ts";
 import { createMcpEndpoint } from "./http/mcp_endpoint.ts";
 import { imagePath } from "./http/route_context.ts";
 import { createGalleryApp } from "./http/routes/gallery.tsx";
+import { readyProbeKey } from "./http/routes/legacy.ts";
 import { UrlSigner } from "./http/signing.ts";
+import { probeKvWrite } from "./images/kv_retry.ts";
 import { createCleanupHandler, runCleanup } from "./images/retention.ts";
 import { getLog, type LoggingHandle } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
@@ -122,12 +124,8 @@ export async function startHttpService(
       cleanup: ({ dryRun }) => runCleanup({ store }, { ...retentionLimits, dryRun }),
     },
     readinessChecks: {
-      kv: async () => {
-        await kv.get(["health"]);
-      },
-      store: async () => {
-        for await (const _ of store.listFiles()) break;
-      },
+      catalog: () => probeKvWrite(store.catalog.kv, readyProbeKey()),
+      store: () => store.probeWrite(),
     },
     mcpHandler: (c) => mcp.handle(c),
     ...(options.logging ? { redact: options.logging.redact } : {}),

@@ -46,6 +46,9 @@ import {
   type StoredImage,
 } from "./store.ts";
 
+/** The store's hidden folder inside the images directory, for files that are not images. */
+export const PRIVATE_DIR = ".openai-image-gen";
+
 /** Options of {@link FsImageStore}. */
 export interface FsImageStoreOptions {
   /** The images directory (created when missing). */
@@ -182,6 +185,28 @@ export class FsImageStore implements ImageStore {
       throw error;
     });
     return this.#dirReady;
+  }
+
+  /**
+   * {@inheritDoc ImageStore.probeWrite}
+   * The probe is a uniquely named file in the hidden {@link PRIVATE_DIR} folder, never among the
+   * images, so a reader of the folder (or a crash mid-probe) never meets it there.
+   */
+  async probeWrite(): Promise<void> {
+    const dir = join(this.#dir, PRIVATE_DIR);
+    const path = join(dir, `ready-probe-${crypto.randomUUID()}.tmp`);
+    try {
+      await Deno.mkdir(dir, { recursive: true });
+      await Deno.writeFile(path, new Uint8Array([1]), { createNew: true });
+      await Deno.remove(path);
+    } catch (error) {
+      // The reason is shown on /ready, which anyone may call: the kind of failure, not the path.
+      const code = (error as { code?: unknown }).code;
+      const kind = typeof code === "string" ? code : (error as Error).name ?? "Error";
+      throw new AppError("storage", `The images directory (OUTPUT_DIR) is not writable: ${kind}`, {
+        cause: error,
+      });
+    }
   }
 
   /** Reads a store file by name (used by migration and adoption); null when it is missing. */

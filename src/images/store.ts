@@ -169,6 +169,8 @@ export interface ImageStore {
   bytesExist(record: CatalogRecord): Promise<boolean>;
   /** Resolves the write protocol's leftovers by state (the store-specific part of reconcile). */
   resolveLeftovers(options: LeftoverOptions): Promise<LeftoverReport>;
+  /** Writes and removes a probe where images go; throws (with the reason) when it cannot. */
+  probeWrite(): Promise<void>;
 }
 
 /** Settings {@link createImageStore} reads. */
