@@ -6,32 +6,16 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { MAIN_HTTP } from "./support/http_server.ts";
-import { ROOT } from "./support/mcp_client.ts";
+import { httpServiceCommand } from "./support/http_server.ts";
 
-/** Runs the HTTP entrypoint to its end with a clean environment plus `env`. */
+/** Runs the HTTP entrypoint to its end in a fresh data directory. */
 async function runHttpEntrypoint(
   env: Record<string, string>,
   args: string[] = [],
 ): Promise<{ code: number; stderr: string; stdout: string }> {
   const dataDir = await Deno.makeTempDir({ prefix: "http-busy-port-" });
   try {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-P=http", "--config", `${ROOT}deno.json`, MAIN_HTTP, ...args],
-      cwd: dataDir,
-      clearEnv: true,
-      env: {
-        PATH: Deno.env.get("PATH") ?? "",
-        DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
-        DENO_NO_UPDATE_CHECK: "1",
-        HOME: dataDir,
-        NO_COLOR: "1",
-        ...env,
-      },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const output = await httpServiceCommand(env, { dataDir, args }).output();
     const decoder = new TextDecoder();
     return {
       code: output.code,

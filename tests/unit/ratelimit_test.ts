@@ -510,25 +510,15 @@ Deno.test("createLimiter binds the configured limits", async () => {
   });
 });
 
-Deno.test("createLimiter gives callers without credentials their own hourly image limit", async () => {
+Deno.test("createLimiter over the default settings of a loopback bind caps keys, not callers without one", async () => {
   await withKv(async (kv) => {
     const clock = manualClock();
-    const limiter = createLimiter(kv, {
-      now: clock.now,
-      limits: {
-        requestRateLimit: { limit: 0, windowMs: 0 },
-        imageGenerationRateLimit: 2,
-        anonymousImageGenerationRateLimit: 0,
-        maxInflightPerKey: 0,
-        upstreamImagesPerMinute: 0,
-        upstreamQueueTimeoutMs: 0,
-        budgetUsdPerKeyMonth: 0,
-      },
-    });
-    for (let i = 0; i < 5; i++) {
-      await limiter.reserveGenerations("ip:127.0.0.1", 2, { anonymous: true });
+    const config = resolveConfig({ env: {}, dotenv: {}, flags: {}, os: "linux", cwd: "/" });
+    const limiter = createLimiter(kv, { now: clock.now, limits: config });
+    for (let i = 0; i < 3; i++) {
+      await limiter.reserveGenerations("ip:127.0.0.1", 10, { anonymous: true });
     }
-    await limiter.reserveGenerations("key_a", 2, { anonymous: false });
+    await limiter.reserveGenerations("key_a", 10, { anonymous: false });
     await rejectsWith(limiter.reserveGenerations("key_a", 1), "rate_limited");
   });
 });
