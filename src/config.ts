@@ -235,6 +235,11 @@ export function defaultDataDir(
   return home ? join(home, ".local", "share", APP_DIR) : join(".", APP_DIR);
 }
 
+/** True when `host` is a loopback address or name (only this machine can connect). */
+export function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host.startsWith("127.") || host === "::1" || host === "[::1]";
+}
+
 /** True when `DENO_DEPLOY` says the process runs on Deno Deploy (any value but a false word). */
 function onDeploy(raw: Record<string, string | undefined>): boolean {
   const value = clean(raw.DENO_DEPLOY);
@@ -562,8 +567,9 @@ export const SETTINGS = {
     name: "IMAGE_GENERATION_RATE_LIMIT",
     group: LIMITS,
     type: "integer",
-    defaultText: "10",
-    notes: "Predecessor. Images per hour per principal; 0 = unlimited",
+    defaultText: "10; none for callers without a key on a loopback bind",
+    notes:
+      "Predecessor. Images per hour per principal; 0 = unlimited. Unset, a loopback `HOST` with auth off (and no `TRUST_PROXY`, not on Deno Deploy) has no cap",
     schema: integer(0),
     fallback: () => "10",
   }),
@@ -787,6 +793,11 @@ export type Config = Readonly<
      * that KV instead of travelling with `OUTPUT_DIR`.
      */
     kvExplicit: boolean;
+    /**
+     * Images per hour for callers without credentials (auth off): `IMAGE_GENERATION_RATE_LIMIT`
+     * when set, else 0 (no cap) on a loopback bind and the setting's default elsewhere.
+     */
+    anonymousImageGenerationRateLimit: number;
   }
 >;
 
@@ -863,6 +874,11 @@ export function resolveConfig(sources: ConfigSources = {}): Config {
       .map((p) => p.trim()).filter((p) => p !== "")
       .map((p) => isAbsolute(p) ? p : resolve(host.cwd, p)),
   );
+  // A person trying the service on their own machine is not capped unless they ask to be; API
+  // keys, MCP_AUTH_TOKEN and anything reachable from elsewhere keep the predecessor's default.
+  const localTrial = isLoopbackHost(out.host as string) && out.denoDeploy !== true &&
+    out.trustProxy !== true && pick(SETTINGS.imageGenerationRateLimit.name) === undefined;
+  out.anonymousImageGenerationRateLimit = localTrial ? 0 : out.imageGenerationRateLimit;
   const warnings: string[] = [];
   if (out.mcpMode !== undefined) {
     warnings.push(

@@ -270,6 +270,27 @@ export class FsImageStore implements ImageStore {
     return this.#dirReady;
   }
 
+  /**
+   * {@inheritDoc ImageStore.probeWrite}
+   * The probe is a uniquely named file in the store's private folder, never among the
+   * images, so a reader of the folder (or a crash mid-probe) never meets it there.
+   */
+  async probeWrite(): Promise<void> {
+    const path = join(this.#folder.private, `ready-probe-${crypto.randomUUID()}.tmp`);
+    try {
+      await ensureStoreFolder(this.#folder);
+      await Deno.writeFile(path, new Uint8Array([1]), { createNew: true });
+      await Deno.remove(path);
+    } catch (error) {
+      // The reason is shown on /ready, which anyone may call: the kind of failure, not the path.
+      const code = (error as { code?: unknown }).code;
+      const kind = typeof code === "string" ? code : (error as Error).name ?? "Error";
+      throw new AppError("storage", `The images directory (OUTPUT_DIR) is not writable: ${kind}`, {
+        cause: error,
+      });
+    }
+  }
+
   /** Reads a store file by name (used by migration and adoption); null when it is missing. */
   async readNamedFile(name: string): Promise<Uint8Array | null> {
     try {

@@ -23,6 +23,7 @@
  * ["images", "cleanup", "last_run"]                   → { at, by }
  * ["images", "job", jobId]                            → JobRecord
  * ["images", "job_by_image", imageId]                 → jobId
+ * ["images", "probe", token]                          → true (a readiness write probe, seconds)
  * ```
  *
  * Layout version 1 (an early build: one record per file name, no indexes, no counters):
@@ -110,6 +111,8 @@ export const KEYS = Object.freeze({
   ],
   /** Prefix of every chunk of one KV blob. */
   blobChunks: (id: string): Deno.KvKey => [ROOT, "blob", "chunk", id],
+  /** A readiness write probe of the KV store, removed right after it is written. */
+  probe: (token: string): Deno.KvKey => [ROOT, "probe", token],
   /** Last retention run, claimed atomically by one process per interval. */
   cleanupLastRun: (): Deno.KvKey => [ROOT, "cleanup", "last_run"],
   /** One generation job. */

@@ -28,7 +28,7 @@ import {
   thumbFileName,
 } from "./ids.ts";
 import { type BlobPart, KEYS } from "./kv_keys.ts";
-import { kvCommit, kvGet, kvGetMany, kvList } from "./kv_retry.ts";
+import { kvCommit, kvGet, kvGetMany, kvList, probeKvWrite } from "./kv_retry.ts";
 import {
   emptyLeftoverReport,
   type ImageStore,
@@ -108,6 +108,11 @@ export class KvImageStore implements ImageStore {
   /** The catalog. */
   get catalog(): Catalog {
     return this.#catalog;
+  }
+
+  /** {@inheritDoc ImageStore.probeWrite} */
+  probeWrite(): Promise<void> {
+    return probeKvWrite(this.#kv, KEYS.probe(crypto.randomUUID()));
   }
 
   /** {@inheritDoc ImageStore.save} */

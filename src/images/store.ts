@@ -193,6 +193,8 @@ export interface ImageStore {
    * rebuilt from). True when one was written; KV blobs need none.
    */
   writeMissingRecordFile(id: string): Promise<boolean>;
+  /** Writes and removes a probe where images go; throws (with the reason) when it cannot. */
+  probeWrite(): Promise<void>;
 }
 
 /** Settings {@link createImageStore} reads. */

@@ -310,6 +310,18 @@ Deno.test("with IMAGES_PUBLIC=false the gallery needs a session; otherwise only 
   assert.equal(generate.status, 303);
 });
 
+Deno.test("the generate form states the hourly cap that applies to the viewer", async () => {
+  await using local = await harness({ gate: true });
+  const free = await (await local.request("/generate", {}, LOCAL)).text();
+  assert.doesNotMatch(free, /images per hour/, "a loopback bind with auth off has no cap");
+  await using public_ = await harness({
+    env: { HOST: "0.0.0.0", ALLOW_UNAUTHENTICATED: "true" },
+    gate: true,
+  });
+  const capped = await (await public_.request("/generate")).text();
+  assert.match(capped, /up to 10 images per hour/);
+});
+
 Deno.test("an exhausted hourly allowance is explained with the time to retry", async () => {
   await using h = await harness({ env: { IMAGE_GENERATION_RATE_LIMIT: "1" }, gate: true });
   const token = await h.csrfFrom("/generate", LOCAL);
