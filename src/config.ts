@@ -545,6 +545,15 @@ export const SETTINGS = {
     schema: integer(1024),
     fallback: () => String(60 * 1024 * 1024),
   }),
+  metricsPublic: spec({
+    name: "METRICS_PUBLIC",
+    group: HTTP,
+    type: "boolean",
+    defaultText: "false",
+    notes: "`true`: `/metrics` needs no admin key even with auth on (private scraper)",
+    schema: boolean(),
+    fallback: () => "false",
+  }),
   mcpAuthToken: spec({
     name: "MCP_AUTH_TOKEN",
     group: LIMITS,
@@ -562,6 +571,16 @@ export const SETTINGS = {
     notes: "General limit per principal; not applied to image/thumbnail GETs",
     schema: rateWindow(),
     fallback: () => "100/15m",
+  }),
+  authFailureLimit: spec({
+    name: "AUTH_FAILURE_LIMIT",
+    group: LIMITS,
+    type: "`N/window` e.g. `10/1m`",
+    defaultText: "10/1m",
+    notes:
+      "Failed credentials per client address (IPv6: per /64); then failures get 429, a valid key still works",
+    schema: rateWindow(),
+    fallback: () => "10/1m",
   }),
   imageGenerationRateLimit: spec({
     name: "IMAGE_GENERATION_RATE_LIMIT",

@@ -135,6 +135,7 @@ export function edgeGuard(config: EdgeConfig): MiddlewareHandler {
     if (request.body === null) return await next();
 
     let seen = 0;
+    let ended = false;
     let tripped: AppError | null = null;
     const counted = request.body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
@@ -147,14 +148,21 @@ export function edgeGuard(config: EdgeConfig): MiddlewareHandler {
           }
           controller.enqueue(chunk);
         },
+        flush() {
+          ended = true;
+        },
       }),
     );
     c.req.raw = new Request(request, { body: counted, duplex: "half" } as RequestInit);
     await next();
-    // A body of undeclared length that the route did not read (no such route, refused before
-    // parsing) may still be over the limit: it is read to the limit and discarded, so the answer
-    // to an oversized body is 413 on every path, and never more than the limit is read.
-    if (tripped === null && declared === null && !counted.locked) await drain(counted);
+    // A body of undeclared length that the route did not read to its end (no such route, refused
+    // before parsing, or only peeked at through a clone) may still be over the limit: the rest is
+    // read to the limit and discarded, so the answer to an oversized body is 413 on every path,
+    // and never more than the limit is read.
+    const rest = c.req.raw.body;
+    if (tripped === null && !ended && declared === null && rest !== null && !rest.locked) {
+      await drain(rest);
+    }
     // A route that read past the limit saw its body fail (often reported as malformed): the
     // answer is the limit, whatever the route made of it.
     if (tripped !== null) throw tripped;

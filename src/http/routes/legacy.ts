@@ -71,11 +71,15 @@ const metricsRoute = createRoute({
   path: "/metrics",
   tags: ["Service"],
   summary: "Prometheus metrics",
+  description: "Needs an admin key once auth is on, unless `METRICS_PUBLIC=true`.",
+  security: bearer,
   responses: {
     200: {
       description: "Prometheus text exposition",
       content: { "text/plain": { schema: z.string() } },
     },
+    401: { description: "Missing or malformed token", content: errorContent },
+    403: { description: "Wrong token, or a key without the admin role", content: errorContent },
   },
 });
 
