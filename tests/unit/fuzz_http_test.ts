@@ -1112,7 +1112,9 @@ Deno.test({
             const hasBody = sendsBody && !(r.delivery === "declared" && r.size === 0);
             const kind = classOf(r.path);
             const mediaType = (r.type ?? "").split(";")[0].trim().toLowerCase();
-            const limit = kind === "upload" ? limits.upload : limits.json;
+            const limit = kind === "upload" && mediaType === "multipart/form-data"
+              ? limits.upload
+              : limits.json;
             if (!originOk) [expected, status] = [/^Origin "/, 403];
             else if (
               r.origin === undefined && (r.site === "cross-site" || r.site === "same-site")

@@ -19,7 +19,7 @@ import type { MiddlewareHandler } from "hono";
 import type { Config } from "../../config.ts";
 import { AppError, ValidationError } from "../../errors.ts";
 import { formatBytes } from "../../images/catalog.ts";
-import { bodyClassOf, type BodyRule, bodyRules, mediaTypeOf } from "./body_rules.ts";
+import { bodyClassOf, type BodyLimit, bodyRules, mediaTypeOf } from "./body_rules.ts";
 import { requestBaseUrl } from "../client_ip.ts";
 import { hostRule, type OriginConfig, originRule, parseHostHeader } from "./origins.ts";
 
@@ -31,13 +31,13 @@ export type EdgeConfig =
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 const HOST_EXEMPT = new Set(["/health"]);
 
-function tooLarge(rule: BodyRule): AppError {
+function tooLarge(limit: BodyLimit): AppError {
   return new AppError(
     "payload_too_large",
     `Request body too large: this route takes at most ${
-      formatBytes(rule.maxBytes)
-    } (${rule.maxBytes} bytes; ${rule.setting})`,
-    { details: { limitBytes: rule.maxBytes } },
+      formatBytes(limit.maxBytes)
+    } (${limit.maxBytes} bytes; ${limit.setting})`,
+    { details: { limitBytes: limit.maxBytes } },
   );
 }
 
@@ -130,8 +130,9 @@ export function edgeGuard(config: EdgeConfig): MiddlewareHandler {
         }`,
       );
     }
+    const limit = rule.limit(type);
     const declared = request.headers.get("content-length");
-    if (declared !== null && Number(declared) > rule.maxBytes) throw tooLarge(rule);
+    if (declared !== null && Number(declared) > limit.maxBytes) throw tooLarge(limit);
     if (request.body === null) return await next();
 
     let seen = 0;
@@ -141,8 +142,8 @@ export function edgeGuard(config: EdgeConfig): MiddlewareHandler {
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
           seen += chunk.byteLength;
-          if (seen > rule.maxBytes) {
-            tripped ??= tooLarge(rule);
+          if (seen > limit.maxBytes) {
+            tripped ??= tooLarge(limit);
             controller.error(tripped);
             return;
           }
