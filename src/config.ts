@@ -507,7 +507,7 @@ export const SETTINGS = {
     group: HTTP,
     type: "comma list",
     defaultText: "loopback origins when bound to loopback",
-    notes: "Origin validation on `/mcp`",
+    notes: "Pages trusted to write, on every route (exact scheme, host and port)",
     schema: commaList(),
   }),
   mcpAllowedHosts: spec({
@@ -515,7 +515,7 @@ export const SETTINGS = {
     group: HTTP,
     type: "comma list",
     defaultText: "loopback names when bound to loopback",
-    notes: "Host validation on `/mcp`",
+    notes: "Names of this service: the Host check of every route but `/health`",
     schema: commaList(),
   }),
   mcpHttpSessions: spec({
