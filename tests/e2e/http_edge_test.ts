@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { type HttpServerProcess, withHttpService } from "./support/http_server.ts";
+import { initializeLine } from "./support/initialize.ts";
 import { raw, statusOf } from "./support/raw_http.ts";
 
 const TOKEN = "edge-e2e-admin-token-5b2c7d";
@@ -43,18 +44,6 @@ function rawRequest(
   if (body !== "") lines.push(`Content-Length: ${new TextEncoder().encode(body).length}`);
   return `${lines.join("\r\n")}\r\n\r\n${body}`;
 }
-
-/** JSON-RPC `initialize`, as an MCP client opens a session. */
-const INITIALIZE = JSON.stringify({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: {
-    protocolVersion: "2025-06-18",
-    capabilities: {},
-    clientInfo: { name: "evil", version: "1" },
-  },
-});
 
 Deno.test("a web page can neither spend nor delete through a local instance without auth", async (t) => {
   await withHttpService({ IMAGE_MAX_COUNT: "1" }, async ({ server, fake }) => {
@@ -182,7 +171,7 @@ Deno.test("a web page can neither spend nor delete through a local instance with
               Accept: "application/json, text/event-stream",
               Origin: origin,
             },
-            body: INITIALIZE,
+            body: initializeLine("evil"),
           });
           assert.equal(initialize.status, 403);
           await initialize.body?.cancel();
