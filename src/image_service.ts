@@ -255,7 +255,9 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
           };
         }
         if (job.state === "failed" || job.state === "cancelled") {
-          const kind = (job.error?.kind ?? "internal") as AppError["kind"];
+          // The catalog keeps no error for a cancelled job: its state says what happened.
+          const kind = (job.error?.kind ??
+            (job.state === "cancelled" ? "cancelled" : "internal")) as AppError["kind"];
           return {
             status: "failed",
             job: status,

@@ -75,8 +75,14 @@ export async function runStdioServer(
   await closed.promise;
   server.dispose();
   await server.close().catch(() => {});
-  // Jobs already answered as pending finish storing before the process ends.
+  // Nobody is left to receive a result: generations still waiting for OpenAI are cancelled (the
+  // client's in-flight calls are aborted by the SDK; this covers jobs already answered as pending),
+  // so the process exits promptly. Images whose bytes already arrived finish storing first.
   if (services) {
+    const { generator } = services;
+    for (const id of generator.runningJobIds()) {
+      generator.abortLocal(id, "cancelled because the MCP client disconnected");
+    }
     await services.drain();
     await services.close();
   }
