@@ -13,6 +13,7 @@ import { createGalleryApp } from "./http/routes/gallery.tsx";
 import { UrlSigner } from "./http/signing.ts";
 import { createCleanupHandler, runCleanup } from "./images/retention.ts";
 import { getLog, type LoggingHandle } from "./log.ts";
+import { isFullyPriced } from "./generation/pricing.ts";
 import { createMetrics } from "./metrics.ts";
 import { createLimiter } from "./ratelimit/limiter.ts";
 import { createServices, type ServiceDeps } from "./services.ts";
@@ -67,11 +68,8 @@ export async function startHttpService(
     return undefined;
   }
   if (config.budgetUsdPerKeyMonth > 0) {
-    const unpriced = services.registry.list().filter((model) =>
-      model.prices.tokens === null && model.prices.perImage === null ||
-      model.prices.tokens !== null && Object.values(model.prices.tokens).some((v) => v === null)
-    ).map((model) => model.id);
-    if (unpriced.includes(config.defaultModel)) {
+    const model = services.registry.get(config.defaultModel);
+    if (model && !isFullyPriced(model)) {
       log.warning(
         "BUDGET_USD_PER_KEY_MONTH is set, but the price of {model} is not fully known, so its " +
           "generations cost $0 against budgets; add its prices with MODELS_FILE",

@@ -76,15 +76,21 @@ function isConflict(error: unknown): boolean {
 
 function describePrice(model: ModelInfo): string {
   const { prices } = model;
-  const estimate = prices.estimated ? " (estimate)" : "";
-  if (prices.tokens?.imageOutput != null) {
-    return `$${prices.tokens.imageOutput}/1M image output tokens${estimate}`;
+  const checked = prices.checkedOn ? `checked ${prices.checkedOn}` : "";
+  const note = [prices.estimated ? "estimate" : "", checked].filter(Boolean).join(", ");
+  const suffix = note ? ` (${note})` : "";
+  const tokens = prices.tokens;
+  if (tokens?.imageOutput != null) {
+    const figure = (usd: number | null | undefined) => usd == null ? "unknown" : `$${usd}`;
+    return `per 1M tokens: text in ${figure(tokens.textInput)}, image in ${
+      figure(tokens.imageInput)
+    }, image out ${figure(tokens.imageOutput)}${suffix}`;
   }
   const perImage = prices.perImage ? Object.entries(prices.perImage)[0] : undefined;
   if (perImage) {
     const [quality, bySize] = perImage;
     const [size, usd] = Object.entries(bySize)[0] ?? [];
-    if (size) return `$${usd} per ${quality} ${size} image${estimate}`;
+    if (size) return `$${usd} per ${quality} ${size} image${suffix}`;
   }
   return "unknown";
 }

@@ -210,7 +210,11 @@ async function runJob(session: CliSession, values: OptionValues, start: Starter)
     progress.stop(
       `${countText(result.images.length)} with ${result.model} in ${
         (result.timings.totalMs / 1000).toFixed(1)
-      } s${result.cost.usd === null ? "" : ` ($${result.cost.usd.toFixed(4)})`}`,
+      } s${
+        result.cost.usd === null
+          ? ""
+          : ` ($${result.cost.usd.toFixed(4)}${result.cost.estimated ? ", estimate" : ""})`
+      }`,
     );
   } catch (error) {
     progress.stop();

@@ -282,7 +282,12 @@ export class Generator {
           n: result.images.length,
         },
       );
-      cost = { usd: estimate.usd, basis: estimate.basis, reason: estimate.reason };
+      cost = {
+        usd: estimate.usd,
+        basis: estimate.basis,
+        reason: estimate.reason,
+        ...(estimate.estimated ? { estimated: true } : {}),
+      };
       const perImage = estimate.usd === null
         ? null
         : Math.round((estimate.usd / Math.max(1, result.images.length)) * 1e6) / 1e6;

@@ -182,13 +182,18 @@ export async function generationResult(
     jobId: string;
     images: readonly ImageRecord[];
     warnings: readonly string[];
-    cost: { usd: number | null; reason?: string };
+    cost: { usd: number | null; reason?: string; estimated?: boolean };
   },
 ): Promise<CallToolResult> {
   const content = await imageBlocks(images, config, result.images);
   const notes: string[] = [];
   if (result.images.length > 1) notes.push(`Total cost: ${formatUsd(result.cost.usd)}`);
   if (result.cost.usd === null && result.cost.reason) notes.push(`Cost: ${result.cost.reason}`);
+  if (result.cost.usd !== null && result.cost.estimated) {
+    notes.push(
+      `Cost is an estimate: ${result.cost.reason ?? "the model's prices are not confirmed"}`,
+    );
+  }
   for (const warning of result.warnings) notes.push(`Warning: ${warning}`);
   if (notes.length > 0) content.push({ type: "text", text: notes.join("\n") });
   const answer: CallToolResult = { content };
@@ -198,6 +203,7 @@ export async function generationResult(
       job_id: result.jobId,
       images: result.images.map((record) => describeImage(config, record)),
       cost_usd: result.cost.usd,
+      ...(result.cost.estimated ? { cost_estimated: true } : {}),
       warnings: result.warnings,
     };
   }

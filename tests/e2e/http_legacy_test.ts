@@ -408,21 +408,12 @@ Deno.test("UPSTREAM_IMAGES_PER_MINUTE makes the next request wait, then refuses 
 });
 
 Deno.test("a key over its monthly budget is refused with a clear message", async () => {
-  // The built-in gpt-image-2 prices lack the text-input figure, so its cost is unknown and
-  // spends nothing; a MODELS_FILE with complete prices makes the ledger count.
-  const modelsFile = await Deno.makeTempFile({ prefix: "models-", suffix: ".json" });
-  await Deno.writeTextFile(
-    modelsFile,
-    JSON.stringify({
-      prices: { "gpt-image-2": { tokens: { textInput: 5, imageInput: 8, imageOutput: 30 } } },
-    }),
-  );
-  await using _cleanup = {
-    [Symbol.asyncDispose]: () => Deno.remove(modelsFile).catch(() => {}),
-  };
-  const env = { ...AUTH_ENV, BUDGET_USD_PER_KEY_MONTH: "0.000001", MODELS_FILE: modelsFile };
+  // The default model (gpt-image-2) is fully priced from the registry's built-in figures, so its
+  // generations count against budgets with no MODELS_FILE, and no start-up warning says otherwise.
+  const env = { ...AUTH_ENV, BUDGET_USD_PER_KEY_MONTH: "0.000001" };
   await withHttpService(env, async ({ server }) => {
     const user = await createKey(server, "thrifty");
+    assert.doesNotMatch(server.stderr(), /price of .* is not fully known/);
     const first = await call(server, "/mcp", { token: user.key, body: { prompt: "x" } });
     assert.equal(first.status, 200, "the first request fits: nothing spent yet");
     const second = await call(server, "/mcp", { token: user.key, body: { prompt: "y" } });
@@ -442,6 +433,10 @@ Deno.test("a key over its monthly budget is refused with a clear message", async
     const fresh = await call(server, "/mcp", { token: other.key, body: { prompt: "w" } });
     assert.equal(fresh.status, 200, "the budget is per key");
     assert.equal(await catalogCount(server), 2);
+    const usage = await call(server, "/admin/usage", { token: ADMIN });
+    const rows = (usage.body as unknown as { rows: { name: string; spendUsd: number }[] }).rows;
+    const spent = rows.find((row) => row.name === "thrifty")?.spendUsd ?? 0;
+    assert.ok(spent > 0, `the ledger holds the default model's cost: ${JSON.stringify(rows)}`);
   });
 });
 
