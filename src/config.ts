@@ -416,6 +416,16 @@ export const SETTINGS = {
     secret: true,
     schema: secret(),
   }),
+  instanceHeartbeatSeconds: spec({
+    name: "INSTANCE_HEARTBEAT_SECONDS",
+    group: PLACES,
+    type: "number",
+    defaultText: "15",
+    notes: "How often a process marks itself alive in KV; its jobs read as interrupted after 3 " +
+      "missed beats",
+    schema: decimal(0.05, 300),
+    fallback: () => "15",
+  }),
   imageStore: spec({
     name: "IMAGE_STORE",
     group: PLACES,

@@ -38,10 +38,12 @@ export interface ImageServiceDeps {
   /** Clock. */
   now?: () => number;
   /**
-   * After how long without an update a pending or running job counts as lost (the instance that
-   * ran it stopped); default 15 minutes.
+   * After how long without an update a pending or running job that names no instance counts as
+   * lost (the process that ran it stopped); default 15 minutes.
    */
   staleJobMs?: number;
+  /** Whether the instance (process) running a job is still alive (its heartbeat is fresh). */
+  isInstanceAlive?: (instanceId: string) => Promise<boolean>;
 }
 
 /** A small bounded in-memory store for images that were not saved (`save: false`). */
@@ -72,6 +74,10 @@ function isConflict(error: unknown): boolean {
   return error instanceof AppError &&
     (error.kind === "conflict" ||
       (error.cause instanceof AppError && error.cause.kind === "conflict"));
+}
+
+function unfinished(job: { state: string }): boolean {
+  return job.state === "pending" || job.state === "running";
 }
 
 function describePrice(model: ModelInfo): string {
@@ -155,6 +161,14 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
 
   async function jobFor(id: string) {
     return await catalog.getJobByImageId(id) ?? await catalog.getJob(id);
+  }
+
+  /** A job whose process stopped: its instance missed its heartbeats (else: no update for long). */
+  async function lost(job: { instance?: string; updated: number }): Promise<boolean> {
+    if (job.instance !== undefined && deps.isInstanceAlive) {
+      return !(await deps.isInstanceAlive(job.instance));
+    }
+    return now() - job.updated > (deps.staleJobMs ?? 15 * 60_000);
   }
 
   return {
@@ -247,8 +261,7 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
           updated: job.updated,
           ...(job.error ? { error: job.error } : {}),
         };
-        const unfinished = job.state === "pending" || job.state === "running";
-        if (unfinished && now() - job.updated > (deps.staleJobMs ?? 15 * 60_000)) {
+        if (unfinished(job) && await lost(job)) {
           return {
             status: "failed",
             job: status,

@@ -15,12 +15,14 @@ import {
   type ModelRegistry,
   validateModelDefaults,
 } from "./generation/models.ts";
+import { Instance } from "./generation/instances.ts";
 import { createImageClient, type FetchLike, type ImageClient } from "./generation/openai.ts";
 import { createImageService, TransientImages } from "./image_service.ts";
 import { type Codec, createCodec } from "./images/codec.ts";
 import { createInputResolver } from "./images/inputs.ts";
 import { startCleanupTimer } from "./images/retention.ts";
 import { createImageStore, type ImageStore, prepareImageStore } from "./images/store.ts";
+import { AppError } from "./errors.ts";
 import { getLog, type LoggingHandle } from "./log.ts";
 import { systemClock } from "./clock.ts";
 
@@ -92,12 +94,20 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       config.kvPath !== ":memory:"
     ? LOCAL_CANCEL_POLL_MS
     : undefined;
+  let instance: Instance | undefined;
   try {
     const registry = await loadModelRegistry({ modelsFile: config.modelsFile });
     for (const warning of validateModelDefaults(registry, config, { now: new Date(now()) })) {
       log.warning(warning);
     }
     const store = createImageStore(config, { kv, now });
+    instance = new Instance(kv, {
+      now,
+      intervalMs: config.instanceHeartbeatSeconds * 1000,
+      interrupt: (jobId, message) => interruptJob(store, jobId, message),
+    });
+    // The first beat also marks the jobs of processes that died since the last start.
+    await instance.start();
     if (!deps.skipStartupReconcile) {
       const report = await prepareImageStore(store, { budgetMs: 5_000 });
       const adopted = report.adoption?.adopted.length ?? 0;
@@ -134,6 +144,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       observe: deps.observe,
       transient,
       watchCancel: (jobId, onCancel) => watchCancel(kv, jobId, onCancel, { pollMs: cancelPollMs }),
+      instance,
     });
     const images = createImageService({
       generator,
@@ -143,8 +154,9 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       requestCancel: (jobId) => requestCancel(kv, jobId),
       transient,
       now,
-      // Longest a job can legitimately run: every upstream attempt plus storing.
+      // For jobs recorded before instances existed: every upstream attempt plus storing.
       staleJobMs: config.openaiTimeoutMs * (config.openaiMaxRetries + 1) + 120_000,
+      isInstanceAlive: (id) => instance!.isAlive(id),
     });
     // The stdio server and CLI never register a cron (it would keep them alive); the stdio server
     // runs retention on an unref'd timer instead. The HTTP door registers its cron itself.
@@ -152,12 +164,12 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       ? startCleanupTimer({ store, settings: config, now })
       : undefined;
     let closed = false;
-    const close = () => {
-      if (closed) return Promise.resolve();
+    const close = async () => {
+      if (closed) return;
       closed = true;
       timer?.[Symbol.dispose]();
+      await instance!.close();
       if (ownsKv) kv.close();
-      return Promise.resolve();
     };
     return {
       config,
@@ -175,7 +187,20 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       },
     };
   } catch (error) {
+    await instance?.close();
     if (ownsKv) kv.close();
     throw error;
+  }
+}
+
+/** Marks a job of a stopped process failed; one that already ended stays as it is. */
+async function interruptJob(store: ImageStore, jobId: string, message: string): Promise<void> {
+  try {
+    await store.catalog.updateJob(jobId, {
+      state: "failed",
+      error: { kind: "upstream_unavailable", message },
+    });
+  } catch (error) {
+    if (!(error instanceof AppError && error.kind === "conflict")) throw error;
   }
 }

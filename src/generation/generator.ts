@@ -31,6 +31,7 @@ import {
   type ImageResult,
   mapUpstreamError,
 } from "./openai.ts";
+import type { Instance } from "./instances.ts";
 import { estimateCost } from "./pricing.ts";
 import {
   type EditNormalization,
@@ -84,6 +85,8 @@ export interface GeneratorDeps {
   transient?: { put(record: ImageRecord, bytes: Uint8Array): void };
   /** Watches for cancel requests from other instances; returns a stop function. */
   watchCancel?: (jobId: string, onCancel: (reason: string) => void) => () => void;
+  /** This process as an instance: jobs carry its id and are indexed while they run. */
+  instance?: Pick<Instance, "id" | "jobStarted" | "jobFinished">;
 }
 
 const EXT_OF: Record<string, ImageExt> = {
@@ -198,13 +201,22 @@ export class Generator {
     const warnings = [...normalized.warnings];
     const jobId = newImageId(this.#now());
     const imageIds = Array.from({ length: request.n }, () => newImageId(this.#now()));
-    await this.#deps.store.catalog.createJob(jobId, {
-      prompt: request.prompt,
-      model: request.model,
-      creator: options.principal.id,
-      door: options.door,
-      imageIds,
-    });
+    const instance = this.#deps.instance;
+    // Indexed before it exists, so a process dying in between leaves no job nobody can interrupt.
+    await instance?.jobStarted(jobId);
+    try {
+      await this.#deps.store.catalog.createJob(jobId, {
+        prompt: request.prompt,
+        model: request.model,
+        creator: options.principal.id,
+        door: options.door,
+        imageIds,
+        ...(instance ? { instance: instance.id } : {}),
+      });
+    } catch (error) {
+      await instance?.jobFinished(jobId);
+      throw error;
+    }
     const controller = new AbortController();
     const follow = () => controller.abort(options.signal?.reason);
     if (options.signal?.aborted) follow();
@@ -215,11 +227,16 @@ export class Generator {
       jobId,
       (reason) => controller.abort(new AppError("cancelled", `The image generation was ${reason}`)),
     );
-    const done = this.#run(jobId, imageIds, normalized, options, controller.signal).finally(() => {
-      stopWatching?.();
-      detach();
-      this.#running.delete(jobId);
-    });
+    const done = this.#run(jobId, imageIds, normalized, options, controller.signal).finally(
+      async () => {
+        stopWatching?.();
+        detach();
+        this.#running.delete(jobId);
+        await instance?.jobFinished(jobId).catch((error) =>
+          log.warning("Cannot unindex job {jobId}: {message}", { jobId, message: String(error) })
+        );
+      },
+    );
     const tracked = done.catch(() => {});
     this.#settled.add(tracked);
     tracked.finally(() => this.#settled.delete(tracked));

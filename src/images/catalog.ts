@@ -484,6 +484,8 @@ export interface JobRecord {
   created: number;
   /** Last change, epoch milliseconds. */
   updated: number;
+  /** The process (instance id) running it; absent on jobs recorded before instances existed. */
+  instance?: string;
 }
 
 /** What {@link Catalog.createJob} takes. */
@@ -498,6 +500,8 @@ export interface NewJob {
   door: Door;
   /** Image ids reserved for the job's results, so a pending image can be looked up. */
   imageIds?: string[];
+  /** The process (instance id) that runs it. */
+  instance?: string;
 }
 
 /** A change of a job's state (see {@link Catalog.updateJob}). */
@@ -810,6 +814,7 @@ export class Catalog {
       error: null,
       created: now,
       updated: now,
+      ...(input.instance ? { instance: input.instance } : {}),
     };
     const result = await kvCommit(this.#kv, (op) => {
       op.check({ key: KEYS.job(jobId), versionstamp: null })
