@@ -145,6 +145,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       transient,
       watchCancel: (jobId, onCancel) => watchCancel(kv, jobId, onCancel, { pollMs: cancelPollMs }),
       instance,
+      door: deps.door,
     });
     const images = createImageService({
       generator,

@@ -7,6 +7,7 @@
 import { SETTINGS } from "./config.ts";
 import { startEntrypoint } from "./entrypoint.ts";
 import { getLog } from "./log.ts";
+import { type KeyVariable, missingKeyHint } from "./generation/key_hint.ts";
 import { lazyImageService } from "./lazy_image_service.ts";
 import type { FastStdioTransport } from "./mcp/fast_stdio.ts";
 import type { Principal } from "./core_types.ts";
@@ -70,7 +71,7 @@ export async function runStdioServer(
     version: VERSION,
     keyState: config.openaiApiKey || config.azureApiKey
       ? "set"
-      : `missing: set ${SETTINGS.openaiApiKey.name}`,
+      : `missing: ${missingKeyHint("mcp", SETTINGS.openaiApiKey.name as KeyVariable)}`,
   });
   await closed.promise;
   server.dispose();

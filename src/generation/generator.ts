@@ -9,6 +9,7 @@
 import type { Config } from "../config.ts";
 import type {
   Cost,
+  Door,
   GenerationJob,
   GenerationResult,
   ImageRecord,
@@ -32,6 +33,7 @@ import {
   mapUpstreamError,
 } from "./openai.ts";
 import type { Instance } from "./instances.ts";
+import { missingKeyHint } from "./key_hint.ts";
 import { estimateCost } from "./pricing.ts";
 import {
   type EditNormalization,
@@ -85,6 +87,8 @@ export interface GeneratorDeps {
   transient?: { put(record: ImageRecord, bytes: Uint8Array): void };
   /** Watches for cancel requests from other instances; returns a stop function. */
   watchCancel?: (jobId: string, onCancel: (reason: string) => void) => () => void;
+  /** The door this process serves (not the request's): decides where a missing key is set. */
+  door?: Door;
   /** This process as an instance: jobs carry its id and are indexed while they run. */
   instance?: Pick<Instance, "id" | "jobStarted" | "jobFinished">;
 }
@@ -192,9 +196,12 @@ export class Generator {
   ): Promise<GenerationJob> {
     const { config } = this.#deps;
     if (!config.openaiApiKey && !(config.azureEndpoint && config.azureApiKey)) {
+      const variable = config.azureEndpoint ? "AZURE_OPENAI_API_KEY" : "OPENAI_API_KEY";
       throw new AppError(
         "missing_api_key",
-        "Cannot generate images: no OpenAI API key is configured (set OPENAI_API_KEY)",
+        `Cannot generate images: no OpenAI API key is configured; ${
+          missingKeyHint(this.#deps.door ?? options.door, variable)
+        }`,
       );
     }
     const { request } = normalized;

@@ -248,15 +248,12 @@ export function pendingResult(
   return answer;
 }
 
-const MISSING_KEY_HELP = "Set OPENAI_API_KEY for this server. In Claude Desktop, add it to the " +
-  'server\'s "env" block in claude_desktop_config.json, e.g. "env": { "OPENAI_API_KEY": "sk-..." }, ' +
-  "then restart Claude Desktop. See MCP_SETUP.md";
-
 /** An `isError` result for any failure, with the message and what to do about it. */
 export function errorResult(error: unknown, redact: (text: string) => string): CallToolResult {
   const appError: AppError = toAppError(error);
   const lines = [redact(appError.message)];
-  if (appError.kind === "missing_api_key") lines.push(MISSING_KEY_HELP);
+  // The message itself says where the key goes for this process (stdio client or service).
+  if (appError.kind === "missing_api_key") lines.push("See MCP_SETUP.md");
   if (appError.field) lines.push(`Field: ${appError.field}`);
   if (appError.retryAfterSeconds !== undefined) {
     lines.push(`Retry after: ${Math.ceil(appError.retryAfterSeconds)} s`);

@@ -308,8 +308,9 @@ e2eTest("a missing API key is explained with where to put it", async () => {
       arguments: { prompt: "x" },
     }) as ToolResult;
     assert.equal(result.isError, true);
-    assert.match(texts(result), /OPENAI_API_KEY/);
+    assert.match(texts(result), /add OPENAI_API_KEY to the "env" block of this server/);
     assert.match(texts(result), /claude_desktop_config\.json/);
+    assert.doesNotMatch(texts(result), /restart the service/);
   });
 });
 
