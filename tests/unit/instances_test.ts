@@ -115,77 +115,72 @@ Deno.test("start beats at once on an unref'd timer that close stops", async () =
   );
 });
 
-Deno.test("the next process marks the jobs of a dead one interrupted at start-up and lookups say so", async () => {
+/** Starts services (a "process") over one shared in-memory KV and data directory. */
+async function processes(fn: (start: () => ReturnType<typeof createServices>) => Promise<void>) {
   const dataDir = await Deno.makeTempDir({ prefix: "instances-" });
   const kv = await Deno.openKv(":memory:");
-  const clock = mutableClock();
   try {
     const config = resolveConfig({
       env: { OPENAI_API_KEY: "sk-test-instances-0123", DATA_DIR: dataDir, KV_PATH: ":memory:" },
     });
-    const deps = { door: "mcp" as const, kv, skipStartupReconcile: true, now: clock.now };
+    await fn(() => createServices(config, { door: "mcp", kv, skipStartupReconcile: true, now }));
+  } finally {
+    kv.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+}
+
+/** A running job of instance `instance`, as its process recorded it. */
+async function runningJob(
+  services: Awaited<ReturnType<typeof createServices>>,
+  jobId: string,
+  imageId: string,
+  instance: string,
+): Promise<void> {
+  const { catalog } = services.store;
+  await catalog.createJob(jobId, {
+    prompt: "x",
+    model: "gpt-image-2",
+    door: "mcp",
+    imageIds: [imageId],
+    instance,
+  });
+  await catalog.updateJob(jobId, { state: "running" });
+}
+
+const clock = mutableClock();
+const now = clock.now;
+
+Deno.test("the next process marks the jobs of a dead one interrupted at start-up and lookups say so", async () => {
+  await processes(async (start) => {
     const imageId = "0195f3c2-8d1e-7abc-9def-0123456789ab";
     {
       // A process (instance "dead") starts a job, then dies without closing its instance.
-      const first = await createServices(config, deps);
-      const dead = new Instance(kv, {
-        now: clock.now,
-        interrupt: () => Promise.resolve(),
-        id: "dead",
-      });
+      await using first = await start();
+      const dead = new Instance(first.kv, { now, interrupt: () => Promise.resolve(), id: "dead" });
       await dead.beat();
       await dead.jobStarted("job-of-dead");
-      await first.store.catalog.createJob("job-of-dead", {
-        prompt: "x",
-        model: "gpt-image-2",
-        door: "mcp",
-        imageIds: [imageId],
-        instance: "dead",
-      });
-      await first.store.catalog.updateJob("job-of-dead", { state: "running" });
+      await runningJob(first, "job-of-dead", imageId, "dead");
       assert.equal((await first.images.lookup(imageId)).status, "pending", "fresh heartbeat");
-      await first.close();
     }
     clock.advance(46_000);
-    await using next = await createServices(config, deps);
+    await using next = await start();
     const job = await next.store.catalog.getJob("job-of-dead");
     assert.equal(job?.state, "failed", "marked by the start-up sweep");
     assert.equal(job?.error?.message, INTERRUPTED_MESSAGE);
     const lookup = await next.images.lookup(imageId);
     assert.equal(lookup.status, "failed");
     assert.match(lookup.status === "failed" ? lookup.error.message : "", /interrupted/);
-  } finally {
-    kv.close();
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a job whose instance left no heartbeat reads as interrupted before any sweep", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "instances-" });
-  const kv = await Deno.openKv(":memory:");
-  try {
-    const config = resolveConfig({
-      env: { OPENAI_API_KEY: "sk-test-instances-0123", DATA_DIR: dataDir, KV_PATH: ":memory:" },
-    });
-    await using services = await createServices(config, {
-      door: "http",
-      kv,
-      skipStartupReconcile: true,
-      now: mutableClock().now,
-    });
+  await processes(async (start) => {
+    await using services = await start();
     const imageId = "0195f3c2-8d1e-7abc-9def-0123456789ac";
-    await services.store.catalog.createJob("job-unindexed", {
-      prompt: "x",
-      model: "gpt-image-2",
-      door: "http",
-      imageIds: [imageId],
-      instance: "gone",
-    });
+    await runningJob(services, "job-unindexed", imageId, "gone");
     const lookup = await services.images.lookup(imageId);
     assert.equal(lookup.status, "failed");
     assert.match(lookup.status === "failed" ? lookup.error.message : "", /interrupted/);
-  } finally {
-    kv.close();
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  });
 });
