@@ -235,6 +235,11 @@ export function defaultDataDir(
   return home ? join(home, ".local", "share", APP_DIR) : join(".", APP_DIR);
 }
 
+/** True when `host` is a loopback address or name (only this machine can connect). */
+export function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host.startsWith("127.") || host === "::1" || host === "[::1]";
+}
+
 /** True when `DENO_DEPLOY` says the process runs on Deno Deploy (any value but a false word). */
 function onDeploy(raw: Record<string, string | undefined>): boolean {
   const value = clean(raw.DENO_DEPLOY);
@@ -386,7 +391,8 @@ export const SETTINGS = {
     group: PLACES,
     type: "path",
     defaultText: "`$DATA_DIR/images`",
-    notes: "Image files; predecessor files `image_<ms>.png` found here are adopted",
+    notes:
+      "Image files; may be shared with other files, which are never touched. Predecessor files `image_<ms>.png` found here are adopted. The image catalog lives in its `.openai-image-gen/` folder",
     schema: z.string(),
     fallback: (raw) => join(raw.DATA_DIR!, "images"),
   }),
@@ -395,7 +401,8 @@ export const SETTINGS = {
     group: PLACES,
     type: "path \\| `:memory:`",
     defaultText: "`$DATA_DIR/kv.sqlite3` (managed KV on Deno Deploy)",
-    notes: "Local Deno KV file",
+    notes:
+      "Local Deno KV file: keys, limits, spend, jobs. Set explicitly, it also holds the image catalog (shared by every `OUTPUT_DIR`)",
     schema: text(),
     fallback: (raw) => onDeploy(raw) ? undefined : join(raw.DATA_DIR!, "kv.sqlite3"),
   }),
@@ -570,8 +577,9 @@ export const SETTINGS = {
     name: "IMAGE_GENERATION_RATE_LIMIT",
     group: LIMITS,
     type: "integer",
-    defaultText: "10",
-    notes: "Predecessor. Images per hour per principal; 0 = unlimited",
+    defaultText: "10; none for callers without a key on a loopback bind",
+    notes:
+      "Predecessor. Images per hour per principal; 0 = unlimited. Unset, a loopback `HOST` with auth off (and no `TRUST_PROXY`, not on Deno Deploy) has no cap",
     schema: integer(0),
     fallback: () => "10",
   }),
@@ -790,6 +798,16 @@ export type Config = Readonly<
   } & {
     /** Warnings found while resolving (obsolete settings, …), to be logged once. */
     warnings: readonly string[];
+    /**
+     * True when `KV_PATH` or `KV_URL` was given rather than derived: the image catalog then shares
+     * that KV instead of travelling with `OUTPUT_DIR`.
+     */
+    kvExplicit: boolean;
+    /**
+     * Images per hour for callers without credentials (auth off): `IMAGE_GENERATION_RATE_LIMIT`
+     * when set, else 0 (no cap) on a loopback bind and the setting's default elsewhere.
+     */
+    anonymousImageGenerationRateLimit: number;
   }
 >;
 
@@ -866,6 +884,11 @@ export function resolveConfig(sources: ConfigSources = {}): Config {
       .map((p) => p.trim()).filter((p) => p !== "")
       .map((p) => isAbsolute(p) ? p : resolve(host.cwd, p)),
   );
+  // A person trying the service on their own machine is not capped unless they ask to be; API
+  // keys, MCP_AUTH_TOKEN and anything reachable from elsewhere keep the predecessor's default.
+  const localTrial = isLoopbackHost(out.host as string) && out.denoDeploy !== true &&
+    out.trustProxy !== true && pick(SETTINGS.imageGenerationRateLimit.name) === undefined;
+  out.anonymousImageGenerationRateLimit = localTrial ? 0 : out.imageGenerationRateLimit;
   const warnings: string[] = [];
   if (out.mcpMode !== undefined) {
     warnings.push(
@@ -873,6 +896,7 @@ export function resolveConfig(sources: ConfigSources = {}): Config {
     );
   }
   out.warnings = Object.freeze(warnings);
+  out.kvExplicit = pick("KV_PATH") !== undefined || pick("KV_URL") !== undefined;
   return Object.freeze(out) as Config;
 }
 

@@ -133,6 +133,16 @@ export interface GenerationJob {
   detach(): void;
 }
 
+/** What validating a request found, before anything is started or any allowance taken. */
+export interface CheckedRequest {
+  /** Model the request resolves to (after aliases and legacy translation). */
+  readonly model: string;
+  /** Images the request asks for. */
+  readonly n: number;
+  /** Changes made on the caller's behalf (retired model translated, …). */
+  readonly warnings: readonly string[];
+}
+
 /** A page of catalog results. */
 export interface ImagePage {
   /** Records, newest first. */
@@ -198,6 +208,8 @@ export interface ModelSummary {
 
 /** The facade of the core that every door uses. */
 export interface ImageService {
+  /** Validates a generation or edit request without starting it (throws ValidationError). */
+  validate(operation: "generate" | "edit", input: unknown): Promise<CheckedRequest>;
   /** Validates `input` (throws ValidationError) and starts a generation job. */
   generate(input: unknown, options: StartOptions): Promise<GenerationJob>;
   /** Validates `input`, resolves its image references and starts an edit job. */

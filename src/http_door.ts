@@ -5,12 +5,14 @@
  * @module
  */
 import { authRequired } from "./auth/tokens.ts";
-import type { Config } from "./config.ts";
+import { type Config, isLoopbackHost } from "./config.ts";
 import { createApp } from "./http/app.ts";
 import { createMcpEndpoint } from "./http/mcp_endpoint.ts";
 import { imagePath } from "./http/route_context.ts";
 import { createGalleryApp } from "./http/routes/gallery.tsx";
+import { readyProbeKey } from "./http/routes/legacy.ts";
 import { UrlSigner } from "./http/signing.ts";
+import { probeKvWrite } from "./images/kv_retry.ts";
 import { createCleanupHandler, runCleanup } from "./images/retention.ts";
 import { getLog, type LoggingHandle } from "./log.ts";
 import { isFullyPriced } from "./generation/pricing.ts";
@@ -40,11 +42,28 @@ export interface HttpService {
   shutdown(deadlineMs: number): Promise<void>;
 }
 
-function isLoopback(host: string): boolean {
-  return host === "localhost" || host.startsWith("127.") || host === "::1" || host === "[::1]";
+/** Why binding `HOST`:`PORT` failed, in words that name the setting to change; undefined if unknown. */
+function bindFailure(error: unknown, config: Pick<Config, "host" | "port">): string | undefined {
+  const address = `${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`;
+  if (error instanceof Deno.errors.AddrInUse) {
+    return `Cannot listen on ${address}: port ${config.port} is already in use; stop the other ` +
+      "process or choose another port with PORT or --port";
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return `Cannot listen on ${address}: ${config.host} is not an address of this machine; ` +
+      "choose another with HOST or --host";
+  }
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return `Cannot listen on ${address}: the system does not allow this process to use port ` +
+      `${config.port}; choose a port above 1023 with PORT or --port`;
+  }
+  return undefined;
 }
 
-/** Starts the HTTP service; returns undefined (after logging why) when it must not start. */
+/**
+ * Starts the HTTP service; returns undefined (after logging why in one line) when it must not
+ * start: a public bind without auth, or an address it cannot listen on.
+ */
 export async function startHttpService(
   config: Config,
   options: HttpServiceOptions = {},
@@ -57,7 +76,8 @@ export async function startHttpService(
   });
   const { kv, store, images } = services;
   if (
-    !isLoopback(config.host) && !config.allowUnauthenticated && !(await authRequired(config, kv))
+    !isLoopbackHost(config.host) && !config.allowUnauthenticated &&
+    !(await authRequired(config, kv))
   ) {
     log.error(
       "Refusing to listen on {host} without authentication: set MCP_AUTH_TOKEN (or create an API " +
@@ -90,6 +110,8 @@ export async function startHttpService(
     retentionDays: config.retentionDays,
     maxCount: config.maxImageCount,
     maxBytes: config.maxImageBytes,
+    // Files adopted from the predecessor are deleted by a policy only while cleanup is enabled.
+    deleteAdopted: config.cleanupEnabled,
   };
   const app = createApp({
     config,
@@ -99,15 +121,12 @@ export async function startHttpService(
     limiter,
     retention: {
       stats: () => store.catalog.stats(),
+      unknownFiles: () => store.unknownFiles(),
       cleanup: ({ dryRun }) => runCleanup({ store }, { ...retentionLimits, dryRun }),
     },
     readinessChecks: {
-      kv: async () => {
-        await kv.get(["health"]);
-      },
-      store: async () => {
-        for await (const _ of store.listFiles()) break;
-      },
+      catalog: () => probeKvWrite(store.catalog.kv, readyProbeKey()),
+      store: () => store.probeWrite(),
     },
     mcpHandler: (c) => mcp.handle(c),
     ...(options.logging ? { redact: options.logging.redact } : {}),
@@ -130,14 +149,25 @@ export async function startHttpService(
     }),
   );
   const listening = Promise.withResolvers<string>();
-  const server = Deno.serve({
-    hostname: config.host,
-    port: config.port,
-    onListen: ({ hostname, port }) => {
-      const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
-      listening.resolve(`http://${shown}:${port}`);
-    },
-  }, (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }));
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: config.host,
+      port: config.port,
+      onListen: ({ hostname, port }) => {
+        const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
+        listening.resolve(`http://${shown}:${port}`);
+      },
+    }, (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }));
+  } catch (error) {
+    const reason = bindFailure(error, config);
+    if (reason === undefined) throw error;
+    // A start-up mistake, not a crash: one line that says what to change, no stack trace.
+    log.error(reason);
+    await mcp[Symbol.asyncDispose]();
+    await services.close();
+    return undefined;
+  }
   const url = await listening.promise;
   log.info("HTTP service listening on {url}", { url });
   let shuttingDown: Promise<void> | undefined;

@@ -172,6 +172,7 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
   }
 
   return {
+    validate: (operation, input) => Promise.try(() => generator.validate(operation, input)),
     generate: (input, options) => generator.generate(input, options),
     edit: (input, options) => generator.edit(input, options),
 

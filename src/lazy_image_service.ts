@@ -24,6 +24,7 @@ export function lazyImageService(
     return pending;
   };
   return {
+    validate: async (operation, input) => (await get()).validate(operation, input),
     generate: async (input, options) => (await get()).generate(input, options),
     edit: async (input, options) => (await get()).edit(input, options),
     get: async (id) => (await get()).get(id),

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { EXIT_CONFIG } from "./cli/exit_codes.ts";
 import { startEntrypoint } from "./entrypoint.ts";
 import { getLog } from "./log.ts";
 import { SERVER_NAME, VERSION } from "./version.ts";
@@ -40,7 +41,8 @@ async function main(args: string[]): Promise<number> {
   const service = await startHttpService(config, { logging });
   if (!service) {
     await logging[Symbol.asyncDispose]();
-    return 1;
+    // Both reasons not to start (a public bind without auth, an address in use) are settings.
+    return EXIT_CONFIG;
   }
   cleanupTick = service.cleanupTick;
   const stopped = Promise.withResolvers<void>();

@@ -3,9 +3,16 @@
  * image store (migrated, adopted, reconciled), the model registry, the codec, the OpenAI client,
  * the generator and the {@link ImageService} facade every door uses.
  *
+ * Two KV databases: the configured one (keys, spend ledger, limits, jobs, cancels) and the image
+ * catalog's, which travels with `OUTPUT_DIR` (`OUTPUT_DIR/.openai-image-gen/catalog.sqlite3`)
+ * unless `KV_PATH`/`KV_URL` is set explicitly — then both are the configured one.
+ *
  * @module
  */
 import { dirname } from "node:path";
+import { Catalog } from "./images/catalog.ts";
+import { folderCatalogPath } from "./images/folder.ts";
+import { scratchCopy } from "./images/scratch.ts";
 import type { Config } from "./config.ts";
 import type { Door, ImageService } from "./core_types.ts";
 import { LOCAL_CANCEL_POLL_MS, requestCancel, watchCancel } from "./generation/cancels.ts";
@@ -52,15 +59,20 @@ export interface ServiceDeps {
   maxDataUrlBytes?: number;
   /** Skip the start-up reconcile (tests that build many services). */
   skipStartupReconcile?: boolean;
+  /**
+   * Open for a dry run: nothing on disk changes, start-up included. The catalog is an in-memory
+   * copy, the store is read-only, and a configured KV file that does not exist is not created.
+   */
+  readOnly?: boolean;
 }
 
 /** The running core. */
 export interface Services extends AsyncDisposable {
   /** Resolved settings. */
   readonly config: Config;
-  /** The KV database. */
+  /** The configured KV database (keys, limits, spend, jobs, cancels). */
   readonly kv: Deno.Kv;
-  /** Image bytes and catalog. */
+  /** Image bytes and catalog (whose KV may be the folder's own). */
   readonly store: ImageStore;
   /** Known models. */
   readonly registry: ModelRegistry;
@@ -85,11 +97,54 @@ export async function openKv(config: Pick<Config, "kvUrl" | "kvPath">): Promise<
   return await Deno.openKv(config.kvPath);
 }
 
+/** Opens the configured KV for reading only: a local file that does not exist is not created. */
+async function openKvToRead(config: Pick<Config, "kvUrl" | "kvPath">): Promise<Deno.Kv> {
+  if (config.kvUrl || config.kvPath === undefined || config.kvPath === ":memory:") {
+    return await openKv(config);
+  }
+  return await Deno.openKv(await fileExists(config.kvPath) ? config.kvPath : ":memory:");
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/** The catalog's KV: the folder's own file, the configured KV, or (read-only) a scratch copy. */
+async function openCatalogKv(
+  path: string | null,
+  kv: Deno.Kv,
+  readOnly: boolean,
+): Promise<{ catalogKv: Deno.Kv; owned: boolean }> {
+  if (readOnly) {
+    if (path === null) return { catalogKv: await scratchCopy(kv), owned: true };
+    if (!(await fileExists(path))) return { catalogKv: await scratchCopy(null), owned: true };
+    const source = await Deno.openKv(path);
+    try {
+      return { catalogKv: await scratchCopy(source), owned: true };
+    } finally {
+      source.close();
+    }
+  }
+  if (path === null) return { catalogKv: kv, owned: false };
+  await Deno.mkdir(dirname(path), { recursive: true });
+  return { catalogKv: await Deno.openKv(path), owned: true };
+}
+
 /** Builds every service from `config`. */
 export async function createServices(config: Config, deps: ServiceDeps): Promise<Services> {
   const now = deps.now ?? systemClock;
-  const kv = deps.kv ?? await openKv(config);
+  const readOnly = deps.readOnly ?? false;
+  const kv = deps.kv ?? (readOnly ? await openKvToRead(config) : await openKv(config));
   const ownsKv = deps.kv === undefined;
+  // A KV handed in (tests) holds the catalog too.
+  const catalogPath = deps.kv === undefined ? folderCatalogPath(config) : null;
+  let catalogKv: Deno.Kv | undefined;
+  let ownsCatalogKv = false;
   const cancelPollMs = ownsKv && !config.kvUrl && config.kvPath !== undefined &&
       config.kvPath !== ":memory:"
     ? LOCAL_CANCEL_POLL_MS
@@ -100,18 +155,49 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     for (const warning of validateModelDefaults(registry, config, { now: new Date(now()) })) {
       log.warning(warning);
     }
-    const store = createImageStore(config, { kv, now });
-    instance = new Instance(kv, {
+    ({ catalogKv, owned: ownsCatalogKv } = await openCatalogKv(catalogPath, kv, readOnly));
+    const store = createImageStore(config, {
+      kv: catalogKv,
+      jobsKv: kv,
+      sharedCatalog: catalogPath === null && config.kvExplicit,
+      readOnly,
       now,
-      intervalMs: config.instanceHeartbeatSeconds * 1000,
-      interrupt: (jobId, message) => interruptJob(store, jobId, message),
     });
-    // The first beat also marks the jobs of processes that died since the last start.
-    await instance.start();
+    // A dry run writes nothing, so it is no instance: it runs no jobs and beats no heartbeat.
+    if (!readOnly) {
+      instance = new Instance(kv, {
+        now,
+        intervalMs: config.instanceHeartbeatSeconds * 1000,
+        interrupt: (jobId, message) => interruptJob(store, jobId, message),
+      });
+      // The first beat also marks the jobs of processes that died since the last start.
+      await instance.start();
+    }
     if (!deps.skipStartupReconcile) {
-      const report = await prepareImageStore(store, { budgetMs: 5_000 });
+      const report = await prepareImageStore(store, {
+        budgetMs: 5_000,
+        ...(catalogPath === null ? {} : {
+          earlierCatalog: { catalog: new Catalog(kv), id: config.kvUrl ?? config.kvPath ?? "kv" },
+        }),
+      });
       const adopted = report.adoption?.adopted.length ?? 0;
       if (adopted > 0) log.info("Adopted {count} predecessor images", { count: adopted });
+      const imported = report.imported?.imported.length ?? 0;
+      if (imported > 0) {
+        log.info("Moved {count} image records into the image folder's catalog", {
+          count: imported,
+        });
+      }
+      const rebuilt = report.rebuilt?.rebuilt.length ?? 0;
+      if (rebuilt > 0) {
+        log.info("Rebuilt {count} image records from record files", { count: rebuilt });
+      }
+      const unknown = report.reconcile.unknownFiles.length;
+      if (unknown > 0) {
+        log.info("Left alone {count} files in the image folder that the service did not write", {
+          count: unknown,
+        });
+      }
     }
     const codec = createCodec({
       engine: "auto",
@@ -136,7 +222,12 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     const generator = new Generator({
       config,
       registry,
-      client: () => client ??= createImageClient(config, { fetch: deps.fetch, registry }),
+      client: () =>
+        client ??= createImageClient(config, {
+          fetch: deps.fetch,
+          registry,
+          now: () => new Date(now()),
+        }),
       store,
       resolveInput: (ref, field, signal) => resolver.resolve(ref, field, signal),
       now,
@@ -157,7 +248,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       now,
       // For jobs recorded before instances existed: every upstream attempt plus storing.
       staleJobMs: config.openaiTimeoutMs * (config.openaiMaxRetries + 1) + 120_000,
-      isInstanceAlive: (id) => instance!.isAlive(id),
+      ...(instance ? { isInstanceAlive: (id: string) => instance!.isAlive(id) } : {}),
     });
     // The stdio server and CLI never register a cron (it would keep them alive); the stdio server
     // runs retention on an unref'd timer instead. The HTTP door registers its cron itself.
@@ -169,7 +260,8 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       if (closed) return;
       closed = true;
       timer?.[Symbol.dispose]();
-      await instance!.close();
+      await instance?.close();
+      if (ownsCatalogKv) catalogKv?.close();
       if (ownsKv) kv.close();
     };
     return {
@@ -189,6 +281,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     };
   } catch (error) {
     await instance?.close();
+    if (ownsCatalogKv) catalogKv?.close();
     if (ownsKv) kv.close();
     throw error;
   }

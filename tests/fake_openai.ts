@@ -11,7 +11,9 @@
  * `stream_cut`, `latency=MS`. Control routes: `POST /_control/fault`, `GET /_control/stats`,
  * `GET /_control/requests`, `POST /_control/reset`.
  *
- * Run standalone with `deno task fake-openai` (env `FAKE_OPENAI_PORT`, `FAKE_OPENAI_HOST`).
+ * Run standalone with `deno task fake-openai`: it listens on `http://127.0.0.1:8787/v1`, the
+ * address the README's quick start uses (env `FAKE_OPENAI_PORT`, 0 for any free port, and
+ * `FAKE_OPENAI_HOST`).
  *
  * @module
  */
@@ -42,13 +44,27 @@ export function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOp
   return startFakeOpenAIServer(options);
 }
 
-async function main(): Promise<void> {
-  const port = Number(Deno.env.get("FAKE_OPENAI_PORT") ?? "0");
+/** Port of `deno task fake-openai` when `FAKE_OPENAI_PORT` is unset (the README's address). */
+export const FAKE_OPENAI_DEFAULT_PORT = 8787;
+
+/** Starts the fake for `deno task fake-openai`; an exit code when it cannot start. */
+async function main(): Promise<number | undefined> {
+  const port = Number(Deno.env.get("FAKE_OPENAI_PORT") || FAKE_OPENAI_DEFAULT_PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`Cannot start fake OpenAI: FAKE_OPENAI_PORT must be a port, got ${port}`);
   }
   const hostname = Deno.env.get("FAKE_OPENAI_HOST") || "127.0.0.1";
-  const fake = await startFakeOpenAI({ port, hostname });
+  let fake: FakeOpenAI;
+  try {
+    fake = await startFakeOpenAI({ port, hostname });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+    console.error(
+      `Cannot start fake OpenAI: port ${port} is already in use; stop the other process or ` +
+        "choose another port with FAKE_OPENAI_PORT (0 picks a free one)",
+    );
+    return 3;
+  }
   // This is a developer tool: its stdout is the interface. The first line is the base URL alone.
   console.log(fake.baseUrl);
   console.log(
@@ -68,6 +84,10 @@ async function main(): Promise<void> {
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
+  return undefined;
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  const code = await main();
+  if (code !== undefined) Deno.exit(code);
+}

@@ -29,7 +29,7 @@ interface LiveReport {
 
 async function liveCheck(config: Config, session: CliSession): Promise<LiveReport> {
   const registry = await loadModelRegistry({ modelsFile: config.modelsFile });
-  const client = createImageClient(config, { registry });
+  const client = createImageClient(config, { registry, now: () => new Date(session.now()) });
   if (client.sdk === null) {
     throw new AppError(
       "missing_api_key",

@@ -76,8 +76,12 @@ export class CliSession {
     return this.#config;
   }
 
-  /** The core services (KV, store, registry, generator), built once for the `cli` door. */
-  services(): Promise<Services> {
+  /**
+   * The core services (KV, store, registry, generator), built once for the `cli` door. With
+   * `readOnly` (a dry run) they change nothing on disk, start-up included; a session runs one
+   * command, so the first call decides.
+   */
+  services(options: { readOnly?: boolean } = {}): Promise<Services> {
     this.#services ??= (async () => {
       const config = await this.config();
       const { createServices } = await import("../services.ts");
@@ -86,6 +90,7 @@ export class CliSession {
         door: "cli",
         logging: this.#logging,
         maxDataUrlBytes: DEFAULT_MAX_INPUT_BYTES,
+        readOnly: options.readOnly ?? false,
       });
     })();
     return this.#services;

@@ -10,9 +10,11 @@ import type { ImageRecord } from "../core_types.ts";
 import { AppError } from "../errors.ts";
 import { adoptPredecessorFiles } from "../images/adopt.ts";
 import { formatBytes, formatDuration } from "../images/catalog.ts";
+import { folderCatalogPath } from "../images/folder.ts";
 import { FsImageStore } from "../images/fs_store.ts";
 import { classifyFileName } from "../images/ids.ts";
 import { runCleanup } from "../images/retention.ts";
+import type { UnknownFiles } from "../images/store.ts";
 import type { Services } from "../services.ts";
 import {
   choiceOption,
@@ -45,7 +47,11 @@ const LIST_OPTIONS: readonly OptionDoc[] = [
 ];
 
 const CLEANUP_OPTIONS: readonly OptionDoc[] = [
-  { name: "dry-run", synopsis: "--dry-run", text: "Report what would be deleted; delete nothing" },
+  {
+    name: "dry-run",
+    synopsis: "--dry-run",
+    text: "Report what would be deleted; change nothing (start-up included)",
+  },
   {
     name: "retention-days",
     synopsis: "--retention-days N",
@@ -133,10 +139,20 @@ function sortRecords(items: ImageRecord[], sort: Sort): ImageRecord[] {
   }
 }
 
+/** Lines telling the user which files of the folder the store left alone. */
+function unknownLines(unknown: UnknownFiles): string {
+  if (unknown.count === 0) return "";
+  const more = unknown.count - unknown.names.length;
+  return `Left alone ${unknown.count} files the service did not write:\n` +
+    unknown.names.map((name) => `  ${name}\n`).join("") +
+    (more > 0 ? `  … and ${more} more\n` : "");
+}
+
 async function showStats(session: CliSession): Promise<number> {
   const services = await session.services();
   const config = services.config;
   const stats = await services.store.catalog.stats(session.now());
+  const unknownFiles = await services.store.unknownFiles();
   const cleanup = {
     enabled: config.cleanupEnabled,
     retentionDays: config.retentionDays,
@@ -147,9 +163,10 @@ async function showStats(session: CliSession): Promise<number> {
   const storage = {
     kind: services.store.kind,
     directory: services.store.kind === "fs" ? config.outputDir : null,
+    catalog: folderCatalogPath(config) ?? config.kvUrl ?? config.kvPath ?? "Deno KV",
   };
   if (session.json) {
-    printJson(session.io, { stats, cleanup, storage });
+    printJson(session.io, { stats, cleanup, storage, unknownFiles });
     return 0;
   }
   const end = (file: typeof stats.oldestFile) =>
@@ -162,6 +179,8 @@ async function showStats(session: CliSession): Promise<number> {
     ["Oldest", end(stats.oldestFile)],
     ["Newest", end(stats.newestFile)],
     ["Store", storage.directory ?? "Deno KV (IMAGE_STORE=kv)"],
+    ["Catalog", storage.catalog],
+    ["Not ours", `${unknownFiles.count} files (never touched)`],
     [
       "Cleanup",
       `${cleanup.enabled ? "enabled" : "disabled"}: retention ${cleanup.retentionDays} days, ` +
@@ -171,6 +190,7 @@ async function showStats(session: CliSession): Promise<number> {
     ],
   ];
   for (const [label, value] of rows) session.io.out(`${`${label}:`.padEnd(14)}${value}\n`);
+  session.io.out(unknownLines(unknownFiles));
   return 0;
 }
 
@@ -178,15 +198,16 @@ async function cleanupImages(session: CliSession, values: OptionValues): Promise
   const retentionDays = numberOption(values, "retention-days", { min: 0 });
   const maxCount = intOption(values, "max", { min: 0 });
   const maxBytes = intOption(values, "max-bytes", { min: 0 });
-  const services = await session.services();
-  const config = services.config;
   const dryRun = values["dry-run"] === true;
+  const services = await session.services({ readOnly: dryRun });
+  const config = services.config;
   const report = await runCleanup({ store: services.store }, {
     now: session.now(),
     dryRun,
     retentionDays: retentionDays ?? config.retentionDays,
     maxCount: maxCount ?? config.maxImageCount,
     maxBytes: maxBytes ?? config.maxImageBytes,
+    deleteAdopted: config.cleanupEnabled,
   });
   if (session.json) {
     printJson(session.io, report);
@@ -195,9 +216,15 @@ async function cleanupImages(session: CliSession, values: OptionValues): Promise
     session.io.out(
       `${verb} ${report.filesDeleted} of ${report.filesScanned} images (${
         formatBytes(report.spaceFreed)
-      })${dryRun ? " — dry run, nothing was deleted" : ""}\n`,
+      })${dryRun ? " — dry run, nothing was changed" : ""}\n`,
     );
     for (const file of report.deletedFiles) session.io.out(`  ${file}\n`);
+    if (report.adoptedKept > 0) {
+      session.io.out(
+        `Kept ${report.adoptedKept} images adopted from the predecessor (IMAGE_CLEANUP_ENABLED is off)\n`,
+      );
+    }
+    session.io.out(unknownLines(report.unknownFiles));
   }
   for (const problem of report.errors) {
     session.io.err(`error: cannot delete ${problem.file}: ${problem.error}\n`);
@@ -288,8 +315,9 @@ async function importImages(session: CliSession, source: string): Promise<number
           }
           continue;
         }
-        // Copied under a temporary name first, so a half-copied file is never adopted.
-        const temp = join(store.dir, `.import-${crypto.randomUUID()}.tmp`);
+        // Copied under a temporary name in the store's private folder first, so a half-copied
+        // file is never adopted and nothing but finished files appears in OUTPUT_DIR.
+        const temp = join(store.folder.tmp, `.import-${crypto.randomUUID()}.tmp`);
         try {
           await Deno.copyFile(from, temp);
           await Deno.rename(temp, to);

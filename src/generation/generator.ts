@@ -8,6 +8,7 @@
  */
 import type { Config } from "../config.ts";
 import type {
+  CheckedRequest,
   Cost,
   Door,
   GenerationJob,
@@ -111,6 +112,13 @@ export class Generator {
   constructor(deps: GeneratorDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? systemClock;
+  }
+
+  /** Validates a generation or edit request without starting anything. */
+  validate(operation: "generate" | "edit", input: unknown): CheckedRequest {
+    const normalize = operation === "edit" ? normalizeEditRequest : normalizeGenerateRequest;
+    const { request, warnings } = normalize(input, this.#context());
+    return { model: request.model, n: request.n, warnings };
   }
 
   /** Validates a generation request and starts its job. */

@@ -1,5 +1,6 @@
 /**
- * The HTTP service as one Hono app built by {@link createApp}: request ids, security headers,
+ * The HTTP service as one Hono app built by {@link createApp}: request ids, the edge guard (hosts,
+ * origins, media types, body limits — before auth and parsing), security headers,
  * CORS, metrics, then the route families — the predecessor's REST API, the OpenAI-compatible
  * `/v1`, image files, admin — and the OpenAPI document with Swagger UI. Errors of every route
  * become responses in one `onError`. Tests drive it with `app.request()`; `src/main_http.ts`
@@ -11,7 +12,8 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { createLimiter } from "../ratelimit/limiter.ts";
 import { createRedactor } from "../log.ts";
 import type { AppDeps, HttpEnv } from "./deps.ts";
-import { createErrorHandler, errorStyleForPath, notFoundHandler } from "./errors.ts";
+import { createErrorHandler, errorStyleForRequest, notFoundHandler } from "./errors.ts";
+import { edgeGuard } from "./edge/guard.ts";
 import { cors } from "./middleware/cors.ts";
 import { httpMetrics } from "./middleware/metrics.ts";
 import { requestId } from "./middleware/request_id.ts";
@@ -81,11 +83,12 @@ export function createApp(deps: AppDeps): HttpApp {
   app.use(
     "*",
     requestId(),
+    edgeGuard(config),
     securityHeaders(),
     cors(config.corsOrigins),
     httpMetrics(deps.metrics),
     async function errorStyleMiddleware(c, next) {
-      c.set("errorStyle", errorStyleForPath(c.req.path));
+      c.set("errorStyle", errorStyleForRequest(c.req.path, c.req.header("accept")));
       await next();
     },
   );

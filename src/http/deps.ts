@@ -14,6 +14,7 @@ import type { Limiter } from "../ratelimit/limiter.ts";
 import type { ServiceMetrics } from "../metrics.ts";
 import type { ErrorStyle } from "./errors.ts";
 import type { CleanupReport } from "../images/retention.ts";
+import type { UnknownFiles } from "../images/store.ts";
 
 /** What a cleanup run reports, in the predecessor's shape (the retention report minus reconcile). */
 export type CleanupResults = Omit<CleanupReport, "reconcile">;
@@ -22,6 +23,8 @@ export type CleanupResults = Omit<CleanupReport, "reconcile">;
 export interface RetentionApi {
   /** Catalog statistics (count, sizes, oldest and newest file, averages). */
   stats(): Promise<ImageStats>;
+  /** Files in the images folder the store did not write (reported, never touched). */
+  unknownFiles(): Promise<UnknownFiles>;
   /** Runs the retention policy now; with `dryRun` reports what would be deleted. */
   cleanup(options: { dryRun: boolean }): Promise<CleanupResults>;
 }

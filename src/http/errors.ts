@@ -20,9 +20,16 @@ export const AUTH_REALM = "openai-image-generation";
 
 const log = getLog("http");
 
-/** The error style of a path when no middleware chose one: `/v1/*` is OpenAI's, the rest REST. */
-export function errorStyleForPath(path: string): ErrorStyle {
-  return path === "/v1" || path.startsWith("/v1/") ? "openai" : "rest";
+/**
+ * The error style of a request before its body is read: `/v1` answers as OpenAI does, `/mcp` as
+ * JSON-RPC when the client accepts an event stream (every MCP client does), anything else as REST.
+ */
+export function errorStyleForRequest(path: string, accept: string | undefined): ErrorStyle {
+  if (path === "/v1" || path.startsWith("/v1/")) return "openai";
+  if (path === "/mcp" && (accept ?? "").toLowerCase().includes("text/event-stream")) {
+    return "jsonrpc";
+  }
+  return "rest";
 }
 
 /** Turns anything thrown while handling a request into an {@link AppError}. */
@@ -182,7 +189,8 @@ export function createErrorHandler(
 ): (error: Error, c: Context) => Response {
   return (error, c) => {
     const appError = toHttpAppError(error);
-    const style: ErrorStyle = c.get("errorStyle") ?? errorStyleForPath(c.req.path);
+    const style: ErrorStyle = c.get("errorStyle") ??
+      errorStyleForRequest(c.req.path, c.req.header("accept"));
     const requestId: string | undefined = c.get("requestId");
     const status = errorKindInfo(appError.kind).status;
     if (status >= 500) {
@@ -220,7 +228,7 @@ export function notFoundHandler(
       c,
       new AppError("not_found", `Not found: no route for ${c.req.method} ${c.req.path}`),
       {
-        style: c.get("errorStyle") ?? errorStyleForPath(c.req.path),
+        style: c.get("errorStyle") ?? errorStyleForRequest(c.req.path, c.req.header("accept")),
         redact,
         requestId: c.get("requestId"),
       },

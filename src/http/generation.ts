@@ -1,17 +1,20 @@
 /**
- * The limits around one generation, shared by every HTTP door (`POST /mcp` and `/v1`): the
- * monthly budget, the hourly image allowance (a request for n images needs n), concurrent
- * generations per principal and the global upstream queue — then the ImageService call, then the
- * spend ledger. Images reserved for a request that produced nothing are given back. Metrics record
- * the outcome by model, door and error kind, the in-flight gauge and the queue wait.
+ * The limits around one generation, shared by every HTTP door (`POST /mcp`, `/v1`, remote MCP
+ * tools, the gallery form): the request is validated by the core first — a bad request is a
+ * validation error and costs no allowance — then the monthly budget, the hourly image allowance
+ * (a request for n images needs n), concurrent generations per principal and the global upstream
+ * queue, then the ImageService call, then the spend ledger. Images reserved for a request that
+ * produced nothing are given back. Metrics record the outcome by model, door and error kind, the
+ * in-flight gauge and the queue wait.
  *
  * @module
  */
 import type {
+  CheckedRequest,
   GenerationJob,
   GenerationResult,
+  ImageService,
   ProgressListener,
-  StartOptions,
 } from "../core_types.ts";
 import type { Principal } from "../auth/tokens.ts";
 import { type AppError, type ErrorKind, toAppError } from "../errors.ts";
@@ -33,20 +36,20 @@ export interface GenerationGate {
 export interface GatedRequest {
   /** Who asked. */
   principal: Principal;
-  /** Images requested (the `n` of the request). */
-  n: number;
   /** Door for the catalog and metrics. */
   door: "http" | "v1" | "mcp";
-  /** Model named in the request, for metrics of refused requests. */
-  model?: string;
+  /** The core: validates the request, then starts it. */
+  images: Pick<ImageService, "validate" | "generate" | "edit">;
+  /** Which call the request is. */
+  operation: "generate" | "edit";
+  /** The request as the door passes it to the core. */
+  input: unknown;
   /** Aborts the wait and the upstream call. */
   signal?: AbortSignal;
   /** Progress (stages and partial images). */
   onProgress?: ProgressListener;
   /** Partial images to ask for (streaming). */
   partialImages?: number;
-  /** Starts the job: `(options) => images.generate(input, options)` or `.edit(…)`. */
-  start: (options: StartOptions) => Promise<GenerationJob>;
 }
 
 /** A started generation and its settled outcome (limits and metrics already accounted). */
@@ -104,17 +107,24 @@ async function refund(gate: GenerationGate, reservation: GenerationReservation):
 }
 
 /**
- * Checks the limits for `request`, starts the job and returns it with its outcome. Throws
- * (an AppError) when a limit refuses the request or the input is invalid; nothing is started or
- * kept in that case.
+ * Validates `request`, checks the limits, starts the job and returns it with its outcome. Throws
+ * (an AppError) when the input is invalid — before any allowance is taken — or a limit refuses
+ * the request; nothing is started or kept in that case.
  */
 export async function startGatedGeneration(
   gate: GenerationGate,
   request: GatedRequest,
 ): Promise<GatedJob> {
   const id = request.principal.id;
-  // Refusals happen before the model is validated: never publish caller text as a label.
-  const requestedModel = "unknown";
+  let checked: CheckedRequest;
+  try {
+    checked = await request.images.validate(request.operation, request.input);
+  } catch (error) {
+    const appError = toAppError(error);
+    // The model is not validated yet: never publish caller text as a label.
+    record(gate, request.door, "unknown", appError);
+    throw appError;
+  }
   const started = performance.now();
   let limit: LimitName | undefined = "budget";
   let reservation: GenerationReservation | undefined;
@@ -125,21 +135,23 @@ export async function startGatedGeneration(
       try {
         await gate.limiter.checkBudget(id);
         limit = "generation";
-        reservation = await gate.limiter.reserveGenerations(id, request.n);
+        reservation = await gate.limiter.reserveGenerations(id, checked.n, {
+          anonymous: request.principal.kind === "anonymous",
+        });
         limit = "inflight";
         lease = await gate.limiter.acquireInflight(id);
         stopGauge = gate.metrics.trackInflight();
         limit = "upstream";
-        const grant = await gate.limiter.waitForUpstream(request.n, request.signal);
+        const grant = await gate.limiter.waitForUpstream(checked.n, request.signal);
         if (grant.ticket >= 0) gate.metrics.observeUpstreamQueueWait(grant.waitedMs / 1000);
         span.setAttributes({ "ratelimit.queue_wait_ms": Math.round(grant.waitedMs) });
       } catch (error) {
         span.setAttributes({ "ratelimit.limit": limit });
         throw error;
       }
-    }, { attributes: { "image.n": request.n, "door": request.door } });
+    }, { attributes: { "image.n": checked.n, "door": request.door } });
     limit = undefined;
-    const job = await request.start({
+    const job = await request.images[request.operation](request.input, {
       door: request.door,
       principal: request.principal,
       ...(request.signal === undefined ? {} : { signal: request.signal }),
@@ -186,7 +198,7 @@ export async function startGatedGeneration(
         appError.kind !== "cancelled"
       ? limit
       : undefined;
-    record(gate, request.door, requestedModel, appError, refusedBy);
+    record(gate, request.door, checked.model, appError, refusedBy);
     stopGauge?.();
     if (reservation !== undefined) await refund(gate, reservation);
     if (lease !== undefined) await lease.release().catch(() => {});

@@ -42,29 +42,20 @@ export interface McpEndpointOptions {
 function gatedImages(images: ImageService, gate: GenerationGate | undefined): ImageService {
   if (!gate) return images;
   const through =
-    (start: ImageService["generate"]): ImageService["generate"] => async (input, options) => {
-      const requested = (input as { n?: unknown } | null)?.n;
-      const n = typeof requested === "number" && Number.isInteger(requested) && requested > 0
-        ? requested
-        : 1;
-      const model = (input as { model?: unknown } | null)?.model;
+    (operation: "generate" | "edit"): ImageService["generate"] => async (input, options) => {
       const { job, result } = await startGatedGeneration(gate, {
         principal: options.principal as Principal & { kind: "key" },
-        n,
         door: "mcp",
-        ...(typeof model === "string" ? { model } : {}),
+        images,
+        operation,
+        input,
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
         ...(options.partialImages === undefined ? {} : { partialImages: options.partialImages }),
-        start: (startOptions) => start(input, startOptions),
       });
       return { ...job, done: result, cancel: job.cancel, detach: job.detach };
     };
-  return {
-    ...images,
-    generate: through((input, options) => images.generate(input, options)),
-    edit: through((input, options) => images.edit(input, options)),
-  };
+  return { ...images, generate: through("generate"), edit: through("edit") };
 }
 
 /** The `/mcp` handler plus cleanup of stateful sessions. */

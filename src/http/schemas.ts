@@ -146,6 +146,14 @@ const FileSummarySchema = z.object({
   age: z.number(),
 });
 
+/** Files in the images folder the service did not write: reported, never touched. */
+export const UnknownFilesSchema = z.object({
+  count: z.number().int(),
+  names: z.array(z.string()).openapi({ description: "The first 100 names, sorted" }),
+}).openapi("UnknownFiles", {
+  description: "Files in the images folder the service did not write; it never touches them",
+});
+
 /** Answer of `GET /admin/images/stats`. */
 export const ImageStatsResponseSchema = z.object({
   success: z.literal(true),
@@ -167,6 +175,7 @@ export const ImageStatsResponseSchema = z.object({
     maxBytes: z.number().int().nullable(),
     intervalHours: z.number(),
   }),
+  unknownFiles: UnknownFilesSchema,
 }).openapi("ImageStatsResponse");
 
 /** Body of `POST /admin/images/cleanup`. */
@@ -185,8 +194,12 @@ export const CleanupResponseSchema = z.object({
     spaceFreed: z.number(),
     errors: z.array(z.object({ file: z.string(), error: z.string() })),
     deletedFiles: z.array(z.string()),
+    adoptedKept: z.number().int().openapi({
+      description: "Images adopted from the predecessor kept because IMAGE_CLEANUP_ENABLED is off",
+    }),
   }),
   dryRun: z.boolean(),
+  unknownFiles: UnknownFilesSchema,
 }).openapi("CleanupResponse");
 
 /** An API key as listed (never the secret). */

@@ -2,7 +2,7 @@
  * Adoption of the predecessor's folder: files named `image_<milliseconds>.png` in `OUTPUT_DIR`
  * are catalogued (prompt unknown, door `adopted`, created from the milliseconds in the name) and
  * keep their names, so `/images/image_<ms>.png` URLs keep working through the catalog's file-name
- * index. Idempotent and safe in several processes at once: the file-name index is checked in the
+ * index. The files are only read: never moved or rewritten. Idempotent and safe in several processes at once: the file-name index is checked in the
  * same atomic operation that inserts the record.
  *
  * @module
@@ -76,7 +76,7 @@ export async function adoptPredecessorFiles(
         sha256: await sha256Hex(bytes),
         created,
       });
-      await store.catalog.insert(record);
+      await store.insertRecord(record);
       report.adopted.push(file.name);
     } catch (error) {
       if (error instanceof AppError && error.kind === "conflict") {

@@ -4,7 +4,8 @@
  * atomic operation as the record, so an index or counter never disagrees with the records. Long
  * texts (a 32,000-character prompt can exceed the 64 KiB value limit) are kept in parts under
  * their own keys, written in that same atomic operation. Also the job states of pending
- * generations. The key layout is in `kv_keys.ts`.
+ * generations, which may live in another KV than the records (the configured KV, while the records
+ * travel with the image folder). The key layout is in `kv_keys.ts`.
  *
  * @module
  */
@@ -108,9 +109,13 @@ interface TextPartsInfo {
   chars: number;
 }
 
-/** The value stored at `KEYS.record(id)`: long texts replaced by a parts description. */
+/**
+ * The value stored at `KEYS.record(id)`: long texts replaced by a parts description, and — in a
+ * catalog shared by several image folders — the absolute folder the bytes were written to.
+ */
 interface StoredRecord extends CatalogRecord {
   text?: Partial<Record<TextField, TextPartsInfo>>;
+  folder?: string;
 }
 
 /** Longest text kept inside the record itself, in UTF-16 code units (at most 4 KiB). */
@@ -266,8 +271,8 @@ interface Encoded {
   parts: { key: Deno.KvKey; value: string }[];
 }
 
-function encodeRecord(record: CatalogRecord): Encoded {
-  const stored: StoredRecord = { ...record };
+function encodeRecord(record: CatalogRecord, folder: string | null): Encoded {
+  const stored: StoredRecord = folder === null ? { ...record } : { ...record, folder };
   const parts: Encoded["parts"] = [];
   for (const field of ["prompt", "revisedPrompt"] as const) {
     const text = record[field];
@@ -311,8 +316,12 @@ function indexKeys(record: CatalogRecord): Deno.KvKey[] {
  * Adds the mutations that insert `record` (record, indexes, text parts, counters) to `op`,
  * guarded by checks that neither the id nor the file name is taken.
  */
-export function addInsert(op: Deno.AtomicOperation, record: CatalogRecord): Deno.AtomicOperation {
-  const { stored, parts } = encodeRecord(record);
+export function addInsert(
+  op: Deno.AtomicOperation,
+  record: CatalogRecord,
+  folder: string | null = null,
+): Deno.AtomicOperation {
+  const { stored, parts } = encodeRecord(record, folder);
   op.check({ key: KEYS.record(record.id), versionstamp: null });
   op.check({ key: KEYS.byFile(record.fileName), versionstamp: null });
   op.set(KEYS.record(record.id), stored);
@@ -523,25 +532,59 @@ export function isJobId(jobId: unknown): jobId is string {
 export interface CatalogOptions {
   /** Clock, epoch milliseconds (default `Date.now`). */
   now?: () => number;
+  /** Where job states live (default: the catalog's own KV). */
+  jobsKv?: Deno.Kv;
+  /**
+   * The absolute image folder this process writes to, when the catalog is shared by several
+   * folders (an explicit `KV_PATH`/`KV_URL`): new records name it. Null (the default) for a
+   * catalog that lives in its folder, whose records need not name it.
+   */
+  folder?: string | null;
+}
+
+/** A record as stored, with the folder it names (null: the catalog's own folder). */
+export interface ScannedRecord {
+  /** The record (long texts not put back together). */
+  record: CatalogRecord;
+  /** Its versionstamp. */
+  versionstamp: string;
+  /** The folder the record names, or null when it names none. */
+  folder: string | null;
+}
+
+function strip(stored: StoredRecord): CatalogRecord {
+  const record: StoredRecord = { ...stored };
+  delete record.text;
+  delete record.folder;
+  return record;
 }
 
 /** Extra mutations for the atomic operation of an insert or remove. */
 export type AtomicExtension = (op: Deno.AtomicOperation) => void;
 
-/** The image catalog and job states over one Deno KV database. */
+/** The image catalog over one Deno KV database, and job states (in the same or another KV). */
 export class Catalog {
   #kv: Deno.Kv;
+  #jobsKv: Deno.Kv;
   #now: () => number;
+  #folder: string | null;
 
-  /** Creates a catalog over `kv` (the KV handle stays owned by the caller). */
+  /** Creates a catalog over `kv` (the KV handles stay owned by the caller). */
   constructor(kv: Deno.Kv, options: CatalogOptions = {}) {
     this.#kv = kv;
+    this.#jobsKv = options.jobsKv ?? kv;
     this.#now = options.now ?? systemClock;
+    this.#folder = options.folder ?? null;
   }
 
-  /** The KV database. */
+  /** The KV database of the records. */
   get kv(): Deno.Kv {
     return this.#kv;
+  }
+
+  /** The folder new records name (a shared catalog), or null. */
+  get folder(): string | null {
+    return this.#folder;
   }
 
   /** The clock. */
@@ -560,7 +603,7 @@ export class Catalog {
   ): Promise<CatalogRecord> {
     validateRecord(record);
     const result = await kvCommit(this.#kv, (op) => {
-      addInsert(op, record);
+      addInsert(op, record, this.#folder);
       options.extend?.(op);
     });
     if (!result.ok) {
@@ -621,11 +664,7 @@ export class Catalog {
         addRemove(op, stored, entry.versionstamp);
         options.extend?.(op, stored);
       });
-      if (result.ok) {
-        const record: CatalogRecord = { ...stored };
-        delete (record as StoredRecord).text;
-        return record;
-      }
+      if (result.ok) return strip(stored);
     }
   }
 
@@ -719,7 +758,7 @@ export class Catalog {
     let batch: string[] = [];
     const load = async function* (kv: Deno.Kv, ids: string[]) {
       const entries = await kvGetMany<StoredRecord>(kv, ids.map((id) => KEYS.record(id)));
-      for (const e of entries) if (e.value !== null) yield e.value as CatalogRecord;
+      for (const e of entries) if (e.value !== null) yield strip(e.value);
     };
     for await (const entry of kvList<string>(this.#kv, { prefix: KEYS.byTimePrefix() })) {
       batch.push(entry.value);
@@ -732,10 +771,33 @@ export class Catalog {
   }
 
   /** Every record in id order, straight from the records (long texts not put back together). */
-  async *scanRecords(): AsyncGenerator<{ record: CatalogRecord; versionstamp: string }> {
+  async *scanRecords(): AsyncGenerator<ScannedRecord> {
     for await (const entry of kvList<StoredRecord>(this.#kv, { prefix: KEYS.records() })) {
-      yield { record: entry.value, versionstamp: entry.versionstamp };
+      yield {
+        record: strip(entry.value),
+        versionstamp: entry.versionstamp,
+        folder: entry.value.folder ?? null,
+      };
     }
+  }
+
+  /**
+   * Makes a record that names no folder name this catalog's folder (a shared catalog claiming a
+   * record written before records named their folder, once its bytes are found here). True when
+   * this call changed it.
+   */
+  async claimForFolder(id: string, versionstamp: string): Promise<boolean> {
+    if (this.#folder === null) return false;
+    const entry = await kvGet<StoredRecord>(this.#kv, KEYS.record(id));
+    if (entry.value === null || entry.versionstamp !== versionstamp || entry.value.folder) {
+      return false;
+    }
+    const stored: StoredRecord = { ...entry.value, folder: this.#folder };
+    const result = await kvCommit(
+      this.#kv,
+      (op) => op.check({ key: KEYS.record(id), versionstamp }).set(KEYS.record(id), stored),
+    );
+    return result.ok;
   }
 
   /** The counters (count, bytes, sum of creation times). */
@@ -816,7 +878,7 @@ export class Catalog {
       updated: now,
       ...(input.instance ? { instance: input.instance } : {}),
     };
-    const result = await kvCommit(this.#kv, (op) => {
+    const result = await kvCommit(this.#jobsKv, (op) => {
       op.check({ key: KEYS.job(jobId), versionstamp: null })
         .set(KEYS.job(jobId), job, { expireIn: JOB_RETENTION_MS });
       for (const id of imageIds) {
@@ -837,7 +899,7 @@ export class Catalog {
       throw new ValidationError("state", `Invalid state: ${JSON.stringify(update.state)}`);
     }
     for (;;) {
-      const entry = await kvGet<JobRecord>(this.#kv, KEYS.job(jobId));
+      const entry = await kvGet<JobRecord>(this.#jobsKv, KEYS.job(jobId));
       const job = entry.value;
       if (job === null) return null;
       if (TERMINAL_JOB_STATES.includes(job.state)) {
@@ -858,7 +920,7 @@ export class Catalog {
           : null,
         updated: this.#now(),
       };
-      const result = await kvCommit(this.#kv, (op) => {
+      const result = await kvCommit(this.#jobsKv, (op) => {
         op.check({ key: KEYS.job(jobId), versionstamp: entry.versionstamp })
           .set(KEYS.job(jobId), next, { expireIn: JOB_RETENTION_MS });
         for (const id of imageIds) {
@@ -874,19 +936,18 @@ export class Catalog {
   /** The job `jobId`, or null. */
   async getJob(jobId: string): Promise<JobRecord | null> {
     if (!isJobId(jobId)) return null;
-    return (await kvGet<JobRecord>(this.#kv, KEYS.job(jobId))).value;
+    return (await kvGet<JobRecord>(this.#jobsKv, KEYS.job(jobId))).value;
   }
 
   /** The job that reserved or produced image `imageId`, or null. */
   async getJobByImageId(imageId: string): Promise<JobRecord | null> {
     if (!isImageId(imageId)) return null;
-    const entry = await kvGet<string>(this.#kv, KEYS.jobByImage(imageId));
+    const entry = await kvGet<string>(this.#jobsKv, KEYS.jobByImage(imageId));
     return entry.value === null ? null : await this.getJob(entry.value);
   }
 
   async #assemble(stored: StoredRecord): Promise<CatalogRecord> {
-    const record: CatalogRecord = { ...stored };
-    delete (record as StoredRecord).text;
+    const record = strip(stored);
     for (const [field, info] of Object.entries(stored.text ?? {})) {
       const { parts, chars } = info as TextPartsInfo;
       const keys = Array.from(

@@ -1,27 +1,40 @@
 /**
- * Image bytes as files in one directory. The write protocol lets start-up tell every state apart
- * without guessing by age:
+ * Image bytes as files in `OUTPUT_DIR`, a folder that may also hold other people's files. The
+ * store owns only what it wrote: its final image files (`<id>.<ext>`, and the predecessor's
+ * `image_<ms>.png` once adopted), each proven by a catalog record and a record file, and what it
+ * keeps in its private folder (`folder.ts`). Nothing else in `OUTPUT_DIR` is ever deleted, moved or
+ * rewritten, whatever its name or age: a name that merely looks like the store's is reported as
+ * unknown and left alone. The write protocol lets start-up tell every state apart without guessing
+ * by age:
  *
- * 1. bytes go to `.<id>.<ext>.tmp`, created with `createNew` (never overwriting) and held under an
- *    exclusive advisory lock while written and fsynced (the directory is fsynced too);
+ * 1. bytes go to the private `tmp/.<id>.<ext>.tmp`, created with `createNew` (never overwriting)
+ *    and held under an exclusive advisory lock while written and fsynced (the folder is fsynced
+ *    too);
  * 2. the catalog record is committed — so a record exists only for durable bytes;
- * 3. the temporary file is renamed to `<id>.<ext>`, then the lock is released.
+ * 3. the temporary file is renamed to `OUTPUT_DIR/<id>.<ext>` (thumbnails to the private
+ *    `thumbs/`), then the lock is released, then the record file is written.
  *
  * Reconcile tries the lock of every temporary file: a file still locked belongs to a live writer
  * and is left alone; an unlocked one with a record is completed (renamed), without a record it is
  * deleted. A killed process releases its locks, so its leftovers are resolved on the next start.
- * Deleting commits the record's removal together with a tombstone, then removes the files, then
- * the tombstone; reconcile finishes tombstones a crash left behind.
+ * Deleting commits the record's removal together with a tombstone, then removes the files — the
+ * image only while it is still the file the record describes (size and SHA-256) — then the
+ * tombstone; reconcile finishes tombstones a crash left behind.
+ *
+ * Earlier builds kept temporary files and thumbnails at the top level of `OUTPUT_DIR`: such a
+ * thumbnail is still read (and removed with its image), and such a temporary file whose record
+ * vouches for its exact bytes is still completed; any other is left alone.
  *
  * Every path is built from a name that passed the strict patterns of `ids.ts`.
  *
  * @module
  */
 
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { AppError, ValidationError } from "../errors.ts";
 import { getLog } from "../log.ts";
 import { buildRecord, type Catalog, type CatalogRecord } from "./catalog.ts";
+import { ensureStoreFolder, PRIVATE_DIR_NAME, type StoreFolder, storeFolder } from "./folder.ts";
 import {
   classifyFileName,
   imageFileName,
@@ -34,7 +47,8 @@ import {
   thumbFileName,
 } from "./ids.ts";
 import { KEYS } from "./kv_keys.ts";
-import { kvCommit, kvList } from "./kv_retry.ts";
+import { kvCommit, kvGet, kvList } from "./kv_retry.ts";
+import { RecordFiles } from "./record_files.ts";
 import {
   emptyLeftoverReport,
   type ImageStore,
@@ -44,14 +58,21 @@ import {
   type SaveInput,
   type StoredFile,
   type StoredImage,
+  summarizeUnknown,
+  type UnknownFiles,
 } from "./store.ts";
 
 /** Options of {@link FsImageStore}. */
 export interface FsImageStoreOptions {
-  /** The images directory (created when missing). */
+  /** The images folder, `OUTPUT_DIR` (created when missing). */
   dir: string;
   /** The catalog records are committed to. */
   catalog: Catalog;
+  /**
+   * Change nothing on disk (a dry run): reads work, reconcile only reports, and saving or
+   * deleting is refused.
+   */
+  readOnly?: boolean;
 }
 
 /** A file deleted from the catalog whose bytes may still be on disk. */
@@ -59,6 +80,22 @@ interface Tombstone {
   fileName: string;
   thumbName: string | null;
   at: number;
+  /** Size and SHA-256 of the image (absent in tombstones of earlier builds). */
+  bytes?: number;
+  sha256?: string;
+  /** Size of the thumbnail the record named, or null when it named none. */
+  thumbBytes?: number | null;
+}
+
+function tombstoneOf(record: CatalogRecord, at: number): Tombstone {
+  return {
+    fileName: record.fileName,
+    thumbName: thumbFileName(record.id),
+    at,
+    bytes: record.bytes,
+    sha256: record.sha256,
+    thumbBytes: record.thumbnail?.bytes ?? null,
+  };
 }
 
 /** A temporary file being written, held open under an exclusive lock. */
@@ -69,8 +106,6 @@ interface Staged {
 }
 
 const IS_WINDOWS = Deno.build.os === "windows";
-/** Extensions an unknown file must have to be removed after the grace period. */
-const REMOVABLE_UNKNOWN = /\.(png|jpe?g|webp|gif|tmp)$/i;
 
 function isNotFound(error: unknown): boolean {
   return error instanceof Deno.errors.NotFound;
@@ -87,7 +122,7 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
 
 async function exists(path: string): Promise<boolean> {
   try {
-    return (await Deno.stat(path)).isFile;
+    return (await Deno.lstat(path)).isFile;
   } catch (error) {
     if (isNotFound(error)) return false;
     throw error;
@@ -98,6 +133,21 @@ async function removeIfExists(path: string): Promise<boolean> {
   try {
     await Deno.remove(path);
     return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+}
+
+/**
+ * True when `path` is a regular file of exactly `bytes` bytes whose SHA-256 is `sha256`: the
+ * check that a file is still the one the store wrote before it is removed or moved.
+ */
+async function holdsExactly(path: string, bytes: number, sha256: string): Promise<boolean> {
+  try {
+    const info = await Deno.lstat(path);
+    if (!info.isFile || info.size !== bytes) return false;
+    return (await sha256Hex(await Deno.readFile(path))) === sha256;
   } catch (error) {
     if (isNotFound(error)) return false;
     throw error;
@@ -136,15 +186,19 @@ export function checkImageRef(ref: unknown): asserts ref is string {
 export class FsImageStore implements ImageStore {
   /** Which implementation. */
   readonly kind = "fs" as const;
-  #dir: string;
+  #folder: StoreFolder;
   #catalog: Catalog;
+  #records: RecordFiles;
+  #readOnly: boolean;
   #dirReady: Promise<void> | null = null;
   #log = getLog("images", "fs");
 
   /** Creates a store over `options.dir`; does no I/O. */
   constructor(options: FsImageStoreOptions) {
-    this.#dir = resolve(options.dir);
+    this.#folder = storeFolder(options.dir);
     this.#catalog = options.catalog;
+    this.#records = new RecordFiles(this.#folder.records);
+    this.#readOnly = options.readOnly ?? false;
   }
 
   /** The catalog. */
@@ -152,36 +206,89 @@ export class FsImageStore implements ImageStore {
     return this.#catalog;
   }
 
-  /** The images directory (absolute). */
+  /** The images folder (absolute). */
   get dir(): string {
-    return this.#dir;
+    return this.#folder.root;
+  }
+
+  /** The paths of the images folder and its private folder. */
+  get folder(): StoreFolder {
+    return this.#folder;
+  }
+
+  /** The record files (one per image, in the private folder). */
+  get recordFiles(): RecordFiles {
+    return this.#records;
+  }
+
+  /** True when this store changes nothing on disk (a dry run). */
+  get readOnly(): boolean {
+    return this.#readOnly;
   }
 
   /**
-   * The path of a store file name. Throws a `ValidationError` for any name that is not an image,
-   * thumbnail, temporary or predecessor name — so no other path can ever be built.
+   * The path of a store file name: images and predecessor files in the folder, temporary files
+   * and thumbnails in the private folder. Throws a `ValidationError` for any other name — so no
+   * other path can ever be built.
    */
   pathOf(name: string): string {
-    if (!isStoreFileName(name)) {
+    const kind = this.#checkName(name);
+    if (kind === "temp") return join(this.#folder.tmp, name);
+    if (kind === "thumb") return join(this.#folder.thumbs, name);
+    return join(this.#folder.root, name);
+  }
+
+  /** The path of a store file name at the top level of the folder (where earlier builds wrote). */
+  #topLevelPath(name: string): string {
+    this.#checkName(name);
+    return join(this.#folder.root, name);
+  }
+
+  #checkName(name: string): StoredFile["kind"] {
+    if (!isStoreFileName(name) || name.includes("/") || name.includes("\\")) {
       throw new ValidationError(
         "fileName",
         `Invalid file name: ${JSON.stringify(String(name).slice(0, 80))}`,
       );
     }
-    const path = join(this.#dir, name);
-    if (resolve(path, "..") !== this.#dir) {
-      throw new ValidationError("fileName", `Invalid file name: ${JSON.stringify(name)}`);
-    }
-    return path;
+    return classifyFileName(name).kind;
   }
 
-  /** Creates the images directory when missing. */
+  #refuseWrites(what: string): void {
+    if (this.#readOnly) {
+      throw new AppError("storage", `Cannot ${what}: the image store was opened read-only`);
+    }
+  }
+
+  /** Creates the images folder and the store's private folder when missing. */
   ensureDir(): Promise<void> {
-    this.#dirReady ??= Deno.mkdir(this.#dir, { recursive: true }).catch((error) => {
+    if (this.#readOnly) return Promise.resolve();
+    this.#dirReady ??= ensureStoreFolder(this.#folder).catch((error) => {
       this.#dirReady = null;
       throw error;
     });
     return this.#dirReady;
+  }
+
+  /**
+   * {@inheritDoc ImageStore.probeWrite}
+   * The probe is a uniquely named file in the store's private folder, never among the
+   * images, so a reader of the folder (or a crash mid-probe) never meets it there.
+   */
+  async probeWrite(): Promise<void> {
+    const path = join(this.#folder.private, `ready-probe-${crypto.randomUUID()}.tmp`);
+    try {
+      await ensureStoreFolder(this.#folder);
+      await Deno.writeFile(path, new Uint8Array([1]), { createNew: true });
+      await Deno.remove(path);
+    } catch (error) {
+      // The reason is shown on /ready, which anyone may call: the kind of failure, not the path.
+      const code = (error as { code?: unknown }).code;
+      const kind = typeof code === "string" ? code : (error as Error).name ?? "Error";
+      throw new AppError("storage", `The images directory (OUTPUT_DIR) is not writable: ${kind}`, {
+        cause: error,
+      });
+    }
   }
 
   /** Reads a store file by name (used by migration and adoption); null when it is missing. */
@@ -194,9 +301,44 @@ export class FsImageStore implements ImageStore {
     }
   }
 
+  /**
+   * Commits `record` (whose bytes are already in the folder) and writes its record file — for
+   * adoption, migration and rebuilds. Throws a `conflict` error when its id or file name is taken.
+   */
+  async insertRecord(record: CatalogRecord): Promise<CatalogRecord> {
+    await this.#catalog.insert(record);
+    await this.#writeRecordFile(record);
+    return record;
+  }
+
+  async #writeRecordFile(record: CatalogRecord): Promise<void> {
+    if (this.#readOnly) return;
+    try {
+      await this.ensureDir();
+      await this.#records.write(record);
+    } catch (error) {
+      // The record is committed; reconcile writes a missing record file later.
+      this.#log.warn("Record file of {id} not written: {error}", {
+        id: record.id,
+        error: message(error),
+      });
+    }
+  }
+
+  /** {@inheritDoc ImageStore.writeMissingRecordFile} */
+  async writeMissingRecordFile(id: string): Promise<boolean> {
+    if (this.#readOnly || await this.#records.has(id)) return false;
+    const record = await this.#catalog.get(id);
+    if (record === null) return false;
+    await this.ensureDir();
+    await this.#records.write(record);
+    return true;
+  }
+
   /** {@inheritDoc ImageStore.save} */
   async save(input: SaveInput): Promise<CatalogRecord> {
     checkSaveInput(input);
+    this.#refuseWrites("save image");
     const now = this.#catalog.now();
     const id = input.id ?? newImageId(now);
     const fileName = imageFileName(id, input.ext);
@@ -223,7 +365,7 @@ export class FsImageStore implements ImageStore {
     try {
       staged.push(await this.#stage(fileName, input.bytes));
       if (thumbnail) staged.push(await this.#stage(thumbFileName(id), thumbnail));
-      await this.#syncDir();
+      await this.#syncDir(this.#folder.tmp);
       await this.#catalog.insert(record);
       committed = true;
     } catch (error) {
@@ -237,7 +379,7 @@ export class FsImageStore implements ImageStore {
     }
     try {
       for (const s of staged) await this.#finish(s);
-      await this.#syncDir();
+      await this.#syncDir(this.#folder.root);
     } catch (error) {
       // The image is saved (record committed, bytes durable): a read or reconcile completes the
       // rename, so the caller gets its record.
@@ -245,6 +387,7 @@ export class FsImageStore implements ImageStore {
     } finally {
       for (const s of staged) s.file.close();
     }
+    await this.#writeRecordFile(record);
     return record;
   }
 
@@ -257,7 +400,7 @@ export class FsImageStore implements ImageStore {
   async read(ref: string): Promise<StoredImage | null> {
     const record = await this.#catalog.resolve(ref);
     if (record === null) return null;
-    const bytes = await this.#readCompleting(record.fileName, true);
+    const bytes = await this.#readCompleting(record.fileName, record);
     if (bytes === null) return null;
     return { record, bytes, mime: record.mime, sha256: record.sha256, size: bytes.length };
   }
@@ -266,7 +409,7 @@ export class FsImageStore implements ImageStore {
   async open(ref: string): Promise<OpenedImage | null> {
     const record = await this.#catalog.resolve(ref);
     if (record === null) return null;
-    const file = await this.#openCompleting(record.fileName, true);
+    const file = await this.#openCompleting(record.fileName, record);
     if (file === null) return null;
     try {
       const info = await file.stat();
@@ -288,7 +431,7 @@ export class FsImageStore implements ImageStore {
     const record = await this.#catalog.resolve(ref);
     if (record === null) return null;
     // Only a thumbnail the record names is complete under its temporary name.
-    return await this.#readCompleting(thumbFileName(record.id), record.thumbnail !== null);
+    return await this.#readCompleting(thumbFileName(record.id), record.thumbnail ? record : null);
   }
 
   /** {@inheritDoc ImageStore.putThumbnail} */
@@ -298,6 +441,7 @@ export class FsImageStore implements ImageStore {
       throw new ValidationError("thumbnail", "Invalid thumbnail: expected a non-empty Uint8Array");
     }
     if (!(await this.#catalog.has(id))) return null;
+    if (this.#readOnly) return null; // a thumbnail made on the fly is served, just not kept
     await this.ensureDir();
     const name = thumbFileName(id);
     let staged: Staged | null = null;
@@ -316,6 +460,7 @@ export class FsImageStore implements ImageStore {
       bytes: bytes.length,
     });
     if (updated === null) await removeIfExists(this.pathOf(name));
+    else await this.#writeRecordFile(updated);
     return updated;
   }
 
@@ -328,42 +473,27 @@ export class FsImageStore implements ImageStore {
   /** {@inheritDoc ImageStore.delete} */
   async delete(ref: string): Promise<CatalogRecord | null> {
     checkImageRef(ref);
+    this.#refuseWrites("delete image");
     const record = await this.#catalog.resolve(ref);
     if (record === null) return null;
+    const at = this.#catalog.now();
     const removed = await this.#catalog.remove(record.id, {
-      extend: (op, current) => {
-        const tombstone: Tombstone = {
-          fileName: current.fileName,
-          thumbName: thumbFileName(current.id),
-          at: this.#catalog.now(),
-        };
-        op.set(KEYS.tombstone(current.id), tombstone);
-      },
+      extend: (op, current) => op.set(KEYS.tombstone(current.id), tombstoneOf(current, at)),
     });
     if (removed === null) return null;
-    await this.#removeFilesOf(removed.id, {
-      fileName: removed.fileName,
-      thumbName: thumbFileName(removed.id),
-      at: 0,
-    });
+    await this.#removeFilesOf(removed.id, tombstoneOf(removed, at));
     return removed;
   }
 
   /** {@inheritDoc ImageStore.listFiles} */
   async *listFiles(): AsyncGenerator<StoredFile> {
-    let entries: AsyncIterable<Deno.DirEntry>;
     try {
-      entries = Deno.readDir(this.#dir);
-      for await (const entry of entries) {
+      for await (const entry of Deno.readDir(this.#folder.root)) {
+        if (entry.name === PRIVATE_DIR_NAME) continue;
         const named = classifyFileName(entry.name);
-        let size = 0;
-        let mtime: number | null = null;
-        let isFile = entry.isFile;
+        let info: Deno.FileInfo;
         try {
-          const info = await Deno.lstat(join(this.#dir, entry.name));
-          size = info.size;
-          mtime = info.mtime?.getTime() ?? null;
-          isFile = info.isFile;
+          info = await Deno.lstat(join(this.#folder.root, entry.name));
         } catch (error) {
           if (isNotFound(error)) continue;
           throw error;
@@ -372,9 +502,10 @@ export class FsImageStore implements ImageStore {
           name: entry.name,
           kind: named.kind,
           id: "id" in named ? named.id : null,
-          size,
-          mtime,
-          isFile,
+          size: info.size,
+          mtime: info.mtime?.getTime() ?? null,
+          isFile: info.isFile,
+          isDirectory: info.isDirectory,
         };
       }
     } catch (error) {
@@ -388,14 +519,48 @@ export class FsImageStore implements ImageStore {
     if (!isStoreFileName(record.fileName)) return false;
     // The temporary name first: a concurrent writer renames it to the final name, never back.
     if (classifyFileName(record.fileName).kind === "image") {
-      if (await exists(this.pathOf(tempFileName(record.fileName)))) return true;
+      const temp = tempFileName(record.fileName);
+      if (await exists(this.pathOf(temp))) return true;
+      if (await exists(this.#topLevelPath(temp))) return true;
     }
     return await exists(this.pathOf(record.fileName));
+  }
+
+  /** {@inheritDoc ImageStore.unknownFiles} */
+  async unknownFiles(): Promise<UnknownFiles> {
+    const names: string[] = [];
+    for await (const file of this.listFiles()) {
+      if (file.isDirectory || await this.#claims(file)) continue;
+      if (file.isFile && classifyFileName(file.name).kind === "legacy") continue; // adopted at start
+      names.push(file.name);
+    }
+    return summarizeUnknown(names);
+  }
+
+  /** True when a record claims this top-level file: the store wrote it (or adopted it). */
+  async #claims(file: StoredFile): Promise<boolean> {
+    const named = classifyFileName(file.name);
+    switch (named.kind) {
+      case "image":
+        return (await this.#catalog.get(named.id))?.fileName === file.name;
+      case "legacy":
+        return (await this.#catalog.getByFileName(file.name)) !== null;
+      case "thumb":
+        // An earlier build's thumbnail: claimed when the record names one of that size.
+        return (await this.#catalog.get(named.id))?.thumbnail?.bytes === file.size;
+      case "temp": {
+        const record = await this.#catalog.get(named.id);
+        return record?.fileName === named.target && record.bytes === file.size;
+      }
+      case "unknown":
+        return false;
+    }
   }
 
   /** {@inheritDoc ImageStore.resolveLeftovers} */
   async resolveLeftovers(options: LeftoverOptions): Promise<LeftoverReport> {
     const report = emptyLeftoverReport();
+    const dryRun = options.dryRun || this.#readOnly;
     const late = () => {
       if (performance.now() > options.deadline) report.truncated = true;
       return report.truncated;
@@ -406,17 +571,25 @@ export class FsImageStore implements ImageStore {
       if (late()) return report;
       const id = entry.key[entry.key.length - 1] as string;
       report.tombstonesResolved.push(entry.value.fileName);
-      if (options.dryRun) continue;
+      if (dryRun) continue;
       try {
         await this.#removeFilesOf(id, entry.value);
       } catch (error) {
         report.errors.push({ file: String(entry.value.fileName), error: message(error) });
       }
     }
+    for await (const name of this.#privateTempNames()) {
+      if (late()) return report;
+      try {
+        await this.#resolveTemp(name, dryRun, report);
+      } catch (error) {
+        report.errors.push({ file: name, error: message(error) });
+      }
+    }
     for await (const file of this.listFiles()) {
       if (late()) return report;
       try {
-        await this.#resolveFile(file, options, report);
+        await this.#resolveTopLevel(file, dryRun, report);
       } catch (error) {
         report.errors.push({ file: file.name, error: message(error) });
       }
@@ -424,61 +597,65 @@ export class FsImageStore implements ImageStore {
     return report;
   }
 
-  async #resolveFile(
-    file: StoredFile,
-    options: LeftoverOptions,
-    report: LeftoverReport,
-  ): Promise<void> {
-    const named = classifyFileName(file.name);
-    if (!file.isFile && named.kind === "temp") {
-      report.unknownFiles.push(file.name); // a directory or link: never ours to complete
-      return;
-    }
-    switch (named.kind) {
-      case "temp":
-        await this.#resolveTemp(file.name, named.id, named.target, options, report);
-        return;
-      case "image": {
-        const record = await this.#catalog.get(named.id);
-        if (record?.fileName === file.name) return;
-        break;
+  async *#privateTempNames(): AsyncGenerator<string> {
+    try {
+      for await (const entry of Deno.readDir(this.#folder.tmp)) {
+        if (entry.isFile && classifyFileName(entry.name).kind === "temp") yield entry.name;
       }
-      case "thumb":
-        if (await this.#catalog.has(named.id)) return;
-        break;
-      case "legacy":
-        if ((await this.#catalog.getByFileName(file.name)) === null) {
-          report.legacyUnadopted.push(file.name);
-        }
-        return;
-      case "unknown":
-        break;
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
     }
-    // Claimed by no record: report, and remove once older than the grace period — by mtime, the
-    // only place age is used. Only image-like regular files: the directory may hold other things.
-    report.unknownFiles.push(file.name);
-    const old = file.mtime !== null && options.now - file.mtime > options.graceMs;
-    if (!old || !file.isFile || !REMOVABLE_UNKNOWN.test(file.name) || options.dryRun) return;
-    if (named.kind === "unknown") {
-      // Not a store name, so `pathOf` refuses it; the name comes from the directory listing and
-      // has no separator, so joining it stays inside the directory.
-      if (file.name.includes("/") || file.name.includes("\\") || file.name.startsWith("..")) {
-        return;
-      }
-      await removeIfExists(join(this.#dir, file.name));
-    } else {
-      await removeIfExists(this.pathOf(file.name));
-    }
-    report.unknownRemoved.push(file.name);
   }
 
-  async #resolveTemp(
+  /** Sorts a top-level file: the store's, the predecessor's not yet adopted, or unknown. */
+  async #resolveTopLevel(file: StoredFile, dryRun: boolean, report: LeftoverReport) {
+    if (file.isDirectory) return; // a folder of the user's: not a file, never ours
+    const named = classifyFileName(file.name);
+    if (named.kind === "legacy" && file.isFile) {
+      if ((await this.#catalog.getByFileName(file.name)) === null) {
+        report.legacyUnadopted.push(file.name);
+      }
+      return;
+    }
+    if (await this.#claims(file)) {
+      if (named.kind === "temp" && file.isFile) {
+        await this.#completeTopLevelTemp(file.name, named.id, named.target, dryRun, report);
+      }
+      return;
+    }
+    report.unknownFiles.push(file.name);
+  }
+
+  /**
+   * An earlier build's committed write whose rename never happened: completed only when the final
+   * name is free and the file holds exactly the recorded bytes (anything else is not ours to move).
+   */
+  async #completeTopLevelTemp(
     name: string,
     id: string,
     target: string,
-    options: LeftoverOptions,
+    dryRun: boolean,
     report: LeftoverReport,
   ): Promise<void> {
+    const record = await this.#catalog.get(id);
+    const tmpPath = this.#topLevelPath(name);
+    const finalPath = this.pathOf(target);
+    if (record === null || await exists(finalPath)) {
+      report.unknownFiles.push(name);
+      return;
+    }
+    if (!(await holdsExactly(tmpPath, record.bytes, record.sha256))) {
+      report.unknownFiles.push(name);
+      return;
+    }
+    report.tempCompleted.push(name);
+    if (!dryRun) await Deno.rename(tmpPath, finalPath);
+  }
+
+  /** A temporary file of the private folder: completed, removed, or left to its live writer. */
+  async #resolveTemp(name: string, dryRun: boolean, report: LeftoverReport): Promise<void> {
+    const named = classifyFileName(name);
+    if (named.kind !== "temp") return;
     const tmpPath = this.pathOf(name);
     let file: Deno.FsFile;
     try {
@@ -493,17 +670,17 @@ export class FsImageStore implements ImageStore {
         return;
       }
       // Still the same file under that name? (A writer may have renamed it meanwhile.)
-      const [held, named] = [await file.stat(), await Deno.lstat(tmpPath).catch(() => null)];
-      if (named === null || (held.ino !== null && named.ino !== held.ino)) return;
-      const record = await this.#catalog.get(id);
+      const [held, current] = [await file.stat(), await Deno.lstat(tmpPath).catch(() => null)];
+      if (current === null || (held.ino !== null && current.ino !== held.ino)) return;
+      const record = await this.#catalog.get(named.id);
       const claimed = record !== null &&
-        (record.fileName === target || record.thumbnail?.fileName === target);
+        (record.fileName === named.target || record.thumbnail?.fileName === named.target);
       if (claimed) {
         report.tempCompleted.push(name);
-        if (!options.dryRun) await Deno.rename(tmpPath, this.pathOf(target));
+        if (!dryRun) await Deno.rename(tmpPath, this.pathOf(named.target));
       } else {
         report.tempDeleted.push(name);
-        if (!options.dryRun) await removeIfExists(tmpPath);
+        if (!dryRun) await removeIfExists(tmpPath);
       }
     } finally {
       file.close();
@@ -511,18 +688,40 @@ export class FsImageStore implements ImageStore {
   }
 
   async #removeFilesOf(id: string, tombstone: Tombstone): Promise<void> {
-    const names = [tombstone.fileName, tombstone.thumbName ?? thumbFileName(id)];
-    for (const name of names) {
-      if (!isStoreFileName(name)) {
-        this.#log.error("Refusing to remove a file outside the store: {name}", { name });
-        continue;
+    const { fileName } = tombstone;
+    if (!isStoreFileName(fileName)) {
+      this.#log.error("Refusing to remove a file outside the store: {name}", { name: fileName });
+    } else {
+      const path = this.pathOf(fileName);
+      const ours = tombstone.sha256 === undefined || tombstone.bytes === undefined ||
+        await holdsExactly(path, tombstone.bytes, tombstone.sha256);
+      if (ours) {
+        await removeIfExists(path);
+      } else if (await exists(path)) {
+        this.#log.warn("Left {name} alone: it is no longer the file the store wrote", {
+          name: fileName,
+        });
       }
-      await removeIfExists(this.pathOf(name));
-      if (classifyFileName(name).kind !== "legacy") {
-        await removeIfExists(this.pathOf(tempFileName(name)));
+      if (classifyFileName(fileName).kind === "image") {
+        await removeIfExists(this.pathOf(tempFileName(fileName)));
       }
     }
+    const thumbName = thumbFileName(id);
+    await removeIfExists(this.pathOf(thumbName));
+    await removeIfExists(this.pathOf(tempFileName(thumbName)));
+    // An earlier build kept thumbnails beside the images: removed when it is the one recorded.
+    const oldThumb = this.#topLevelPath(thumbName);
+    const thumbBytes = tombstone.thumbBytes;
+    if (thumbBytes === undefined || (thumbBytes !== null && await sizeIs(oldThumb, thumbBytes))) {
+      await removeIfExists(oldThumb);
+    }
+    await this.#records.remove(id);
     await kvCommit(this.#catalog.kv, (op) => op.delete(KEYS.tombstone(id)));
+  }
+
+  /** True when a tombstone of `id` is waiting for its files to be removed. */
+  async hasTombstone(id: string): Promise<boolean> {
+    return (await kvGet(this.#catalog.kv, KEYS.tombstone(id))).versionstamp !== null;
   }
 
   /** Creates, locks, writes and fsyncs the temporary file of `finalName`. */
@@ -568,30 +767,34 @@ export class FsImageStore implements ImageStore {
     }
   }
 
-  async #syncDir(): Promise<void> {
+  async #syncDir(dir: string): Promise<void> {
     if (IS_WINDOWS) return; // directories cannot be opened for fsync there
-    const dir = await Deno.open(this.#dir, { read: true });
+    const handle = await Deno.open(dir, { read: true });
     try {
-      await dir.sync();
+      await handle.sync();
     } finally {
-      dir.close();
+      handle.close();
     }
   }
 
   /**
-   * Opens a file; when it is missing and `complete` says its record vouches for the temporary
-   * file, completes the rename a writer has not done yet.
+   * Opens a file (a thumbnail also where an earlier build kept it); when it is missing and
+   * `record` vouches for it, completes the rename a writer has not done yet.
    */
-  async #openCompleting(name: string, complete: boolean): Promise<Deno.FsFile | null> {
+  async #openCompleting(name: string, record: CatalogRecord | null): Promise<Deno.FsFile | null> {
     const path = this.pathOf(name);
+    const kind = classifyFileName(name).kind;
+    const places = kind === "thumb" ? [path, this.#topLevelPath(name)] : [path];
     for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        return await Deno.open(path, { read: true });
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
+      for (const place of places) {
+        try {
+          return await Deno.open(place, { read: true });
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+        }
       }
-      const kind = classifyFileName(name).kind;
-      if (attempt > 0 || !complete || (kind !== "image" && kind !== "thumb")) return null;
+      if (attempt > 0 || record === null || this.#readOnly) return null;
+      if (kind !== "image" && kind !== "thumb") return null;
       try {
         await Deno.rename(this.pathOf(tempFileName(name)), path);
       } catch (error) {
@@ -601,13 +804,23 @@ export class FsImageStore implements ImageStore {
     return null;
   }
 
-  async #readCompleting(name: string, complete: boolean): Promise<Uint8Array | null> {
-    const file = await this.#openCompleting(name, complete);
+  async #readCompleting(name: string, record: CatalogRecord | null): Promise<Uint8Array | null> {
+    const file = await this.#openCompleting(name, record);
     if (file === null) return null;
     try {
       return new Uint8Array(await new Response(file.readable).arrayBuffer());
     } catch (error) {
       throw new AppError("storage", `Cannot read image: ${message(error)}`, { cause: error });
     }
+  }
+}
+
+async function sizeIs(path: string, bytes: number): Promise<boolean> {
+  try {
+    const info = await Deno.lstat(path);
+    return info.isFile && info.size === bytes;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
   }
 }

@@ -7,6 +7,8 @@
  * Layout version 2 (current):
  * ```
  * ["images", "meta", "schema"]                        → number (layout version)
+ * ["images", "meta", "imported", source]              → { at } (records of an earlier build's
+ *                                                       catalog in `source` imported)
  * ["images", "rec", id]                               → StoredRecord (one per image)
  * ["images", "by_time", created, id]                  → id
  * ["images", "by_creator", creator, created, id]      → id
@@ -21,6 +23,7 @@
  * ["images", "cleanup", "last_run"]                   → { at, by }
  * ["images", "job", jobId]                            → JobRecord
  * ["images", "job_by_image", imageId]                 → jobId
+ * ["images", "probe", token]                          → true (a readiness write probe, seconds)
  * ```
  *
  * Layout version 1 (an early build: one record per file name, no indexes, no counters):
@@ -49,6 +52,8 @@ const ROOT = "images";
 export const KEYS = Object.freeze({
   /** Where the layout version is stored. */
   schemaVersion: (): Deno.KvKey => [ROOT, "meta", "schema"],
+  /** Marker: the records of an earlier build's catalog in `source` were imported. */
+  importedFrom: (source: string): Deno.KvKey => [ROOT, "meta", "imported", source],
   /** One image record. */
   record: (id: string): Deno.KvKey => [ROOT, "rec", id],
   /** Prefix of all image records. */
@@ -106,6 +111,8 @@ export const KEYS = Object.freeze({
   ],
   /** Prefix of every chunk of one KV blob. */
   blobChunks: (id: string): Deno.KvKey => [ROOT, "blob", "chunk", id],
+  /** A readiness write probe of the KV store, removed right after it is written. */
+  probe: (token: string): Deno.KvKey => [ROOT, "probe", token],
   /** Last retention run, claimed atomically by one process per interval. */
   cleanupLastRun: (): Deno.KvKey => [ROOT, "cleanup", "last_run"],
   /** One generation job. */

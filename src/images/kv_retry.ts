@@ -111,3 +111,13 @@ export async function* kvList<T>(
     }
   }
 }
+
+/**
+ * Proves `kv` accepts writes: commits `key` (expiring by itself should the removal never come)
+ * and removes it. Throws when either commit fails.
+ */
+export async function probeKvWrite(kv: Deno.Kv, key: Deno.KvKey): Promise<void> {
+  const written = await kvCommit(kv, (op) => op.set(key, true, { expireIn: 60_000 }));
+  if (!written.ok) throw new Error("Cannot write to the KV database: the probe commit failed");
+  await kvCommit(kv, (op) => op.delete(key));
+}

@@ -28,7 +28,7 @@ import {
   thumbFileName,
 } from "./ids.ts";
 import { type BlobPart, KEYS } from "./kv_keys.ts";
-import { kvCommit, kvGet, kvGetMany, kvList } from "./kv_retry.ts";
+import { kvCommit, kvGet, kvGetMany, kvList, probeKvWrite } from "./kv_retry.ts";
 import {
   emptyLeftoverReport,
   type ImageStore,
@@ -38,6 +38,7 @@ import {
   type SaveInput,
   type StoredFile,
   type StoredImage,
+  type UnknownFiles,
 } from "./store.ts";
 
 /** Bytes per chunk: under the 64 KiB value limit with room to spare. */
@@ -107,6 +108,11 @@ export class KvImageStore implements ImageStore {
   /** The catalog. */
   get catalog(): Catalog {
     return this.#catalog;
+  }
+
+  /** {@inheritDoc ImageStore.probeWrite} */
+  probeWrite(): Promise<void> {
+    return probeKvWrite(this.#kv, KEYS.probe(crypto.randomUUID()));
   }
 
   /** {@inheritDoc ImageStore.save} */
@@ -352,6 +358,18 @@ export class KvImageStore implements ImageStore {
   /** {@inheritDoc ImageStore.bytesExist} */
   async bytesExist(record: CatalogRecord): Promise<boolean> {
     return (await kvGet(this.#kv, KEYS.blobManifest(record.id))).versionstamp !== null;
+  }
+
+  /** {@inheritDoc ImageStore.unknownFiles} */
+  unknownFiles(): Promise<UnknownFiles> {
+    // Blobs are written only by this store, under its own keys: nothing in its space is foreign.
+    return Promise.resolve({ count: 0, names: [] });
+  }
+
+  /** {@inheritDoc ImageStore.writeMissingRecordFile} */
+  writeMissingRecordFile(_id: string): Promise<boolean> {
+    // The catalog lives beside the blobs in one KV: there is no folder to rebuild it from.
+    return Promise.resolve(false);
   }
 
   /** {@inheritDoc ImageStore.resolveLeftovers} */

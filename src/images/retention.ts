@@ -1,7 +1,11 @@
 /**
  * Retention: deletes images older than `IMAGE_RETENTION_DAYS`, then the oldest ones while more
- * than `IMAGE_MAX_COUNT` images or `IMAGE_MAX_BYTES` bytes are kept, with a dry run and a report
- * in the predecessor's shape. Each run reconciles first. Safe when several processes run it at
+ * than `IMAGE_MAX_COUNT` images or `IMAGE_MAX_BYTES` bytes are kept, with a dry run (which changes
+ * nothing at all) and a report in the predecessor's shape, plus the files in the folder the store
+ * did not write (reported, never touched). Each run reconciles first. Files adopted from the
+ * predecessor count as the store's, but the policy deletes them only when asked to
+ * (`IMAGE_CLEANUP_ENABLED`, which the scheduled cleanup requires anyway); otherwise they are kept
+ * and left out of the count and byte limits. Safe when several processes run it at
  * once: the policy is a deterministic function of the oldest-first order, and each deletion is a
  * checked atomic operation, so an image deleted by another process is neither deleted nor counted
  * again here.
@@ -19,7 +23,7 @@ import { getLog } from "../log.ts";
 import { KEYS } from "./kv_keys.ts";
 import { kvCommit, kvGet } from "./kv_retry.ts";
 import { reconcile, type ReconcileReport } from "./reconcile.ts";
-import type { ImageStore } from "./store.ts";
+import { type ImageStore, summarizeUnknown, type UnknownFiles } from "./store.ts";
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -44,6 +48,11 @@ export interface CleanupOptions {
   maxBytes?: number;
   /** Time budget of the reconcile that precedes the policy, in milliseconds. */
   reconcileBudgetMs?: number;
+  /**
+   * Let the policy delete images adopted from the predecessor's folder (default false: they are
+   * kept and left out of the limits). Pass `IMAGE_CLEANUP_ENABLED`.
+   */
+  deleteAdopted?: boolean;
 }
 
 /** A cleanup report in the predecessor's shape, plus what reconcile found. */
@@ -60,6 +69,10 @@ export interface CleanupReport {
   deletedFiles: string[];
   /** Whether this was a dry run. */
   dryRun: boolean;
+  /** Images adopted from the predecessor's folder that the policy was not allowed to delete. */
+  adoptedKept: number;
+  /** Files in the folder the store did not write: left alone. */
+  unknownFiles: UnknownFiles;
   /** The reconcile that ran first. */
   reconcile: ReconcileReport;
 }
@@ -85,17 +98,26 @@ export async function runCleanup(
     budgetMs: options.reconcileBudgetMs,
   });
   const all: Candidate[] = [];
+  let scanned = 0;
+  let adoptedKept = 0;
   for await (const r of store.catalog.scanOldestFirst()) {
+    scanned++;
+    if (r.door === "adopted" && !options.deleteAdopted) {
+      adoptedKept++;
+      continue;
+    }
     all.push({ id: r.id, fileName: r.fileName, bytes: r.bytes, created: r.created });
   }
   const doomed = selectForDeletion(all, now, options);
   const report: CleanupReport = {
-    filesScanned: all.length,
+    filesScanned: scanned,
     filesDeleted: 0,
     spaceFreed: 0,
     errors: [],
     deletedFiles: [],
     dryRun,
+    adoptedKept,
+    unknownFiles: summarizeUnknown(reconciled.unknownFiles),
     reconcile: reconciled,
   };
   for (const c of doomed) {
@@ -235,6 +257,7 @@ export function createCleanupHandler(deps: CleanupDeps): () => Promise<CleanupTi
         retentionDays: s.retentionDays,
         maxCount: s.maxImageCount,
         maxBytes: s.maxImageBytes,
+        deleteAdopted: true, // this handler runs only when IMAGE_CLEANUP_ENABLED is on
       });
       log.info("Image cleanup deleted {filesDeleted} of {filesScanned} images", {
         filesDeleted: report.filesDeleted,

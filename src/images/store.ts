@@ -3,19 +3,23 @@
  * stored and catalogued or not visible at all. Two implementations share this interface: files
  * in a directory (`fs_store.ts`, the default) and chunked blobs in Deno KV (`kv_store.ts`, for hosts
  * whose disk is ephemeral). {@link createImageStore} picks one from the configuration and
- * {@link prepareImageStore} runs the start-up work (layout migration, adoption of the predecessor's
- * files, reconcile).
+ * {@link prepareImageStore} runs the start-up work (layout migration, import of the records an
+ * earlier build kept in the configured KV, rebuild from record files, adoption of the
+ * predecessor's files, reconcile).
  *
  * @module
  */
 
+import { resolve } from "node:path";
 import type { Config } from "../config.ts";
 import { adoptPredecessorFiles, type AdoptReport } from "./adopt.ts";
 import { Catalog, type CatalogRecord, type RecordFields } from "./catalog.ts";
 import { FsImageStore } from "./fs_store.ts";
+import { importFolderRecords, type ImportReport } from "./folder_import.ts";
 import type { ImageExt } from "./ids.ts";
 import { KvImageStore } from "./kv_store.ts";
 import { migrateCatalog, type MigrationReport } from "./migrate.ts";
+import { rebuildFromRecordFiles, type RebuildReport } from "./rebuild.ts";
 import { reconcile, type ReconcileReport } from "./reconcile.ts";
 
 /** What {@link ImageStore.save} takes. */
@@ -83,14 +87,30 @@ export interface StoredFile {
   mtime: number | null;
   /** True for regular files and KV blobs (false for directories, links, …). */
   isFile: boolean;
+  /** True for directories. */
+  isDirectory?: boolean;
+}
+
+/** How many unknown file names a report lists (the count covers them all). */
+export const UNKNOWN_NAMES_SHOWN = 100;
+
+/** Files in the images folder the store did not write: reported, never touched. */
+export interface UnknownFiles {
+  /** How many there are. */
+  count: number;
+  /** Their names, sorted, at most {@link UNKNOWN_NAMES_SHOWN}. */
+  names: string[];
+}
+
+/** Sums up a list of unknown file names as {@link UnknownFiles}. */
+export function summarizeUnknown(names: readonly string[]): UnknownFiles {
+  return { count: names.length, names: [...names].sort().slice(0, UNKNOWN_NAMES_SHOWN) };
 }
 
 /** Options of the store-specific part of reconcile. */
 export interface LeftoverOptions {
   /** Current time, epoch milliseconds. */
   now: number;
-  /** Age (by mtime) after which unknown files are removed. */
-  graceMs: number;
   /** Report only; change nothing. */
   dryRun: boolean;
   /** `performance.now()` value after which to stop early. */
@@ -107,10 +127,8 @@ export interface LeftoverReport {
   tempInUse: string[];
   /** Files of deleted records (tombstones) removed. */
   tombstonesResolved: string[];
-  /** Files no record claims (neither temporary nor predecessor files). */
+  /** Files no record claims (neither the store's nor predecessor files): left alone. */
   unknownFiles: string[];
-  /** Unknown files removed because they were older than the grace period. */
-  unknownRemoved: string[];
   /** Predecessor files not (yet) adopted. */
   legacyUnadopted: string[];
   /** Problems met (reconcile goes on after each). */
@@ -127,7 +145,6 @@ export function emptyLeftoverReport(): LeftoverReport {
     tempInUse: [],
     tombstonesResolved: [],
     unknownFiles: [],
-    unknownRemoved: [],
     legacyUnadopted: [],
     errors: [],
     truncated: false,
@@ -169,6 +186,15 @@ export interface ImageStore {
   bytesExist(record: CatalogRecord): Promise<boolean>;
   /** Resolves the write protocol's leftovers by state (the store-specific part of reconcile). */
   resolveLeftovers(options: LeftoverOptions): Promise<LeftoverReport>;
+  /** The files in the store's space it did not write (none for KV blobs). */
+  unknownFiles(): Promise<UnknownFiles>;
+  /**
+   * Writes the record file of image `id` when it has none (fs store: the proof a lost catalog is
+   * rebuilt from). True when one was written; KV blobs need none.
+   */
+  writeMissingRecordFile(id: string): Promise<boolean>;
+  /** Writes and removes a probe where images go; throws (with the reason) when it cannot. */
+  probeWrite(): Promise<void>;
 }
 
 /** Settings {@link createImageStore} reads. */
@@ -176,31 +202,52 @@ export type ImageStoreConfig = Pick<Config, "imageStore" | "outputDir">;
 
 /** Collaborators of {@link createImageStore}. */
 export interface ImageStoreDeps {
-  /** The KV database (owned by the caller). */
+  /** The KV database of the catalog (owned by the caller). */
   kv: Deno.Kv;
+  /** The KV database of job states (default: `kv`). */
+  jobsKv?: Deno.Kv;
+  /**
+   * True when the catalog's KV is shared by several image folders (an explicit
+   * `KV_PATH`/`KV_URL`): records then name the folder their bytes were written to.
+   */
+  sharedCatalog?: boolean;
+  /** Change nothing on disk (a dry run); see {@link FsImageStore}. */
+  readOnly?: boolean;
   /** Clock, epoch milliseconds. */
   now?: () => number;
 }
 
 /** Creates the configured store (`IMAGE_STORE`: `fs` or `kv`). Does no I/O. */
 export function createImageStore(config: ImageStoreConfig, deps: ImageStoreDeps): ImageStore {
-  const catalog = new Catalog(deps.kv, { now: deps.now });
-  if (config.imageStore === "kv") return new KvImageStore({ catalog });
-  return new FsImageStore({ dir: config.outputDir, catalog });
+  const fs = config.imageStore !== "kv";
+  const catalog = new Catalog(deps.kv, {
+    now: deps.now,
+    jobsKv: deps.jobsKv,
+    folder: fs && deps.sharedCatalog ? resolve(config.outputDir) : null,
+  });
+  if (!fs) return new KvImageStore({ catalog });
+  return new FsImageStore({ dir: config.outputDir, catalog, readOnly: deps.readOnly });
 }
 
 /** Options of {@link prepareImageStore}. */
 export interface PrepareOptions {
   /** Time budget of the whole start-up work in milliseconds (default 10,000). */
   budgetMs?: number;
-  /** Grace period for unknown files (default 1 h). */
-  graceMs?: number;
+  /**
+   * The catalog an earlier build kept in the configured KV, when the store's catalog is now
+   * another (the folder's own): its records of this folder are imported. `id` names that KV.
+   */
+  earlierCatalog?: { catalog: Catalog; id: string };
 }
 
 /** What start-up did. */
 export interface StartupReport {
   /** Layout migration. */
   migration: MigrationReport;
+  /** Records imported from the configured KV (fs store with a folder catalog only). */
+  imported: ImportReport | null;
+  /** Records rebuilt from record files (fs store only). */
+  rebuilt: RebuildReport | null;
   /** Predecessor files adopted (fs store only). */
   adoption: AdoptReport | null;
   /** Reconcile. */
@@ -208,8 +255,11 @@ export interface StartupReport {
 }
 
 /**
- * Start-up work, in order: migrate an older catalog layout, adopt the predecessor's files
- * (fs store), then reconcile within the time budget (what is left is done by the next cleanup).
+ * Start-up work, in order: migrate an older catalog layout; for the fs store, import this folder's
+ * records from the catalog an earlier build kept in the configured KV, rebuild records from the
+ * folder's record files and adopt the predecessor's files; then reconcile. All within the time
+ * budget (what is left is done by the next start or cleanup). A read-only store changes nothing on
+ * disk: its catalog should then be a scratch copy (see `scratch.ts`).
  */
 export async function prepareImageStore(
   store: ImageStore,
@@ -217,14 +267,19 @@ export async function prepareImageStore(
 ): Promise<StartupReport> {
   const deadline = performance.now() + (options.budgetMs ?? 10_000);
   const fs = store instanceof FsImageStore ? store : null;
-  const migration = await migrateCatalog(store.catalog, {
-    readFile: fs ? (name) => fs.readNamedFile(name) : undefined,
-  });
+  const readFile = fs ? (name: string) => fs.readNamedFile(name) : undefined;
+  const earlier = fs ? options.earlierCatalog : undefined;
+  if (earlier && !fs?.readOnly) await migrateCatalog(earlier.catalog, { readFile });
+  const migration = await migrateCatalog(store.catalog, { readFile });
   if (fs) await fs.ensureDir();
+  const imported = fs && earlier
+    ? await importFolderRecords(fs, earlier.catalog, { sourceId: earlier.id, deadline })
+    : null;
+  const rebuilt = fs ? await rebuildFromRecordFiles(fs, { deadline }) : null;
   const adoption = fs ? await adoptPredecessorFiles(fs, { deadline }) : null;
   const report = await reconcile(store, {
     budgetMs: Math.max(1_000, deadline - performance.now()),
-    graceMs: options.graceMs,
+    dryRun: fs?.readOnly ?? false,
   });
-  return { migration, adoption, reconcile: report };
+  return { migration, imported, rebuilt, adoption, reconcile: report };
 }

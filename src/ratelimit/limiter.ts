@@ -62,6 +62,8 @@ export interface LimitSettings {
   readonly requestRateLimit: RateWindow;
   /** `IMAGE_GENERATION_RATE_LIMIT`, images per hour; 0 = unlimited. */
   readonly imageGenerationRateLimit: number;
+  /** Images per hour for callers without credentials (default: `imageGenerationRateLimit`). */
+  readonly anonymousImageGenerationRateLimit?: number;
   /** `MAX_INFLIGHT_PER_KEY`; 0 = unlimited. */
   readonly maxInflightPerKey: number;
   /** `UPSTREAM_IMAGES_PER_MINUTE`; 0 = unlimited. */
@@ -86,8 +88,15 @@ export interface LimiterOptions {
 export interface Limiter {
   /** Counts a request against `REQUEST_RATE_LIMIT`. */
   checkRequest(principal: string): Promise<RateResult>;
-  /** Takes `n` images from the hourly allowance or throws `rate_limited`. */
-  reserveGenerations(principal: string, n: number): Promise<GenerationReservation>;
+  /**
+   * Takes `n` images from the hourly allowance or throws `rate_limited`; an `anonymous` caller's
+   * allowance is {@link hourlyImageLimit}'s.
+   */
+  reserveGenerations(
+    principal: string,
+    n: number,
+    caller?: { anonymous: boolean },
+  ): Promise<GenerationReservation>;
   /** Gives a reservation back after an upstream failure that produced no image. */
   refundGenerations(reservation: GenerationReservation): Promise<boolean>;
   /** Takes a concurrency slot or throws `rate_limited`. */
@@ -102,6 +111,16 @@ export interface Limiter {
   usageReport(options?: Omit<UsageReportOptions, "now">): Promise<UsageReport>;
 }
 
+/** Images per hour a caller may generate (0 = no cap); callers without credentials may differ. */
+export function hourlyImageLimit(
+  limits: Pick<LimitSettings, "imageGenerationRateLimit" | "anonymousImageGenerationRateLimit">,
+  anonymous: boolean,
+): number {
+  return anonymous
+    ? limits.anonymousImageGenerationRateLimit ?? limits.imageGenerationRateLimit
+    : limits.imageGenerationRateLimit;
+}
+
 /** Binds the limiter functions to `kv`, a clock and the configured limits. */
 export function createLimiter(kv: Deno.Kv, options: LimiterOptions): Limiter {
   const { limits } = options;
@@ -113,8 +132,11 @@ export function createLimiter(kv: Deno.Kv, options: LimiterOptions): Limiter {
         windowMs: limits.requestRateLimit.windowMs,
         now,
       }),
-    reserveGenerations: (principal, n) =>
-      reserveGenerations(kv, principal, n, { perHour: limits.imageGenerationRateLimit, now }),
+    reserveGenerations: (principal, n, caller) =>
+      reserveGenerations(kv, principal, n, {
+        perHour: hourlyImageLimit(limits, caller?.anonymous ?? false),
+        now,
+      }),
     refundGenerations: (reservation) => refundGenerations(kv, reservation, { now }),
     acquireInflight: (principal) =>
       acquireInflight(kv, principal, {

@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { AppError, type ErrorKind, errorKindInfo } from "../../src/errors.ts";
 import { errorBody } from "../../src/http/errors.ts";
+import { PRIVATE_DIR_NAME } from "../../src/images/folder.ts";
 import { classifyFileName } from "../../src/images/ids.ts";
 import { type FakeOpenAI, FAULT_NAMES, startFakeOpenAI } from "../fake_openai.ts";
 import { runCli, stdoutJson, tempDataDir } from "./support/cli.ts";
@@ -89,11 +90,16 @@ interface Door {
   metrics?(): Promise<string>;
 }
 
-/** Every entry of the image directory, sorted; fails on a temporary or unknown file. */
+/**
+ * Every entry of the image directory but the store's private folder, sorted; fails on a temporary
+ * or unknown file.
+ */
 async function directoryState(dir: string): Promise<string[]> {
   const names: string[] = [];
   try {
-    for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.name !== PRIVATE_DIR_NAME) names.push(entry.name);
+    }
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return [];
     throw error;

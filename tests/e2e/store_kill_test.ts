@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { PRIVATE_DIR_NAME, storeFolder } from "../../src/images/folder.ts";
 import { classifyFileName, sha256Hex } from "../../src/images/ids.ts";
 import { createImageStore, prepareImageStore } from "../../src/images/store.ts";
 
@@ -102,10 +103,14 @@ Deno.test("after a SIGKILL mid-burst and a restart, every record has its bytes a
           count++;
           bytes += read.size;
         }
-        // Every image file has a record, and no temporary file remains.
-        for await (const entry of Deno.readDir(dir)) {
-          assert.notEqual(classifyFileName(entry.name).kind, "temp", entry.name);
-          assert.ok(claimed.has(entry.name), `record of ${entry.name}`);
+        // Every image file and thumbnail has a record, and no temporary file remains.
+        const folder = storeFolder(dir);
+        for (const place of [dir, folder.thumbs, folder.tmp]) {
+          for await (const entry of Deno.readDir(place)) {
+            if (place === dir && entry.name === PRIVATE_DIR_NAME) continue;
+            assert.notEqual(classifyFileName(entry.name).kind, "temp", entry.name);
+            assert.ok(claimed.has(entry.name), `record of ${entry.name}`);
+          }
         }
         // Every image the killed process reported as saved survived.
         for (const id of committed) assert.ok(await store.catalog.has(id), id);

@@ -6,6 +6,7 @@
  * @module
  */
 import type {
+  CheckedRequest,
   GenerationJob,
   GenerationResult,
   ImageLookup,
@@ -91,6 +92,8 @@ function decodeCursor(cursor: string): { c: number; i: string } {
 export class FakeImageService implements ImageService {
   /** Every generate/edit call, in order. */
   readonly calls: FakeCall[] = [];
+  /** Every validate call, in order. */
+  readonly validations: { operation: "generate" | "edit"; input: Record<string, unknown> }[] = [];
   /** Stored images by id. */
   readonly store = new Map<string, Stored>();
   /** The next job fails with this (once). */
@@ -150,6 +153,30 @@ export class FakeImageService implements ImageService {
     return record;
   }
 
+  /** Checks a request the way {@link generate} and {@link edit} do, starting nothing. */
+  validate(operation: "generate" | "edit", raw: unknown): Promise<CheckedRequest> {
+    const input = (raw ?? {}) as Record<string, unknown>;
+    this.validations.push({ operation, input });
+    try {
+      const n = this.#check(operation, input);
+      const model = typeof input.model === "string" ? input.model : "gpt-image-2";
+      return Promise.resolve({ model, n, warnings: [] });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #check(operation: "generate" | "edit", input: Record<string, unknown>): number {
+    const n = this.#validate(input);
+    if (operation === "edit") {
+      const images = input.images;
+      if (!Array.isArray(images) || images.length === 0) {
+        throw new ValidationError("images", "Missing images: give 1 to 16 input images");
+      }
+    }
+    return n;
+  }
+
   #validate(input: Record<string, unknown>): number {
     if (typeof input.prompt !== "string" || input.prompt.trim() === "") {
       throw new ValidationError("prompt", "Missing prompt: describe the image to generate");
@@ -178,13 +205,7 @@ export class FakeImageService implements ImageService {
     const input = (raw ?? {}) as Record<string, unknown>;
     const { signal, ...rest } = options;
     this.calls.push({ method, input, options: { ...rest, hasSignal: signal !== undefined } });
-    const n = this.#validate(input);
-    if (method === "edit") {
-      const images = input.images;
-      if (!Array.isArray(images) || images.length === 0) {
-        throw new ValidationError("images", "Missing images: give 1 to 16 input images");
-      }
-    }
+    const n = this.#check(method, input);
     const model = typeof input.model === "string" ? input.model : "gpt-image-2";
     const created = this.now();
     const imageIds = Array.from({ length: n }, () => newImageId(created));

@@ -33,6 +33,7 @@ export function fakeRetention(): FakeRetention {
         averageSize: 1024,
         averageSizeFormatted: "1 KB",
       }),
+    unknownFiles: () => Promise.resolve({ count: 1, names: ["my-holiday-photo.png"] }),
     cleanup: ({ dryRun }): Promise<CleanupResults> => {
       cleanups.push(dryRun);
       return Promise.resolve({
@@ -42,6 +43,8 @@ export function fakeRetention(): FakeRetention {
         errors: [],
         deletedFiles: ["image_1700000000000.png"],
         dryRun,
+        adoptedKept: 0,
+        unknownFiles: { count: 1, names: ["my-holiday-photo.png"] },
       });
     },
   };

@@ -289,6 +289,39 @@ Deno.test("a missing OPENAI_API_KEY is not a start-up failure", () => {
   assert.doesNotThrow(() => resolve({}));
 });
 
+Deno.test("a loopback bind with IMAGE_GENERATION_RATE_LIMIT unset has no hourly cap for callers without a key", () => {
+  for (const host of ["127.0.0.1", "localhost", "::1", "[::1]", "127.0.0.2"]) {
+    const config = resolve({ HOST: host });
+    assert.equal(config.anonymousImageGenerationRateLimit, 0, host);
+    assert.equal(config.imageGenerationRateLimit, 10, `${host}: keys keep the default`);
+  }
+});
+
+Deno.test("an explicit IMAGE_GENERATION_RATE_LIMIT, a public bind, a proxy or Deploy keep the cap for everyone", () => {
+  const cases: [string, Record<string, string>, number][] = [
+    ["set in the environment", { IMAGE_GENERATION_RATE_LIMIT: "10" }, 10],
+    ["set to another value", { IMAGE_GENERATION_RATE_LIMIT: "3" }, 3],
+    ["explicitly unlimited", { IMAGE_GENERATION_RATE_LIMIT: "0" }, 0],
+    ["public bind", { HOST: "0.0.0.0", ALLOW_UNAUTHENTICATED: "true" }, 10],
+    ["behind a trusted proxy", { TRUST_PROXY: "true" }, 10],
+    ["Deno Deploy", { DENO_DEPLOY: "1" }, 10],
+    ["Deno Deploy with a loopback HOST", { DENO_DEPLOY: "1", HOST: "127.0.0.1" }, 10],
+  ];
+  for (const [name, env, expected] of cases) {
+    assert.equal(resolve(env).anonymousImageGenerationRateLimit, expected, name);
+  }
+  assert.equal(
+    resolve({}, { dotenv: { IMAGE_GENERATION_RATE_LIMIT: "5" } }).anonymousImageGenerationRateLimit,
+    5,
+    "a value from .env counts as set",
+  );
+  assert.equal(
+    resolve({}, { flags: { IMAGE_GENERATION_RATE_LIMIT: "7" } }).anonymousImageGenerationRateLimit,
+    7,
+    "a flag counts as set",
+  );
+});
+
 Deno.test("the resolved configuration is frozen", () => {
   const config = resolve({ CORS_ORIGINS: "https://a.example" });
   assert.ok(Object.isFrozen(config));

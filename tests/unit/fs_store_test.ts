@@ -51,7 +51,7 @@ Deno.test("open streams the same bytes that read returns", async () => {
   });
 });
 
-Deno.test("a thumbnail given at save time is stored beside the image as <id>.thumb.webp", async () => {
+Deno.test("a saved image is the only file it adds to OUTPUT_DIR: thumbnail and record file are private", async () => {
   await withFsStore(async ({ store, dir }) => {
     const thumb = new Uint8Array([82, 73, 70, 70, 1, 2, 3, 4]);
     const record = await store.save(pngInput(1000, { thumbnail: thumb }));
@@ -60,7 +60,10 @@ Deno.test("a thumbnail given at save time is stored beside the image as <id>.thu
       mime: "image/webp",
       bytes: thumb.length,
     });
-    assert.deepEqual(await listDir(dir), [record.fileName, `${record.id}.thumb.webp`].sort());
+    assert.deepEqual(await listDir(dir), [record.fileName]);
+    assert.deepEqual(await listDir(store.folder.thumbs), [`${record.id}.thumb.webp`]);
+    assert.deepEqual(await listDir(store.folder.tmp), []);
+    assert.deepEqual(await store.recordFiles.read(record.id), record);
     assert.deepEqual(await store.readThumbnail(record.id), thumb);
   });
 });
@@ -199,7 +202,10 @@ Deno.test("reads complete a rename that a writer committed but did not finish", 
   await withFsStore(async ({ store, dir }) => {
     const record = await store.save(pngInput(800));
     // The state right after the record commit: bytes still under the temporary name.
-    await Deno.rename(join(dir, record.fileName), join(dir, tempFileName(record.fileName)));
+    await Deno.rename(
+      join(dir, record.fileName),
+      join(store.folder.tmp, tempFileName(record.fileName)),
+    );
     assert.equal(await store.has(record.id), true);
     const read = await store.read(record.id);
     assert.equal(read?.size, 800);

@@ -161,6 +161,7 @@ async function startFuzzApp(env: Record<string, string> = {}): Promise<FuzzApp> 
     now,
     retention: {
       stats: () => services.store.catalog.stats(),
+      unknownFiles: () => services.store.unknownFiles(),
       cleanup: ({ dryRun }) =>
         Promise.resolve({
           filesScanned: 0,
@@ -169,6 +170,8 @@ async function startFuzzApp(env: Record<string, string> = {}): Promise<FuzzApp> 
           errors: [],
           deletedFiles: [],
           dryRun,
+          adoptedKept: 0,
+          unknownFiles: { count: 0, names: [] },
         }),
     },
     mcpHandler: (c) => mcp.handle(c),
@@ -821,19 +824,24 @@ Deno.test("MCP on /mcp refuses any Origin or Host that is not loopback (DNS rebi
       });
       await response.body?.cancel();
       assert.ok(response.status < 500, `Origin ${o} Host ${h}: HTTP ${response.status}`);
-      // Origin: any loopback host, as a browser on this machine sends it. Host: the loopback
-      // names exactly as written (no other spelling of 127.0.0.1 is a name a client uses).
+      // Origin: a page served from a loopback name, serialized as a browser sends it (http or
+      // https, canonical, no default port) — never a name that merely starts like one. Host: the
+      // loopback names as a client writes them (no other spelling of 127.0.0.1).
+      const isLoopback = (name: string) =>
+        loopback.has(name) || /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(name) &&
+          name.split(".").every((part) => Number(part) <= 255 && String(Number(part)) === part);
       let originOk = true;
       if (o !== undefined) {
         try {
-          const name = new URL(o).hostname;
-          originOk = loopback.has(name) || name === "::1" || name.startsWith("127.");
+          const parsed = new URL(o);
+          originOk = (parsed.protocol === "http:" || parsed.protocol === "https:") &&
+            parsed.origin === o.toLowerCase() && isLoopback(parsed.hostname);
         } catch {
           originOk = false;
         }
       }
       const hostName = (h ?? "localhost").toLowerCase().replace(/:\d+$/, "");
-      const hostOk = loopback.has(hostName);
+      const hostOk = isLoopback(hostName);
       if (originOk && hostOk) {
         assert.equal(response.status, 200, `Origin ${o} Host ${requestUrl.host} was refused`);
       } else {

@@ -151,7 +151,7 @@ Deno.test("/ready reports each check and answers 503 naming the ones that failed
   assert.deepEqual((await missing.json()).failed, ["openai_api_key"]);
 });
 
-Deno.test("GET /admin/images/stats answers the predecessor's stats and cleanup settings", async () => {
+Deno.test("GET /admin/images/stats answers the predecessor's stats, cleanup settings and unknown files", async () => {
   await using t = await startTestApp({
     env: { IMAGE_CLEANUP_ENABLED: "true", IMAGE_RETENTION_DAYS: "3", IMAGE_MAX_COUNT: "500" },
   });
@@ -168,6 +168,7 @@ Deno.test("GET /admin/images/stats answers the predecessor's stats and cleanup s
     maxBytes: null,
     intervalHours: 24,
   });
+  assert.deepEqual(body.unknownFiles, { count: 1, names: ["my-holiday-photo.png"] });
 });
 
 Deno.test("POST /admin/images/cleanup runs the policy, as a dry run when asked", async () => {
@@ -183,8 +184,10 @@ Deno.test("POST /admin/images/cleanup runs the policy, as a dry run when asked",
       spaceFreed: 1024,
       errors: [],
       deletedFiles: ["image_1700000000000.png"],
+      adoptedKept: 0,
     },
     dryRun: true,
+    unknownFiles: { count: 1, names: ["my-holiday-photo.png"] },
   });
   const empty = await t.request("/admin/images/cleanup", { method: "POST" });
   assert.equal(empty.status, 200, "an empty body means the defaults");

@@ -103,6 +103,50 @@ Deno.test("a request for n images needs n from the hourly allowance and is refus
   );
 });
 
+Deno.test("on a loopback bind with auth off, callers without a key have no hourly image cap", async () => {
+  await using t = await startTestApp();
+  assert.equal(t.config.host, "127.0.0.1");
+  for (let i = 0; i < 3; i++) {
+    const ten = await t.request("/mcp", json({ prompt: "x", n: 10 }));
+    assert.equal(ten.status, 200, `request ${i + 1} of 10 images`);
+    await ten.body?.cancel();
+  }
+});
+
+Deno.test("an explicit IMAGE_GENERATION_RATE_LIMIT is honoured on a loopback bind with auth off", async () => {
+  await using t = await startTestApp({ env: { IMAGE_GENERATION_RATE_LIMIT: "10" } });
+  const ten = await t.request("/mcp", json({ prompt: "x", n: 10 }));
+  assert.equal(ten.status, 200);
+  await ten.body?.cancel();
+  const more = await t.request("/mcp", json({ prompt: "x" }));
+  assert.equal(more.status, 429);
+  await more.body?.cancel();
+});
+
+Deno.test("API keys keep the default of 10 images per hour on a loopback bind", async () => {
+  await using t = await startTestApp();
+  const { key } = await createApiKey(t.kv, { name: "script", role: "user", now: t.now });
+  const ten = await t.request("/mcp", json({ prompt: "x", n: 10 }, { headers: bearer(key) }));
+  assert.equal(ten.status, 200);
+  await ten.body?.cancel();
+  const more = await t.request(
+    "/v1/images/generations",
+    json({ prompt: "x" }, { headers: bearer(key) }),
+  );
+  assert.equal(more.status, 429);
+  assert.match((await more.json()).error.message, /0 of 10 images left/);
+});
+
+Deno.test("a public bind keeps the default of 10 images per hour for callers without a key", async () => {
+  await using t = await startTestApp({ env: { HOST: "0.0.0.0", ALLOW_UNAUTHENTICATED: "true" } });
+  const ten = await t.request("/mcp", json({ prompt: "x", n: 10 }));
+  assert.equal(ten.status, 200);
+  await ten.body?.cancel();
+  const more = await t.request("/mcp", json({ prompt: "x" }));
+  assert.equal(more.status, 429);
+  assert.match((await more.json()).error, /0 of 10 images left/);
+});
+
 Deno.test("images reserved for a failed generation are given back", async () => {
   await using t = await startTestApp({ env: { IMAGE_GENERATION_RATE_LIMIT: "2" } });
   t.images.failNext = new AppError("upstream_unavailable", "OpenAI is down");

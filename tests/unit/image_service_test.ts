@@ -73,6 +73,29 @@ Deno.test("a job that stopped updating is reported as interrupted, not pending f
   }, () => clock);
 });
 
+Deno.test("validate checks a request the way generate does and starts nothing", async () => {
+  await withServices(async ({ images }) => {
+    const checked = await images.validate("generate", {
+      prompt: "a kite",
+      model: "dall-e-3",
+      n: 2,
+    });
+    assert.equal(checked.model, "gpt-image-2", "a retired model resolves to its translation");
+    assert.equal(checked.n, 2);
+    assert.match(checked.warnings.join("\n"), /"dall-e-3" was retired/);
+    const error = await images.validate("generate", { prompt: "a kite", size: "999x999" })
+      .then(() => undefined, (e) => e);
+    assert.equal(error?.kind, "validation");
+    assert.equal(error?.field, "size");
+    const edit = await images.validate("edit", { prompt: "greener" }).then(
+      () => undefined,
+      (e) => e,
+    );
+    assert.equal(edit?.field, "images", "an edit needs its input images");
+    assert.deepEqual((await images.list()).items, [], "nothing was generated or stored");
+  });
+});
+
 Deno.test("every generation of the default model has a cost; an estimated price says so in the MCP result", async () => {
   await withServices(async ({ images, config }) => {
     const priced = await (await images.generate({ prompt: "a kite", quality: "low" }, {

@@ -510,6 +510,19 @@ Deno.test("createLimiter binds the configured limits", async () => {
   });
 });
 
+Deno.test("createLimiter over the default settings of a loopback bind caps keys, not callers without one", async () => {
+  await withKv(async (kv) => {
+    const clock = manualClock();
+    const config = resolveConfig({ env: {}, dotenv: {}, flags: {}, os: "linux", cwd: "/" });
+    const limiter = createLimiter(kv, { now: clock.now, limits: config });
+    for (let i = 0; i < 3; i++) {
+      await limiter.reserveGenerations("ip:127.0.0.1", 10, { anonymous: true });
+    }
+    await limiter.reserveGenerations("key_a", 10, { anonymous: false });
+    await rejectsWith(limiter.reserveGenerations("key_a", 1), "rate_limited");
+  });
+});
+
 /** A KV whose next `failures` commits throw SQLite's transient lock error. */
 function lockedKv(kv: Deno.Kv, failures: { left: number }): Deno.Kv {
   return new Proxy(kv, {

@@ -1,34 +1,38 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { buildRecord } from "../../src/images/catalog.ts";
+import { buildRecord, type CatalogRecord } from "../../src/images/catalog.ts";
 import { newImageId, sha256Hex, tempFileName } from "../../src/images/ids.ts";
 import { KEYS } from "../../src/images/kv_keys.ts";
-import { reconcile, UNKNOWN_FILE_GRACE_MS } from "../../src/images/reconcile.ts";
+import { reconcile } from "../../src/images/reconcile.ts";
+import { personalState, writePersonalFiles } from "../support/personal_files.ts";
 import { fakePng, fields, listDir, pngInput, withFsStore } from "./fixtures/image_store_fixture.ts";
 
-async function setMtime(path: string, ms: number): Promise<void> {
-  await Deno.utime(path, new Date(ms), new Date(ms));
+/** The record of `bytes` as a writer commits it before its file has its final name. */
+async function recordOf(bytes: Uint8Array, created: number): Promise<CatalogRecord> {
+  const id = newImageId(created);
+  return buildRecord(fields(), {
+    id,
+    fileName: `${id}.png`,
+    mime: "image/png",
+    width: 8,
+    height: 8,
+    bytes: bytes.length,
+    sha256: await sha256Hex(bytes),
+    created,
+  });
 }
 
 Deno.test("a temporary file without a record is deleted; one with a record is completed", async () => {
   await withFsStore(async ({ store, catalog, dir, clock }) => {
+    const tmp = store.folder.tmp;
     // Interrupted before the commit: bytes in a temporary file, no record.
     const orphanId = newImageId(clock.now());
-    await Deno.writeFile(join(dir, `.${orphanId}.png.tmp`), fakePng(8, 8, 500));
+    await Deno.writeFile(join(tmp, `.${orphanId}.png.tmp`), fakePng(8, 8, 500));
     // Interrupted after the commit: record committed, rename not done.
     const bytes = fakePng(8, 8, 700);
-    const id = newImageId(clock.now());
-    const record = buildRecord(fields(), {
-      id,
-      fileName: `${id}.png`,
-      mime: "image/png",
-      width: 8,
-      height: 8,
-      bytes: bytes.length,
-      sha256: await sha256Hex(bytes),
-      created: clock.now(),
-    });
-    await Deno.writeFile(join(dir, tempFileName(record.fileName)), bytes);
+    const record = await recordOf(bytes, clock.now());
+    const id = record.id;
+    await Deno.writeFile(join(tmp, tempFileName(record.fileName)), bytes);
     await catalog.insert(record);
 
     const report = await reconcile(store);
@@ -36,12 +40,16 @@ Deno.test("a temporary file without a record is deleted; one with a record is co
     assert.deepEqual(report.tempCompleted, [tempFileName(record.fileName)]);
     assert.deepEqual(report.recordsDropped, []);
     assert.deepEqual(await listDir(dir), [record.fileName]);
+    assert.deepEqual(await listDir(tmp), []);
     assert.equal((await store.read(id))?.sha256, record.sha256);
+    assert.equal(report.recordFilesWritten, 1, "the record that had none got its record file");
+    assert.equal((await store.recordFiles.read(id))?.sha256, record.sha256);
   });
 });
 
 Deno.test("a temporary file a live writer holds locked is left alone", async () => {
-  await withFsStore(async ({ store, dir }) => {
+  await withFsStore(async ({ store }) => {
+    const dir = store.folder.tmp;
     const name = `.${newImageId()}.png.tmp`;
     const writer = await Deno.open(join(dir, name), { write: true, createNew: true });
     try {
@@ -78,37 +86,71 @@ Deno.test("records whose bytes are gone are dropped and uncounted", async () => 
   });
 });
 
-Deno.test("files no record claims are reported, and removed only after the grace period", async () => {
+Deno.test("files the store did not write are reported and never touched, however old", async () => {
   await withFsStore(async ({ store, dir, clock }) => {
     const kept = await store.save(pngInput(300));
-    const now = clock.now();
-    const stray = `${newImageId(now)}.png`;
-    await Deno.writeFile(join(dir, stray), fakePng(8, 8, 100));
-    await Deno.writeTextFile(join(dir, "holiday.jpg"), "not ours");
+    const names = await writePersonalFiles(dir);
     await Deno.writeTextFile(join(dir, "kv.sqlite3"), "a database someone put here");
+    await Deno.mkdir(join(dir, "Holidays 2025"));
     await Deno.writeFile(join(dir, "image_1690000000000.png"), fakePng(8, 8, 100));
-    for (const name of [stray, "holiday.jpg", "kv.sqlite3", "image_1690000000000.png"]) {
-      await setMtime(join(dir, name), now - 10 * 60_000);
+    const before = await personalState(dir, names);
+    for (const days of [0, 1, 400]) {
+      const report = await reconcile(store, { now: clock.now() + days * 86_400_000 });
+      assert.deepEqual(report.unknownFiles.sort(), [...names, "kv.sqlite3"].sort());
+      assert.deepEqual(report.legacyUnadopted, ["image_1690000000000.png"]);
+      assert.deepEqual(report.tempDeleted, []);
+      assert.deepEqual(report.tempCompleted, []);
     }
-    const young = await reconcile(store, { now });
-    assert.deepEqual(young.unknownFiles.sort(), ["holiday.jpg", "kv.sqlite3", stray].sort());
-    assert.deepEqual(young.unknownRemoved, []);
-    assert.deepEqual(young.legacyUnadopted, ["image_1690000000000.png"]);
-
-    const old = await reconcile(store, { now: now + UNKNOWN_FILE_GRACE_MS });
-    assert.deepEqual(old.unknownRemoved.sort(), ["holiday.jpg", stray].sort());
-    // Not image-like: reported, never removed. Predecessor files: adopted, never removed.
+    assert.deepEqual(await personalState(dir, names), before);
     assert.deepEqual(
       await listDir(dir),
-      [kept.fileName, "image_1690000000000.png", "kv.sqlite3"].sort(),
+      [...names, kept.fileName, "Holidays 2025", "image_1690000000000.png", "kv.sqlite3"].sort(),
     );
+    assert.deepEqual(await store.unknownFiles(), {
+      count: names.length + 1,
+      names: [...names, "kv.sqlite3"].sort(),
+    });
+  });
+});
+
+Deno.test("an earlier build's temporary file is completed only when it holds the recorded bytes", async () => {
+  await withFsStore(async ({ store, catalog, dir, clock }) => {
+    const make = async (bytes: Uint8Array) => {
+      const record = await recordOf(bytes, clock.now());
+      await catalog.insert(record);
+      return record;
+    };
+    // Committed by an earlier build that kept temporary files beside the images, never renamed.
+    const good = await make(fakePng(8, 8, 700, 3));
+    await Deno.writeFile(join(dir, tempFileName(good.fileName)), fakePng(8, 8, 700, 3));
+    // Same name, other bytes of the same size: not the file the record describes.
+    const other = await make(fakePng(8, 8, 600, 1));
+    await Deno.writeFile(join(dir, tempFileName(other.fileName)), fakePng(8, 8, 600, 2));
+    const report = await reconcile(store);
+    assert.deepEqual(report.tempCompleted, [tempFileName(good.fileName)]);
+    assert.deepEqual(report.unknownFiles, [tempFileName(other.fileName)]);
+    assert.equal((await store.read(good.id))?.sha256, good.sha256);
+    assert.deepEqual(await listDir(dir), [good.fileName, tempFileName(other.fileName)].sort());
+  });
+});
+
+Deno.test("a delete leaves alone a file that is no longer the one the store wrote", async () => {
+  await withFsStore(async ({ store, catalog, dir }) => {
+    const record = await store.save(pngInput(400));
+    // Someone replaced the image with their own picture under the same name.
+    await Deno.writeFile(join(dir, record.fileName), fakePng(8, 8, 400, 9));
+    assert.notEqual(await store.delete(record.id), null);
+    assert.equal(await catalog.get(record.id), null);
+    assert.deepEqual(await listDir(dir), [record.fileName]);
+    assert.equal(await store.recordFiles.has(record.id), false);
   });
 });
 
 Deno.test("a delete interrupted between record and bytes is finished from its tombstone", async () => {
   await withFsStore(async ({ store, catalog, dir, kv, clock }) => {
     const record = await store.save(pngInput(400, { thumbnail: new Uint8Array([1, 2, 3]) }));
-    // What a crash right after the delete's atomic operation leaves.
+    // What a crash right after the delete's atomic operation leaves (an earlier build's
+    // tombstone: no size and hash to check).
     await catalog.remove(record.id, {
       extend: (op) =>
         op.set(KEYS.tombstone(record.id), {
@@ -117,11 +159,14 @@ Deno.test("a delete interrupted between record and bytes is finished from its to
           at: clock.now(),
         }),
     });
-    assert.equal((await listDir(dir)).length, 2);
+    assert.deepEqual(await listDir(dir), [record.fileName]);
+    assert.deepEqual(await listDir(store.folder.thumbs), [`${record.id}.thumb.webp`]);
     const report = await reconcile(store);
     assert.deepEqual(report.tombstonesResolved, [record.fileName]);
     assert.deepEqual(report.unknownFiles, []);
     assert.deepEqual(await listDir(dir), []);
+    assert.deepEqual(await listDir(store.folder.thumbs), []);
+    assert.equal(await store.recordFiles.has(record.id), false);
     assert.equal((await kv.get(KEYS.tombstone(record.id))).value, null);
   });
 });
@@ -131,11 +176,12 @@ Deno.test("a dry run reports and changes nothing", async () => {
     const lost = await store.save(pngInput(500));
     await Deno.remove(join(dir, lost.fileName));
     const tmp = `.${newImageId()}.png.tmp`;
-    await Deno.writeFile(join(dir, tmp), new Uint8Array(10));
+    await Deno.writeFile(join(store.folder.tmp, tmp), new Uint8Array(10));
     const report = await reconcile(store, { dryRun: true, now: clock.now() + 7 * 86_400_000 });
     assert.deepEqual(report.recordsDropped, [lost.fileName]);
     assert.deepEqual(report.tempDeleted, [tmp]);
-    assert.deepEqual(await listDir(dir), [tmp]);
+    assert.deepEqual(await listDir(dir), []);
+    assert.deepEqual(await listDir(store.folder.tmp), [tmp]);
     assert.notEqual(await catalog.get(lost.id), null);
   });
 });

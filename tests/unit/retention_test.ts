@@ -11,7 +11,9 @@ import {
   runCleanup,
   startCleanupTimer,
 } from "../../src/images/retention.ts";
+import { adoptPredecessorFiles } from "../../src/images/adopt.ts";
 import {
+  fakePng,
   type FsStoreContext,
   listDir,
   pngInput,
@@ -58,6 +60,31 @@ Deno.test("cleanup deletes images older than the retention period", async () => 
     assert.equal(report.dryRun, false);
     assert.deepEqual(await listDir(ctx.dir), records.slice(3).map((r) => r.fileName).sort());
     assert.equal((await ctx.catalog.counters()).count, 7);
+  });
+});
+
+Deno.test("adopted predecessor files are deleted by the policy only when cleanup is enabled", async () => {
+  await withFsStore(async (ctx) => {
+    const legacy = "image_1700000000000.png";
+    const bytes = fakePng(64, 64, 900, 5);
+    await Deno.writeFile(join(ctx.dir, legacy), bytes);
+    assert.deepEqual((await adoptPredecessorFiles(ctx.store)).adopted, [legacy]);
+    const records = await seed(ctx, 2);
+    const now = START + 30 * DAY;
+    const off = await runCleanup({ store: ctx.store }, { now, retentionDays: 7 });
+    assert.deepEqual(off.deletedFiles, records.map((r) => r.fileName));
+    assert.equal(off.adoptedKept, 1);
+    assert.equal(off.filesScanned, 3);
+    // Adoption only read it: the file is the person's bytes, in place.
+    assert.deepEqual(await Deno.readFile(join(ctx.dir, legacy)), bytes);
+    const on = await runCleanup({ store: ctx.store }, {
+      now,
+      retentionDays: 7,
+      deleteAdopted: true,
+    });
+    assert.deepEqual(on.deletedFiles, [legacy]);
+    assert.equal(on.adoptedKept, 0);
+    assert.deepEqual(await listDir(ctx.dir), []);
   });
 });
 

@@ -162,7 +162,10 @@ export function registerAdminRoutes(app: OpenAPIHono<HttpEnv>, ctx: RouteContext
   });
 
   app.openapi(statsRoute, async (c) => {
-    const stats = await ctx.retention.stats();
+    const [stats, unknownFiles] = await Promise.all([
+      ctx.retention.stats(),
+      ctx.retention.unknownFiles(),
+    ]);
     const config = ctx.config;
     return c.json({
       success: true as const,
@@ -174,6 +177,7 @@ export function registerAdminRoutes(app: OpenAPIHono<HttpEnv>, ctx: RouteContext
         maxBytes: config.maxImageBytes ?? null,
         intervalHours: config.cleanupIntervalHours,
       },
+      unknownFiles,
     }, 200);
   });
 
@@ -191,8 +195,10 @@ export function registerAdminRoutes(app: OpenAPIHono<HttpEnv>, ctx: RouteContext
         spaceFreed: report.spaceFreed,
         errors: report.errors,
         deletedFiles: report.deletedFiles,
+        adoptedKept: report.adoptedKept,
       },
       dryRun: report.dryRun,
+      unknownFiles: report.unknownFiles,
     }, 200);
   });
 

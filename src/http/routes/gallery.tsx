@@ -33,12 +33,12 @@ import type {
   ImageLookup,
   ImageRecord,
   ImageService,
-  StartOptions,
 } from "../../core_types.ts";
 import { AppError, toAppError, ValidationError } from "../../errors.ts";
 import type { ModelRegistry } from "../../generation/models.ts";
 import { isImageId } from "../../images/ids.ts";
 import { getLog } from "../../log.ts";
+import { hourlyImageLimit } from "../../ratelimit/limiter.ts";
 import { clientIp, requestBaseUrl } from "../client_ip.ts";
 import { type GenerationGate, startGatedGeneration } from "../generation.ts";
 import { imagePath } from "../route_context.ts";
@@ -311,7 +311,6 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
     principal: Principal,
   ): Promise<string> {
     const partialImages = typeof input.partial_images === "number" ? input.partial_images : 0;
-    const n = typeof input.n === "number" ? input.n : 1;
     const model = typeof input.model === "string" ? input.model : config.defaultModel;
     const prepared = jobs.prepare({
       model,
@@ -319,24 +318,22 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
       owner: principal.id,
       partialImages,
     });
-    const start = (options: StartOptions) =>
-      kind === "generate" ? images.generate(input, options) : images.edit(input, options);
     let job: GenerationJob;
     let result: Promise<GenerationResult>;
     if (deps.gate) {
       const gated = await startGatedGeneration(deps.gate, {
         principal,
-        n,
         door: "http",
-        model,
+        images,
+        operation: kind,
+        input,
         onProgress: prepared.onProgress,
         partialImages,
-        start,
       });
       job = gated.job;
       result = gated.result;
     } else {
-      job = await start({
+      job = await images[kind](input, {
         door: "http",
         principal,
         onProgress: prepared.onProgress,
@@ -410,7 +407,7 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
         defaultModel={choices.defaultModel}
         values={values}
         error={error}
-        hourlyLimit={config.imageGenerationRateLimit}
+        hourlyLimit={hourlyImageLimit(config, req.viewer.principal?.kind === "anonymous")}
       />,
       status,
     );

@@ -14,6 +14,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ImageRecord } from "../../core_types.ts";
 import { AppError, ValidationError } from "../../errors.ts";
+import { probeKvWrite } from "../../images/kv_retry.ts";
 import { imageFileUri } from "../../mcp/results.ts";
 import { encodeBase64 } from "../../encoding.ts";
 import { VERSION } from "../../version.ts";
@@ -55,7 +56,7 @@ const readyRoute = createRoute({
   method: "get",
   path: "/ready",
   tags: ["Service"],
-  summary: "Readiness: KV reachable, image store writable, OpenAI key set",
+  summary: "Readiness: KV, catalog and image store accept a probe write; OpenAI key set",
   responses: {
     200: { description: "Ready", content: { "application/json": { schema: ReadySchema } } },
     503: {
@@ -175,11 +176,15 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
   }
 }
 
+/** A KV key of its own for one readiness write probe (instances never contend for it). */
+export function readyProbeKey(): Deno.KvKey {
+  return ["http", "ready_probe", crypto.randomUUID()];
+}
+
 async function readiness(ctx: RouteContext): Promise<z.infer<typeof ReadySchema>> {
   const checks: Record<string, () => Promise<void>> = {
-    kv: async () => {
-      await ctx.kv.get(["http", "ready_probe"]);
-    },
+    // A commit, not a read: a read-only database file or mount answers reads but not writes.
+    kv: () => probeKvWrite(ctx.kv, readyProbeKey()),
     ...ctx.readinessChecks,
     openai_api_key: () => {
       const c = ctx.config;
@@ -239,11 +244,11 @@ async function restGenerate(
   const input = { ...fields, save: fields.save ?? true };
   const gated = await startGatedGeneration(ctx.gate, {
     principal: c.get("principal"),
-    n: fields.n ?? 1,
     door: "http",
-    ...(fields.model === undefined ? {} : { model: fields.model }),
+    images: ctx.images,
+    operation: "generate",
+    input,
     signal: c.req.raw.signal,
-    start: (options) => ctx.images.generate(input, options),
   });
   const result = await gated.result;
   if (result.images.length === 0) {

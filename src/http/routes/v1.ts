@@ -12,6 +12,7 @@ import type { GenerationResult, ImageRecord, ProgressListener } from "../../core
 import { encodeBase64 } from "../../encoding.ts";
 import { AppError, toAppError, ValidationError } from "../../errors.ts";
 import { sniffKind } from "../../images/inputs/sniff.ts";
+import { getLog } from "../../log.ts";
 import type { HttpEnv } from "../deps.ts";
 import { errorBody } from "../errors.ts";
 import { type GatedJob, startGatedGeneration } from "../generation.ts";
@@ -34,6 +35,8 @@ import {
 import { parseOrThrow } from "../validation.ts";
 import { sseResponse } from "../sse.ts";
 
+const log = getLog("http", "v1");
+
 const MAX_EDIT_IMAGES = 16;
 const HEARTBEAT_MS = 15_000;
 
@@ -53,6 +56,17 @@ const generationErrors = {
   413: { description: "Body too large", content: errorContent },
   502: { description: "The upstream API failed or is unavailable", content: errorContent },
   504: { description: "The upstream API timed out", content: errorContent },
+};
+
+/** Response header carrying each warning of a request (e.g. a retired model translated). */
+export const WARNING_HEADER = "X-Warning";
+
+const imagesResponseHeaders = {
+  [WARNING_HEADER]: {
+    description: "One per change made on the caller's behalf, e.g. a retired model translated to " +
+      "the default model under LEGACY_MODELS=translate (OpenAI's response body has no field for it)",
+    schema: { type: "string" as const },
+  },
 };
 
 const imagesResponseContent = {
@@ -76,7 +90,11 @@ const generationsRoute = createRoute({
     body: { required: true, content: { "application/json": { schema: V1GenerateBodySchema } } },
   },
   responses: {
-    200: { description: "The images", content: imagesResponseContent },
+    200: {
+      description: "The images",
+      headers: imagesResponseHeaders,
+      content: imagesResponseContent,
+    },
     ...generationErrors,
   },
 });
@@ -91,7 +109,11 @@ const editsRoute = createRoute({
     body: { required: true, content: { "multipart/form-data": { schema: V1EditBodySchema } } },
   },
   responses: {
-    200: { description: "The images", content: imagesResponseContent },
+    200: {
+      description: "The images",
+      headers: imagesResponseHeaders,
+      content: imagesResponseContent,
+    },
     ...generationErrors,
   },
 });
@@ -459,7 +481,8 @@ async function runImages(
       partial_images?: number;
       response_format?: "url" | "b64_json";
     };
-    start: GatedStart;
+    /** The request as the core reads it. */
+    input: Record<string, unknown>;
   },
 ): Promise<Response> {
   const { fields } = options;
@@ -467,17 +490,18 @@ async function runImages(
   const collector = partialCollector(wake);
   const gated = await startGatedGeneration(ctx.gate, {
     principal: c.get("principal"),
-    n: fields.n ?? 1,
     door: "v1",
-    ...(fields.model === undefined ? {} : { model: fields.model }),
+    images: ctx.images,
+    operation: options.kind === "image_edit" ? "edit" : "generate",
+    input: options.input,
     signal: c.req.raw.signal,
     ...(fields.stream
       ? { onProgress: collector.listener, partialImages: fields.partial_images ?? 0 }
       : {}),
-    start: options.start,
   });
+  const warned = reportWarnings(c, gated.job.warnings);
   if (fields.stream) {
-    return streamJob(
+    return warned(streamJob(
       ctx,
       gated,
       {
@@ -489,13 +513,37 @@ async function runImages(
       },
       wake,
       collector.take,
-    );
+    ));
   }
   const result = await gated.result;
-  return c.json(await imagesResponse(ctx, c, result, fields.response_format ?? "b64_json"), 200);
+  return warned(
+    c.json(await imagesResponse(ctx, c, result, fields.response_format ?? "b64_json"), 200),
+  );
 }
 
-type GatedStart = Parameters<typeof startGatedGeneration>[1]["start"];
+/**
+ * Logs a request's warnings and returns what adds them to its response as {@link WARNING_HEADER}
+ * headers: OpenAI's response shape has no place for them, and its SDKs ignore unknown headers.
+ */
+function reportWarnings(
+  c: Context<HttpEnv>,
+  warnings: readonly string[],
+): (response: Response) => Response {
+  for (const warning of warnings) {
+    log.warning("A /v1 request was changed on the caller's behalf: {warning}", {
+      path: c.req.path,
+      principal: c.get("principal").id,
+      warning,
+    });
+  }
+  return (response) => {
+    // Header values are Latin-1 without line breaks; the body's warnings would be UTF-8 text.
+    for (const warning of warnings) {
+      response.headers.append(WARNING_HEADER, warning.replace(/[^\x20-\x7e]/g, "?"));
+    }
+    return response;
+  };
+}
 
 async function imageObject(
   ctx: RouteContext,
@@ -585,7 +633,7 @@ export function registerV1Routes(app: OpenAPIHono<HttpEnv>, ctx: RouteContext): 
     return runImages(ctx, c, {
       kind: "image_generation",
       fields: body,
-      start: (options) => ctx.images.generate(input, options),
+      input,
     });
   });
 
@@ -600,7 +648,7 @@ export function registerV1Routes(app: OpenAPIHono<HttpEnv>, ctx: RouteContext): 
     return await runImages(ctx, c, {
       kind: "image_edit",
       fields: edit.fields,
-      start: (options) => ctx.images.edit(input, options),
+      input,
     });
   });
 

@@ -85,6 +85,46 @@ async function pump(
 }
 
 /**
+ * The command that runs the HTTP entrypoint in `dataDir` with `env` on top of a clean environment
+ * (PORT=0, HOST=127.0.0.1, LOG_FORMAT=json, LOG_LEVEL=info, DATA_DIR=HOME=`dataDir`), with
+ * `args` after the entrypoint and piped output.
+ */
+export function httpServiceCommand(
+  env: Record<string, string>,
+  options: { dataDir: string; denoFlags?: string[]; args?: string[] },
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-P=http",
+      ...(options.denoFlags ?? []),
+      "--config",
+      `${ROOT}deno.json`,
+      MAIN_HTTP,
+      ...(options.args ?? []),
+    ],
+    cwd: options.dataDir,
+    clearEnv: true,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "",
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+      DENO_NO_UPDATE_CHECK: "1",
+      HOME: options.dataDir,
+      DATA_DIR: options.dataDir,
+      HOST: "127.0.0.1",
+      PORT: "0",
+      NO_COLOR: "1",
+      LOG_FORMAT: "json",
+      LOG_LEVEL: "info",
+      ...env,
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+/**
  * Spawns the HTTP service with `env` on top of a clean environment (PORT=0, HOST=127.0.0.1,
  * LOG_FORMAT=json, LOG_LEVEL=info, DATA_DIR=HOME=the data directory) and waits until it listens;
  * if it exits or stays silent first, it is stopped and the error carries its output.
@@ -96,34 +136,7 @@ export async function spawnHttpService(
   const name = options.name ?? "http";
   const givenDir = options.dataDir ?? env.DATA_DIR;
   const dataDir = givenDir ?? await Deno.makeTempDir({ prefix: "http-e2e-" });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-P=http",
-      ...(options.denoFlags ?? []),
-      "--config",
-      `${ROOT}deno.json`,
-      MAIN_HTTP,
-    ],
-    cwd: dataDir,
-    clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
-      DENO_NO_UPDATE_CHECK: "1",
-      HOME: dataDir,
-      DATA_DIR: dataDir,
-      HOST: "127.0.0.1",
-      PORT: "0",
-      NO_COLOR: "1",
-      LOG_FORMAT: "json",
-      LOG_LEVEL: "info",
-      ...env,
-    },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = httpServiceCommand(env, { dataDir, denoFlags: options.denoFlags ?? [] }).spawn();
 
   let stderr = "";
   let stdout = "";
