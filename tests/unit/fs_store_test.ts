@@ -9,7 +9,7 @@ import {
   tempFileName,
 } from "../../src/images/ids.ts";
 import { KEYS } from "../../src/images/kv_keys.ts";
-import { prepareImageStore } from "../../src/images/store.ts";
+import { prepareImageStore } from "../../src/images/open_store.ts";
 import { fakePng, fields, listDir, pngInput, withFsStore } from "./fixtures/image_store_fixture.ts";
 
 Deno.test("image ids are UUIDv7 that sort by creation time and never repeat", () => {

@@ -4,7 +4,7 @@ import { Catalog } from "../../src/images/catalog.ts";
 import { FsImageStore } from "../../src/images/fs_store.ts";
 import { rebuildFromRecordFiles } from "../../src/images/rebuild.ts";
 import { reconcile } from "../../src/images/reconcile.ts";
-import { createImageStore, prepareImageStore } from "../../src/images/store.ts";
+import { createImageStore, prepareImageStore } from "../../src/images/open_store.ts";
 import { fakePng, listDir, pngInput, testClock } from "./fixtures/image_store_fixture.ts";
 
 async function withTemp(fn: (root: string) => Promise<void>): Promise<void> {
