@@ -142,7 +142,8 @@ export const REQUEST_FIELDS = {
     min: 1,
     max: 16,
     singular: "image",
-    description: `1 to 16 input images. Each: ${IMAGE_REFERENCE}.`,
+    description: `1 to 16 input images. Each: ${IMAGE_REFERENCE}. Files uploaded to a chat are ` +
+      "not visible to this server.",
     accepted: "1 to 16 image references (file paths, URLs or image ids)",
     operations: EDIT,
     doors: { mcp: "core" },
