@@ -56,6 +56,8 @@ interface FieldBase {
   readonly cli?: CliFlag;
   /** Label on the gallery's generate form. */
   readonly label?: string;
+  /** What differs at a door (its default, say), added to the description there. */
+  readonly notes?: Readonly<Partial<Record<Door, string>>>;
   /** False for a field only doors read (the core refuses to see it). */
   readonly core?: false;
 }
@@ -127,8 +129,8 @@ export const REQUEST_FIELDS = {
     required: true,
     description:
       "What to draw (or, for an edit, what to change), in detail: subject, composition, style, " +
-      "lighting, text to render. Up to 32,000 characters for GPT image models, counted as " +
-      "UTF-16 code units like OpenAI counts them; no NUL characters or unpaired surrogates.",
+      "lighting, text to render. Up to 32,000 characters for GPT image models, counted in " +
+      "UTF-16 code units; no NUL characters or unpaired surrogates.",
     accepted: "a non-empty text",
     example: "A watercolor fox in a snowy forest",
     operations: BOTH,
@@ -327,6 +329,7 @@ export const REQUEST_FIELDS = {
     accepted: "true or false",
     operations: BOTH,
     doors: { mcp: "core", rest: "core", cli: "core" },
+    notes: { rest: "All n images are saved." },
     cli: {
       flag: "no-save",
       negates: true,
@@ -336,11 +339,15 @@ export const REQUEST_FIELDS = {
   response_format: {
     type: "choice",
     values: ["url", "b64_json"],
-    description: "How the door returns images: `url` (a link to this service) or `b64_json` " +
+    description: "How images come back: `url` (a link to this service) or `b64_json` " +
       "(the image bytes). Never sent to GPT image models, which always return image data.",
     accepted: "url, b64_json",
     operations: BOTH,
     doors: { rest: "door", v1: "door" },
+    notes: {
+      rest: "Default `url`; `b64_json` adds the image bytes to the links.",
+      v1: "Default `b64_json`, as OpenAI's API answers.",
+    },
   },
   stream: {
     type: "boolean",
@@ -421,13 +428,13 @@ export type FieldsOfType<T extends FieldSpec["type"]> = {
 export type ChoiceOf<N extends FieldsOfType<"choice">> = Fields[N]["values"][number];
 
 /**
- * A request the core schema accepted, read field by field with each field's own type: the
- * schema is built from the table at run time, so these guards give its values their types back.
+ * A request a schema of this table accepted, read field by field with each field's own type: the
+ * schemas are built from the table at run time, so these guards give their values types back.
  */
 export class CheckedFields {
   readonly #data: ReadonlyMap<string, unknown>;
 
-  /** Wraps the output of the core schema. */
+  /** Wraps the output of a request schema. */
   constructor(data: Readonly<Record<string, unknown>>) {
     this.#data = new Map(Object.entries(data));
   }

@@ -64,20 +64,25 @@ function multipartType(spec: FieldSpec): z.ZodType {
   }
 }
 
-/** `type` with the field's description, example and optionality. */
-function documented(spec: FieldSpec, type: z.ZodType): z.ZodType {
+/** `type` with the field's description (and `door`'s note), example and optionality. */
+function documented(spec: FieldSpec, type: z.ZodType, door?: Door): z.ZodType {
+  const note = door === undefined ? undefined : spec.notes?.[door];
   const described = type.meta({
-    description: spec.description,
+    description: note === undefined ? spec.description : `${spec.description} ${note}`,
     ...(spec.example === undefined ? {} : { example: spec.example }),
   });
   return spec.required ? described : described.optional();
 }
 
-function objectOf(names: readonly FieldName[], typeOf: (spec: FieldSpec) => z.ZodType) {
+function objectOf(
+  names: readonly FieldName[],
+  typeOf: (spec: FieldSpec) => z.ZodType,
+  door?: Door,
+) {
   const shape: Record<string, z.ZodType> = {};
   for (const name of names) {
     const spec = fieldSpec(name);
-    shape[name] = documented(spec, typeOf(spec));
+    shape[name] = documented(spec, typeOf(spec), door);
   }
   return z.object(shape);
 }
@@ -92,10 +97,23 @@ export function coreRequestSchema(operation: Operation): z.ZodObject {
  * A zod object, which is a Standard Schema with a JSON Schema converter.
  */
 export function doorRequestSchema(door: Door, operation: Operation): z.ZodObject {
-  return objectOf(doorFields(door, operation), jsonType);
+  return objectOf(doorFields(door, operation), jsonType, door);
 }
 
 /** The text fields of a multipart `door` request for `operation`, numbers and booleans coerced. */
 export function multipartRequestSchema(door: Door, operation: Operation): z.ZodObject {
-  return objectOf(doorFields(door, operation), multipartType);
+  return objectOf(doorFields(door, operation), multipartType, door);
+}
+
+/** The fields of a door's checked `body` that `door` passes to the core for `operation`. */
+export function coreInputOf(
+  door: Door,
+  operation: Operation,
+  body: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const input: Record<string, unknown> = {};
+  for (const name of doorFields(door, operation, "core")) {
+    if (body[name] !== undefined) input[name] = body[name];
+  }
+  return input;
 }
