@@ -114,6 +114,16 @@ export interface ReferencesField extends FieldBase {
 /** One field of a request. */
 export type FieldSpec = TextField | ChoiceField | IntegerField | BooleanField | ReferencesField;
 
+/** Offered by every door and passed to the core. */
+const EVERY_DOOR = { mcp: "core", rest: "core", v1: "core", cli: "core", form: "core" } as const;
+/** Offered by every door but the gallery form (which keeps its choices few). */
+const ALL_BUT_FORM = { mcp: "core", rest: "core", v1: "core", cli: "core" } as const;
+
+/** A choice whose words do not depend on case; what it accepts is its words. */
+function caselessChoice<const V extends readonly string[]>(values: V) {
+  return { type: "choice", values, caseless: true, accepted: values.join(", ") } as const;
+}
+
 const BOTH: readonly Operation[] = ["generate", "edit"];
 const GENERATE: readonly Operation[] = ["generate"];
 const EDIT: readonly Operation[] = ["edit"];
@@ -134,7 +144,7 @@ export const REQUEST_FIELDS = {
     accepted: "a non-empty text",
     example: "A watercolor fox in a snowy forest",
     operations: BOTH,
-    doors: { mcp: "core", rest: "core", v1: "core", cli: "core", form: "core" },
+    doors: EVERY_DOOR,
     cli: { flag: "prompt", short: "p", placeholder: "TEXT", help: "What to change (required)" },
     label: "Prompt",
   },
@@ -172,12 +182,9 @@ export const REQUEST_FIELDS = {
     doors: {},
   },
   input_fidelity: {
-    type: "choice",
-    values: ["high", "low"],
-    caseless: true,
+    ...caselessChoice(["high", "low"]),
     description: "high | low: how closely to keep faces and details of the inputs (1.x models " +
       "only; omitted for gpt-image-2).",
-    accepted: "high, low",
     operations: EDIT,
     doors: { mcp: "core", v1: "core" },
   },
@@ -189,7 +196,7 @@ export const REQUEST_FIELDS = {
     accepted: "a model id",
     example: "gpt-image-2",
     operations: BOTH,
-    doors: { mcp: "core", rest: "core", v1: "core", cli: "core", form: "core" },
+    doors: EVERY_DOOR,
     cli: {
       flag: "model",
       short: "m",
@@ -207,7 +214,7 @@ export const REQUEST_FIELDS = {
     accepted: "WxH or auto",
     example: "1024x1024",
     operations: BOTH,
-    doors: { mcp: "core", rest: "core", v1: "core", cli: "core", form: "core" },
+    doors: EVERY_DOOR,
     cli: {
       flag: "size",
       short: "s",
@@ -224,7 +231,7 @@ export const REQUEST_FIELDS = {
       "and hd are translated.",
     accepted: "a quality of the model",
     operations: BOTH,
-    doors: { mcp: "core", rest: "core", v1: "core", cli: "core", form: "core" },
+    doors: EVERY_DOOR,
     cli: {
       flag: "quality",
       short: "q",
@@ -240,18 +247,15 @@ export const REQUEST_FIELDS = {
     description: "How many images, 1–10 (default 1; models may allow fewer).",
     accepted: "an integer from 1 to 10",
     operations: BOTH,
-    doors: { mcp: "core", rest: "core", v1: "core", cli: "core", form: "core" },
+    doors: EVERY_DOOR,
     cli: { flag: "n", short: "n", placeholder: "N", help: "Number of images, 1-10 (default 1)" },
     label: "Images",
   },
   background: {
-    type: "choice",
-    values: ["transparent", "opaque", "auto"],
-    caseless: true,
+    ...caselessChoice(["transparent", "opaque", "auto"]),
     description: "transparent | opaque | auto. Transparent needs png or webp output.",
-    accepted: "transparent, opaque, auto",
     operations: BOTH,
-    doors: { mcp: "core", rest: "core", v1: "core", cli: "core", form: "core" },
+    doors: EVERY_DOOR,
     cli: {
       flag: "background",
       placeholder: "B",
@@ -260,13 +264,10 @@ export const REQUEST_FIELDS = {
     label: "Background",
   },
   output_format: {
-    type: "choice",
-    values: ["png", "jpeg", "webp"],
-    caseless: true,
+    ...caselessChoice(["png", "jpeg", "webp"]),
     description: "png (default) | jpeg | webp",
-    accepted: "png, jpeg, webp",
     operations: BOTH,
-    doors: { mcp: "core", rest: "core", v1: "core", cli: "core", form: "core" },
+    doors: EVERY_DOOR,
     cli: {
       flag: "format",
       placeholder: "F",
@@ -282,28 +283,22 @@ export const REQUEST_FIELDS = {
     description: "0–100, for jpeg and webp output only.",
     accepted: "an integer from 0 to 100",
     operations: BOTH,
-    doors: { mcp: "core", rest: "core", v1: "core", cli: "core" },
+    doors: ALL_BUT_FORM,
     cli: { flag: "compression", placeholder: "0-100", help: "Compression for jpeg and webp" },
   },
   moderation: {
-    type: "choice",
-    values: ["low", "auto"],
-    caseless: true,
+    ...caselessChoice(["low", "auto"]),
     description: "auto (default) | low: content moderation level.",
-    accepted: "low, auto",
     operations: GENERATE,
-    doors: { mcp: "core", rest: "core", v1: "core", cli: "core" },
+    doors: ALL_BUT_FORM,
     cli: { flag: "moderation", placeholder: "M", help: "low or auto" },
   },
   style: {
-    type: "choice",
-    values: ["vivid", "natural"],
-    caseless: true,
+    ...caselessChoice(["vivid", "natural"]),
     description: "Legacy DALL·E 3 option (vivid | natural); current models drop it with a " +
       "warning. Describe the style in the prompt instead.",
-    accepted: "vivid, natural",
     operations: GENERATE,
-    doors: { mcp: "core", rest: "core", v1: "core", cli: "core" },
+    doors: ALL_BUT_FORM,
     cli: { flag: "style", placeholder: "S", help: "vivid or natural (dall-e-3 only)" },
   },
   partial_images: {
