@@ -14,6 +14,8 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ImageRecord } from "../../core_types.ts";
 import { AppError, ValidationError } from "../../errors.ts";
+import { CheckedFields } from "../../generation/request_fields.ts";
+import { coreInputOf } from "../../generation/request_schema.ts";
 import { probeKvWrite } from "../../images/kv_retry.ts";
 import { imageFileUri } from "../../mcp/results.ts";
 import { encodeBase64 } from "../../encoding.ts";
@@ -240,8 +242,9 @@ async function restGenerate(
   body: unknown,
 ): Promise<Response> {
   const parsed = parseOrThrow(LegacyGenerateBodySchema, body);
-  const { response_format: responseFormat, ...fields } = parsed;
-  const input = { ...fields, save: fields.save ?? true };
+  const fields = new CheckedFields(parsed);
+  const save = fields.flag("save") ?? true;
+  const input = { ...coreInputOf("rest", "generate", parsed), save };
   const gated = await startGatedGeneration(ctx.gate, {
     principal: c.get("principal"),
     door: "http",
@@ -256,8 +259,8 @@ async function restGenerate(
   }
   const images = await Promise.all(result.images.map((record) =>
     legacyImage(ctx, c, record, {
-      saved: input.save,
-      b64: responseFormat === "b64_json" || !input.save,
+      saved: save,
+      b64: fields.choice("response_format") === "b64_json" || !save,
     })
   ));
   return c.json({
