@@ -491,6 +491,21 @@ export class FsImageStore implements ImageStore {
       for await (const entry of Deno.readDir(this.#folder.root)) {
         if (entry.name === PRIVATE_DIR_NAME) continue;
         const named = classifyFileName(entry.name);
+        if (named.kind === "unknown") {
+          // A name the store never uses: what the listing says is all anyone needs (it is
+          // reported, never touched), and skipping the stat keeps a folder of thousands of a
+          // person's photos cheap to walk.
+          yield {
+            name: entry.name,
+            kind: "unknown",
+            id: null,
+            size: 0,
+            mtime: null,
+            isFile: entry.isFile,
+            isDirectory: entry.isDirectory,
+          };
+          continue;
+        }
         let info: Deno.FileInfo;
         try {
           info = await Deno.lstat(join(this.#folder.root, entry.name));
