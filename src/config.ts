@@ -527,6 +527,26 @@ export const SETTINGS = {
     schema: oneOf(["stateless", "stateful"] as const),
     fallback: () => "stateless",
   }),
+  mcpSessionIdleSeconds: spec({
+    name: "MCP_SESSION_IDLE_SECONDS",
+    group: HTTP,
+    type: "number",
+    defaultText: "1800",
+    notes: "A stateful session with no request for this long is closed (its client starts a new " +
+      "one); an open GET stream alone does not keep it",
+    schema: decimal(1, 604800),
+    fallback: () => "1800",
+  }),
+  mcpSessionsPerKey: spec({
+    name: "MCP_SESSIONS_PER_KEY",
+    group: HTTP,
+    type: "integer",
+    defaultText: "16",
+    notes: "Open stateful sessions per principal; one more is refused with 429 until one ends " +
+      "(DELETE) or expires",
+    schema: integer(1, 100000),
+    fallback: () => "16",
+  }),
   maxBodyBytes: spec({
     name: "MAX_BODY_BYTES",
     group: HTTP,

@@ -37,6 +37,8 @@ export interface HttpService {
   readonly cleanupTick: () => Promise<unknown>;
   /** Settles if the server stops by itself. */
   readonly finished: Promise<void>;
+  /** Stateful MCP sessions open in this process (idle ones are closed first). */
+  openMcpSessions(): Promise<number>;
   /** Stops accepting, lets in-flight work finish up to `deadlineMs`, closes everything. */
   shutdown(deadlineMs: number): Promise<void>;
 }
@@ -107,6 +109,7 @@ export async function startHttpService(
     kv,
     ...(options.logging ? { logging: options.logging } : {}),
     gate: { limiter, metrics },
+    ...(options.services?.now ? { now: options.services.now } : {}),
   });
   const retentionLimits = {
     retentionDays: config.retentionDays,
@@ -177,6 +180,7 @@ export async function startHttpService(
     url,
     cleanupTick: createCleanupHandler({ store, settings: config }),
     finished: server.finished,
+    openMcpSessions: () => mcp.openSessions(),
     shutdown(deadlineMs) {
       shuttingDown ??= (async () => {
         const deadline = new Promise<void>((resolve) => {

@@ -1,0 +1,254 @@
+/**
+ * Stateful MCP sessions have an end: the real HTTP service (in this process, so its clock can be
+ * moved) on a loopback port, driven by the MCP SDK's client over real HTTP. Sessions idle for
+ * MCP_SESSION_IDLE_SECONDS are closed and let go; a principal holds at most MCP_SESSIONS_PER_KEY;
+ * a session's log and progress notifications reach that session only.
+ */
+import assert from "node:assert/strict";
+import { createApiKey } from "../../src/auth/api_keys.ts";
+import { resolveConfig } from "../../src/config.ts";
+import { type HttpService, startHttpService } from "../../src/http_door.ts";
+import { setupLogging } from "../../src/log.ts";
+import { type FakeOpenAI, startFakeOpenAI } from "../fake_openai.ts";
+import { Client, StreamableHTTPClientTransport, waitFor } from "./support/mcp_client.ts";
+import { TEST_OPENAI_KEY } from "./support/http_server.ts";
+
+const IDLE_SECONDS = 600;
+
+/** The SDK's client schedules reconnection timers it does not always clear (see remote_mcp_test). */
+function sdkClientTest(name: string, fn: () => Promise<void>) {
+  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+}
+
+interface Harness extends AsyncDisposable {
+  readonly url: string;
+  readonly fake: FakeOpenAI;
+  /** Two API keys of two different principals. */
+  readonly keys: { alice: string; bob: string };
+  /** Moves the service's clock. */
+  advance(ms: number): void;
+  /** Stateful sessions the service holds (after closing the idle ones). */
+  openSessions(): Promise<number>;
+}
+
+async function startService(env: Record<string, string> = {}): Promise<Harness> {
+  const dataDir = await Deno.makeTempDir({ prefix: "mcp-sessions-" });
+  const fake = await startFakeOpenAI();
+  const kv = await Deno.openKv(":memory:");
+  let clock = Date.UTC(2026, 10, 20, 12, 0, 0);
+  const now = () => clock;
+  const config = resolveConfig({
+    env: {
+      OPENAI_API_KEY: TEST_OPENAI_KEY,
+      OPENAI_BASE_URL: fake.baseUrl,
+      OPENAI_MAX_RETRIES: "0",
+      DATA_DIR: dataDir,
+      PORT: "0",
+      MCP_HTTP_SESSIONS: "stateful",
+      MCP_SESSION_IDLE_SECONDS: String(IDLE_SECONDS),
+      IMAGE_GENERATION_RATE_LIMIT: "1000",
+      REQUEST_RATE_LIMIT: "0",
+      LOG_LEVEL: "warning",
+      LOG_FORMAT: "json",
+      ...env,
+    },
+    dotenv: {},
+    flags: {},
+  });
+  const alice = await createApiKey(kv, { name: "alice", role: "user", now });
+  const bob = await createApiKey(kv, { name: "bob", role: "user", now });
+  const logging = await setupLogging(config, { write: () => {}, isTerminal: false });
+  const service: HttpService | undefined = await startHttpService(config, {
+    logging,
+    services: { kv, now, skipStartupReconcile: true },
+  });
+  assert.ok(service, "the service started");
+  return {
+    url: service.url,
+    fake,
+    keys: { alice: alice.key, bob: bob.key },
+    advance(ms) {
+      clock += ms;
+    },
+    openSessions: () => service.openMcpSessions(),
+    async [Symbol.asyncDispose]() {
+      await service.shutdown(2_000);
+      await logging[Symbol.asyncDispose]();
+      kv.close();
+      await fake.close();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+type Notification = { method: string; params?: Record<string, unknown> };
+
+interface Session extends AsyncDisposable {
+  client: InstanceType<typeof Client>;
+  transport: InstanceType<typeof StreamableHTTPClientTransport>;
+  /** Every notification this client received, in order. */
+  notifications: Notification[];
+}
+
+async function connect(url: string, key: string, name = "sessions-e2e"): Promise<Session> {
+  const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
+    requestInit: { headers: { Authorization: `Bearer ${key}` } },
+    // No reconnection: a closed stream should stay closed in these tests.
+    reconnectionOptions: {
+      maxReconnectionDelay: 1,
+      initialReconnectionDelay: 1,
+      reconnectionDelayGrowFactor: 1,
+      maxRetries: 0,
+    },
+  });
+  const client = new Client({ name, version: "1.0.0" });
+  const notifications: Notification[] = [];
+  client.fallbackNotificationHandler = (notification) => {
+    notifications.push(notification as Notification);
+    return Promise.resolve();
+  };
+  await client.connect(transport);
+  return {
+    client,
+    transport,
+    notifications,
+    async [Symbol.asyncDispose]() {
+      await transport.terminateSession().catch(() => {});
+      await client.close().catch(() => {});
+    },
+  };
+}
+
+/** A raw `initialize` POST, as a client that never comes back would send it. */
+async function initializeRaw(url: string, key: string): Promise<Response> {
+  const response = await fetch(`${url}/mcp`, {
+    method: "POST",
+    headers: {
+      Authorization: `Bearer ${key}`,
+      "Content-Type": "application/json",
+      Accept: "application/json, text/event-stream",
+    },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: {
+        protocolVersion: "2025-11-25",
+        capabilities: {},
+        clientInfo: { name: "raw", version: "1.0.0" },
+      },
+    }),
+  });
+  return response;
+}
+
+sdkClientTest(
+  "stateful sessions idle for MCP_SESSION_IDLE_SECONDS are closed and no longer held",
+  async () => {
+    await using service = await startService({ MCP_SESSIONS_PER_KEY: "1000" });
+    for (let i = 0; i < 200; i++) {
+      const response = await initializeRaw(service.url, service.keys.alice);
+      await response.body?.cancel();
+      assert.equal(response.status, 200);
+      assert.ok(response.headers.get("mcp-session-id"));
+    }
+    await using active = await connect(service.url, service.keys.bob);
+    assert.equal(await service.openSessions(), 201);
+
+    // Half-way, one session is used: its idle time starts again.
+    service.advance(IDLE_SECONDS * 500);
+    await active.client.listTools();
+    service.advance(IDLE_SECONDS * 500);
+    assert.equal(await service.openSessions(), 1, "the 200 abandoned sessions are gone");
+
+    service.advance(IDLE_SECONDS * 1000);
+    assert.equal(await service.openSessions(), 0, "the used one expires in its turn");
+    const refused = await active.client.listTools().then(() => undefined, (error) => error);
+    assert.ok(refused instanceof Error, "a call on an expired session fails");
+    assert.match(String(refused.message), /404|Session not found/);
+
+    // The client's way back is a new session.
+    await using again = await connect(service.url, service.keys.bob);
+    const { tools } = await again.client.listTools();
+    assert.ok(tools.some((t) => t.name === "generate_image"));
+  },
+);
+
+sdkClientTest(
+  "a session answering a long tool call is not closed as idle",
+  async () => {
+    await using service = await startService();
+    await using session = await connect(service.url, service.keys.alice);
+    const controller = new AbortController();
+    const call = session.client.callTool(
+      { name: "generate_image", arguments: { prompt: "never finishes [fault:hang]" } },
+      undefined,
+      { signal: controller.signal, timeout: 60_000 },
+    ).catch((error: unknown) => error);
+    await waitFor(() => service.fake.stats.inFlight > 0, 20_000, "the upstream request");
+    service.advance(IDLE_SECONDS * 3000);
+    assert.equal(await service.openSessions(), 1, "busy, so not idle");
+    controller.abort("done waiting");
+    await call;
+    await waitFor(() => service.fake.stats.inFlight === 0, 20_000, "the upstream request to end");
+  },
+);
+
+sdkClientTest(
+  "a principal holding MCP_SESSIONS_PER_KEY sessions is refused another with 429 naming the setting",
+  async () => {
+    await using service = await startService({ MCP_SESSIONS_PER_KEY: "3" });
+    const held: Session[] = [];
+    try {
+      for (let i = 0; i < 3; i++) held.push(await connect(service.url, service.keys.alice));
+      const refused = await initializeRaw(service.url, service.keys.alice);
+      const body = await refused.json();
+      assert.equal(refused.status, 429);
+      assert.equal(body.jsonrpc, "2.0");
+      assert.match(body.error.message, /Too many open MCP sessions/);
+      assert.match(body.error.message, /MCP_SESSIONS_PER_KEY/);
+      assert.match(body.error.message, /DELETE/);
+
+      // Another principal is not affected.
+      await using other = await connect(service.url, service.keys.bob);
+      assert.ok(other.transport.sessionId);
+
+      // Ending one session (DELETE) frees its place.
+      await held.shift()![Symbol.asyncDispose]();
+      await using replacement = await connect(service.url, service.keys.alice);
+      assert.ok(replacement.transport.sessionId);
+
+      // So does idling out.
+      service.advance(IDLE_SECONDS * 1000);
+      const after = await initializeRaw(service.url, service.keys.alice);
+      await after.body?.cancel();
+      assert.equal(after.status, 200);
+    } finally {
+      for (const session of held) await session[Symbol.asyncDispose]();
+    }
+  },
+);
+
+sdkClientTest(
+  "a request that is no initialize leaves no session behind",
+  async () => {
+    await using service = await startService();
+    for (let i = 0; i < 20; i++) {
+      const response = await fetch(`${service.url}/mcp`, {
+        method: "POST",
+        headers: {
+          Authorization: `Bearer ${service.keys.alice}`,
+          "Content-Type": "application/json",
+          Accept: "application/json, text/event-stream",
+        },
+        body: JSON.stringify({ jsonrpc: "2.0", id: i, method: "tools/list" }),
+      });
+      await response.body?.cancel();
+      assert.equal(response.status, 400);
+    }
+    assert.equal(await service.openSessions(), 0);
+    // Nor do they count against the cap.
+    await using session = await connect(service.url, service.keys.alice);
+    assert.ok(session.transport.sessionId);
+  },
+);
