@@ -355,11 +355,11 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       );
     }
     const scope = crypto.randomUUID();
-    let session: Session | undefined;
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       eventStore: new MemoryEventStore(),
-      onsessioninitialized: (id) => slot.commit(id, session!),
+      // Runs during handleRequest below, once `session` exists.
+      onsessioninitialized: (id) => slot.commit(id, session),
       onsessionclosed: (id) => {
         sessions.forget(id)?.server.dispose();
       },
@@ -370,7 +370,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       requestBaseUrl(c, config),
       scope,
     );
-    session = {
+    const session: Session = {
       server,
       transport,
       scope,
