@@ -5,118 +5,19 @@
  * a session's log and progress notifications reach that session only.
  */
 import assert from "node:assert/strict";
-import { createApiKey } from "../../src/auth/api_keys.ts";
-import { resolveConfig } from "../../src/config.ts";
-import { type HttpService, startHttpService } from "../../src/http_door.ts";
-import { setupLogging } from "../../src/log.ts";
-import { type FakeOpenAI, startFakeOpenAI } from "../fake_openai.ts";
-import { Client, StreamableHTTPClientTransport, waitFor } from "./support/mcp_client.ts";
-import { TEST_OPENAI_KEY } from "./support/http_server.ts";
+import { waitFor } from "./support/mcp_client.ts";
+import {
+  connectMcp as connect,
+  type McpSession as Session,
+  startInProcessService as startService,
+} from "./support/in_process.ts";
 
+/** The idle time the in-process service runs with. */
 const IDLE_SECONDS = 600;
 
 /** The SDK's client schedules reconnection timers it does not always clear (see remote_mcp_test). */
 function sdkClientTest(name: string, fn: () => Promise<void>) {
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
-}
-
-interface Harness extends AsyncDisposable {
-  readonly url: string;
-  readonly fake: FakeOpenAI;
-  /** Two API keys of two different principals. */
-  readonly keys: { alice: string; bob: string };
-  /** Moves the service's clock. */
-  advance(ms: number): void;
-  /** Stateful sessions the service holds (after closing the idle ones). */
-  openSessions(): Promise<number>;
-}
-
-async function startService(env: Record<string, string> = {}): Promise<Harness> {
-  const dataDir = await Deno.makeTempDir({ prefix: "mcp-sessions-" });
-  const fake = await startFakeOpenAI();
-  const kv = await Deno.openKv(":memory:");
-  let clock = Date.UTC(2026, 10, 20, 12, 0, 0);
-  const now = () => clock;
-  const config = resolveConfig({
-    env: {
-      OPENAI_API_KEY: TEST_OPENAI_KEY,
-      OPENAI_BASE_URL: fake.baseUrl,
-      OPENAI_MAX_RETRIES: "0",
-      DATA_DIR: dataDir,
-      PORT: "0",
-      MCP_HTTP_SESSIONS: "stateful",
-      MCP_SESSION_IDLE_SECONDS: String(IDLE_SECONDS),
-      IMAGE_GENERATION_RATE_LIMIT: "1000",
-      REQUEST_RATE_LIMIT: "0",
-      LOG_LEVEL: "warning",
-      LOG_FORMAT: "json",
-      ...env,
-    },
-    dotenv: {},
-    flags: {},
-  });
-  const alice = await createApiKey(kv, { name: "alice", role: "user", now });
-  const bob = await createApiKey(kv, { name: "bob", role: "user", now });
-  const logging = await setupLogging(config, { write: () => {}, isTerminal: false });
-  const service: HttpService | undefined = await startHttpService(config, {
-    logging,
-    services: { kv, now, skipStartupReconcile: true },
-  });
-  assert.ok(service, "the service started");
-  return {
-    url: service.url,
-    fake,
-    keys: { alice: alice.key, bob: bob.key },
-    advance(ms) {
-      clock += ms;
-    },
-    openSessions: () => service.openMcpSessions(),
-    async [Symbol.asyncDispose]() {
-      await service.shutdown(2_000);
-      await logging[Symbol.asyncDispose]();
-      kv.close();
-      await fake.close();
-      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
-    },
-  };
-}
-
-type Notification = { method: string; params?: Record<string, unknown> };
-
-interface Session extends AsyncDisposable {
-  client: InstanceType<typeof Client>;
-  transport: InstanceType<typeof StreamableHTTPClientTransport>;
-  /** Every notification this client received, in order. */
-  notifications: Notification[];
-}
-
-async function connect(url: string, key: string, name = "sessions-e2e"): Promise<Session> {
-  const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
-    requestInit: { headers: { Authorization: `Bearer ${key}` } },
-    // No reconnection: a closed stream should stay closed in these tests.
-    reconnectionOptions: {
-      maxReconnectionDelay: 1,
-      initialReconnectionDelay: 1,
-      reconnectionDelayGrowFactor: 1,
-      maxRetries: 0,
-    },
-  });
-  const client = new Client({ name, version: "1.0.0" });
-  const notifications: Notification[] = [];
-  client.fallbackNotificationHandler = (notification) => {
-    notifications.push(notification as Notification);
-    return Promise.resolve();
-  };
-  await client.connect(transport);
-  return {
-    client,
-    transport,
-    notifications,
-    async [Symbol.asyncDispose]() {
-      await transport.terminateSession().catch(() => {});
-      await client.close().catch(() => {});
-    },
-  };
 }
 
 /** A raw `initialize` POST, as a client that never comes back would send it. */
