@@ -153,3 +153,39 @@ sdkClientTest(
     assert.ok(session.transport.sessionId);
   },
 );
+
+sdkClientTest(
+  "log and progress notifications reach only the session whose call caused them",
+  async () => {
+    await using service = await startService({ LOG_LEVEL: "info" });
+    await using alice = await connect(service.url, service.keys.alice, "alice");
+    await using bob = await connect(service.url, service.keys.bob, "bob");
+    await using aliceAgain = await connect(service.url, service.keys.alice, "alice-2");
+
+    const progress: number[] = [];
+    const result = await alice.client.callTool(
+      {
+        name: "generate_image",
+        // The upstream sends more images than asked: the service logs a warning about it.
+        arguments: { prompt: "a fox [fault:extra_images=2]", quality: "low" },
+      },
+      undefined,
+      { onprogress: (p) => progress.push(p.progress), timeout: 60_000 },
+    );
+    assert.ok(!result.isError, JSON.stringify(result));
+    assert.ok(progress.length >= 1, "alice's call reported progress to alice");
+    const isWarning = (n: { method: string; params?: Record<string, unknown> }) =>
+      n.method === "notifications/message" && /were asked for/.test(String(n.params?.data));
+    await waitFor(() => alice.notifications.some(isWarning), 10_000, "alice's log message");
+    assert.ok(
+      service.logs().some((line) => /were asked for/.test(line)),
+      "the warning was logged",
+    );
+
+    for (const [name, other] of [["bob", bob], ["alice's other session", aliceAgain]] as const) {
+      const seen = other.notifications.map((n) => n.method);
+      assert.ok(!seen.includes("notifications/message"), `${name} heard someone's log: ${seen}`);
+      assert.ok(!seen.includes("notifications/progress"), `${name} heard someone's progress`);
+    }
+  },
+);
