@@ -532,8 +532,7 @@ export const SETTINGS = {
     group: HTTP,
     type: "number",
     defaultText: "1800",
-    notes: "A stateful session with no request for this long is closed (its client starts a new " +
-      "one); an open GET stream alone does not keep it",
+    notes: "Idle time after which a stateful session is closed; an open GET stream is not activity",
     schema: decimal(1, 604800),
     fallback: () => "1800",
   }),
@@ -542,8 +541,7 @@ export const SETTINGS = {
     group: HTTP,
     type: "integer",
     defaultText: "16",
-    notes: "Open stateful sessions per principal; one more is refused with 429 until one ends " +
-      "(DELETE) or expires",
+    notes: "Open stateful sessions per principal; one more is refused with 429",
     schema: integer(1, 100000),
     fallback: () => "16",
   }),

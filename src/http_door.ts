@@ -11,13 +11,14 @@ import { createMcpEndpoint } from "./http/mcp_endpoint.ts";
 import { imagePath } from "./http/route_context.ts";
 import { createGalleryApp } from "./http/routes/gallery.tsx";
 import { readyProbeKey } from "./http/routes/legacy.ts";
-import { UrlSigner } from "./http/signing.ts";
+import { readableImageUrl, UrlSigner } from "./http/signing.ts";
 import { probeKvWrite } from "./images/kv_retry.ts";
 import { createCleanupHandler, runCleanup } from "./images/retention.ts";
 import { getLog, type LoggingHandle } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import { createLimiter } from "./ratelimit/limiter.ts";
 import { createServices, type ServiceDeps } from "./services.ts";
+import { systemClock } from "./clock.ts";
 
 const log = getLog("http");
 
@@ -101,15 +102,17 @@ export async function startHttpService(
       );
     }
   }
+  // One clock for every part of the door: links signed by one part are checked by another.
+  const now = options.services?.now ?? systemClock;
   const metrics = createMetrics();
-  const limiter = createLimiter(kv, { limits: config });
+  const limiter = createLimiter(kv, { limits: config, now });
   const mcp = createMcpEndpoint({
     config,
     images,
     kv,
     ...(options.logging ? { logging: options.logging } : {}),
     gate: { limiter, metrics },
-    ...(options.services?.now ? { now: options.services.now } : {}),
+    now,
   });
   const retentionLimits = {
     retentionDays: config.retentionDays,
@@ -124,6 +127,7 @@ export async function startHttpService(
     kv,
     metrics,
     limiter,
+    now,
     retention: {
       stats: () => store.catalog.stats(),
       unknownFiles: () => store.unknownFiles(),
@@ -137,7 +141,7 @@ export async function startHttpService(
     ...(options.logging ? { redact: options.logging.redact } : {}),
   });
   // The gallery is a sub-app on `/`; page URLs of images are relative, signed when not public.
-  const signer = new UrlSigner(kv, { now: Date.now, ttlSeconds: config.imageUrlTtlSeconds });
+  const signer = new UrlSigner(kv, { now, ttlSeconds: config.imageUrlTtlSeconds });
   app.route(
     "/",
     createGalleryApp({
@@ -147,10 +151,12 @@ export async function startHttpService(
       kv,
       gate: { limiter, metrics },
       ...(options.logging ? { redact: options.logging.redact } : {}),
-      imageUrl: async (record, kind) => {
-        const path = imagePath(record.fileName, kind === "thumb");
-        return config.imagesPublic ? path : `${path}?${await signer.sign(path)}`;
-      },
+      imageUrl: (record, kind) =>
+        readableImageUrl(signer, {
+          base: "",
+          path: imagePath(record.fileName, kind === "thumb"),
+          imagesPublic: config.imagesPublic,
+        }),
     }),
   );
   const listening = Promise.withResolvers<string>();

@@ -23,6 +23,8 @@ import type { HttpEnv } from "./deps.ts";
 import { type GenerationGate, startGatedGeneration } from "./generation.ts";
 import { checkJsonRpcBody, isAcceptedId, type JsonRpcMessage } from "./jsonrpc_body.ts";
 import { McpSessionTable } from "./mcp_sessions.ts";
+import { imagePath } from "./route_context.ts";
+import { readableImageUrl, UrlSigner } from "./signing.ts";
 
 const log = getLog("http", "mcp");
 
@@ -203,6 +205,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     now,
   });
   const redact = options.logging?.redact ?? ((text: string) => text);
+  const signer = new UrlSigner(kv, { now, ttlSeconds: config.imageUrlTtlSeconds });
 
   /**
    * The MCP server for one principal. `baseUrl` is where this client reached the service: result
@@ -215,10 +218,18 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     baseUrl: string,
     scope: string,
   ) {
-    // Remote clients get HTTP links only: the server's file paths mean nothing to them.
+    // Remote clients get HTTP links only (the server's file paths mean nothing to them), signed
+    // when images are not public.
+    const base = config.publicBaseUrl ?? baseUrl;
     const linked: Config = Object.assign({}, config, {
-      publicBaseUrl: config.publicBaseUrl ?? baseUrl,
+      publicBaseUrl: base,
       fileLinks: false,
+      imageLink: (file: string) =>
+        readableImageUrl(signer, {
+          base,
+          path: imagePath(file),
+          imagesPublic: config.imagesPublic,
+        }),
     });
     return createMcpServer((server): McpContext => ({
       images,

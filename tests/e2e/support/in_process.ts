@@ -20,6 +20,8 @@ export interface InProcessService extends AsyncDisposable {
   readonly url: string;
   /** The fake upstream it calls. */
   readonly fake: FakeOpenAI;
+  /** Its DATA_DIR (images are in `images/` below it). */
+  readonly dataDir: string;
   /** Two API keys of two different principals. */
   readonly keys: { alice: string; bob: string };
   /** Moves the service's clock. */
@@ -73,6 +75,7 @@ export async function startInProcessService(
   return {
     url: service.url,
     fake,
+    dataDir,
     keys: { alice: alice.key, bob: bob.key },
     advance(ms) {
       clock += ms;
