@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { connectMcp, startInProcessService } from "./support/in_process.ts";
+import { postMcp } from "./support/mcp_http.ts";
 
 /** The SDK's client schedules reconnection timers it does not always clear (see remote_mcp_test). */
 function sdkClientTest(name: string, fn: () => Promise<void>) {
@@ -14,24 +15,9 @@ function sdkClientTest(name: string, fn: () => Promise<void>) {
 
 const MODES = ["stateless", "stateful"] as const;
 
-/** POSTs one raw body to `/mcp` as a Streamable HTTP client would. */
-async function postMcp(
-  url: string,
-  key: string,
-  body: unknown,
-  headers: Record<string, string> = {},
-): Promise<Response> {
-  return await fetch(`${url}/mcp`, {
-    method: "POST",
-    headers: {
-      Authorization: `Bearer ${key}`,
-      "Content-Type": "application/json",
-      Accept: "application/json, text/event-stream",
-      "MCP-Protocol-Version": "2025-11-25",
-      ...headers,
-    },
-    body: JSON.stringify(body),
-  });
+/** POSTs `body` to `/mcp` with `key`, as a Streamable HTTP client would. */
+function post(url: string, key: string, body: unknown, headers: Record<string, string> = {}) {
+  return postMcp(url, body, { Authorization: `Bearer ${key}`, ...headers });
 }
 
 for (const mode of MODES) {
@@ -39,7 +25,7 @@ for (const mode of MODES) {
     `[${mode}] a JSON-RPC batch holding a number and a null is a 400 naming the bad item`,
     async () => {
       await using service = await startInProcessService({ MCP_HTTP_SESSIONS: mode });
-      const response = await postMcp(service.url, service.keys.alice, [
+      const response = await post(service.url, service.keys.alice, [
         { jsonrpc: "2.0", id: 1, method: "ping" },
         5,
         null,
@@ -51,7 +37,7 @@ for (const mode of MODES) {
       assert.match(body.error.message, /message 2 of the batch is a number/);
       assert.match(body.error.message, /expected a JSON-RPC message object/);
 
-      const empty = await postMcp(service.url, service.keys.alice, [
+      const empty = await post(service.url, service.keys.alice, [
         { jsonrpc: "2.0", method: "notifications/initialized" },
         { jsonrpc: "1.0", id: 2, method: "ping" },
       ]);
@@ -69,7 +55,7 @@ for (const mode of MODES) {
       const headers: Record<string, string> = session.transport.sessionId
         ? { "Mcp-Session-Id": session.transport.sessionId }
         : {};
-      const response = await postMcp(service.url, service.keys.alice, {
+      const response = await post(service.url, service.keys.alice, {
         jsonrpc: "2.0",
         id: "x".repeat(5_000),
         method: "tools/call",
@@ -83,7 +69,7 @@ for (const mode of MODES) {
       assert.equal(service.fake.requests.length, 0, "the upstream was never called");
 
       // A cancel naming such an id cannot match a call either: refused the same way.
-      const cancel = await postMcp(service.url, service.keys.alice, {
+      const cancel = await post(service.url, service.keys.alice, {
         jsonrpc: "2.0",
         method: "notifications/cancelled",
         params: { requestId: "y".repeat(5_000) },
@@ -106,7 +92,7 @@ sdkClientTest(
   "a session id no session could have is a 404, also when it only carries a cancel",
   async () => {
     await using service = await startInProcessService({ MCP_HTTP_SESSIONS: "stateful" });
-    const response = await postMcp(service.url, service.keys.alice, {
+    const response = await post(service.url, service.keys.alice, {
       jsonrpc: "2.0",
       method: "notifications/cancelled",
       params: { requestId: 3 },

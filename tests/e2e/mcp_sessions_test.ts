@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { waitFor } from "./support/mcp_client.ts";
+import { INITIALIZE, postMcp } from "./support/mcp_http.ts";
 import {
   connectMcp as connect,
   type McpSession as Session,
@@ -21,26 +22,8 @@ function sdkClientTest(name: string, fn: () => Promise<void>) {
 }
 
 /** A raw `initialize` POST, as a client that never comes back would send it. */
-async function initializeRaw(url: string, key: string): Promise<Response> {
-  const response = await fetch(`${url}/mcp`, {
-    method: "POST",
-    headers: {
-      Authorization: `Bearer ${key}`,
-      "Content-Type": "application/json",
-      Accept: "application/json, text/event-stream",
-    },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: {
-        protocolVersion: "2025-11-25",
-        capabilities: {},
-        clientInfo: { name: "raw", version: "1.0.0" },
-      },
-    }),
-  });
-  return response;
+function initializeRaw(url: string, key: string): Promise<Response> {
+  return postMcp(url, INITIALIZE, { Authorization: `Bearer ${key}` });
 }
 
 sdkClientTest(
@@ -135,15 +118,11 @@ sdkClientTest(
   async () => {
     await using service = await startService();
     for (let i = 0; i < 20; i++) {
-      const response = await fetch(`${service.url}/mcp`, {
-        method: "POST",
-        headers: {
-          Authorization: `Bearer ${service.keys.alice}`,
-          "Content-Type": "application/json",
-          Accept: "application/json, text/event-stream",
-        },
-        body: JSON.stringify({ jsonrpc: "2.0", id: i, method: "tools/list" }),
-      });
+      const response = await postMcp(
+        service.url,
+        { jsonrpc: "2.0", id: i, method: "tools/list" },
+        { Authorization: `Bearer ${service.keys.alice}` },
+      );
       await response.body?.cancel();
       assert.equal(response.status, 400);
     }
