@@ -9,7 +9,6 @@
  *
  * @module
  */
-import { fileURLToPath } from "node:url";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ImageRecord } from "../../core_types.ts";
@@ -17,7 +16,6 @@ import { AppError, ValidationError } from "../../errors.ts";
 import { CheckedFields } from "../../generation/request_fields.ts";
 import { coreInputOf } from "../../generation/request_schema.ts";
 import { probeKvWrite } from "../../images/kv_retry.ts";
-import { imageFileUri } from "../../mcp/results.ts";
 import { encodeBase64 } from "../../encoding.ts";
 import { VERSION } from "../../version.ts";
 import type { HttpEnv } from "../deps.ts";
@@ -221,12 +219,14 @@ async function legacyImage(
   options: { saved: boolean; b64: boolean },
 ): Promise<z.infer<typeof LegacyGenerateResponseSchema>["data"]["images"][number]> {
   const url = options.saved ? await imageUrl(ctx, c, record) : null;
-  const fileUri = options.saved ? imageFileUri(ctx.config, record) : undefined;
+  // HTTP callers are remote: the server's own disk layout is none of their business, so the
+  // path is relative to OUTPUT_DIR (a file name today).
+  const onDisk = options.saved && ctx.config.imageStore === "fs" && record.fileName !== "";
   const item: z.infer<typeof LegacyGenerateResponseSchema>["data"]["images"][number] = {
     id: record.id,
     url,
     revised_prompt: record.revisedPrompt ?? null,
-    filePath: fileUri ? fileURLToPath(fileUri) : null,
+    filePath: onDisk ? record.fileName : null,
     imageUrl: url,
   };
   if (options.b64) {
