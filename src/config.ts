@@ -423,6 +423,16 @@ export const SETTINGS = {
     secret: true,
     schema: secret(),
   }),
+  instanceHeartbeatSeconds: spec({
+    name: "INSTANCE_HEARTBEAT_SECONDS",
+    group: PLACES,
+    type: "number",
+    defaultText: "15",
+    notes: "How often a process marks itself alive in KV; its jobs read as interrupted after 3 " +
+      "missed beats",
+    schema: decimal(0.05, 300),
+    fallback: () => "15",
+  }),
   imageStore: spec({
     name: "IMAGE_STORE",
     group: PLACES,
@@ -526,6 +536,24 @@ export const SETTINGS = {
     notes: "Stateless works behind any load balancer",
     schema: oneOf(["stateless", "stateful"] as const),
     fallback: () => "stateless",
+  }),
+  mcpSessionIdleSeconds: spec({
+    name: "MCP_SESSION_IDLE_SECONDS",
+    group: HTTP,
+    type: "number",
+    defaultText: "1800",
+    notes: "Idle time after which a stateful session is closed; an open GET stream is not activity",
+    schema: decimal(1, 604800),
+    fallback: () => "1800",
+  }),
+  mcpSessionsPerKey: spec({
+    name: "MCP_SESSIONS_PER_KEY",
+    group: HTTP,
+    type: "integer",
+    defaultText: "16",
+    notes: "Open stateful sessions per principal; one more is refused with 429",
+    schema: integer(1, 100000),
+    fallback: () => "16",
   }),
   maxBodyBytes: spec({
     name: "MAX_BODY_BYTES",

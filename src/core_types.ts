@@ -40,8 +40,10 @@ export interface Cost {
   readonly usd: number | null;
   /** How the figure was computed. */
   readonly basis: "tokens" | "per_image" | "unknown";
-  /** Why the figure is null, when it is. */
+  /** Why the figure is null, or where an estimated figure comes from. */
   readonly reason?: string;
+  /** True when the prices behind the figure are not confirmed for the model (an estimate). */
+  readonly estimated?: boolean;
 }
 
 /** Stages a generation passes through, reported as progress. */
@@ -200,7 +202,7 @@ export interface ModelSummary {
   readonly formats: readonly string[];
   /** Whether the model edits images. */
   readonly edits: boolean;
-  /** Price per 1M output image tokens, or per image, in words; `unknown` when unknown. */
+  /** Token prices per 1M (or per image) in words, with "estimate" and the checked-on date. */
   readonly price: string;
 }
 

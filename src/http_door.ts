@@ -11,13 +11,15 @@ import { createMcpEndpoint } from "./http/mcp_endpoint.ts";
 import { imagePath } from "./http/route_context.ts";
 import { createGalleryApp } from "./http/routes/gallery.tsx";
 import { readyProbeKey } from "./http/routes/legacy.ts";
-import { UrlSigner } from "./http/signing.ts";
+import { readableImageUrl, UrlSigner } from "./http/signing.ts";
 import { probeKvWrite } from "./images/kv_retry.ts";
 import { createCleanupHandler, runCleanup } from "./images/retention.ts";
 import { getLog, type LoggingHandle } from "./log.ts";
+import { isFullyPriced } from "./generation/pricing.ts";
 import { createMetrics } from "./metrics.ts";
 import { createLimiter } from "./ratelimit/limiter.ts";
 import { createServices, type ServiceDeps } from "./services.ts";
+import { systemClock } from "./clock.ts";
 
 const log = getLog("http");
 
@@ -37,6 +39,8 @@ export interface HttpService {
   readonly cleanupTick: () => Promise<unknown>;
   /** Settles if the server stops by itself. */
   readonly finished: Promise<void>;
+  /** Stateful MCP sessions open in this process (idle ones are closed first). */
+  openMcpSessions(): Promise<number>;
   /** Stops accepting, lets in-flight work finish up to `deadlineMs`, closes everything. */
   shutdown(deadlineMs: number): Promise<void>;
 }
@@ -87,11 +91,8 @@ export async function startHttpService(
     return undefined;
   }
   if (config.budgetUsdPerKeyMonth > 0) {
-    const unpriced = services.registry.list().filter((model) =>
-      model.prices.tokens === null && model.prices.perImage === null ||
-      model.prices.tokens !== null && Object.values(model.prices.tokens).some((v) => v === null)
-    ).map((model) => model.id);
-    if (unpriced.includes(config.defaultModel)) {
+    const model = services.registry.get(config.defaultModel);
+    if (model && !isFullyPriced(model)) {
       log.warning(
         "BUDGET_USD_PER_KEY_MONTH is set, but the price of {model} is not fully known, so its " +
           "generations cost $0 against budgets; add its prices with MODELS_FILE",
@@ -99,14 +100,17 @@ export async function startHttpService(
       );
     }
   }
+  // One clock for every part of the door: links signed by one part are checked by another.
+  const now = options.services?.now ?? systemClock;
   const metrics = createMetrics();
-  const limiter = createLimiter(kv, { limits: config });
+  const limiter = createLimiter(kv, { limits: config, now });
   const mcp = createMcpEndpoint({
     config,
     images,
     kv,
     ...(options.logging ? { logging: options.logging } : {}),
     gate: { limiter, metrics },
+    now,
   });
   const retentionLimits = {
     retentionDays: config.retentionDays,
@@ -121,6 +125,7 @@ export async function startHttpService(
     kv,
     metrics,
     limiter,
+    now,
     retention: {
       stats: () => store.catalog.stats(),
       unknownFiles: () => store.unknownFiles(),
@@ -134,7 +139,7 @@ export async function startHttpService(
     ...(options.logging ? { redact: options.logging.redact } : {}),
   });
   // The gallery is a sub-app on `/`; page URLs of images are relative, signed when not public.
-  const signer = new UrlSigner(kv, { now: Date.now, ttlSeconds: config.imageUrlTtlSeconds });
+  const signer = new UrlSigner(kv, { now, ttlSeconds: config.imageUrlTtlSeconds });
   app.route(
     "/",
     createGalleryApp({
@@ -144,10 +149,12 @@ export async function startHttpService(
       kv,
       gate: { limiter, metrics },
       ...(options.logging ? { redact: options.logging.redact } : {}),
-      imageUrl: async (record, kind) => {
-        const path = imagePath(record.fileName, kind === "thumb");
-        return config.imagesPublic ? path : `${path}?${await signer.sign(path)}`;
-      },
+      imageUrl: (record, kind) =>
+        readableImageUrl(signer, {
+          base: "",
+          path: imagePath(record.fileName, kind === "thumb"),
+          imagesPublic: config.imagesPublic,
+        }),
     }),
   );
   const listening = Promise.withResolvers<string>();
@@ -177,6 +184,7 @@ export async function startHttpService(
     url,
     cleanupTick: createCleanupHandler({ store, settings: config }),
     finished: server.finished,
+    openMcpSessions: () => mcp.openSessions(),
     shutdown(deadlineMs) {
       shuttingDown ??= (async () => {
         const deadline = new Promise<void>((resolve) => {

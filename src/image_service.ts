@@ -38,10 +38,12 @@ export interface ImageServiceDeps {
   /** Clock. */
   now?: () => number;
   /**
-   * After how long without an update a pending or running job counts as lost (the instance that
-   * ran it stopped); default 15 minutes.
+   * After how long without an update a pending or running job that names no instance counts as
+   * lost (the process that ran it stopped); default 15 minutes.
    */
   staleJobMs?: number;
+  /** Whether the instance (process) running a job is still alive (its heartbeat is fresh). */
+  isInstanceAlive?: (instanceId: string) => Promise<boolean>;
 }
 
 /** A small bounded in-memory store for images that were not saved (`save: false`). */
@@ -74,17 +76,27 @@ function isConflict(error: unknown): boolean {
       (error.cause instanceof AppError && error.cause.kind === "conflict"));
 }
 
+function unfinished(job: { state: string }): boolean {
+  return job.state === "pending" || job.state === "running";
+}
+
 function describePrice(model: ModelInfo): string {
   const { prices } = model;
-  const estimate = prices.estimated ? " (estimate)" : "";
-  if (prices.tokens?.imageOutput != null) {
-    return `$${prices.tokens.imageOutput}/1M image output tokens${estimate}`;
+  const checked = prices.checkedOn ? `checked ${prices.checkedOn}` : "";
+  const note = [prices.estimated ? "estimate" : "", checked].filter(Boolean).join(", ");
+  const suffix = note ? ` (${note})` : "";
+  const tokens = prices.tokens;
+  if (tokens?.imageOutput != null) {
+    const figure = (usd: number | null | undefined) => usd == null ? "unknown" : `$${usd}`;
+    return `per 1M tokens: text in ${figure(tokens.textInput)}, image in ${
+      figure(tokens.imageInput)
+    }, image out ${figure(tokens.imageOutput)}${suffix}`;
   }
   const perImage = prices.perImage ? Object.entries(prices.perImage)[0] : undefined;
   if (perImage) {
     const [quality, bySize] = perImage;
     const [size, usd] = Object.entries(bySize)[0] ?? [];
-    if (size) return `$${usd} per ${quality} ${size} image${estimate}`;
+    if (size) return `$${usd} per ${quality} ${size} image${suffix}`;
   }
   return "unknown";
 }
@@ -149,6 +161,14 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
 
   async function jobFor(id: string) {
     return await catalog.getJobByImageId(id) ?? await catalog.getJob(id);
+  }
+
+  /** A job whose process stopped: its instance missed its heartbeats (else: no update for long). */
+  async function lost(job: { instance?: string; updated: number }): Promise<boolean> {
+    if (job.instance !== undefined && deps.isInstanceAlive) {
+      return !(await deps.isInstanceAlive(job.instance));
+    }
+    return now() - job.updated > (deps.staleJobMs ?? 15 * 60_000);
   }
 
   return {
@@ -242,8 +262,7 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
           updated: job.updated,
           ...(job.error ? { error: job.error } : {}),
         };
-        const unfinished = job.state === "pending" || job.state === "running";
-        if (unfinished && now() - job.updated > (deps.staleJobMs ?? 15 * 60_000)) {
+        if (unfinished(job) && await lost(job)) {
           return {
             status: "failed",
             job: status,
@@ -256,7 +275,9 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
           };
         }
         if (job.state === "failed" || job.state === "cancelled") {
-          const kind = (job.error?.kind ?? "internal") as AppError["kind"];
+          // The catalog keeps no error for a cancelled job: its state says what happened.
+          const kind = (job.error?.kind ??
+            (job.state === "cancelled" ? "cancelled" : "internal")) as AppError["kind"];
           return {
             status: "failed",
             job: status,

@@ -6,8 +6,9 @@
  * @module
  */
 import { processIo } from "./cli/io.ts";
+import { currentInvocation, programName } from "./cli/program.ts";
 import { runCli } from "./cli/run.ts";
 
 if (import.meta.main) {
-  Deno.exit(await runCli(Deno.args, processIo()));
+  Deno.exit(await runCli(Deno.args, processIo(), { program: programName(currentInvocation()) }));
 }

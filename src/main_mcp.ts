@@ -2,8 +2,8 @@
  * The stdio MCP server — the command Claude Desktop runs. stdout carries only JSON-RPC; logs go to
  * stderr. The transport starts listening before anything else loads, so `initialize` is answered
  * while settings, the MCP SDK and (on the first tool call) KV, the store and the OpenAI SDK load.
- * The process exits when the client closes stdin, after letting jobs already answered as pending
- * finish.
+ * The process exits when the client closes stdin, cancelling generations still waiting for OpenAI
+ * (images already received finish storing).
  *
  * @module
  */

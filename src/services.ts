@@ -22,12 +22,15 @@ import {
   type ModelRegistry,
   validateModelDefaults,
 } from "./generation/models.ts";
+import { Instance } from "./generation/instances.ts";
 import { createImageClient, type FetchLike, type ImageClient } from "./generation/openai.ts";
 import { createImageService, TransientImages } from "./image_service.ts";
 import { type Codec, createCodec } from "./images/codec.ts";
 import { createInputResolver } from "./images/inputs.ts";
 import { startCleanupTimer } from "./images/retention.ts";
-import { createImageStore, type ImageStore, prepareImageStore } from "./images/store.ts";
+import { createImageStore, prepareImageStore } from "./images/open_store.ts";
+import type { ImageStore } from "./images/store.ts";
+import { AppError } from "./errors.ts";
 import { getLog, type LoggingHandle } from "./log.ts";
 import { systemClock } from "./clock.ts";
 
@@ -147,6 +150,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       config.kvPath !== ":memory:"
     ? LOCAL_CANCEL_POLL_MS
     : undefined;
+  let instance: Instance | undefined;
   try {
     const registry = await loadModelRegistry({ modelsFile: config.modelsFile });
     for (const warning of validateModelDefaults(registry, config, { now: new Date(now()) })) {
@@ -160,6 +164,16 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       readOnly,
       now,
     });
+    // A dry run writes nothing, so it is no instance: it runs no jobs and beats no heartbeat.
+    if (!readOnly) {
+      instance = new Instance(kv, {
+        now,
+        intervalMs: config.instanceHeartbeatSeconds * 1000,
+        interrupt: (jobId, message) => interruptJob(store, jobId, message),
+      });
+      // The first beat also marks the jobs of processes that died since the last start.
+      await instance.start();
+    }
     if (!deps.skipStartupReconcile) {
       const report = await prepareImageStore(store, {
         budgetMs: 5_000,
@@ -204,6 +218,8 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       ...(deps.inputFetch ? { fetch: deps.inputFetch } : {}),
       ...(deps.resolveDns ? { resolveDns: deps.resolveDns } : {}),
       ...(deps.maxDataUrlBytes ? { maxDataUrlBytes: deps.maxDataUrlBytes } : {}),
+      // Callers of the HTTP door are remote: refusals must not map the server's disk for them.
+      showServerPaths: deps.door !== "http",
     });
     const transient = new TransientImages();
     const generator = new Generator({
@@ -222,6 +238,8 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       observe: deps.observe,
       transient,
       watchCancel: (jobId, onCancel) => watchCancel(kv, jobId, onCancel, { pollMs: cancelPollMs }),
+      instance,
+      door: deps.door,
     });
     const images = createImageService({
       generator,
@@ -231,8 +249,9 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       requestCancel: (jobId) => requestCancel(kv, jobId),
       transient,
       now,
-      // Longest a job can legitimately run: every upstream attempt plus storing.
+      // For jobs recorded before instances existed: every upstream attempt plus storing.
       staleJobMs: config.openaiTimeoutMs * (config.openaiMaxRetries + 1) + 120_000,
+      ...(instance ? { isInstanceAlive: (id: string) => instance!.isAlive(id) } : {}),
     });
     // The stdio server and CLI never register a cron (it would keep them alive); the stdio server
     // runs retention on an unref'd timer instead. The HTTP door registers its cron itself.
@@ -240,13 +259,13 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       ? startCleanupTimer({ store, settings: config, now })
       : undefined;
     let closed = false;
-    const close = () => {
-      if (closed) return Promise.resolve();
+    const close = async () => {
+      if (closed) return;
       closed = true;
       timer?.[Symbol.dispose]();
+      await instance?.close();
       if (ownsCatalogKv) catalogKv?.close();
       if (ownsKv) kv.close();
-      return Promise.resolve();
     };
     return {
       config,
@@ -264,8 +283,21 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       },
     };
   } catch (error) {
+    await instance?.close();
     if (ownsCatalogKv) catalogKv?.close();
     if (ownsKv) kv.close();
     throw error;
+  }
+}
+
+/** Marks a job of a stopped process failed; one that already ended stays as it is. */
+async function interruptJob(store: ImageStore, jobId: string, message: string): Promise<void> {
+  try {
+    await store.catalog.updateJob(jobId, {
+      state: "failed",
+      error: { kind: "upstream_unavailable", message },
+    });
+  } catch (error) {
+    if (!(error instanceof AppError && error.kind === "conflict")) throw error;
   }
 }

@@ -4,9 +4,11 @@
  *
  * @module
  */
+import { systemClock } from "./clock.ts";
 import { SETTINGS } from "./config.ts";
 import { startEntrypoint } from "./entrypoint.ts";
 import { getLog } from "./log.ts";
+import { type KeyVariable, missingKeyHint } from "./generation/key_hint.ts";
 import { lazyImageService } from "./lazy_image_service.ts";
 import type { FastStdioTransport } from "./mcp/fast_stdio.ts";
 import type { Principal } from "./core_types.ts";
@@ -57,9 +59,32 @@ export async function runStdioServer(
   });
 
   const { createMcpServer } = await import("./mcp/server.ts");
+  // PUBLIC_BASE_URL links must open for the client too: signed with the HTTP service's secret (in
+  // the shared KV) when images are not public. Loaded on first use, like the rest of the core.
+  let sign: ((file: string) => Promise<string>) | undefined;
+  const linkConfig = config.publicBaseUrl && !config.imagesPublic
+    ? {
+      ...config,
+      imageLink: async (file: string) => {
+        if (!services) return undefined;
+        if (!sign) {
+          const { readableImageUrl, UrlSigner } = await import("./http/signing.ts");
+          const { imagePath } = await import("./http/route_context.ts");
+          const signer = new UrlSigner(services.kv, {
+            now: systemClock,
+            ttlSeconds: config.imageUrlTtlSeconds,
+          });
+          const base = config.publicBaseUrl!;
+          sign = (name) =>
+            readableImageUrl(signer, { base, path: imagePath(name), imagesPublic: false });
+        }
+        return await sign(file);
+      },
+    }
+    : config;
   const server = createMcpServer((mcp) => ({
     images,
-    config,
+    config: linkConfig,
     principal: () => LOCAL_PRINCIPAL,
     client: () => ({ name: mcp.server.getClientVersion()?.name }),
     redact: logging.redact,
@@ -70,13 +95,19 @@ export async function runStdioServer(
     version: VERSION,
     keyState: config.openaiApiKey || config.azureApiKey
       ? "set"
-      : `missing: set ${SETTINGS.openaiApiKey.name}`,
+      : `missing: ${missingKeyHint("mcp", SETTINGS.openaiApiKey.name as KeyVariable)}`,
   });
   await closed.promise;
   server.dispose();
   await server.close().catch(() => {});
-  // Jobs already answered as pending finish storing before the process ends.
+  // Nobody is left to receive a result: generations still waiting for OpenAI are cancelled (the
+  // client's in-flight calls are aborted by the SDK; this covers jobs already answered as pending),
+  // so the process exits promptly. Images whose bytes already arrived finish storing first.
   if (services) {
+    const { generator } = services;
+    for (const id of generator.runningJobIds()) {
+      generator.abortLocal(id, "cancelled because the MCP client disconnected");
+    }
     await services.drain();
     await services.close();
   }

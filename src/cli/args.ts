@@ -7,6 +7,7 @@
  */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { settingFlagOptions, settingOverrides } from "../cli_flags.ts";
+import { type RequestFlag, requestFlagOptions, type RequestSwitch } from "./request_flags.ts";
 
 /** A command line the CLI cannot run as given (exit code 2). */
 export class UsageError extends Error {
@@ -17,25 +18,12 @@ export class UsageError extends Error {
   }
 }
 
-/** Every option any command takes, by long name. */
+/** Every option any command takes besides the request flags (requestFlagOptions), by long name. */
 export const OPTIONS = {
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
   json: { type: "boolean" },
-  model: { type: "string", short: "m" },
-  size: { type: "string", short: "s" },
-  quality: { type: "string", short: "q" },
-  n: { type: "string", short: "n" },
-  format: { type: "string" },
-  compression: { type: "string" },
-  background: { type: "string" },
-  moderation: { type: "string" },
-  style: { type: "string" },
   output: { type: "string", short: "o" },
-  "no-save": { type: "boolean" },
-  "partial-images": { type: "string" },
-  prompt: { type: "string", short: "p" },
-  mask: { type: "string" },
   "dry-run": { type: "boolean" },
   "retention-days": { type: "string" },
   max: { type: "string" },
@@ -53,15 +41,28 @@ export const OPTIONS = {
   "skip-api-check": { type: "boolean" },
 } as const satisfies ParseArgsOptionsConfig;
 
-/** Name of an option in {@link OPTIONS}. */
-export type OptionName = keyof typeof OPTIONS;
+/** Name of an option: one of {@link OPTIONS} or a request flag. */
+export type OptionName = keyof typeof OPTIONS | RequestFlag;
+
+/** Every option with its `parseArgs` definition. */
+const ALL_OPTIONS: ParseArgsOptionsConfig = { ...requestFlagOptions(), ...OPTIONS };
+
+/** Every option name. */
+const OPTION_NAMES: readonly OptionName[] = Object.keys(ALL_OPTIONS).filter(isOptionName);
+
+/** True when `name` is an option of some command. */
+export function isOptionName(name: string): name is OptionName {
+  return Object.hasOwn(ALL_OPTIONS, name);
+}
 
 /** Options every command accepts. */
 export const GLOBAL_OPTIONS: readonly OptionName[] = Object.freeze(["help", "version", "json"]);
 
 /** Parsed option values, by long name. */
 export type OptionValues = {
-  [K in OptionName]?: (typeof OPTIONS)[K]["type"] extends "boolean" ? boolean
+  [K in OptionName]?: K extends keyof typeof OPTIONS
+    ? (typeof OPTIONS)[K]["type"] extends "boolean" ? boolean : string
+    : K extends RequestSwitch ? boolean
     : string;
 };
 
@@ -77,7 +78,7 @@ export interface ParsedArgs {
 
 function pick(names: readonly OptionName[]): ParseArgsOptionsConfig {
   const out: ParseArgsOptionsConfig = {};
-  for (const name of names) out[name] = OPTIONS[name];
+  for (const name of names) out[name] = ALL_OPTIONS[name];
   return out;
 }
 
@@ -116,7 +117,7 @@ export function parseCommandArgs(
 
 /** Parses with every option of every command: finds the command words before the real parse. */
 export function parseAnyArgs(args: readonly string[]): ParsedArgs {
-  return parseCommandArgs(args, Object.keys(OPTIONS) as OptionName[]);
+  return parseCommandArgs(args, OPTION_NAMES);
 }
 
 /** Reads an integer option; undefined when absent. Throws {@link UsageError} when malformed. */

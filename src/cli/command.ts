@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { PRODUCT_NAME } from "./program.ts";
 import type { OptionName, ParsedArgs } from "./args.ts";
 import type { CliSession } from "./context.ts";
 import { renderExitCodes } from "./exit_codes.ts";
@@ -38,20 +39,17 @@ export interface Command {
   run(session: CliSession, args: ParsedArgs): Promise<number>;
 }
 
-/** Name of the program in help texts. */
-export const PROGRAM = "openai-image-cli";
-
-/** The usage line of `command`. */
-export function usageLine(command: Command): string {
-  const words = [PROGRAM, ...command.path];
+/** The usage line of `command`, started with `program` (the CLI as the user typed it). */
+export function usageLine(command: Command, program: string = PRODUCT_NAME): string {
+  const words = [program, ...command.path];
   if (command.args) words.push(command.args);
   if (command.options.length > 0) words.push("[options]");
   return words.join(" ");
 }
 
 /** The full `--help` text of `command`. */
-export function commandHelp(command: Command): string {
-  const lines = [`Usage: ${usageLine(command)}`, "", command.summary];
+export function commandHelp(command: Command, program: string = PRODUCT_NAME): string {
+  const lines = [`Usage: ${usageLine(command, program)}`, "", command.summary];
   if (command.aliasOf) {
     lines.push(`The predecessor's command, kept as an alias of \`${command.aliasOf}\`.`);
   }

@@ -8,6 +8,7 @@
 import { type Config, ConfigError, redactConfig } from "../config.ts";
 import { AppError } from "../errors.ts";
 import { loadModelRegistry, validateModelDefaults } from "../generation/models.ts";
+import { missingKeyHint } from "../generation/key_hint.ts";
 import { createImageClient, mapUpstreamError } from "../generation/openai.ts";
 import { EXIT_CONFIG } from "./exit_codes.ts";
 import type { Command } from "./command.ts";
@@ -32,7 +33,9 @@ async function liveCheck(config: Config, session: CliSession): Promise<LiveRepor
   if (client.sdk === null) {
     throw new AppError(
       "missing_api_key",
-      `Cannot check the upstream: no API key is configured (set ${client.keyVariable})`,
+      `Cannot check the upstream: no API key is configured; ${
+        missingKeyHint("cli", client.keyVariable)
+      }`,
     );
   }
   const models: string[] = [];

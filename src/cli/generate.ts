@@ -9,11 +9,13 @@ import { basename, dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { GenerationJob, GenerationResult, ImageRecord, StartOptions } from "../core_types.ts";
 import { sniffImage } from "../images/codec.ts";
-import { intOption, type OptionValues, UsageError } from "./args.ts";
+import type { FieldName, Operation } from "../generation/request_fields.ts";
+import { intOption, isOptionName, type OptionValues, UsageError } from "./args.ts";
 import type { Command, OptionDoc } from "./command.ts";
 import type { CliSession } from "./context.ts";
 import { printJson } from "./output.ts";
 import { ProgressLine } from "./progress.ts";
+import { requestFlagDocs, requestFromFlags } from "./request_flags.ts";
 
 const EXT_OF_MIME: Record<string, string> = {
   "image/png": "png",
@@ -22,62 +24,20 @@ const EXT_OF_MIME: Record<string, string> = {
   "image/gif": "gif",
 };
 
-const COMMON_OPTIONS: readonly OptionDoc[] = [
-  {
-    name: "model",
-    synopsis: "-m, --model MODEL",
-    text: "Model id or alias (default: DEFAULT_MODEL)",
-  },
-  { name: "size", synopsis: "-s, --size WxH", text: "Size, e.g. 1024x1024, 1536x1024, or auto" },
-  {
-    name: "quality",
-    synopsis: "-q, --quality Q",
-    text: "low, medium, high or auto (default: DEFAULT_QUALITY)",
-  },
-  { name: "n", synopsis: "-n, --n N", text: "Number of images, 1-10 (default 1)" },
-  {
-    name: "format",
-    synopsis: "--format F",
-    text: "Output format: png, jpeg or webp (default png)",
-  },
-  { name: "compression", synopsis: "--compression 0-100", text: "Compression for jpeg and webp" },
-  {
-    name: "background",
-    synopsis: "--background B",
-    text: "transparent, opaque or auto (transparent needs png or webp)",
-  },
-  {
-    name: "partial-images",
-    synopsis: "--partial-images N",
-    text: "Stream N partial previews (0-3); each costs extra output tokens",
-  },
-  {
-    name: "output",
-    synopsis: "-o, --output FILE",
-    text: "Also write the image to FILE (FILE-1.png, FILE-2.png, … for several)",
-  },
-  {
-    name: "no-save",
-    synopsis: "--no-save",
-    text: "Do not keep the image in the store; write it to --output, or to ./<id>.<ext>",
-  },
-];
+const OUTPUT_OPTION: OptionDoc = {
+  name: "output",
+  synopsis: "-o, --output FILE",
+  text: "Also write the image to FILE (FILE-1.png, FILE-2.png, … for several)",
+};
 
-const GENERATE_OPTIONS: readonly OptionDoc[] = [
-  ...COMMON_OPTIONS,
-  { name: "style", synopsis: "--style S", text: "vivid or natural (dall-e-3 only)" },
-  { name: "moderation", synopsis: "--moderation M", text: "low or auto" },
-];
-
-const EDIT_OPTIONS: readonly OptionDoc[] = [
-  { name: "prompt", synopsis: "-p, --prompt TEXT", text: "What to change (required)" },
-  {
-    name: "mask",
-    synopsis: "--mask FILE",
-    text: "PNG whose fully transparent pixels mark the area to change",
-  },
-  ...COMMON_OPTIONS,
-];
+/** The help lines of `operation`'s request flags (from the field table), then `--output`. */
+function optionDocs(operation: Operation, positional: readonly FieldName[]): OptionDoc[] {
+  const docs: OptionDoc[] = [];
+  for (const doc of requestFlagDocs(operation, positional)) {
+    if (isOptionName(doc.flag)) docs.push({ ...doc, name: doc.flag });
+  }
+  return [...docs, OUTPUT_OPTION];
+}
 
 const PROGRESS_NOTE =
   "While the job runs, a progress line (stage, elapsed time, partial images) is drawn on stderr " +
@@ -90,14 +50,12 @@ export const generateCommand: Command = {
   summary: "Generate images from a prompt; prints the saved paths, one per line",
   details: `${PROGRESS_NOTE}\n\nThe predecessor's short flags -m, -s, -q and its --style and ` +
     "--no-save keep working. Several words are joined into one prompt.",
-  options: GENERATE_OPTIONS,
+  options: optionDocs("generate", ["prompt"]),
   positionals: { min: 1, max: Infinity },
   async run(session, args) {
-    const prompt = args.positionals.join(" ");
     const input = {
-      prompt,
-      ...commonInput(args.values),
-      ...defined({ style: args.values.style, moderation: args.values.moderation }),
+      ...requestInput("generate", args.values),
+      prompt: args.positionals.join(" "),
     };
     return await runJob(session, args.values, (images, options) => images.generate(input, options));
   },
@@ -110,7 +68,7 @@ export const editCommand: Command = {
   summary: "Edit images (files, image ids, image:// URIs or URLs); prints the saved paths",
   details: "Local files are read by the CLI itself, so any file you can read may be edited.\n\n" +
     PROGRESS_NOTE,
-  options: EDIT_OPTIONS,
+  options: optionDocs("edit", []),
   positionals: { min: 1, max: 16 },
   async run(session, args) {
     const prompt = args.values.prompt;
@@ -121,29 +79,22 @@ export const editCommand: Command = {
     const mask = args.values.mask === undefined
       ? undefined
       : await localFileAsDataUrl(args.values.mask);
-    const input = { prompt, images, ...commonInput(args.values), ...defined({ mask }) };
+    const input = {
+      ...requestInput("edit", args.values),
+      images,
+      ...(mask === undefined ? {} : { mask }),
+    };
     return await runJob(session, args.values, (service, options) => service.edit(input, options));
   },
 };
 
-function defined<T extends Record<string, unknown>>(fields: T): Partial<T> {
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<
-    T
-  >;
-}
-
-function commonInput(values: OptionValues): Record<string, unknown> {
-  return defined({
-    model: values.model,
-    size: values.size,
-    quality: values.quality,
-    n: intOption(values, "n"),
-    output_format: values.format === "jpg" ? "jpeg" : values.format,
-    output_compression: intOption(values, "compression"),
-    background: values.background,
-    partial_images: intOption(values, "partial-images"),
-    save: values["no-save"] ? false : undefined,
-  });
+/** The request fields of `operation` given as flags. */
+function requestInput(operation: Operation, values: OptionValues): Record<string, unknown> {
+  return requestFromFlags(
+    operation,
+    (flag) => isOptionName(flag) ? values[flag] : undefined,
+    (flag) => isOptionName(flag) ? intOption(values, flag) : undefined,
+  );
 }
 
 /** A path to an existing local file becomes a data URL; anything else is passed on as is. */
@@ -210,7 +161,11 @@ async function runJob(session: CliSession, values: OptionValues, start: Starter)
     progress.stop(
       `${countText(result.images.length)} with ${result.model} in ${
         (result.timings.totalMs / 1000).toFixed(1)
-      } s${result.cost.usd === null ? "" : ` ($${result.cost.usd.toFixed(4)})`}`,
+      } s${
+        result.cost.usd === null
+          ? ""
+          : ` ($${result.cost.usd.toFixed(4)}${result.cost.estimated ? ", estimate" : ""})`
+      }`,
     );
   } catch (error) {
     progress.stop();

@@ -9,7 +9,7 @@ import { ConfigError } from "../config.ts";
 import { AppError, errorKindInfo } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { type OptionName, parseAnyArgs, parseCommandArgs, UsageError } from "./args.ts";
-import { type Command, commandHelp, PROGRAM, usageLine } from "./command.ts";
+import { type Command, commandHelp, usageLine } from "./command.ts";
 import { configCheckCommand, validateConfigAlias } from "./config_check.ts";
 import { CliSession } from "./context.ts";
 import { EXIT_CONFIG, EXIT_USAGE, renderExitCodes } from "./exit_codes.ts";
@@ -28,6 +28,7 @@ import type { CliIo } from "./io.ts";
 import { keysCreateCommand, keysListCommand, keysRevokeCommand, keysUsageCommand } from "./keys.ts";
 import { modelsCommand } from "./models.ts";
 import { printJson } from "./output.ts";
+import { PRODUCT_NAME } from "./program.ts";
 
 /** Every command, in help order; the predecessor's aliases last. */
 export const COMMANDS: readonly Command[] = Object.freeze([
@@ -52,17 +53,17 @@ export const COMMANDS: readonly Command[] = Object.freeze([
 
 const GROUPS = new Set(COMMANDS.filter((c) => c.path.length > 1).map((c) => c.path[0]));
 
-/** The top-level `--help` text. */
-export function topHelp(): string {
+/** The top-level `--help` text, naming the CLI as `program`. */
+export function topHelp(program: string = PRODUCT_NAME): string {
   const own = COMMANDS.filter((c) => !c.aliasOf);
   const aliases = COMMANDS.filter((c) => c.aliasOf);
   const left = (c: Command) => [...c.path, c.args].filter((w) => w !== "").join(" ");
   const width = Math.max(...COMMANDS.map((c) => left(c).length));
   const row = (c: Command, text: string) => `  ${left(c).padEnd(width)}  ${text}`;
   return [
-    `${PROGRAM} ${VERSION} — OpenAI image generation from a terminal`,
+    `${PRODUCT_NAME} ${VERSION} — OpenAI image generation from a terminal`,
     "",
-    `Usage: ${PROGRAM} <command> [options]`,
+    `Usage: ${program} <command> [options]`,
     "",
     "Commands:",
     ...own.map((c) => row(c, c.summary)),
@@ -85,12 +86,12 @@ export function topHelp(): string {
   ].join("\n");
 }
 
-function groupHelp(group: string): string {
+function groupHelp(group: string, program: string): string {
   const commands = COMMANDS.filter((c) => c.path[0] === group && c.path.length > 1);
   return [
-    `Usage: ${PROGRAM} ${group} <${commands.map((c) => c.path[1]).join("|")}> [options]`,
+    `Usage: ${program} ${group} <${commands.map((c) => c.path[1]).join("|")}> [options]`,
     "",
-    ...commands.map((c) => `  ${usageLine(c)}\n      ${c.summary}`),
+    ...commands.map((c) => `  ${usageLine(c, program)}\n      ${c.summary}`),
     "",
   ].join("\n");
 }
@@ -102,6 +103,7 @@ function findCommand(positionals: readonly string[]): Command | undefined {
 /** What a failure means for the caller: message, kind and exit code. */
 export function describeFailure(
   error: unknown,
+  program: string = PRODUCT_NAME,
 ): { code: number; kind: string; message: string; details?: Record<string, unknown> } {
   if (error instanceof UsageError) {
     return { code: EXIT_USAGE, kind: "usage", message: error.message };
@@ -111,7 +113,7 @@ export function describeFailure(
       code: EXIT_CONFIG,
       kind: "configuration",
       message:
-        `${error.message}\nRun \`${PROGRAM} config check\` and see the configuration table in README.md`,
+        `${error.message}\nRun \`${program} config check\` and see the configuration table in README.md`,
       details: { problems: error.problems },
     };
   }
@@ -139,38 +141,53 @@ export function describeFailure(
   return { code: 1, kind: "internal", message: `Unexpected error: ${message}` };
 }
 
+/** Options of {@link runCli}. */
+export interface RunCliOptions {
+  /** The CLI as the user typed it (see program.ts); default `openai-image-cli`. */
+  program?: string;
+}
+
 /** Runs the CLI with `args`; resolves to the process exit code. Never throws. */
-export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
+export async function runCli(
+  args: readonly string[],
+  io: CliIo,
+  options: RunCliOptions = {},
+): Promise<number> {
+  const program = options.program ?? PRODUCT_NAME;
   const json = args.includes("--json");
   let session: CliSession | undefined;
+  // Named in the usage hint of a failure: `<program> <command as typed> --help`. The words before
+  // the first option name it even when the options cannot be parsed.
+  const leading = args.findIndex((arg) => arg.startsWith("-"));
+  let command = findCommand(leading < 0 ? args : args.slice(0, leading));
   try {
     const first = parseAnyArgs(args);
     if (first.values.version) {
       if (json) printJson(io, { version: VERSION });
-      else io.out(`${PROGRAM} ${VERSION}\n`);
+      else io.out(`${PRODUCT_NAME} ${VERSION}\n`);
       return 0;
     }
     const { positionals } = first;
     if (positionals.length === 0) {
       if (first.values.help) {
-        io.out(topHelp());
+        io.out(topHelp(program));
         return 0;
       }
-      io.err(topHelp());
+      io.err(topHelp(program));
       return EXIT_USAGE;
     }
-    const command = findCommand(positionals);
+    command = findCommand(positionals);
     if (!command) {
       if (GROUPS.has(positionals[0]) && (positionals.length === 1 || first.values.help)) {
         if (first.values.help) {
-          io.out(groupHelp(positionals[0]));
+          io.out(groupHelp(positionals[0], program));
           return 0;
         }
-        io.err(groupHelp(positionals[0]));
+        io.err(groupHelp(positionals[0], program));
         return EXIT_USAGE;
       }
       const words = positionals.slice(0, GROUPS.has(positionals[0]) ? 2 : 1).join(" ");
-      throw new UsageError(`Unknown command "${words}": run \`${PROGRAM} --help\` for the list`);
+      throw new UsageError(`Unknown command "${words}": run \`${program} --help\` for the list`);
     }
     const scope = command.path.join(" ");
     const parsed = parseCommandArgs(
@@ -179,7 +196,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       scope,
     );
     if (parsed.values.help) {
-      io.out(commandHelp(command));
+      io.out(commandHelp(command, program));
       return 0;
     }
     parsed.positionals = parsed.positionals.slice(command.path.length);
@@ -188,7 +205,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       const expected = command.args || "no arguments";
       throw new UsageError(
         `Wrong number of arguments for ${scope}: expected ${expected} (usage: ${
-          usageLine(command)
+          usageLine(command, program)
         })`,
       );
     }
@@ -196,10 +213,11 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     const code = await command.run(session, parsed);
     return code;
   } catch (error) {
-    const failure = describeFailure(error);
+    const failure = describeFailure(error, program);
     io.err(`error: ${failure.message}\n`);
     if (failure.kind === "usage" && !failure.message.includes("--help")) {
-      io.err(`Run \`${PROGRAM} --help\` for usage\n`);
+      const typed = command ? [program, ...command.path].join(" ") : program;
+      io.err(`Run \`${typed} --help\` for usage\n`);
     }
     if (json) {
       printJson(io, {

@@ -10,6 +10,7 @@ import type { Config } from "../config.ts";
 import type {
   CheckedRequest,
   Cost,
+  Door,
   GenerationJob,
   GenerationResult,
   ImageRecord,
@@ -32,6 +33,8 @@ import {
   type ImageResult,
   mapUpstreamError,
 } from "./openai.ts";
+import type { Instance } from "./instances.ts";
+import { missingKeyHint } from "./key_hint.ts";
 import { estimateCost } from "./pricing.ts";
 import {
   type EditNormalization,
@@ -85,6 +88,10 @@ export interface GeneratorDeps {
   transient?: { put(record: ImageRecord, bytes: Uint8Array): void };
   /** Watches for cancel requests from other instances; returns a stop function. */
   watchCancel?: (jobId: string, onCancel: (reason: string) => void) => () => void;
+  /** The door this process serves (not the request's): decides where a missing key is set. */
+  door?: Door;
+  /** This process as an instance: jobs carry its id and are indexed while they run. */
+  instance?: Pick<Instance, "id" | "jobStarted" | "jobFinished">;
 }
 
 const EXT_OF: Record<string, ImageExt> = {
@@ -197,22 +204,34 @@ export class Generator {
   ): Promise<GenerationJob> {
     const { config } = this.#deps;
     if (!config.openaiApiKey && !(config.azureEndpoint && config.azureApiKey)) {
+      const variable = config.azureEndpoint ? "AZURE_OPENAI_API_KEY" : "OPENAI_API_KEY";
       throw new AppError(
         "missing_api_key",
-        "Cannot generate images: no OpenAI API key is configured (set OPENAI_API_KEY)",
+        `Cannot generate images: no OpenAI API key is configured; ${
+          missingKeyHint(this.#deps.door ?? options.door, variable)
+        }`,
       );
     }
     const { request } = normalized;
     const warnings = [...normalized.warnings];
     const jobId = newImageId(this.#now());
     const imageIds = Array.from({ length: request.n }, () => newImageId(this.#now()));
-    await this.#deps.store.catalog.createJob(jobId, {
-      prompt: request.prompt,
-      model: request.model,
-      creator: options.principal.id,
-      door: options.door,
-      imageIds,
-    });
+    const instance = this.#deps.instance;
+    // Indexed before it exists, so a process dying in between leaves no job nobody can interrupt.
+    await instance?.jobStarted(jobId);
+    try {
+      await this.#deps.store.catalog.createJob(jobId, {
+        prompt: request.prompt,
+        model: request.model,
+        creator: options.principal.id,
+        door: options.door,
+        imageIds,
+        ...(instance ? { instance: instance.id } : {}),
+      });
+    } catch (error) {
+      await instance?.jobFinished(jobId);
+      throw error;
+    }
     const controller = new AbortController();
     const follow = () => controller.abort(options.signal?.reason);
     if (options.signal?.aborted) follow();
@@ -223,11 +242,16 @@ export class Generator {
       jobId,
       (reason) => controller.abort(new AppError("cancelled", `The image generation was ${reason}`)),
     );
-    const done = this.#run(jobId, imageIds, normalized, options, controller.signal).finally(() => {
-      stopWatching?.();
-      detach();
-      this.#running.delete(jobId);
-    });
+    const done = this.#run(jobId, imageIds, normalized, options, controller.signal).finally(
+      async () => {
+        stopWatching?.();
+        detach();
+        this.#running.delete(jobId);
+        await instance?.jobFinished(jobId).catch((error) =>
+          log.warning("Cannot unindex job {jobId}: {message}", { jobId, message: String(error) })
+        );
+      },
+    );
     const tracked = done.catch(() => {});
     this.#settled.add(tracked);
     tracked.finally(() => this.#settled.delete(tracked));
@@ -290,7 +314,12 @@ export class Generator {
           n: result.images.length,
         },
       );
-      cost = { usd: estimate.usd, basis: estimate.basis, reason: estimate.reason };
+      cost = {
+        usd: estimate.usd,
+        basis: estimate.basis,
+        reason: estimate.reason,
+        ...(estimate.estimated ? { estimated: true } : {}),
+      };
       const perImage = estimate.usd === null
         ? null
         : Math.round((estimate.usd / Math.max(1, result.images.length)) * 1e6) / 1e6;

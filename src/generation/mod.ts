@@ -61,4 +61,10 @@ export {
   type UpstreamCall,
   type UpstreamErrorContext,
 } from "./openai.ts";
-export { type CostEstimate, type CostInput, estimateCost, type ImageUsage } from "./pricing.ts";
+export {
+  type CostEstimate,
+  type CostInput,
+  estimateCost,
+  type ImageUsage,
+  isFullyPriced,
+} from "./pricing.ts";

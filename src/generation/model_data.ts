@@ -4,8 +4,9 @@
  * `MODELS_FILE` adds models, aliases and prices in the same shape (see `models.ts`).
  *
  * Sources: the `openai` npm package's type files (v7.57) and OpenAI's model, deprecation and
- * pricing pages as collected in November 2026. Prices OpenAI did not publish stay `null`; figures
- * from third parties are marked `estimated`.
+ * pricing pages as collected in November and December 2026. Prices OpenAI did not publish stay
+ * `null`; figures from third parties, or carried over from a sibling model because the model's
+ * own page could not be read, are marked `estimated`.
  *
  * @module
  */
@@ -119,6 +120,38 @@ export interface ModelData {
 
 const NOTES_SOURCE = "OpenAI pricing page as collected in the project notes (November 2026)";
 const CHECKED = "2026-11";
+const CHECKED_2X = "2026-12-02";
+
+/**
+ * OpenAI's published gpt-image-2 family token prices (USD per 1M): text input $5 (cached $1.25),
+ * image input $8 (cached $2), image output $30. Cached input is not billed separately here: usage
+ * reports carry no cached split, so cached tokens count at the full rate (a ceiling, not a guess).
+ */
+const GPT_IMAGE_2X_TOKENS: TokenPriceData = { textInput: 5, imageInput: 8, imageOutput: 30 };
+
+const GPT_IMAGE_2_PRICES: PriceData = {
+  checkedOn: CHECKED_2X,
+  source: "OpenAI API pricing page for gpt-image-2, as quoted by several pricing guides " +
+    "(checked 2026-04-28) and matching the figures the project notes record for gpt-image-2.6",
+  tokens: GPT_IMAGE_2X_TOKENS,
+  perImage: null,
+};
+
+const GPT_IMAGE_26_SUNBURST_PRICES: PriceData = {
+  checkedOn: CHECKED_2X,
+  source: "OpenAI's gpt-image-2.6-sunburst model page, as collected in the project notes",
+  tokens: GPT_IMAGE_2X_TOKENS,
+  perImage: null,
+};
+
+/** 2.5 models and 2.6 Flare: no page of their own could be read, so the family's prices stand in. */
+const GPT_IMAGE_2X_ESTIMATED_PRICES: PriceData = {
+  checkedOn: CHECKED_2X,
+  source: "gpt-image-2.6-sunburst's published prices (project notes); not confirmed for this model",
+  estimated: true,
+  tokens: GPT_IMAGE_2X_TOKENS,
+  perImage: null,
+};
 
 const UNKNOWN_PRICES: PriceData = {
   checkedOn: CHECKED,
@@ -182,7 +215,7 @@ const GPT_IMAGE_25 = {
   ...GPT_IMAGE_2,
   qualities: ["low", "medium", "high", "xhigh", "max", "auto"],
   edits: { ...GPT_EDITS, inputFidelity: [], markup: true },
-  prices: UNKNOWN_PRICES,
+  prices: GPT_IMAGE_2X_ESTIMATED_PRICES,
 } as const;
 
 /** The built-in models, by id. */
@@ -294,39 +327,13 @@ export const MODEL_DATA: Readonly<Record<string, ModelData>> = {
     edits: { ...GPT_EDITS, inputFidelity: [] },
     prices: UNKNOWN_PRICES,
   },
-  "gpt-image-2": {
-    ...GPT_IMAGE_2,
-    prices: {
-      checkedOn: CHECKED,
-      source: "third-party figure (approximate)",
-      estimated: true,
-      tokens: { textInput: null, imageInput: null, imageOutput: 30 },
-      perImage: null,
-    },
-  },
-  "gpt-image-2-2026-04-21": {
-    ...GPT_IMAGE_2,
-    prices: {
-      checkedOn: CHECKED,
-      source: "third-party figure (approximate)",
-      estimated: true,
-      tokens: { textInput: null, imageInput: null, imageOutput: 30 },
-      perImage: null,
-    },
-  },
+  "gpt-image-2": { ...GPT_IMAGE_2, prices: GPT_IMAGE_2_PRICES },
+  "gpt-image-2-2026-04-21": { ...GPT_IMAGE_2, prices: GPT_IMAGE_2_PRICES },
   "gpt-image-2.5-sunburst": GPT_IMAGE_25,
   "gpt-image-2.5-sunburst-2026-09-08": GPT_IMAGE_25,
   "gpt-image-2.5-flare": GPT_IMAGE_25,
   "gpt-image-2.5-flare-2026-09-08": GPT_IMAGE_25,
-  "gpt-image-2.6-sunburst": {
-    ...GPT_IMAGE_25,
-    prices: {
-      checkedOn: CHECKED,
-      source: NOTES_SOURCE,
-      tokens: { textInput: 5, imageInput: 8, imageOutput: 30 },
-      perImage: null,
-    },
-  },
+  "gpt-image-2.6-sunburst": { ...GPT_IMAGE_25, prices: GPT_IMAGE_26_SUNBURST_PRICES },
   "gpt-image-2.6-flare": GPT_IMAGE_25,
 };
 

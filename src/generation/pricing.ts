@@ -138,3 +138,13 @@ export function estimateCost(model: ModelData & { id?: string }, input: CostInpu
   if (model.prices.perImage !== null || !input.usage) return perImageCost(model, input);
   return tokenCost(model, input.usage);
 }
+
+/**
+ * True when every figure `model` can be billed by is known: all token prices, or (for per-image
+ * models) a per-image table. Budgets count an unpriced generation as $0.
+ */
+export function isFullyPriced(model: ModelData): boolean {
+  const { tokens, perImage } = model.prices;
+  if (tokens === null) return perImage !== null;
+  return [tokens.textInput, tokens.imageInput, tokens.imageOutput].every((usd) => usd !== null);
+}

@@ -6,6 +6,7 @@
  * @module
  */
 import { z } from "@hono/zod-openapi";
+import { doorRequestSchema } from "../generation/request_schema.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -34,61 +35,12 @@ export const OpenAIErrorSchema = z.object({
 }).openapi("OpenAIError");
 
 // ---------------------------------------------------------------------------------------------
-// Shared generation fields
-
-const prompt = z.string().min(1).openapi({
-  description: "What to draw, in detail. Up to 32,000 characters for GPT image models.",
-  example: "A watercolor fox in a snowy forest",
-});
-const model = z.string().min(1).optional().openapi({
-  description: "Model id; default `DEFAULT_MODEL`. Retired DALL·E names are translated " +
-    "(`LEGACY_MODELS`).",
-  example: "gpt-image-2",
-});
-const size = z.string().optional().openapi({
-  description: "`WIDTHxHEIGHT` or `auto`",
-  example: "1024x1024",
-});
-const quality = z.string().optional().openapi({
-  description: "low | medium | high | auto (some models add xhigh, max); legacy standard/hd " +
-    "are translated",
-});
-const n = z.number().int().min(1).max(10).optional().openapi({
-  description: "Number of images, 1–10 (default 1)",
-});
-const style = z.string().optional().openapi({
-  description: "Legacy DALL·E 3 option (vivid | natural); ignored with a warning by current models",
-});
-const background = z.string().optional().openapi({ description: "transparent | opaque | auto" });
-const outputFormat = z.string().optional().openapi({ description: "png | jpeg | webp" });
-const outputCompression = z.number().int().min(0).max(100).optional().openapi({
-  description: "0–100, jpeg and webp only",
-});
-const moderation = z.string().optional().openapi({ description: "auto | low" });
-const responseFormat = z.enum(["url", "b64_json"]).optional();
-
-// ---------------------------------------------------------------------------------------------
 // The predecessor's REST API
 
-/** Body of `POST /mcp` (REST generation). */
-export const LegacyGenerateBodySchema = z.object({
-  prompt,
-  model,
-  size,
-  quality,
-  style,
-  n,
-  save: z.boolean().optional().openapi({
-    description: "Keep the images in the store (default true; all n images are saved)",
-  }),
-  response_format: responseFormat.openapi({
-    description: "`url` (default): links to this service; `b64_json` adds the image bytes",
-  }),
-  background,
-  output_format: outputFormat,
-  output_compression: outputCompression,
-  moderation,
-}).openapi("LegacyGenerateRequest");
+/** Body of `POST /mcp` (REST generation): the `rest` door's projection of the request fields. */
+export const LegacyGenerateBodySchema = doorRequestSchema("rest", "generate").openapi(
+  "LegacyGenerateRequest",
+);
 
 /** One generated image in the predecessor's shape. */
 export const LegacyImageSchema = z.object({
@@ -96,7 +48,8 @@ export const LegacyImageSchema = z.object({
   url: z.string().nullable().openapi({ description: "URL of the image on this service" }),
   revised_prompt: z.string().nullable(),
   filePath: z.string().nullable().openapi({
-    description: "Path of the saved file on the server (null when images are kept in KV)",
+    description: "Path of the saved file relative to OUTPUT_DIR (null when images are kept in " +
+      "KV); the server's absolute paths are never sent over HTTP",
   }),
   imageUrl: z.string().nullable().openapi({ description: "`<base>/images/<file>`" }),
   b64_json: z.string().optional().openapi({ description: "With `response_format: b64_json`" }),
@@ -283,31 +236,13 @@ export const MetricsJsonSchema = z.object({
 // ---------------------------------------------------------------------------------------------
 // OpenAI-compatible API
 
-/** Body of `POST /v1/images/generations`. */
-export const V1GenerateBodySchema = z.object({
-  prompt,
-  model,
-  n,
-  size,
-  quality,
-  background,
-  output_format: outputFormat,
-  output_compression: outputCompression,
-  moderation,
-  style,
-  response_format: responseFormat.openapi({
-    description: "`b64_json` (default) or `url` (a link to this service)",
-  }),
-  stream: z.boolean().optional().openapi({
-    description: "Answer with server-sent events: `image_generation.partial_image` then " +
-      "`image_generation.completed`",
-  }),
-  partial_images: z.number().int().min(0).max(3).optional(),
-  user: z.string().optional(),
-}).openapi("ImageGenerateRequest");
+/** Body of `POST /v1/images/generations`: the `v1` door's projection of the request fields. */
+export const V1GenerateBodySchema = doorRequestSchema("v1", "generate").openapi(
+  "ImageGenerateRequest",
+);
 
-/** Multipart body of `POST /v1/images/edits` (documentation; parsed by hand). */
-export const V1EditBodySchema = z.object({
+/** The input files of `POST /v1/images/edits`, as multipart file fields. */
+const V1EditFilesSchema = z.object({
   image: z.union([
     z.string().openapi({ format: "binary" }),
     z.array(z.string().openapi({ format: "binary" })),
@@ -318,20 +253,14 @@ export const V1EditBodySchema = z.object({
     format: "binary",
     description: "PNG mask; transparent pixels mark the area to change",
   }),
-  prompt,
-  model,
-  n: z.string().optional().openapi({ description: "1–10" }),
-  size,
-  quality,
-  background,
-  output_format: outputFormat,
-  output_compression: z.string().optional(),
-  input_fidelity: z.string().optional().openapi({ description: "high | low (1.x models)" }),
-  response_format: responseFormat,
-  stream: z.string().optional().openapi({ description: "`true` for server-sent events" }),
-  partial_images: z.string().optional(),
-  user: z.string().optional(),
-}).openapi("ImageEditRequest");
+});
+
+/**
+ * Multipart body of `POST /v1/images/edits` (documentation; parsed by the route): the input files,
+ * then the `v1` door's projection of the edit request fields.
+ */
+export const V1EditBodySchema = V1EditFilesSchema.extend(doorRequestSchema("v1", "edit").shape)
+  .openapi("ImageEditRequest");
 
 /** Token usage in OpenAI's shape. */
 export const V1UsageSchema = z.object({

@@ -493,6 +493,8 @@ export interface JobRecord {
   created: number;
   /** Last change, epoch milliseconds. */
   updated: number;
+  /** The process (instance id) running it; absent on jobs recorded before instances existed. */
+  instance?: string;
 }
 
 /** What {@link Catalog.createJob} takes. */
@@ -507,6 +509,8 @@ export interface NewJob {
   door: Door;
   /** Image ids reserved for the job's results, so a pending image can be looked up. */
   imageIds?: string[];
+  /** The process (instance id) that runs it. */
+  instance?: string;
 }
 
 /** A change of a job's state (see {@link Catalog.updateJob}). */
@@ -687,6 +691,10 @@ export class Catalog {
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > 200) {
       throw new ValidationError("limit", "Invalid limit: expected 1 to 200");
     }
+    // Filters become part of a KV key, whose size is limited: a caller's overlong value is a bad
+    // request, not a storage failure.
+    if (options.creator !== undefined) checkKeyText("creator", options.creator, false);
+    if (options.model !== undefined) checkKeyText("model", options.model, false);
     let prefix: Deno.KvKey;
     let kind: string;
     if (options.creator !== undefined) {
@@ -872,6 +880,7 @@ export class Catalog {
       error: null,
       created: now,
       updated: now,
+      ...(input.instance ? { instance: input.instance } : {}),
     };
     const result = await kvCommit(this.#jobsKv, (op) => {
       op.check({ key: KEYS.job(jobId), versionstamp: null })

@@ -38,18 +38,20 @@ export {
   type ThumbnailInfo,
 } from "./catalog.ts";
 export {
-  createImageStore,
   type ImageStore,
-  type ImageStoreConfig,
-  type ImageStoreDeps,
   type OpenedImage,
-  prepareImageStore,
-  type PrepareOptions,
   type SaveInput,
-  type StartupReport,
   type StoredFile,
   type StoredImage,
 } from "./store.ts";
+export {
+  createImageStore,
+  type ImageStoreConfig,
+  type ImageStoreDeps,
+  prepareImageStore,
+  type PrepareOptions,
+  type StartupReport,
+} from "./open_store.ts";
 export { FsImageStore } from "./fs_store.ts";
 export { KvImageStore } from "./kv_store.ts";
 export { reconcile, type ReconcileOptions, type ReconcileReport } from "./reconcile.ts";

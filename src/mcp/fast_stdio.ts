@@ -6,11 +6,46 @@
  * client's capabilities) are then replayed, and the SDK's own answer to the already-answered
  * `initialize` is dropped. Implements the SDK's `Transport` interface structurally: no SDK import.
  *
+ * A line that is no JSON-RPC message (`null`, `42`, `[]`, `{}`, a request with an object id, not
+ * JSON at all) is answered here with a JSON-RPC error carrying id null — parse error (-32700) or
+ * invalid request (-32600) — and never reaches the SDK, which assumes well-formed messages; the
+ * next line is read as usual.
+ *
  * @module
  */
 import { initializeResult } from "./identity.ts";
 
 type JsonRpcMessage = Record<string, unknown> & { jsonrpc: "2.0" };
+
+/** JSON-RPC's code for a line that is not JSON. */
+export const PARSE_ERROR = -32700;
+/** JSON-RPC's code for JSON that is not a valid request, notification or response. */
+export const INVALID_REQUEST = -32600;
+
+function isId(id: unknown): id is string | number {
+  return typeof id === "string" || (typeof id === "number" && Number.isFinite(id));
+}
+
+/**
+ * Why `value` is not a JSON-RPC message this server can take, or null when it is one. Batches
+ * (arrays) were removed from MCP in 2025-06-18, and MCP ids are strings or numbers, never null.
+ */
+export function invalidMessage(value: unknown): string | null {
+  if (typeof value !== "object" || value === null) {
+    return `expected a JSON-RPC message object, got ${value === null ? "null" : typeof value}`;
+  }
+  if (Array.isArray(value)) return "batches are not supported: send one message per line";
+  const message = value as Record<string, unknown>;
+  if (message.jsonrpc !== "2.0") return 'expected "jsonrpc": "2.0"';
+  if ("id" in message && !isId(message.id)) return "expected an id that is a string or a number";
+  if ("method" in message) {
+    return typeof message.method === "string" ? null : "expected a method name (string)";
+  }
+  if (!isId(message.id)) return "expected a method, or an id with a result or error";
+  return "result" in message || "error" in message
+    ? null
+    : "expected a result or an error in a response";
+}
 
 /** Options of {@link FastStdioTransport}. */
 export interface FastStdioOptions {
@@ -75,16 +110,32 @@ export class FastStdioTransport {
       const { value, done } = await reader.read();
       if (done) break;
       if (value.trim() === "") continue;
-      let message: JsonRpcMessage;
+      let parsed: unknown;
       try {
-        message = JSON.parse(value);
+        parsed = JSON.parse(value);
       } catch (error) {
-        this.onerror?.(new Error(`Ignoring a line that is not JSON: ${(error as Error).message}`));
+        this.#reject(PARSE_ERROR, "Parse error", `not JSON: ${(error as Error).message}`);
         continue;
       }
-      this.#receive(message);
+      const invalid = invalidMessage(parsed);
+      if (invalid !== null) {
+        this.#reject(INVALID_REQUEST, "Invalid Request", invalid);
+        continue;
+      }
+      try {
+        this.#receive(parsed as JsonRpcMessage);
+      } catch (error) {
+        // A handler that throws must not stop the loop: later lines still need answers.
+        this.onerror?.(error as Error);
+      }
     }
     await this.close();
+  }
+
+  /** Answers a line that is no usable message; its id, if any, cannot be trusted. */
+  #reject(code: number, message: string, detail: string): void {
+    this.onerror?.(new Error(`Rejected a stdin line: ${detail}`));
+    this.#send({ jsonrpc: "2.0", id: null, error: { code, message: `${message}: ${detail}` } });
   }
 
   #receive(message: JsonRpcMessage): void {

@@ -9,7 +9,7 @@ import { EXIT_CODES } from "../../src/cli/exit_codes.ts";
 import { ERROR_KINDS, errorKindInfo } from "../../src/errors.ts";
 import { VERSION } from "../../src/version.ts";
 import { FAKE_INVALID_API_KEY, startFakeOpenAI } from "../fake_openai.ts";
-import { runCli, stdoutJson, tempDataDir } from "./support/cli.ts";
+import { CLI_RUN_NAME, runCli, stdoutJson, tempDataDir } from "./support/cli.ts";
 
 Deno.test("--help lists every command, the predecessor's aliases and every exit code", async () => {
   await using dir = await tempDataDir();
@@ -33,7 +33,10 @@ Deno.test("every command answers --help with its usage, each of its options and 
   for (const command of COMMANDS) {
     const run = await runCli([...command.path, "--help"], { dataDir: dir.path });
     assert.equal(run.code, 0, `${command.path.join(" ")} --help: ${run.stderr}`);
-    assert.match(run.stdout, new RegExp(`^Usage: openai-image-cli ${command.path.join(" ")}`));
+    assert.ok(
+      run.stdout.startsWith(`Usage: ${CLI_RUN_NAME} ${command.path.join(" ")}`),
+      run.stdout.split("\n")[0],
+    );
     for (const option of command.options) {
       assert.ok(
         run.stdout.includes(`--${option.name}`),
@@ -76,10 +79,37 @@ Deno.test("command-line mistakes exit 2 with a message on stderr and nothing on 
   }
   const bare = await runCli([], { dataDir: dir.path });
   assert.equal(bare.code, 2);
-  assert.match(bare.stderr, /^Usage: openai-image-cli <command>/m);
+  assert.ok(bare.stderr.includes(`\nUsage: ${CLI_RUN_NAME} <command>`), bare.stderr);
   const group = await runCli(["keys"], { dataDir: dir.path });
   assert.equal(group.code, 2);
   assert.match(group.stderr, /keys <create\|list\|revoke\|usage>/);
+});
+
+Deno.test("usage errors and hints name the command as it was typed: deno task cli, deno run, an alias", async () => {
+  await using dir = await tempDataDir();
+  const task = await runCli(["images", "cleanup", "--bogus"], { dataDir: dir.path, via: "task" });
+  assert.equal(task.code, 2, task.stderr);
+  assert.match(task.stderr, /Unknown option '--bogus'/);
+  assert.ok(
+    task.stderr.includes("Run `deno task cli images cleanup --help` for usage"),
+    task.stderr,
+  );
+  const alias = await runCli(["list", "extra"], { dataDir: dir.path, via: "task" });
+  assert.equal(alias.code, 2, alias.stderr);
+  assert.ok(alias.stderr.includes("(usage: deno task cli list [options])"), alias.stderr);
+  assert.ok(alias.stderr.includes("Run `deno task cli list --help` for usage"), alias.stderr);
+  assert.doesNotMatch(alias.stderr, /images list/, "the alias is named as typed");
+  const unknown = await runCli(["frobnicate"], { dataDir: dir.path, via: "task" });
+  assert.ok(unknown.stderr.includes("run `deno task cli --help` for the list"), unknown.stderr);
+  const help = await runCli(["images", "--help"], { dataDir: dir.path, via: "task" });
+  assert.ok(help.stdout.includes("Usage: deno task cli images <"), help.stdout);
+  assert.ok(help.stdout.includes("  deno task cli images cleanup [options]"), help.stdout);
+
+  const direct = await runCli(["images", "cleanup", "--bogus"], { dataDir: dir.path });
+  assert.ok(
+    direct.stderr.includes(`Run \`${CLI_RUN_NAME} images cleanup --help\` for usage`),
+    direct.stderr,
+  );
 });
 
 Deno.test("a usage error with --json also prints a JSON error document", async () => {

@@ -149,7 +149,7 @@ Deno.test("generate exits with the documented code of each failure", async () =>
       ["generate", "x"],
       { OPENAI_API_KEY: "" },
       errorKindInfo("missing_api_key").exitCode,
-      /OPENAI_API_KEY/,
+      /export OPENAI_API_KEY=sk-\.\.\. in your shell, or put OPENAI_API_KEY=sk-\.\.\. in \.env/,
     ],
     [
       ["generate", "x [fault:moderation]"],

@@ -33,6 +33,11 @@ interface LegacyImage {
   imageUrl: string;
 }
 
+/** Where a REST `filePath` (relative to OUTPUT_DIR, the default `$DATA_DIR/images`) lies on disk. */
+function savedPath(server: HttpServerProcess, filePath: string): string {
+  return `${server.dataDir}/images/${filePath}`;
+}
+
 async function call(
   server: HttpServerProcess,
   path: string,
@@ -103,8 +108,9 @@ Deno.test("POST /mcp generates, saves all n images and answers in the predecesso
     for (const image of data.images) {
       assert.equal(image.imageUrl, image.url);
       assert.match(image.imageUrl, new RegExp(`^${server.url}/images/[^/]+\\.png$`));
-      const onDisk = await Deno.readFile(image.filePath);
-      assert.ok(image.filePath.startsWith(server.dataDir), image.filePath);
+      assert.ok(!image.filePath.startsWith("/"), `relative to OUTPUT_DIR: ${image.filePath}`);
+      assert.ok(!image.filePath.includes(server.dataDir), "no server path");
+      const onDisk = await Deno.readFile(savedPath(server, image.filePath));
       const served = await fetch(image.imageUrl);
       assert.equal(served.status, 200);
       assert.equal(served.headers.get("content-type"), "image/png");
@@ -117,7 +123,10 @@ Deno.test("POST /mcp generates, saves all n images and answers in the predecesso
       body: { prompt: "a pear", quality: "low", response_format: "b64_json" },
     });
     const first = b64.body.data as { b64_json: string; filePath: string };
-    assert.deepEqual(Uint8Array.fromBase64(first.b64_json), await Deno.readFile(first.filePath));
+    assert.deepEqual(
+      Uint8Array.fromBase64(first.b64_json),
+      await Deno.readFile(savedPath(server, first.filePath)),
+    );
 
     assert.equal(await catalogCount(server), 4);
   });
@@ -177,7 +186,7 @@ Deno.test("admin endpoints report metrics, store statistics and a cleanup dry ru
     const s = stats.body.stats as Record<string, unknown>;
     assert.equal(s.count, 2);
     let total = 0;
-    for (const image of images) total += (await Deno.stat(image.filePath)).size;
+    for (const image of images) total += (await Deno.stat(savedPath(server, image.filePath))).size;
     assert.equal(s.totalSize, total);
     for (const key of ["totalSizeFormatted", "averageAge", "averageSize"]) assert.ok(key in s, key);
     assert.ok(s.oldestFile && s.newestFile);
@@ -201,7 +210,7 @@ Deno.test("admin endpoints report metrics, store statistics and a cleanup dry ru
     assert.equal(results.deletedFiles.length, 1, "one over IMAGE_MAX_COUNT");
     assert.ok(Array.isArray((dry.body.results as { errors: [] }).errors));
     assert.equal(await catalogCount(server), 2, "a dry run deletes nothing");
-    for (const image of images) await Deno.stat(image.filePath);
+    for (const image of images) await Deno.stat(savedPath(server, image.filePath));
   });
 });
 
@@ -414,21 +423,12 @@ Deno.test("UPSTREAM_IMAGES_PER_MINUTE makes the next request wait, then refuses 
 });
 
 Deno.test("a key over its monthly budget is refused with a clear message", async () => {
-  // The built-in gpt-image-2 prices lack the text-input figure, so its cost is unknown and
-  // spends nothing; a MODELS_FILE with complete prices makes the ledger count.
-  const modelsFile = await Deno.makeTempFile({ prefix: "models-", suffix: ".json" });
-  await Deno.writeTextFile(
-    modelsFile,
-    JSON.stringify({
-      prices: { "gpt-image-2": { tokens: { textInput: 5, imageInput: 8, imageOutput: 30 } } },
-    }),
-  );
-  await using _cleanup = {
-    [Symbol.asyncDispose]: () => Deno.remove(modelsFile).catch(() => {}),
-  };
-  const env = { ...AUTH_ENV, BUDGET_USD_PER_KEY_MONTH: "0.000001", MODELS_FILE: modelsFile };
+  // The default model (gpt-image-2) is fully priced from the registry's built-in figures, so its
+  // generations count against budgets with no MODELS_FILE, and no start-up warning says otherwise.
+  const env = { ...AUTH_ENV, BUDGET_USD_PER_KEY_MONTH: "0.000001" };
   await withHttpService(env, async ({ server }) => {
     const user = await createKey(server, "thrifty");
+    assert.doesNotMatch(server.stderr(), /price of .* is not fully known/);
     const first = await call(server, "/mcp", { token: user.key, body: { prompt: "x" } });
     assert.equal(first.status, 200, "the first request fits: nothing spent yet");
     const second = await call(server, "/mcp", { token: user.key, body: { prompt: "y" } });
@@ -448,6 +448,10 @@ Deno.test("a key over its monthly budget is refused with a clear message", async
     const fresh = await call(server, "/mcp", { token: other.key, body: { prompt: "w" } });
     assert.equal(fresh.status, 200, "the budget is per key");
     assert.equal(await catalogCount(server), 2);
+    const usage = await call(server, "/admin/usage", { token: ADMIN });
+    const rows = (usage.body as unknown as { rows: { name: string; spendUsd: number }[] }).rows;
+    const spent = rows.find((row) => row.name === "thrifty")?.spendUsd ?? 0;
+    assert.ok(spent > 0, `the ledger holds the default model's cost: ${JSON.stringify(rows)}`);
   });
 });
 

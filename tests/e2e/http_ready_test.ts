@@ -26,7 +26,10 @@ Deno.test("/ready proves the KV, the catalog and the image store accept writes, 
       openai_api_key: "ok",
     });
     const hidden = join(images, ".openai-image-gen");
-    assert.deepEqual(await Array.fromAsync(Deno.readDir(hidden)), [], "no probe file is left");
+    const probes = (await Array.fromAsync(Deno.readDir(hidden))).filter((e) =>
+      e.name.includes("probe")
+    );
+    assert.deepEqual(probes, [], "no probe file is left");
 
     // The images folder is replaced by a file (a vanished mount, a wrong path): reads of the KV
     // still work, writes to the store cannot.

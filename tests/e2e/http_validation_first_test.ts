@@ -19,6 +19,8 @@ const BAD_FIELDS: readonly { field: string; values: Record<string, string> }[] =
   { field: "size", values: { size: "999x999" } },
   { field: "quality", values: { quality: "ultra" } },
   { field: "model", values: { model: "no-such-model" } },
+  // A NUL survives JSON, multipart and form encoding alike; the core refuses it in every door.
+  { field: "prompt", values: { prompt: "a fox\u0000 in the snow" } },
 ];
 
 const ENV = { IMAGE_GENERATION_RATE_LIMIT: "1", TRUST_PROXY: "true", LOG_LEVEL: "info" };

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { startFakeOpenAI } from "../fake_openai.ts";
 import { MAIN_MCP, ROOT } from "./support/mcp_client.ts";
+import { INITIALIZE } from "./support/raw_stdio.ts";
 
 const encoder = new TextEncoder();
 
@@ -34,16 +35,7 @@ Deno.test("every stdout line is JSON-RPC and the server exits when stdin closes"
     }).spawn();
     const writer = child.stdin.getWriter();
     const messages = [
-      {
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: {
-          protocolVersion: "2025-06-18",
-          capabilities: {},
-          clientInfo: { name: "raw-test", version: "1" },
-        },
-      },
+      INITIALIZE,
       { jsonrpc: "2.0", method: "notifications/initialized" },
       { jsonrpc: "2.0", id: 2, method: "logging/setLevel", params: { level: "debug" } },
       { jsonrpc: "2.0", id: 3, method: "tools/list" },

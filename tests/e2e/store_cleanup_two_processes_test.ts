@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { CleanupReport, CleanupTick } from "../../src/images/retention.ts";
-import { createImageStore } from "../../src/images/store.ts";
+import { createImageStore } from "../../src/images/open_store.ts";
 import { runWorkers } from "./support/workers.ts";
 
 const worker = new URL("./fixtures/image_cleanup_once.ts", import.meta.url).pathname;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { PRIVATE_DIR_NAME, storeFolder } from "../../src/images/folder.ts";
 import { classifyFileName, sha256Hex } from "../../src/images/ids.ts";
-import { createImageStore, prepareImageStore } from "../../src/images/store.ts";
+import { createImageStore, prepareImageStore } from "../../src/images/open_store.ts";
 
 const burst = new URL("./fixtures/image_save_burst.ts", import.meta.url).pathname;
 const config = new URL("../../deno.json", import.meta.url).pathname;

@@ -49,6 +49,8 @@ Deno.test("defaults match config.md when nothing is set", () => {
   assert.equal(config.trustProxy, false);
   assert.equal(config.corsOrigins, undefined);
   assert.equal(config.mcpHttpSessions, "stateless");
+  assert.equal(config.mcpSessionIdleSeconds, 1800);
+  assert.equal(config.mcpSessionsPerKey, 16);
   assert.equal(config.maxBodyBytes, 1024 * 1024);
   assert.equal(config.maxUploadBytes, 60 * 1024 * 1024);
   assert.equal(config.mcpAuthToken, undefined);
@@ -97,6 +99,7 @@ Deno.test("every setting accepts a valid value from the environment", () => {
     KV_PATH: ":memory:",
     KV_URL: "http://127.0.0.1:4512",
     DENO_KV_ACCESS_TOKEN: "kv-token",
+    INSTANCE_HEARTBEAT_SECONDS: "5",
     IMAGE_STORE: "kv",
     IMAGES_PUBLIC: "false",
     IMAGE_URL_TTL_S: "60",
@@ -109,6 +112,8 @@ Deno.test("every setting accepts a valid value from the environment", () => {
     MCP_ALLOWED_ORIGINS: "https://claude.ai",
     MCP_ALLOWED_HOSTS: "img.example.com",
     MCP_HTTP_SESSIONS: "stateful",
+    MCP_SESSION_IDLE_SECONDS: "90.5",
+    MCP_SESSIONS_PER_KEY: "3",
     MAX_BODY_BYTES: "2048",
     MAX_UPLOAD_BYTES: "4096",
     METRICS_PUBLIC: "yes",
@@ -166,6 +171,7 @@ Deno.test("every setting accepts a valid value from the environment", () => {
     kvPath: ":memory:",
     kvUrl: "http://127.0.0.1:4512",
     kvAccessToken: "kv-token",
+    instanceHeartbeatSeconds: 5,
     imageStore: "kv",
     imagesPublic: false,
     imageUrlTtlSeconds: 60,
@@ -178,6 +184,8 @@ Deno.test("every setting accepts a valid value from the environment", () => {
     mcpAllowedOrigins: ["https://claude.ai"],
     mcpAllowedHosts: ["img.example.com"],
     mcpHttpSessions: "stateful",
+    mcpSessionIdleSeconds: 90.5,
+    mcpSessionsPerKey: 3,
     maxBodyBytes: 2048,
     maxUploadBytes: 4096,
     metricsPublic: true,

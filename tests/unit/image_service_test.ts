@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { resolveConfig } from "../../src/config.ts";
 import { createServices } from "../../src/services.ts";
 import { startFakeOpenAI } from "../fake_openai.ts";
+import { generationResult } from "../../src/mcp/results.ts";
 
 const principal = { id: "local", name: "local user", role: "admin" as const };
 
@@ -92,5 +93,52 @@ Deno.test("validate checks a request the way generate does and starts nothing", 
     );
     assert.equal(edit?.field, "images", "an edit needs its input images");
     assert.deepEqual((await images.list()).items, [], "nothing was generated or stored");
+  });
+});
+
+Deno.test("every generation of the default model has a cost; an estimated price says so in the MCP result", async () => {
+  await withServices(async ({ images, config }) => {
+    const priced = await (await images.generate({ prompt: "a kite", quality: "low" }, {
+      door: "mcp",
+      principal,
+    })).done;
+    assert.equal(priced.model, "gpt-image-2");
+    assert.ok(priced.cost.usd !== null && priced.cost.usd > 0, JSON.stringify(priced.cost));
+    assert.equal(priced.cost.estimated, undefined);
+    assert.equal(priced.images[0].costUsd, priced.cost.usd, "the catalog record carries it");
+    const plain = await generationResult(images, config, {}, priced);
+    assert.doesNotMatch(JSON.stringify(plain.content), /estimate/);
+
+    const estimated = await (await images.generate(
+      { prompt: "a kite", quality: "low", model: "gpt-image-2.5-flare" },
+      { door: "mcp", principal },
+    )).done;
+    assert.ok(estimated.cost.usd !== null && estimated.cost.usd > 0);
+    assert.equal(estimated.cost.estimated, true);
+    const result = await generationResult(
+      images,
+      { ...config, mcpStructuredContent: "always" },
+      {},
+      estimated,
+    );
+    const text = result.content.map((block) => block.type === "text" ? block.text : "").join("\n");
+    assert.match(text, /Cost is an estimate: estimated from .*not confirmed for this model/);
+    assert.equal(result.structuredContent?.cost_estimated, true);
+  });
+});
+
+Deno.test("list of models shows every token price with the checked-on date and marks estimates", async () => {
+  await withServices(async ({ images }) => {
+    const models = new Map((await images.models()).map((m) => [m.id, m.price]));
+    assert.equal(
+      models.get("gpt-image-2"),
+      "per 1M tokens: text in $5, image in $8, image out $30 (checked 2026-12-02)",
+    );
+    assert.equal(
+      models.get("gpt-image-2.5-sunburst"),
+      "per 1M tokens: text in $5, image in $8, image out $30 (estimate, checked 2026-12-02)",
+    );
+    assert.equal(models.get("dall-e-3"), "$0.04 per standard 1024x1024 image (checked 2026-11)");
+    assert.equal(models.get("chatgpt-image-latest"), "unknown");
   });
 });

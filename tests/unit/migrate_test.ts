@@ -6,7 +6,7 @@ import { FsImageStore } from "../../src/images/fs_store.ts";
 import { sha256Hex } from "../../src/images/ids.ts";
 import { KEYS, SCHEMA_VERSION, V1_KEYS } from "../../src/images/kv_keys.ts";
 import { migrateCatalog } from "../../src/images/migrate.ts";
-import { prepareImageStore } from "../../src/images/store.ts";
+import { prepareImageStore } from "../../src/images/open_store.ts";
 import { listDir, writeV1Catalog } from "./fixtures/image_store_fixture.ts";
 
 async function withV1Fixture(

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { createModelRegistry, estimateCost, type ModelInfo } from "../../src/generation/mod.ts";
+import {
+  createModelRegistry,
+  estimateCost,
+  isFullyPriced,
+  MODEL_DATA,
+  type ModelInfo,
+} from "../../src/generation/mod.ts";
 
 const registry = createModelRegistry();
 
@@ -57,7 +63,10 @@ Deno.test("input token details missing: all input counts as text", () => {
 });
 
 Deno.test("an unknown token price gives null with a reason, never a guess", () => {
-  const cost = estimateCost(model("gpt-image-2"), {
+  const partial = createModelRegistry({
+    overrides: { prices: { "gpt-image-2": { tokens: { textInput: null } } } },
+  });
+  const cost = estimateCost(partial.get("gpt-image-2")!, {
     usage: GENERATION_USAGE,
     quality: "medium",
     size: "1024x1024",
@@ -66,14 +75,71 @@ Deno.test("an unknown token price gives null with a reason, never a guess", () =
   assert.equal(cost.usd, null);
   assert.match(cost.reason ?? "", /text input token price of gpt-image-2 is unknown/);
   assert.equal(cost.basis, "tokens");
-  const noPrices = estimateCost(model("gpt-image-2.5-flare"), {
+  const noPrices = estimateCost(model("chatgpt-image-latest"), {
     usage: GENERATION_USAGE,
     quality: "medium",
     size: "1024x1024",
     n: 1,
   });
   assert.equal(noPrices.usd, null);
-  assert.match(noPrices.reason ?? "", /token prices of gpt-image-2.5-flare are unknown/);
+  assert.match(noPrices.reason ?? "", /token prices of chatgpt-image-latest are unknown/);
+});
+
+Deno.test("the default model gpt-image-2 is priced from OpenAI's published figures, checked 2026-12-02", () => {
+  for (const id of ["gpt-image-2", "gpt-image-2-2026-04-21"]) {
+    const { prices } = model(id);
+    assert.deepEqual(prices.tokens, { textInput: 5, imageInput: 8, imageOutput: 30 }, id);
+    assert.equal(prices.checkedOn, "2026-12-02", id);
+    assert.match(prices.source ?? "", /OpenAI API pricing page for gpt-image-2/, id);
+    assert.equal(prices.estimated, undefined, `${id} is not an estimate`);
+  }
+  const generation = estimateCost(model("gpt-image-2"), {
+    usage: GENERATION_USAGE,
+    quality: "medium",
+    size: "1024x1024",
+    n: 1,
+  });
+  // 100 × 5 + 4160 × 30 = 125,300 per 1M
+  assert.deepEqual([generation.usd, generation.estimated], [0.1253, undefined]);
+  const edit = estimateCost(model("gpt-image-2"), {
+    usage: { ...GENERATION_USAGE, input_tokens: 600, input_tokens_details: { image_tokens: 500 } },
+    quality: "medium",
+    size: "1024x1024",
+    n: 1,
+  });
+  // 100 text × 5 + 500 image × 8 + 4160 × 30 = 129,300 per 1M
+  assert.equal(edit.usd, 0.1293);
+});
+
+Deno.test("every current model is fully priced; figures not confirmed for the model are estimates", () => {
+  const current = Object.entries(MODEL_DATA).filter(([, data]) => data.status === "current");
+  assert.ok(current.length >= 8);
+  for (const [id] of current) {
+    const info = model(id);
+    assert.ok(isFullyPriced(info), `${id} has every token price`);
+    assert.equal(info.prices.checkedOn, "2026-12-02", id);
+  }
+  const confirmed = ["gpt-image-2", "gpt-image-2-2026-04-21", "gpt-image-2.6-sunburst"];
+  for (const [id] of current.filter(([id]) => !confirmed.includes(id))) {
+    const info = model(id);
+    assert.equal(info.prices.estimated, true, `${id} is marked an estimate`);
+    assert.match(info.prices.source ?? "", /not confirmed for this model/, id);
+    const cost = estimateCost(info, {
+      usage: GENERATION_USAGE,
+      quality: "medium",
+      size: "1024x1024",
+      n: 1,
+    });
+    assert.equal(cost.usd, 0.1253, id);
+    assert.equal(cost.estimated, true, id);
+    assert.match(cost.reason ?? "", /^estimated from .+; not confirmed for this model$/, id);
+  }
+  assert.equal(isFullyPriced(model("chatgpt-image-latest")), false);
+  assert.equal(
+    isFullyPriced(model("dall-e-3")),
+    true,
+    "per-image models are priced by their table",
+  );
 });
 
 Deno.test("third-party figures are used but marked estimated", () => {

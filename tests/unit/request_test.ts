@@ -258,7 +258,7 @@ Deno.test("passthrough validates against the old model's own rules", () => {
   assert.equal(n.field, "n");
   assert.match(n.message, /Invalid n 2 for dall-e-3: accepted: 1/);
   const prompt = validation({ ...DALL_E_2_EXAMPLE, prompt: "x".repeat(1001) }, ctx("passthrough"));
-  assert.match(prompt.message, /1001 characters \(accepted: at most 1000\)/);
+  assert.match(prompt.message, /1001 characters \(accepted: at most 1000, counted in UTF-16/);
   const size = validation({ ...DALL_E_2_EXAMPLE, size: "1792x1024" }, ctx("passthrough"));
   assert.match(size.message, /accepted: 256x256, 512x512, 1024x1024/);
 });
@@ -463,4 +463,35 @@ Deno.test("translate: the predecessor's quality words and sizes work without nam
 Deno.test("model names are matched exactly first, then without case", () => {
   const { upstream } = normalizeGenerateRequest({ prompt: "p", model: " GPT-Image-2 " }, ctx());
   assert.equal(upstream.model, "gpt-image-2");
+});
+
+Deno.test("a prompt holding a NUL character is refused with its position", () => {
+  const error = validation({ prompt: "a red\u0000 fox" });
+  assert.equal(error.field, "prompt");
+  assert.equal(
+    error.message,
+    "Invalid prompt: it holds a NUL character at position 5 (accepted: text without NUL characters)",
+  );
+});
+
+Deno.test("a prompt holding an unpaired surrogate is refused; paired ones are text", () => {
+  for (const [prompt, position, unit] of [["fox \ud83e", 4, "D83E"], ["\udc00 fox", 0, "DC00"]]) {
+    const error = validation({ prompt });
+    assert.equal(error.field, "prompt");
+    assert.equal(
+      error.message,
+      `Invalid prompt: it holds an unpaired UTF-16 surrogate U+${unit} at position ${position} (accepted: well-formed Unicode text)`,
+    );
+  }
+  const { upstream } = normalizeGenerateRequest({ prompt: "a fox \u{1F98A}" }, ctx());
+  assert.equal(upstream.prompt, "a fox \u{1F98A}");
+});
+
+Deno.test("the prompt length is counted in UTF-16 code units, not code points", () => {
+  // 16,001 emoji are 16,001 code points but 32,002 code units: over gpt-image-2's 32,000.
+  const error = validation({ prompt: "\u{1F98A}".repeat(16_001) });
+  assert.equal(error.field, "prompt");
+  assert.match(error.message, /32002 characters \(accepted: at most 32000, counted in UTF-16/);
+  const { upstream } = normalizeGenerateRequest({ prompt: "\u{1F98A}".repeat(16_000) }, ctx());
+  assert.equal(upstream.prompt.length, 32_000);
 });

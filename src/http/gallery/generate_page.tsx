@@ -9,6 +9,7 @@ import type { FC } from "hono/jsx";
 import { raw } from "hono/html";
 import { ErrorAlert, type ShownError } from "./components.tsx";
 import { type Frame, Layout } from "./layout.tsx";
+import { formLabel } from "./form_request.ts";
 import type { Choice, ModelChoices } from "./model_options.ts";
 
 /** Values of the form, as submitted (to show them again after a failure). */
@@ -121,7 +122,7 @@ export const GeneratePage: FC<GeneratePageProps> = (props) => {
               <input type="hidden" name="_csrf" value={props.frame.csrf} />
               <div class="form-grid">
                 <div class="field wide">
-                  <label for="prompt">Prompt</label>
+                  <label for="prompt">{formLabel("prompt")}</label>
                   <textarea
                     id="prompt"
                     name="prompt"
@@ -135,47 +136,47 @@ export const GeneratePage: FC<GeneratePageProps> = (props) => {
                 </div>
                 <Select
                   id="model"
-                  label="Model"
+                  label={formLabel("model")}
                   choices={props.models.map((m) => [m.id, m.label] as const)}
                   selected={model.id}
                   widePhone
                 />
                 <Select
                   id="size"
-                  label="Size"
+                  label={formLabel("size")}
                   choices={model.sizes}
                   selected={pick(model.sizes, values.size, model.defaultSize)}
                   widePhone
                 />
                 <Select
                   id="quality"
-                  label="Quality"
+                  label={formLabel("quality")}
                   choices={model.qualities}
                   selected={pick(model.qualities, values.quality, model.defaultQuality)}
                 />
                 <Select
                   id="output_format"
-                  label="Format"
+                  label={formLabel("output_format")}
                   choices={model.formats}
                   selected={pick(model.formats, values.output_format, "png")}
                   hidden={model.formats.length === 0}
                 />
                 <Select
                   id="background"
-                  label="Background"
+                  label={formLabel("background")}
                   choices={model.backgrounds}
                   selected={pick(model.backgrounds, values.background, "auto")}
                   hidden={model.backgrounds.length === 0}
                 />
                 <Select
                   id="n"
-                  label="Images"
+                  label={formLabel("n")}
                   choices={counting(1, model.maxImages)}
                   selected={pick(counting(1, model.maxImages), values.n, "1")}
                 />
                 <Select
                   id="partial_images"
-                  label="Partial previews"
+                  label={formLabel("partial_images")}
                   choices={counting(0, model.maxPartialImages, "None")}
                   selected={pick(
                     counting(0, model.maxPartialImages, "None"),

@@ -46,14 +46,16 @@ import { imagePath } from "../route_context.ts";
 import { type Asset, galleryAssets, IMMUTABLE_CACHE } from "../gallery/assets/mod.ts";
 import type { ShownError, ShownImage } from "../gallery/components.tsx";
 import { DetailPage } from "../gallery/detail_page.tsx";
-import { eventStream, sleep } from "../gallery/events.ts";
+import { eventStream } from "../gallery/events.ts";
+import { sleep } from "../../clock.ts";
 import { stageLabel } from "../gallery/format.ts";
 import { GalleryPage } from "../gallery/gallery_page.tsx";
 import { GeneratePage, type GenerateValues } from "../gallery/generate_page.tsx";
 import { JobPage, type JobView } from "../gallery/job_page.tsx";
 import { JobTracker, type TrackedJob } from "../gallery/jobs.ts";
 import type { Frame, Viewer } from "../gallery/layout.tsx";
-import { FORM_MAX_IMAGES, modelChoices } from "../gallery/model_options.ts";
+import { formRequest, formText } from "../gallery/form_request.ts";
+import { modelChoices } from "../gallery/model_options.ts";
 import {
   clearSessionCookie,
   type CookieScope,
@@ -137,40 +139,6 @@ function shownError(error: unknown, redact: (text: string) => string): ShownErro
     message: redact(appError.message),
     retryAfterSeconds: appError.retryAfterSeconds,
   };
-}
-
-function formText(form: Record<string, string>, name: string): string {
-  return (form[name] ?? "").trim();
-}
-
-function intOrUndefined(text: string): number | undefined {
-  return /^\d{1,2}$/.test(text) ? Number(text) : undefined;
-}
-
-/** The generation request a submitted form stands for. */
-function generateInput(form: Record<string, string>): Record<string, unknown> {
-  const prompt = formText(form, "prompt");
-  if (prompt === "") {
-    throw new ValidationError("prompt", "Enter a prompt: describe the image you want");
-  }
-  const input: Record<string, unknown> = { prompt };
-  const size = formText(form, "size_custom") || formText(form, "size");
-  for (
-    const [name, value] of [
-      ["model", formText(form, "model")],
-      ["size", size],
-      ["quality", formText(form, "quality")],
-      ["output_format", formText(form, "output_format")],
-      ["background", formText(form, "background")],
-    ] as const
-  ) {
-    if (value !== "") input[name] = value;
-  }
-  const n = intOrUndefined(formText(form, "n"));
-  if (n !== undefined) input.n = Math.min(Math.max(n, 1), FORM_MAX_IMAGES);
-  const partial = intOrUndefined(formText(form, "partial_images"));
-  if (partial !== undefined && partial > 0) input.partial_images = Math.min(partial, 3);
-  return input;
 }
 
 /** Builds the gallery sub-app. Nothing is read or opened until a request arrives. */
@@ -648,7 +616,7 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
       partial_images: form.partial_images,
     };
     try {
-      const jobId = await startJob("generate", generateInput(form), principal);
+      const jobId = await startJob("generate", formRequest(form), principal);
       return c.redirect(`/jobs/${jobId}`, 303);
     } catch (thrown) {
       const appError = toAppError(thrown);

@@ -9,13 +9,13 @@
  *
  * @module
  */
-import { fileURLToPath } from "node:url";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ImageRecord } from "../../core_types.ts";
 import { AppError, ValidationError } from "../../errors.ts";
+import { CheckedFields } from "../../generation/request_fields.ts";
+import { coreInputOf } from "../../generation/request_schema.ts";
 import { probeKvWrite } from "../../images/kv_retry.ts";
-import { imageFileUri } from "../../mcp/results.ts";
 import { encodeBase64 } from "../../encoding.ts";
 import { VERSION } from "../../version.ts";
 import type { HttpEnv } from "../deps.ts";
@@ -223,12 +223,14 @@ async function legacyImage(
   options: { saved: boolean; b64: boolean },
 ): Promise<z.infer<typeof LegacyGenerateResponseSchema>["data"]["images"][number]> {
   const url = options.saved ? await imageUrl(ctx, c, record) : null;
-  const fileUri = options.saved ? imageFileUri(ctx.config, record) : undefined;
+  // HTTP callers are remote: the server's own disk layout is none of their business, so the
+  // path is relative to OUTPUT_DIR (a file name today).
+  const onDisk = options.saved && ctx.config.imageStore === "fs" && record.fileName !== "";
   const item: z.infer<typeof LegacyGenerateResponseSchema>["data"]["images"][number] = {
     id: record.id,
     url,
     revised_prompt: record.revisedPrompt ?? null,
-    filePath: fileUri ? fileURLToPath(fileUri) : null,
+    filePath: onDisk ? record.fileName : null,
     imageUrl: url,
   };
   if (options.b64) {
@@ -244,8 +246,9 @@ async function restGenerate(
   body: unknown,
 ): Promise<Response> {
   const parsed = parseOrThrow(LegacyGenerateBodySchema, body);
-  const { response_format: responseFormat, ...fields } = parsed;
-  const input = { ...fields, save: fields.save ?? true };
+  const fields = new CheckedFields(parsed);
+  const save = fields.flag("save") ?? true;
+  const input = { ...coreInputOf("rest", "generate", parsed), save };
   const gated = await startGatedGeneration(ctx.gate, {
     principal: c.get("principal"),
     door: "http",
@@ -260,8 +263,8 @@ async function restGenerate(
   }
   const images = await Promise.all(result.images.map((record) =>
     legacyImage(ctx, c, record, {
-      saved: input.save,
-      b64: responseFormat === "b64_json" || !input.save,
+      saved: save,
+      b64: fields.choice("response_format") === "b64_json" || !save,
     })
   ));
   return c.json({

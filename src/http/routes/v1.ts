@@ -12,6 +12,8 @@ import type { GenerationResult, ImageRecord, ProgressListener } from "../../core
 import { encodeBase64 } from "../../encoding.ts";
 import { AppError, toAppError, ValidationError } from "../../errors.ts";
 import { sniffKind } from "../../images/inputs/sniff.ts";
+import { CheckedFields } from "../../generation/request_fields.ts";
+import { coreInputOf, multipartRequestSchema } from "../../generation/request_schema.ts";
 import { getLog } from "../../log.ts";
 import type { HttpEnv } from "../deps.ts";
 import { errorBody } from "../errors.ts";
@@ -172,26 +174,6 @@ const modelsRoute = createRoute({
     ...commonErrors,
   },
 });
-
-/** The fields of a generation request the ImageService reads. */
-const GENERATION_FIELDS = [
-  "prompt",
-  "model",
-  "n",
-  "size",
-  "quality",
-  "background",
-  "output_format",
-  "output_compression",
-  "moderation",
-  "style",
-] as const;
-
-function pick(source: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const key of keys) if (source[key] !== undefined) out[key] = source[key];
-  return out;
-}
 
 function param(record: ImageRecord | undefined, ...names: string[]): string | undefined {
   for (const name of names) {
@@ -382,33 +364,19 @@ async function toDataUrl(file: File, field: string): Promise<string> {
   return `data:${mime};base64,${encodeBase64(bytes)}`;
 }
 
-const EditFieldsSchema = z.object({
-  prompt: z.string().min(1),
-  model: z.string().min(1).optional(),
-  n: z.coerce.number().int().min(1).max(10).optional(),
-  size: z.string().optional(),
-  quality: z.string().optional(),
-  background: z.string().optional(),
-  output_format: z.string().optional(),
-  output_compression: z.coerce.number().int().min(0).max(100).optional(),
-  input_fidelity: z.string().optional(),
-  moderation: z.string().optional(),
-  response_format: z.enum(["url", "b64_json"]).optional(),
-  stream: z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")])
-    .optional(),
-  partial_images: z.coerce.number().int().min(0).max(3).optional(),
-  user: z.string().optional(),
-});
+/** The text fields of an edit, as multipart (or JSON) carries them. */
+const EditFieldsSchema = multipartRequestSchema("v1", "edit");
 
 const ImageRefSchema = z.union([z.string().min(1), z.object({ image_url: z.string().min(1) })]);
 
-const EditJsonSchema = EditFieldsSchema.extend({
+/** The input references of a JSON edit (multipart sends them as files). */
+const EditJsonInputsSchema = z.object({
   images: z.array(ImageRefSchema).min(1).max(MAX_EDIT_IMAGES),
   mask: ImageRefSchema.optional(),
 });
 
 interface EditRequest {
-  fields: z.infer<typeof EditFieldsSchema>;
+  fields: Record<string, unknown>;
   images: string[];
   mask?: string;
 }
@@ -420,8 +388,9 @@ function refOf(value: z.infer<typeof ImageRefSchema>): string {
 async function parseEdit(c: Context<HttpEnv>): Promise<EditRequest> {
   const type = (c.req.header("content-type") ?? "").toLowerCase();
   if (type.startsWith("application/json")) {
-    const parsed = parseOrThrow(EditJsonSchema, await c.req.json());
-    const { images, mask, ...fields } = parsed;
+    const body: unknown = await c.req.json();
+    const fields = parseOrThrow(EditFieldsSchema, body);
+    const { images, mask } = parseOrThrow(EditJsonInputsSchema, body);
     return {
       fields,
       images: images.map(refOf),
@@ -469,22 +438,14 @@ async function runImages(
   c: Context<HttpEnv>,
   options: {
     kind: "image_generation" | "image_edit";
-    fields: {
-      n?: number;
-      model?: string;
-      size?: string;
-      quality?: string;
-      background?: string;
-      output_format?: string;
-      stream?: boolean;
-      partial_images?: number;
-      response_format?: "url" | "b64_json";
-    };
+    /** The request as the door checked it. */
+    fields: CheckedFields;
     /** The request as the core reads it. */
     input: Record<string, unknown>;
   },
 ): Promise<Response> {
   const { fields } = options;
+  const stream = fields.flag("stream") ?? false;
   const wake = new Wakeup();
   const collector = partialCollector(wake);
   const gated = await startGatedGeneration(ctx.gate, {
@@ -494,30 +455,33 @@ async function runImages(
     operation: options.kind === "image_edit" ? "edit" : "generate",
     input: options.input,
     signal: c.req.raw.signal,
-    ...(fields.stream
-      ? { onProgress: collector.listener, partialImages: fields.partial_images ?? 0 }
+    ...(stream
+      ? { onProgress: collector.listener, partialImages: fields.integer("partial_images") ?? 0 }
       : {}),
   });
   const warned = reportWarnings(c, gated.job.warnings);
-  if (fields.stream) {
+  if (stream) {
+    const size = fields.text("size");
+    const quality = fields.text("quality");
+    const background = fields.choice("background");
+    const outputFormat = fields.choice("output_format");
     return warned(streamJob(
       ctx,
       gated,
       {
         kind: options.kind,
-        ...(fields.size === undefined ? {} : { size: fields.size }),
-        ...(fields.quality === undefined ? {} : { quality: fields.quality }),
-        ...(fields.background === undefined ? {} : { background: fields.background }),
-        ...(fields.output_format === undefined ? {} : { outputFormat: fields.output_format }),
+        ...(size === undefined ? {} : { size }),
+        ...(quality === undefined ? {} : { quality }),
+        ...(background === undefined ? {} : { background }),
+        ...(outputFormat === undefined ? {} : { outputFormat }),
       },
       wake,
       collector.take,
     ));
   }
   const result = await gated.result;
-  return warned(
-    c.json(await imagesResponse(ctx, c, result, fields.response_format ?? "b64_json"), 200),
-  );
+  const format = fields.choice("response_format") ?? "b64_json";
+  return warned(c.json(await imagesResponse(ctx, c, result, format), 200));
 }
 
 /**
@@ -627,11 +591,10 @@ export function registerV1Routes(app: OpenAPIHono<HttpEnv>, ctx: RouteContext): 
 
   app.openapi(generationsRoute, (c) => {
     const body = c.req.valid("json");
-    const input = pick(body, GENERATION_FIELDS);
     return runImages(ctx, c, {
       kind: "image_generation",
-      fields: body,
-      input,
+      fields: new CheckedFields(body),
+      input: coreInputOf("v1", "generate", body),
     });
   });
 
@@ -639,13 +602,13 @@ export function registerV1Routes(app: OpenAPIHono<HttpEnv>, ctx: RouteContext): 
   app.post("/v1/images/edits", async (c) => {
     const edit = await parseEdit(c);
     const input = {
-      ...pick(edit.fields, [...GENERATION_FIELDS, "input_fidelity"]),
+      ...coreInputOf("v1", "edit", edit.fields),
       images: edit.images,
       ...(edit.mask === undefined ? {} : { mask: edit.mask }),
     };
     return await runImages(ctx, c, {
       kind: "image_edit",
-      fields: edit.fields,
+      fields: new CheckedFields(edit.fields),
       input,
     });
   });

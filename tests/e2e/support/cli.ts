@@ -33,10 +33,18 @@ export interface RunCliOptions {
   cwd?: string;
   /** Longest wait for the process, in milliseconds (default 60,000). */
   timeoutMs?: number;
+  /** `run` (default): `deno run -P=cli src/main_cli.ts`; `task`: `deno task cli` as users type it. */
+  via?: "run" | "task";
 }
 
+/** How the CLI names itself in usage lines when started by {@link cliCommand}. */
+export const CLI_RUN_NAME = `deno run -P=cli ${MAIN_CLI}`;
+
 /** The command line that runs the CLI with `args`, as an argument vector. */
-export function cliCommand(args: readonly string[]): string[] {
+export function cliCommand(args: readonly string[], via: "run" | "task" = "run"): string[] {
+  if (via === "task") {
+    return [Deno.execPath(), "task", "--quiet", "--config", `${ROOT}deno.json`, "cli", ...args];
+  }
   return [
     Deno.execPath(),
     "run",
@@ -63,7 +71,7 @@ export function cliEnv(dataDir: string, env: Record<string, string> = {}): Recor
 
 /** Runs the CLI to completion; throws when it does not exit within the timeout. */
 export async function runCli(args: readonly string[], options: RunCliOptions): Promise<CliRun> {
-  const [program, ...rest] = cliCommand(args);
+  const [program, ...rest] = cliCommand(args, options.via);
   const child = new Deno.Command(program, {
     args: rest,
     cwd: options.cwd ?? options.dataDir,
