@@ -235,9 +235,17 @@ export function defaultDataDir(
   return home ? join(home, ".local", "share", APP_DIR) : join(".", APP_DIR);
 }
 
-/** True when `host` is a loopback address or name (only this machine can connect). */
+const OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+const IPV4_LOOPBACK = new RegExp(`^127\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
+
+/**
+ * True when `host` (a name or address, IPv6 with or without brackets) is loopback, so only this
+ * machine can connect: `localhost`, `::1`, or an IPv4 address of 127.0.0.0/8 written out in full —
+ * never a name that merely starts like one (`127.0.0.1.evil.example`).
+ */
 export function isLoopbackHost(host: string): boolean {
-  return host === "localhost" || host.startsWith("127.") || host === "::1" || host === "[::1]";
+  const name = host.toLowerCase();
+  return name === "localhost" || name === "::1" || name === "[::1]" || IPV4_LOOPBACK.test(name);
 }
 
 /** True when `DENO_DEPLOY` says the process runs on Deno Deploy (any value but a false word). */

@@ -1,7 +1,7 @@
 /**
  * MCP over Streamable HTTP on `/mcp`: the same MCP server as the stdio door (one factory), behind
- * Origin/Host validation and the app's bearer auth and limits. Stateless by default (a fresh server
- * per request, so any instance can answer); `MCP_HTTP_SESSIONS=stateful` keeps `Mcp-Session-Id`
+ * the app's edge guard (Host and Origin, as on every route), bearer auth and limits. Stateless by
+ * default (a fresh server per request, so any instance can answer); `MCP_HTTP_SESSIONS=stateful` keeps `Mcp-Session-Id`
  * sessions in this process — closed when idle and capped per principal (mcp_sessions.ts). Log
  * messages reach only the session whose work logged them. A `notifications/cancelled` reaches the
  * running call through KV even when it arrives at another instance or in another stateless request.
@@ -73,54 +73,6 @@ export interface McpEndpoint extends AsyncDisposable {
   handle(c: Context<HttpEnv>): Promise<Response>;
   /** Stateful sessions open in this process (closes the idle ones first). */
   openSessions(): Promise<number>;
-}
-
-const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "[::1]", "::1"];
-
-function isLoopbackHost(host: string): boolean {
-  return host === "localhost" || host.startsWith("127.") || host === "::1" || host === "[::1]";
-}
-
-function hostName(hostHeader: string): string {
-  if (hostHeader.startsWith("[")) return hostHeader.slice(0, hostHeader.indexOf("]") + 1);
-  return hostHeader.split(":")[0].toLowerCase();
-}
-
-/** Decides whether a request's Origin and Host may reach the MCP endpoint. */
-export function checkOriginAndHost(
-  config: Pick<Config, "host" | "mcpAllowedOrigins" | "mcpAllowedHosts" | "publicBaseUrl">,
-  headers: Headers,
-): { ok: true } | { ok: false; reason: string } {
-  const loopbackBind = isLoopbackHost(config.host);
-  const host = headers.get("host");
-  if (host !== null) {
-    const name = hostName(host);
-    const allowedHosts = config.mcpAllowedHosts ??
-      (loopbackBind ? LOOPBACK_NAMES : undefined);
-    if (allowedHosts && !allowedHosts.map((h) => h.toLowerCase()).includes(name)) {
-      return { ok: false, reason: `Host "${host}" is not allowed (MCP_ALLOWED_HOSTS)` };
-    }
-  }
-  const origin = headers.get("origin");
-  if (origin !== null) {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      return { ok: false, reason: `Origin "${origin}" is not a valid origin` };
-    }
-    const configured = config.mcpAllowedOrigins;
-    const allowed = configured
-      ? configured.includes("*") || configured.includes(parsed.origin)
-      : loopbackBind
-      ? isLoopbackHost(parsed.hostname)
-      : config.publicBaseUrl !== undefined &&
-        new URL(config.publicBaseUrl).origin === parsed.origin;
-    if (!allowed) {
-      return { ok: false, reason: `Origin "${origin}" is not allowed (MCP_ALLOWED_ORIGINS)` };
-    }
-  }
-  return { ok: true };
 }
 
 function jsonRpcError(status: number, code: number, message: string): Response {
@@ -405,8 +357,6 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
 
   return {
     async handle(c) {
-      const verdict = checkOriginAndHost(config, c.req.raw.headers);
-      if (!verdict.ok) return jsonRpcError(403, -32000, `Forbidden: ${verdict.reason}`);
       const principal = c.get("principal");
       let body: unknown;
       let messages: JsonRpcMessage[] = [];
