@@ -21,7 +21,6 @@ import { VERSION } from "../../version.ts";
 import type { HttpEnv } from "../deps.ts";
 import { startGatedGeneration } from "../generation.ts";
 import { resolvePrincipal } from "../middleware/auth.ts";
-import { bodyLimit } from "../middleware/body_limit.ts";
 import { applyHeaders, checkRequestLimit } from "../middleware/rate_limit.ts";
 import { imageUrl, type RouteContext } from "../route_context.ts";
 import {
@@ -292,7 +291,6 @@ export function registerLegacyRoutes(app: OpenAPIHono<HttpEnv>, ctx: RouteContex
   app.openAPIRegistry.registerPath(toolRoute);
   app.openAPIRegistry.registerPath(generateRoute);
 
-  const limits = bodyLimit(ctx.config);
 
   /** Authenticates in `style`, applies the request limit, then runs `handle`. */
   async function guarded(
@@ -325,7 +323,7 @@ export function registerLegacyRoutes(app: OpenAPIHono<HttpEnv>, ctx: RouteContex
       }, 200)));
   });
 
-  app.post("/mcp", limits, async (c) => {
+  app.post("/mcp", async (c) => {
     const text = await c.req.text();
     let body: unknown;
     let parseError: SyntaxError | undefined;
