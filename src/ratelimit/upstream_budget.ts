@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { sleep } from "../clock.ts";
 import { AppError } from "../errors.ts";
 import { kvCommit, kvGet } from "../images/kv_retry.ts";
 import { conflictPause } from "./cas.ts";
@@ -51,19 +52,6 @@ export interface UpstreamQueueStatus {
   readonly used: number;
   /** Milliseconds until the current window ends (0 when it has ended). */
   readonly windowRemainingMs: number;
-}
-
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, Math.max(0, ms));
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 async function takeTicket(
@@ -210,7 +198,7 @@ export async function waitForUpstreamBudget(
       );
     }
     windowRemainingMs = outcome.windowRemainingMs;
-    await abortableSleep(Math.min(outcome.ms, pollMs, deadline - t), signal);
+    await sleep(Math.min(outcome.ms, pollMs, deadline - t), signal);
     pollMs = Math.min(maxPollMs, pollMs * 2);
   }
 }

@@ -24,6 +24,7 @@ import { createMetrics } from "../../src/metrics.ts";
 import { createLimiter } from "../../src/ratelimit/limiter.ts";
 import { createServices, type Services } from "../../src/services.ts";
 import { renderImage } from "../fake_openai/render.ts";
+import { INITIALIZE } from "../e2e/support/mcp_http.ts";
 
 const SEED = Number(Deno.env.get("FC_SEED") ?? Math.floor(Math.random() * 2 ** 31));
 console.log(`fast-check seed: ${SEED} (replay with FC_SEED=${SEED})`);
@@ -802,16 +803,7 @@ Deno.test("MCP on /mcp refuses any Origin or Host that is not loopback (DNS rebi
       `${h}${port === null ? "" : `:${port}`}`
     ),
   );
-  const initialize = JSON.stringify({
-    jsonrpc: "2.0",
-    id: 1,
-    method: "initialize",
-    params: {
-      protocolVersion: "2025-06-18",
-      capabilities: {},
-      clientInfo: { name: "fuzz", version: "1" },
-    },
-  });
+  const initialize = JSON.stringify(INITIALIZE);
   await fc.assert(
     fc.asyncProperty(origin, hostHeader, async (o, h) => {
       const headers: Record<string, string> = {

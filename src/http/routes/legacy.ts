@@ -291,7 +291,6 @@ export function registerLegacyRoutes(app: OpenAPIHono<HttpEnv>, ctx: RouteContex
   app.openAPIRegistry.registerPath(toolRoute);
   app.openAPIRegistry.registerPath(generateRoute);
 
-
   /** Authenticates in `style`, applies the request limit, then runs `handle`. */
   async function guarded(
     c: Context<HttpEnv>,

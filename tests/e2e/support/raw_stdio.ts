@@ -7,17 +7,16 @@
  */
 import assert from "node:assert/strict";
 import { MAIN_MCP, ROOT } from "./mcp_client.ts";
+import { INITIALIZE as HTTP_INITIALIZE } from "./mcp_http.ts";
 
 const encoder = new TextEncoder();
 
-/** An `initialize` request (id 1) as a client's first message. */
+/** An `initialize` request (id 1) as a client's first message, asking for 2025-06-18. */
 export const INITIALIZE = {
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
+  ...HTTP_INITIALIZE,
   params: {
+    ...HTTP_INITIALIZE.params,
     protocolVersion: "2025-06-18",
-    capabilities: {},
     clientInfo: { name: "raw-stdio-test", version: "1" },
   },
 };
