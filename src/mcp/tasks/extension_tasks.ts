@@ -101,13 +101,13 @@ export class ExtensionTaskMethods {
    * `tasks/get`: the task with its inline payload. A tool call that ended with an `isError`
    * result is `completed` (the extension keeps `failed` for JSON-RPC errors).
    */
-  get(
+  async get(
     params: unknown,
     principal: Pick<Principal, "id">,
   ): Promise<DetailedTask & { resultType: "complete" }> {
     requireTasksExtension("tasks/get", params);
     const taskId = taskIdParam("tasks/get", params);
-    return asProtocolErrors(async () => ({
+    return await asProtocolErrors(async () => ({
       resultType: "complete",
       ...await this.detailedTask(taskId, principal),
     }));
@@ -118,7 +118,10 @@ export class ExtensionTaskMethods {
    * task (multi round-trip on the `tools/call`), so no key is ever outstanding and responses are
    * ignored, as the extension says of keys that are not outstanding.
    */
-  update(params: unknown, principal: Pick<Principal, "id">): Promise<{ resultType: "complete" }> {
+  async update(
+    params: unknown,
+    principal: Pick<Principal, "id">,
+  ): Promise<{ resultType: "complete" }> {
     requireTasksExtension("tasks/update", params);
     const taskId = taskIdParam("tasks/update", params);
     const { inputResponses } = paramsObject("tasks/update", params);
@@ -130,7 +133,7 @@ export class ExtensionTaskMethods {
         }`,
       );
     }
-    return asProtocolErrors(async () => {
+    return await asProtocolErrors(async () => {
       await this.#tasks.status(taskId, principal);
       return { resultType: "complete" };
     });
@@ -140,10 +143,13 @@ export class ExtensionTaskMethods {
    * `tasks/cancel`: asks the job to stop on whichever instance runs it and acknowledges. Cancelling
    * is cooperative: a task that already ended keeps its end, and the ack is the same.
    */
-  cancel(params: unknown, principal: Pick<Principal, "id">): Promise<{ resultType: "complete" }> {
+  async cancel(
+    params: unknown,
+    principal: Pick<Principal, "id">,
+  ): Promise<{ resultType: "complete" }> {
     requireTasksExtension("tasks/cancel", params);
     const taskId = taskIdParam("tasks/cancel", params);
-    return asProtocolErrors(async () => {
+    return await asProtocolErrors(async () => {
       const view = await this.#tasks.status(taskId, principal);
       if (view.state === "working") await this.#tasks.cancel(taskId, principal);
       return { resultType: "complete" };

@@ -132,36 +132,40 @@ export function legacyStatusNotification(
 /** The 2025-11-25 `tasks/*` methods over a {@link TaskService}. */
 export class LegacyTaskMethods {
   #tasks: TaskService;
+  #pageSize: number;
 
-  /** Serves the methods from `tasks`. */
-  constructor(tasks: TaskService) {
+  /** Serves the methods from `tasks`; `tasks/list` pages hold `pageSize` tasks (default 50). */
+  constructor(tasks: TaskService, options: { pageSize?: number } = {}) {
     this.#tasks = tasks;
+    this.#pageSize = options.pageSize ?? 50;
   }
 
   /** `tasks/get`: the task's current state. */
-  get(params: unknown, principal: Pick<Principal, "id">): Promise<LegacyTask> {
+  async get(params: unknown, principal: Pick<Principal, "id">): Promise<LegacyTask> {
     const taskId = taskIdParam("tasks/get", params);
-    return asProtocolErrors(async () => legacyTask(await this.#tasks.status(taskId, principal)));
+    return await asProtocolErrors(async () =>
+      legacyTask(await this.#tasks.status(taskId, principal))
+    );
   }
 
   /**
    * `tasks/result`: waits until the task is terminal, then answers what the `tools/call` would
    * have (images or an `isError` result), tied to the task by `_meta`.
    */
-  result(
+  async result(
     params: unknown,
     principal: Pick<Principal, "id">,
     options: { signal?: AbortSignal } = {},
   ): Promise<ToolResult> {
     const taskId = taskIdParam("tasks/result", params);
-    return asProtocolErrors(async () => {
+    return await asProtocolErrors(async () => {
       const { result } = await this.#tasks.waitForOutcome(taskId, principal, options);
       return { ...result, _meta: { ...result._meta, [RELATED_TASK_META]: { taskId } } };
     });
   }
 
   /** `tasks/list`: the caller's tasks, newest first, with a cursor for the next page. */
-  list(
+  async list(
     params: unknown,
     principal: Pick<Principal, "id">,
   ): Promise<{ tasks: LegacyTask[]; nextCursor?: string }> {
@@ -174,8 +178,11 @@ export class LegacyTaskMethods {
         }`,
       );
     }
-    return asProtocolErrors(async () => {
-      const page = await this.#tasks.list(principal, cursor === undefined ? {} : { cursor });
+    return await asProtocolErrors(async () => {
+      const page = await this.#tasks.list(principal, {
+        limit: this.#pageSize,
+        ...(cursor === undefined ? {} : { cursor }),
+      });
       return {
         tasks: page.tasks.map(legacyTask),
         ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
@@ -184,8 +191,10 @@ export class LegacyTaskMethods {
   }
 
   /** `tasks/cancel`: cancels the job and answers the task, already `cancelled`. */
-  cancel(params: unknown, principal: Pick<Principal, "id">): Promise<LegacyTask> {
+  async cancel(params: unknown, principal: Pick<Principal, "id">): Promise<LegacyTask> {
     const taskId = taskIdParam("tasks/cancel", params);
-    return asProtocolErrors(async () => legacyTask(await this.#tasks.cancel(taskId, principal)));
+    return await asProtocolErrors(async () =>
+      legacyTask(await this.#tasks.cancel(taskId, principal))
+    );
   }
 }

@@ -7,6 +7,7 @@
  */
 export {
   DEFAULT_TTL_POLICY,
+  grantedTtl,
   type StartTask,
   TaskError,
   type TaskOutcome,

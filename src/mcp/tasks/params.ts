@@ -35,7 +35,9 @@ export async function asProtocolErrors<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof TaskError) throw new ProtocolError(ERROR_CODES.invalidParams, error.message);
+    if (error instanceof TaskError) {
+      throw new ProtocolError(ERROR_CODES.invalidParams, error.message);
+    }
     throw error;
   }
 }

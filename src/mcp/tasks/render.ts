@@ -5,9 +5,8 @@
  *
  * @module
  */
-import type { Config } from "../../config.ts";
 import type { ImageService } from "../../core_types.ts";
-import { type ClientTraits, errorResult, generationResult } from "../results.ts";
+import { type ClientTraits, errorResult, generationResult, type ResultConfig } from "../results.ts";
 import type { TaskResultRenderer, ToolResult } from "./task_service.ts";
 
 /** What {@link createTaskResultRenderer} needs: the core, result settings and the client. */
@@ -15,10 +14,7 @@ export interface TaskRenderContext {
   /** The core (previews). */
   readonly images: ImageService;
   /** Result settings. */
-  readonly config: Pick<
-    Config,
-    "mcpResultMaxBytes" | "mcpPreviewMaxSide" | "mcpStructuredContent" | "publicBaseUrl"
-  >;
+  readonly config: ResultConfig;
   /** The client asking (structured content or not). */
   client(): ClientTraits;
   /** Masks secrets in error text. */
@@ -33,7 +29,7 @@ export function createTaskResultRenderer(ctx: TaskRenderContext): TaskResultRend
       const usd = costs.some((cost) => cost === null)
         ? null
         : Math.round(costs.reduce<number>((sum, cost) => sum + cost!, 0) * 1e6) / 1e6;
-      const result = await generationResult(ctx.images, ctx.config as Config, ctx.client(), {
+      const result = await generationResult(ctx.images, ctx.config, ctx.client(), {
         jobId,
         images: records,
         // Warnings were shown when the task was created; the catalog keeps none.

@@ -104,6 +104,15 @@ export const DEFAULT_TTL_POLICY: TaskTtlPolicy = Object.freeze({
   maxMs: 86_400_000,
 });
 
+/** The lifetime granted for a requested one: clamped to the policy, its default when none. */
+export function grantedTtl(
+  requestedMs?: number,
+  policy: TaskTtlPolicy = DEFAULT_TTL_POLICY,
+): number {
+  if (requestedMs === undefined) return policy.defaultMs;
+  return Math.min(policy.maxMs, Math.max(policy.minMs, Math.round(requestedMs)));
+}
+
 /** Collaborators of {@link TaskService}. */
 export interface TaskServiceDeps {
   /** The core: job lookups (any instance), image records and cross-instance cancels. */
@@ -144,6 +153,7 @@ export class TaskService {
   #store: TaskStore;
   #ttl: TaskTtlPolicy;
   #pollIntervalMs: number;
+  #settling = new Set<Promise<void>>();
 
   /** Creates the service. */
   constructor(deps: TaskServiceDeps) {
@@ -151,12 +161,6 @@ export class TaskService {
     this.#store = new TaskStore(deps.kv);
     this.#ttl = deps.ttl ?? DEFAULT_TTL_POLICY;
     this.#pollIntervalMs = deps.pollIntervalMs ?? 2000;
-  }
-
-  /** The lifetime granted for a requested one (clamped; the default when none was asked). */
-  grantedTtl(requestedMs?: number): number {
-    if (requestedMs === undefined) return this.#ttl.defaultMs;
-    return Math.min(this.#ttl.maxMs, Math.max(this.#ttl.minMs, Math.round(requestedMs)));
   }
 
   /**
@@ -175,15 +179,20 @@ export class TaskService {
     const report = () => {
       const { stage, detail } = latest;
       writes = writes.then(() =>
-        this.#store.update(taskId, (record) =>
-          record.stage === stage && record.detail === detail
-            ? null
-            : { ...record, stage, detail, updated: now() })
-      ).then(() => {}, (error) =>
-        log.warning("Cannot record the stage of task {taskId}: {message}", {
+        this.#store.update(
           taskId,
-          message: String(error?.message ?? error),
-        })
+          (record) =>
+            record.stage === stage && record.detail === detail
+              ? null
+              : { ...record, stage, detail, updated: now() },
+        )
+      ).then(
+        () => {},
+        (error) =>
+          log.warning("Cannot record the stage of task {taskId}: {message}", {
+            taskId,
+            message: String(error?.message ?? error),
+          }),
       );
     };
     const job = await input.start({
@@ -210,7 +219,7 @@ export class TaskService {
         principalId: input.principal.id,
         tool: input.tool,
         created: now(),
-        ttlMs: this.grantedTtl(input.ttlMs),
+        ttlMs: grantedTtl(input.ttlMs, this.#ttl),
       }, latest);
       created = true;
     } catch (error) {
@@ -218,7 +227,7 @@ export class TaskService {
       job.cancel("the task could not be recorded");
       throw error;
     }
-    job.done.catch(() => {}).finally(async () => {
+    const settled = job.done.then(() => {}, () => {}).then(async () => {
       try {
         await writes;
         // The task's lastUpdatedAt moves with the end of its job.
@@ -232,7 +241,14 @@ export class TaskService {
         });
       }
     });
+    this.#settling.add(settled);
+    settled.finally(() => this.#settling.delete(settled));
     return this.#working(record);
+  }
+
+  /** Waits until every task started here has recorded its end (before closing the KV). */
+  async drain(): Promise<void> {
+    while (this.#settling.size > 0) await Promise.allSettled([...this.#settling]);
   }
 
   /** The task as `principal` may see it; a TaskError when unknown, expired or someone else's. */
@@ -286,8 +302,11 @@ export class TaskService {
         `Cannot cancel task: already in terminal status '${derived.view.state}'`,
       );
     }
-    const record = await this.#store.update(taskId, (current) =>
-      current.cancelled ? null : { ...current, cancelled: true, updated: this.#deps.now() });
+    const record = await this.#store.update(
+      taskId,
+      (current) =>
+        current.cancelled ? null : { ...current, cancelled: true, updated: this.#deps.now() },
+    );
     await this.#deps.images.cancel(derived.record.jobId);
     return (await this.#derive(record ?? derived.record)).view;
   }
@@ -361,7 +380,10 @@ export class TaskService {
       case "pending":
         return {
           record,
-          view: { ...this.#working(record), updatedAt: Math.max(found.job.updated, record.updated) },
+          view: {
+            ...this.#working(record),
+            updatedAt: Math.max(found.job.updated, record.updated),
+          },
         };
       case "failed": {
         const state = found.error.kind === "cancelled" ? "cancelled" : "failed";
@@ -381,7 +403,11 @@ export class TaskService {
             "The images of this task are no longer available: they were deleted, or made with " +
               "save: false on another instance",
           );
-          return { record, view: this.#view(record, "failed", error.message, record.updated), error };
+          return {
+            record,
+            view: this.#view(record, "failed", error.message, record.updated),
+            error,
+          };
         }
         const updated = Math.max(...images.map((image) => image.created));
         const count = images.length === 1 ? "1 image" : `${images.length} images`;

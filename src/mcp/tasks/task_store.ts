@@ -80,10 +80,13 @@ export class TaskStore {
   ): Promise<TaskRecord> {
     const record: TaskRecord = { ...task, ...stage, updated: task.created, cancelled: false };
     const expireIn = task.ttlMs + GRACE_MS;
-    const result = await kvCommit(this.#kv, (op) =>
-      op.check({ key: taskKey(task.taskId), versionstamp: null })
-        .set(taskKey(task.taskId), record, { expireIn })
-        .set(principalKey(record), true, { expireIn }));
+    const result = await kvCommit(
+      this.#kv,
+      (op) =>
+        op.check({ key: taskKey(task.taskId), versionstamp: null })
+          .set(taskKey(task.taskId), record, { expireIn })
+          .set(principalKey(record), true, { expireIn }),
+    );
     if (!result.ok) throw new Error(`Cannot create task: ${task.taskId} already exists`);
     return record;
   }
@@ -107,8 +110,10 @@ export class TaskStore {
       const next = change(entry.value);
       if (next === null) return null;
       const expireIn = Math.max(1, next.created + next.ttlMs + GRACE_MS - next.updated);
-      const result = await kvCommit(this.#kv, (op) =>
-        op.check(entry).set(taskKey(taskId), next, { expireIn }));
+      const result = await kvCommit(
+        this.#kv,
+        (op) => op.check(entry).set(taskKey(taskId), next, { expireIn }),
+      );
       if (result.ok) return next;
     }
   }
@@ -128,10 +133,12 @@ export class TaskStore {
       : { prefix };
     const keys: Deno.KvKey[] = [];
     // One more than a page tells whether a next page exists.
-    for await (const entry of kvList<true>(this.#kv, selector, {
-      reverse: true,
-      limit: options.limit + 1,
-    })) {
+    for await (
+      const entry of kvList<true>(this.#kv, selector, {
+        reverse: true,
+        limit: options.limit + 1,
+      })
+    ) {
       keys.push(entry.key);
     }
     const page = keys.slice(0, options.limit);
@@ -158,6 +165,8 @@ function decodeTaskCursor(cursor: string): { created: number; taskId: string } {
     // Reported below, with what a cursor is.
   }
   throw new RangeError(
-    `Invalid cursor ${JSON.stringify(cursor.slice(0, 40))}: pass the nextCursor of a tasks/list answer`,
+    `Invalid cursor ${
+      JSON.stringify(cursor.slice(0, 40))
+    }: pass the nextCursor of a tasks/list answer`,
   );
 }
