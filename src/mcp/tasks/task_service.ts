@@ -12,7 +12,6 @@ import type {
   GenerationJob,
   ImageRecord,
   ImageService,
-  JobStage,
   Principal,
   StartOptions,
 } from "../../core_types.ts";
