@@ -8,11 +8,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { resolveConfig } from "../../src/config.ts";
 import { createServices, type Services } from "../../src/services.ts";
-import {
-  createTaskResultRenderer,
-  ExtensionTaskMethods,
-  TaskService,
-} from "../../src/mcp/tasks/mod.ts";
+import { ExtensionTaskMethods, type TaskService } from "../../src/mcp/tasks/mod.ts";
+import { taskServiceFor } from "../support/real_core.ts";
 import { type FakeOpenAI, startFakeOpenAI } from "../fake_openai.ts";
 import { CallToolResult2025, GetTaskResult2026 } from "../support/mcp_shapes.ts";
 
@@ -35,18 +32,7 @@ interface Instance {
 async function instance(env: Record<string, string>): Promise<Instance> {
   const config = resolveConfig({ env });
   const services = await createServices(config, { door: "mcp", skipStartupReconcile: true });
-  const tasks = new TaskService({
-    images: services.images,
-    kv: services.kv,
-    now: () => Date.now(),
-    render: createTaskResultRenderer({
-      images: services.images,
-      config,
-      client: () => ({ name: "two-instances" }),
-      redact: (text) => text,
-    }),
-    pollIntervalMs: 100,
-  });
+  const tasks = taskServiceFor(services, { pollIntervalMs: 100 });
   return { services, tasks, methods: new ExtensionTaskMethods(tasks) };
 }
 

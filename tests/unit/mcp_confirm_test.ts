@@ -4,8 +4,6 @@
  * an accepted confirmation generates and a declined one sends nothing upstream.
  */
 import assert from "node:assert/strict";
-import { resolveConfig } from "../../src/config.ts";
-import { createServices } from "../../src/services.ts";
 import { quoteRequest } from "../../src/generation/price_ceiling.ts";
 import type { PriceCeiling } from "../../src/generation/price_ceiling.ts";
 import { kvHmacKey } from "../../src/http/kv_secret.ts";
@@ -20,7 +18,7 @@ import {
   PriceConfirmation,
 } from "../../src/mcp/confirm/mod.ts";
 import { ProtocolError } from "../../src/mcp/protocol_error.ts";
-import { startFakeOpenAI } from "../fake_openai.ts";
+import { withRealCore } from "../support/real_core.ts";
 import {
   CallToolResult2025,
   ElicitFormParams,
@@ -231,23 +229,7 @@ Deno.test("form elicitation is declared by elicitation.form or by an empty elici
 });
 
 Deno.test("with the real core, an accepted confirmation generates once and a declined one calls nothing upstream", async () => {
-  await using fake = await startFakeOpenAI();
-  const dataDir = await Deno.makeTempDir({ prefix: "mcp-confirm-" });
-  const kv = await Deno.openKv(":memory:");
-  try {
-    const config = resolveConfig({
-      env: {
-        OPENAI_API_KEY: "sk-test-confirm-0123",
-        OPENAI_BASE_URL: fake.baseUrl,
-        DATA_DIR: dataDir,
-        MCP_CONFIRM_ABOVE_USD: "0.05",
-      },
-    });
-    await using services = await createServices(config, {
-      door: "mcp",
-      kv,
-      skipStartupReconcile: true,
-    });
+  await withRealCore(async ({ fake, services, config, kv }) => {
     const confirm = new PriceConfirmation({
       thresholdUsd: config.mcpConfirmAboveUsd,
       codec: new ConfirmationStateCodec(kvHmacKey(kv, ["mcp", "confirm_key"]), () => Date.now()),
@@ -292,8 +274,5 @@ Deno.test("with the real core, an accepted confirmation generates once and a dec
     const done = await call({ requestState: first.requestState, inputResponses: accepted });
     assert.match(textOf(done as { content: [] }), /^stored /);
     assert.equal(fake.requests.length, 1, "accepting generates once");
-  } finally {
-    kv.close();
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  }, { env: { MCP_CONFIRM_ABOVE_USD: "0.05" } });
 });

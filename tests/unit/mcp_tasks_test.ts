@@ -4,10 +4,8 @@
  * publishes (tests/support/mcp_shapes.ts).
  */
 import assert from "node:assert/strict";
-import { resolveConfig } from "../../src/config.ts";
-import { createServices, type Services } from "../../src/services.ts";
+import type { Services } from "../../src/services.ts";
 import {
-  createTaskResultRenderer,
   extensionCreateTaskResult,
   ExtensionTaskMethods,
   grantedTtl,
@@ -21,7 +19,8 @@ import {
   type TaskView,
 } from "../../src/mcp/tasks/mod.ts";
 import { ProtocolError } from "../../src/mcp/protocol_error.ts";
-import { type FakeOpenAI, startFakeOpenAI } from "../fake_openai.ts";
+import type { FakeOpenAI } from "../fake_openai.ts";
+import { taskServiceFor, withRealCore } from "../support/real_core.ts";
 import {
   CallToolResult2025,
   CreateTaskResult2025,
@@ -67,35 +66,8 @@ async function withTasks(
   fn: (h: Harness) => Promise<void>,
   options: { latencyMs?: number; now?: () => number } = {},
 ): Promise<void> {
-  await using fake = await startFakeOpenAI({ latencyMs: options.latencyMs ?? 0 });
-  const dataDir = await Deno.makeTempDir({ prefix: "mcp-tasks-" });
-  const kv = await Deno.openKv(":memory:");
-  try {
-    const config = resolveConfig({
-      env: {
-        OPENAI_API_KEY: "sk-test-tasks-0123",
-        OPENAI_BASE_URL: fake.baseUrl,
-        DATA_DIR: dataDir,
-      },
-    });
-    await using services = await createServices(config, {
-      door: "mcp",
-      kv,
-      skipStartupReconcile: true,
-      ...(options.now ? { now: options.now } : {}),
-    });
-    const tasks = new TaskService({
-      images: services.images,
-      kv,
-      now: options.now ?? (() => Date.now()),
-      render: createTaskResultRenderer({
-        images: services.images,
-        config,
-        client: () => ({ name: "spec-check" }),
-        redact: (text) => text,
-      }),
-      pollIntervalMs: 50,
-    });
+  await withRealCore(async ({ fake, services, kv }) => {
+    const tasks = taskServiceFor(services, { kv, ...(options.now ? { now: options.now } : {}) });
     const notified: TaskView[] = [];
     try {
       await fn({
@@ -118,10 +90,10 @@ async function withTasks(
       await services.drain();
       await tasks.drain();
     }
-  } finally {
-    kv.close();
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  }, {
+    fake: { latencyMs: options.latencyMs ?? 0 },
+    ...(options.now ? { now: options.now } : {}),
+  });
 }
 
 /** Resolves once the fake holds an unanswered request (the job is at the upstream call). */

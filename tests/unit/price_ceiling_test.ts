@@ -12,13 +12,17 @@ const ctx = {
   now: new Date(PINNED_NOW),
 };
 
+/** The ceiling of a generation of "a cat" with `fields`. */
+function price(fields: Record<string, unknown>) {
+  return quoteRequest("generate", { prompt: "a cat", ...fields }, ctx);
+}
+
 Deno.test("a token-priced model costs at most its output tokens for the size and quality, plus the prompt", () => {
-  const quote = quoteRequest("generate", {
-    prompt: "a cat",
+  const quote = price({
     model: "gpt-image-2",
     size: "1024x1024",
     quality: "high",
-  }, ctx);
+  });
   // 4160 output tokens at $30/1M, 5 prompt bytes at $5/1M.
   assert.equal(quote.usd, 0.124825);
   assert.deepEqual([quote.model, quote.size, quote.quality, quote.n], [
@@ -31,55 +35,50 @@ Deno.test("a token-priced model costs at most its output tokens for the size and
 });
 
 Deno.test("auto size and quality are priced at the largest size and the dearest quality", () => {
-  const quote = quoteRequest("generate", {
-    prompt: "a cat",
+  const quote = price({
     model: "gpt-image-2",
     size: "auto",
     quality: "auto",
-  }, ctx);
+  });
   assert.equal(quote.quality, "high");
   assert.equal(quote.size, "1536x1024");
   assert.equal(quote.usd, 0.187225); // 6240 tokens + the prompt
 });
 
 Deno.test("n images and partial images multiply and add to the output tokens", () => {
-  const quote = quoteRequest("generate", {
-    prompt: "a cat",
+  const quote = price({
     model: "gpt-image-2",
     size: "1024x1024",
     quality: "low",
     n: 2,
     partial_images: 2,
-  }, ctx);
+  });
   assert.equal(quote.usd, Math.ceil((272 + 200) * 2 * 30 + 5 * 5) / 1e6);
 });
 
 Deno.test("a quality without a published token count has an unknown ceiling, with the reason", () => {
-  const quote = quoteRequest("generate", {
-    prompt: "a cat",
+  const quote = price({
     model: "gpt-image-2.6-sunburst",
     size: "1024x1024",
     quality: "xhigh",
-  }, ctx);
+  });
   assert.equal(quote.usd, null);
   assert.match(quote.reason!, /no output token count is published for quality "xhigh"/);
 });
 
 Deno.test("per-image prices are used where the model has them, token prices where its table stops", () => {
-  const perImage = quoteRequest("generate", {
-    prompt: "a cat",
+  const perImage = price({
     model: "dall-e-3",
     size: "1792x1024",
     quality: "hd",
-  }, ctx);
+  });
   assert.equal(perImage.usd, 0.12);
   assert.equal(perImage.estimated, false);
-  const beyondTable = quoteRequest("generate", {
-    prompt: "a cat",
+  const beyondTable = price({
     model: "gpt-image-1",
     size: "1536x1024",
     quality: "medium",
-  }, ctx);
+  });
   assert.equal(beyondTable.usd, Math.ceil(1584 * 40 + 5 * 5) / 1e6);
 });
 

@@ -10,7 +10,7 @@
  */
 import type { Principal } from "../../core_types.ts";
 import { ERROR_CODES, ProtocolError } from "../protocol_error.ts";
-import { asProtocolErrors, isoTime, paramsObject, taskIdParam } from "./params.ts";
+import { asProtocolErrors, commonTaskFields, paramsObject, taskIdParam } from "./params.ts";
 import { TaskError, type TaskService, type TaskView, type ToolResult } from "./task_service.ts";
 
 /** The extension's identifier. */
@@ -73,11 +73,7 @@ export function requireTasksExtension(method: string, params: unknown): void {
 /** A task view in the extension's shape. */
 export function extensionTask(view: TaskView): ExtensionTask {
   return {
-    taskId: view.taskId,
-    status: view.state,
-    statusMessage: view.statusMessage,
-    createdAt: isoTime(view.createdAt),
-    lastUpdatedAt: isoTime(view.updatedAt),
+    ...commonTaskFields(view),
     ttlMs: Math.round(view.ttlMs),
     pollIntervalMs: Math.round(view.pollIntervalMs),
   };

@@ -9,7 +9,7 @@
  */
 import type { Principal } from "../../core_types.ts";
 import { ERROR_CODES, ProtocolError } from "../protocol_error.ts";
-import { asProtocolErrors, isoTime, paramsObject, taskIdParam } from "./params.ts";
+import { asProtocolErrors, commonTaskFields, paramsObject, taskIdParam } from "./params.ts";
 import type { TaskService, TaskView, ToolResult } from "./task_service.ts";
 
 /** `_meta` key tying a message to its task. */
@@ -98,15 +98,7 @@ export function requestedTask(
 
 /** A task view in the 2025-11-25 shape. */
 export function legacyTask(view: TaskView): LegacyTask {
-  return {
-    taskId: view.taskId,
-    status: view.state,
-    statusMessage: view.statusMessage,
-    createdAt: isoTime(view.createdAt),
-    lastUpdatedAt: isoTime(view.updatedAt),
-    ttl: view.ttlMs,
-    pollInterval: view.pollIntervalMs,
-  };
+  return { ...commonTaskFields(view), ttl: view.ttlMs, pollInterval: view.pollIntervalMs };
 }
 
 /** The `CreateTaskResult` of a task-augmented `tools/call`: `{ task }`, with a note for the model. */

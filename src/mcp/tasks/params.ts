@@ -5,7 +5,7 @@
  * @module
  */
 import { ERROR_CODES, ProtocolError } from "../protocol_error.ts";
-import { TaskError } from "./task_service.ts";
+import { TaskError, type TaskView } from "./task_service.ts";
 
 /** `params` as an object; a `-32602` error naming `method` otherwise. */
 export function paramsObject(method: string, params: unknown): Record<string, unknown> {
@@ -42,7 +42,19 @@ export async function asProtocolErrors<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** An epoch-milliseconds time as the ISO 8601 text tasks carry. */
-export function isoTime(ms: number): string {
-  return new Date(ms).toISOString();
+/** The fields both eras' tasks share (lifetime and poll interval differ in name). */
+export function commonTaskFields(view: TaskView): {
+  taskId: string;
+  status: string;
+  statusMessage: string;
+  createdAt: string;
+  lastUpdatedAt: string;
+} {
+  return {
+    taskId: view.taskId,
+    status: view.state,
+    statusMessage: view.statusMessage,
+    createdAt: new Date(view.createdAt).toISOString(),
+    lastUpdatedAt: new Date(view.updatedAt).toISOString(),
+  };
 }
