@@ -20,6 +20,23 @@ export function fixedClock(at: number | string | Date): Clock {
   return () => ms;
 }
 
+/**
+ * Resolves after `ms` milliseconds of real time, or at once when `signal` aborts; never rejects
+ * (backoff pauses and polling loops, which wait on the machine, not on a clock under test).
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
 /** The date of `clock` as a `Date` (for lifecycle checks that compare calendar days). */
 export function today(clock: Clock): Date {
   return new Date(clock());

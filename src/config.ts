@@ -235,9 +235,17 @@ export function defaultDataDir(
   return home ? join(home, ".local", "share", APP_DIR) : join(".", APP_DIR);
 }
 
-/** True when `host` is a loopback address or name (only this machine can connect). */
+const OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+const IPV4_LOOPBACK = new RegExp(`^127\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
+
+/**
+ * True when `host` (a name or address, IPv6 with or without brackets) is loopback, so only this
+ * machine can connect: `localhost`, `::1`, or an IPv4 address of 127.0.0.0/8 written out in full —
+ * never a name that merely starts like one (`127.0.0.1.evil.example`).
+ */
 export function isLoopbackHost(host: string): boolean {
-  return host === "localhost" || host.startsWith("127.") || host === "::1" || host === "[::1]";
+  const name = host.toLowerCase();
+  return name === "localhost" || name === "::1" || name === "[::1]" || IPV4_LOOPBACK.test(name);
 }
 
 /** True when `DENO_DEPLOY` says the process runs on Deno Deploy (any value but a false word). */
@@ -517,7 +525,7 @@ export const SETTINGS = {
     group: HTTP,
     type: "comma list",
     defaultText: "loopback origins when bound to loopback",
-    notes: "Origin validation on `/mcp`",
+    notes: "Pages trusted to write, on every route (exact scheme, host and port)",
     schema: commaList(),
   }),
   mcpAllowedHosts: spec({
@@ -525,7 +533,7 @@ export const SETTINGS = {
     group: HTTP,
     type: "comma list",
     defaultText: "loopback names when bound to loopback",
-    notes: "Host validation on `/mcp`",
+    notes: "Names of this service: the Host check of every route but `/health`",
     schema: commaList(),
   }),
   mcpHttpSessions: spec({
@@ -536,6 +544,24 @@ export const SETTINGS = {
     notes: "Stateless works behind any load balancer",
     schema: oneOf(["stateless", "stateful"] as const),
     fallback: () => "stateless",
+  }),
+  mcpSessionIdleSeconds: spec({
+    name: "MCP_SESSION_IDLE_SECONDS",
+    group: HTTP,
+    type: "number",
+    defaultText: "1800",
+    notes: "Idle time after which a stateful session is closed; an open GET stream is not activity",
+    schema: decimal(1, 604800),
+    fallback: () => "1800",
+  }),
+  mcpSessionsPerKey: spec({
+    name: "MCP_SESSIONS_PER_KEY",
+    group: HTTP,
+    type: "integer",
+    defaultText: "16",
+    notes: "Open stateful sessions per principal; one more is refused with 429",
+    schema: integer(1, 100000),
+    fallback: () => "16",
   }),
   maxBodyBytes: spec({
     name: "MAX_BODY_BYTES",
@@ -555,6 +581,15 @@ export const SETTINGS = {
     schema: integer(1024),
     fallback: () => String(60 * 1024 * 1024),
   }),
+  metricsPublic: spec({
+    name: "METRICS_PUBLIC",
+    group: HTTP,
+    type: "boolean",
+    defaultText: "false",
+    notes: "`true`: `/metrics` needs no admin key even with auth on (private scraper)",
+    schema: boolean(),
+    fallback: () => "false",
+  }),
   mcpAuthToken: spec({
     name: "MCP_AUTH_TOKEN",
     group: LIMITS,
@@ -572,6 +607,16 @@ export const SETTINGS = {
     notes: "General limit per principal; not applied to image/thumbnail GETs",
     schema: rateWindow(),
     fallback: () => "100/15m",
+  }),
+  authFailureLimit: spec({
+    name: "AUTH_FAILURE_LIMIT",
+    group: LIMITS,
+    type: "`N/window` e.g. `10/1m`",
+    defaultText: "10/1m",
+    notes:
+      "Failed credentials per client address (IPv6: per /64); then failures get 429, a valid key still works",
+    schema: rateWindow(),
+    fallback: () => "10/1m",
   }),
   imageGenerationRateLimit: spec({
     name: "IMAGE_GENERATION_RATE_LIMIT",

@@ -11,7 +11,7 @@ import { createMcpEndpoint } from "./http/mcp_endpoint.ts";
 import { imagePath } from "./http/route_context.ts";
 import { createGalleryApp } from "./http/routes/gallery.tsx";
 import { readyProbeKey } from "./http/routes/legacy.ts";
-import { UrlSigner } from "./http/signing.ts";
+import { readableImageUrl, UrlSigner } from "./http/signing.ts";
 import { probeKvWrite } from "./images/kv_retry.ts";
 import { createCleanupHandler, runCleanup } from "./images/retention.ts";
 import { getLog, type LoggingHandle } from "./log.ts";
@@ -19,6 +19,7 @@ import { isFullyPriced } from "./generation/pricing.ts";
 import { createMetrics } from "./metrics.ts";
 import { createLimiter } from "./ratelimit/limiter.ts";
 import { createServices, type ServiceDeps } from "./services.ts";
+import { systemClock } from "./clock.ts";
 
 const log = getLog("http");
 
@@ -38,6 +39,8 @@ export interface HttpService {
   readonly cleanupTick: () => Promise<unknown>;
   /** Settles if the server stops by itself. */
   readonly finished: Promise<void>;
+  /** Stateful MCP sessions open in this process (idle ones are closed first). */
+  openMcpSessions(): Promise<number>;
   /** Stops accepting, lets in-flight work finish up to `deadlineMs`, closes everything. */
   shutdown(deadlineMs: number): Promise<void>;
 }
@@ -97,14 +100,17 @@ export async function startHttpService(
       );
     }
   }
+  // One clock for every part of the door: links signed by one part are checked by another.
+  const now = options.services?.now ?? systemClock;
   const metrics = createMetrics();
-  const limiter = createLimiter(kv, { limits: config });
+  const limiter = createLimiter(kv, { limits: config, now });
   const mcp = createMcpEndpoint({
     config,
     images,
     kv,
     ...(options.logging ? { logging: options.logging } : {}),
     gate: { limiter, metrics },
+    now,
   });
   const retentionLimits = {
     retentionDays: config.retentionDays,
@@ -119,6 +125,7 @@ export async function startHttpService(
     kv,
     metrics,
     limiter,
+    now,
     retention: {
       stats: () => store.catalog.stats(),
       unknownFiles: () => store.unknownFiles(),
@@ -132,7 +139,7 @@ export async function startHttpService(
     ...(options.logging ? { redact: options.logging.redact } : {}),
   });
   // The gallery is a sub-app on `/`; page URLs of images are relative, signed when not public.
-  const signer = new UrlSigner(kv, { now: Date.now, ttlSeconds: config.imageUrlTtlSeconds });
+  const signer = new UrlSigner(kv, { now, ttlSeconds: config.imageUrlTtlSeconds });
   app.route(
     "/",
     createGalleryApp({
@@ -142,10 +149,12 @@ export async function startHttpService(
       kv,
       gate: { limiter, metrics },
       ...(options.logging ? { redact: options.logging.redact } : {}),
-      imageUrl: async (record, kind) => {
-        const path = imagePath(record.fileName, kind === "thumb");
-        return config.imagesPublic ? path : `${path}?${await signer.sign(path)}`;
-      },
+      imageUrl: (record, kind) =>
+        readableImageUrl(signer, {
+          base: "",
+          path: imagePath(record.fileName, kind === "thumb"),
+          imagesPublic: config.imagesPublic,
+        }),
     }),
   );
   const listening = Promise.withResolvers<string>();
@@ -175,6 +184,7 @@ export async function startHttpService(
     url,
     cleanupTick: createCleanupHandler({ store, settings: config }),
     finished: server.finished,
+    openMcpSessions: () => mcp.openSessions(),
     shutdown(deadlineMs) {
       shuttingDown ??= (async () => {
         const deadline = new Promise<void>((resolve) => {

@@ -34,6 +34,23 @@ export function withLogContext<T>(properties: Record<string, unknown>, fn: () =>
   return withContext(properties, fn);
 }
 
+/** Record property naming the MCP session whose work made the record. */
+const SCOPE_PROPERTY = "mcpScope";
+
+/**
+ * Runs `fn` so that every record it (and whatever it starts) logs belongs to `scope`: a remote MCP
+ * session forwards only the records of its own scope, never another user's.
+ */
+export function withLogScope<T>(scope: string, fn: () => T): T {
+  return withContext({ [SCOPE_PROPERTY]: scope }, fn);
+}
+
+/** The scope `record` was logged in (see {@link withLogScope}), or undefined. */
+export function logScopeOf(record: LogRecord): string | undefined {
+  const scope = record.properties[SCOPE_PROPERTY];
+  return typeof scope === "string" ? scope : undefined;
+}
+
 const GENERIC_SECRET_PATTERNS: RegExp[] = [
   /\bsk-[A-Za-z0-9_-]{8,}/g,
   // This service's own API keys (src/auth/api_keys.ts), wherever a caller pastes them.

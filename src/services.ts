@@ -218,6 +218,8 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       ...(deps.inputFetch ? { fetch: deps.inputFetch } : {}),
       ...(deps.resolveDns ? { resolveDns: deps.resolveDns } : {}),
       ...(deps.maxDataUrlBytes ? { maxDataUrlBytes: deps.maxDataUrlBytes } : {}),
+      // Callers of the HTTP door are remote: refusals must not map the server's disk for them.
+      showServerPaths: deps.door !== "http",
     });
     const transient = new TransientImages();
     const generator = new Generator({

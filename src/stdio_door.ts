@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { systemClock } from "./clock.ts";
 import { SETTINGS } from "./config.ts";
 import { startEntrypoint } from "./entrypoint.ts";
 import { getLog } from "./log.ts";
@@ -58,9 +59,32 @@ export async function runStdioServer(
   });
 
   const { createMcpServer } = await import("./mcp/server.ts");
+  // PUBLIC_BASE_URL links must open for the client too: signed with the HTTP service's secret (in
+  // the shared KV) when images are not public. Loaded on first use, like the rest of the core.
+  let sign: ((file: string) => Promise<string>) | undefined;
+  const linkConfig = config.publicBaseUrl && !config.imagesPublic
+    ? {
+      ...config,
+      imageLink: async (file: string) => {
+        if (!services) return undefined;
+        if (!sign) {
+          const { readableImageUrl, UrlSigner } = await import("./http/signing.ts");
+          const { imagePath } = await import("./http/route_context.ts");
+          const signer = new UrlSigner(services.kv, {
+            now: systemClock,
+            ttlSeconds: config.imageUrlTtlSeconds,
+          });
+          const base = config.publicBaseUrl!;
+          sign = (name) =>
+            readableImageUrl(signer, { base, path: imagePath(name), imagesPublic: false });
+        }
+        return await sign(file);
+      },
+    }
+    : config;
   const server = createMcpServer((mcp) => ({
     images,
-    config,
+    config: linkConfig,
     principal: () => LOCAL_PRINCIPAL,
     client: () => ({ name: mcp.server.getClientVersion()?.name }),
     redact: logging.redact,

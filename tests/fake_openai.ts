@@ -8,7 +8,8 @@
  * `setFault("NAME")` or `POST /_control/fault {"fault":"NAME","count":1}`. Names: `rate_limit`,
  * `rate_limit_once`, `quota`, `moderation[=cat,…]`, `unauthorized`, `org_verification`,
  * `billing`, `server_error`, `overloaded`, `malformed_json`, `reset`, `hang`, `stream_error`,
- * `stream_cut`, `latency=MS`. Control routes: `POST /_control/fault`, `GET /_control/stats`,
+ * `stream_cut`, `latency=MS` — and faults that answer 200 with a broken body: `extra_images[=K]`,
+ * `huge_image[=MB]`, `absurd_usage`, `undecodable_image`. Control routes: `POST /_control/fault`, `GET /_control/stats`,
  * `GET /_control/requests`, `POST /_control/reset`.
  *
  * Run standalone with `deno task fake-openai`: it listens on `http://127.0.0.1:8787/v1`, the
@@ -35,7 +36,13 @@ export {
   type RecordedRequest,
   type RequestOutcome,
 } from "./fake_openai/server.ts";
-export { FAULT_NAMES, type FaultName } from "./fake_openai/faults.ts";
+export {
+  ABSURD_USAGE,
+  ANSWER_FAULT_NAMES,
+  FAULT_NAMES,
+  type FaultName,
+  UNDECODABLE_BYTES,
+} from "./fake_openai/faults.ts";
 export { type ProbedImage, probeImage } from "./fake_openai/image_probe.ts";
 export { FAKE_IMAGE_MODELS, RETIRED_MODELS } from "./fake_openai/models.ts";
 

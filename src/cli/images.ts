@@ -267,6 +267,33 @@ async function sameBytes(a: string, b: string): Promise<boolean> {
   return x.length === y.length && x.every((byte, i) => byte === y[i]);
 }
 
+/** The entry at `path` itself (a link is not followed), or null when there is none. */
+async function entryAt(path: string): Promise<Deno.FileInfo | null> {
+  try {
+    return await Deno.lstat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+}
+
+/**
+ * Gives the finished file `temp` the name `to` only while nothing has that name: a hard link fails
+ * when the name is taken, where a rename would replace it. False when the name is taken.
+ */
+async function placeNew(temp: string, to: string): Promise<boolean> {
+  try {
+    await Deno.link(temp, to);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return false;
+    // A file system without hard links: look once more, then rename.
+    if (await entryAt(to) !== null) return false;
+    await Deno.rename(temp, to);
+    return true;
+  }
+}
+
 async function importImages(session: CliSession, source: string): Promise<number> {
   const services = await session.services();
   const store = services.store;
@@ -303,14 +330,12 @@ async function importImages(session: CliSession, source: string): Promise<number
       const from = join(dir, name);
       const to = store.pathOf(name);
       try {
-        let present = false;
-        try {
-          present = (await Deno.stat(to)).isFile;
-        } catch (error) {
-          if (!(error instanceof Deno.errors.NotFound)) throw error;
-        }
-        if (present) {
-          if (!(await sameBytes(from, to))) {
+        // Whatever already has that name (a file, a link, a folder) is someone's: never replaced.
+        const present = await entryAt(to);
+        if (present !== null) {
+          if (!present.isFile) {
+            skipped.push({ file: name, reason: "something else of that name is in the folder" });
+          } else if (!(await sameBytes(from, to))) {
             skipped.push({ file: name, reason: "a different file of that name is already stored" });
           }
           continue;
@@ -320,10 +345,12 @@ async function importImages(session: CliSession, source: string): Promise<number
         const temp = join(store.folder.tmp, `.import-${crypto.randomUUID()}.tmp`);
         try {
           await Deno.copyFile(from, temp);
-          await Deno.rename(temp, to);
-        } catch (error) {
+          if (!(await placeNew(temp, to))) {
+            skipped.push({ file: name, reason: "a file of that name appeared meanwhile" });
+            continue;
+          }
+        } finally {
           await Deno.remove(temp).catch(() => {});
-          throw error;
         }
         copied.push(name);
       } catch (error) {

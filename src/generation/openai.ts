@@ -33,6 +33,13 @@ import { getLog } from "../log.ts";
 import { decodeImagesResponse } from "./response_stream.ts";
 import { createModelRegistry, type ModelRegistry } from "./models.ts";
 import type { ImageUsage } from "./pricing.ts";
+import {
+  believableUsage,
+  checkBase64Size,
+  keepAsked,
+  MAX_UPSTREAM_IMAGE_BYTES,
+  noteExtraImages,
+} from "./upstream_bounds.ts";
 import type {
   NormalizedEditRequest,
   NormalizedGenerateRequest,
@@ -66,6 +73,8 @@ export interface ImageClientOptions {
   registry?: ModelRegistry;
   /** Clock for lifecycle checks in error messages (default: the system clock). */
   now?: () => Date;
+  /** Largest decoded image accepted from the upstream (default: 64 MiB). */
+  maxImageBytes?: number;
 }
 
 /** A configured upstream client. `sdk` is null when no API key is configured. */
@@ -86,6 +95,8 @@ export interface ImageClient {
   readonly registry: ModelRegistry;
   /** Clock used for error messages. */
   readonly now: () => Date;
+  /** Largest decoded image accepted from the upstream. */
+  readonly maxImageBytes: number;
 }
 
 /** One image returned by the upstream. */
@@ -180,6 +191,7 @@ export function createImageClient(
   const fetchImpl: FetchLike = options.fetch ?? ((input, init) => fetch(input, init));
   const registry = options.registry ?? createModelRegistry();
   const now = options.now ?? (() => new Date(systemClock()));
+  const maxImageBytes = options.maxImageBytes ?? MAX_UPSTREAM_IMAGE_BYTES;
   const common = {
     organization: config.openaiOrgId ?? null,
     project: config.openaiProjectId ?? null,
@@ -203,6 +215,7 @@ export function createImageClient(
       keyVariable: "AZURE_OPENAI_API_KEY" as const,
       registry,
       now,
+      maxImageBytes,
       sdk: key
         ? new AzureOpenAI({
           ...common,
@@ -224,6 +237,7 @@ export function createImageClient(
     keyVariable: "OPENAI_API_KEY" as const,
     registry,
     now,
+    maxImageBytes,
     sdk: key ? new OpenAI({ ...common, apiKey: key, baseURL: baseUrl }) : null,
   });
 }
@@ -259,13 +273,14 @@ function streamDeadline(ms: number, caller?: AbortSignal) {
   };
 }
 
-function decodeBase64(b64: unknown, what: string): Uint8Array<ArrayBuffer> {
+function decodeBase64(b64: unknown, what: string, limit: number): Uint8Array<ArrayBuffer> {
   if (typeof b64 !== "string" || b64.length === 0) {
     throw new AppError(
       "upstream_unavailable",
       `The image API sent a response without image data: ${what} has no b64_json`,
     );
   }
+  checkBase64Size(b64, what, limit);
   try {
     return Uint8Array.fromBase64(b64);
   } catch (cause) {
@@ -282,24 +297,30 @@ async function fromRawResponse(
   raw: Response,
   request: NormalizedGenerateRequest,
   started: number,
+  maxImageBytes: number,
 ): Promise<ImageResult> {
   if (!raw.body) {
     throw new AppError("upstream_unavailable", "The image API sent an empty response");
   }
   const length = Number(raw.headers.get("content-length"));
-  const decoded = await decodeImagesResponse(
-    raw.body,
-    Number.isFinite(length) && length > 0 ? { sizeHint: length } : {},
-  );
-  return fromResponse(decoded.body as unknown as ImagesResponse, request, started, decoded.images);
+  const decoded = await decodeImagesResponse(raw.body, {
+    ...(Number.isFinite(length) && length > 0 ? { sizeHint: length } : {}),
+    maxImages: request.n,
+    maxImageBytes,
+  });
+  return fromResponse(decoded.body as unknown as ImagesResponse, request, started, {
+    decodedImages: decoded.images,
+    maxImageBytes,
+  });
 }
 
 function fromResponse(
   response: ImagesResponse,
   request: NormalizedGenerateRequest,
   started: number,
-  decodedImages: readonly Uint8Array<ArrayBuffer>[] = [],
+  options: { decodedImages: readonly Uint8Array<ArrayBuffer>[]; maxImageBytes: number },
 ): ImageResult {
+  const { decodedImages, maxImageBytes } = options;
   if (typeof response !== "object" || response === null || !Array.isArray(response.data)) {
     throw new AppError(
       "upstream_unavailable",
@@ -309,7 +330,7 @@ function fromResponse(
   if (response.data.length === 0) {
     throw new AppError("upstream_unavailable", "The image API sent a response with no images");
   }
-  const images = response.data.map((item, i) => {
+  const images = keepAsked(response.data, request.n).map((item, i) => {
     if (typeof item?.b64_json !== "string" && typeof item?.url === "string") {
       throw new AppError(
         "upstream_unavailable",
@@ -319,15 +340,16 @@ function fromResponse(
     const index = Number(item?.b64_json);
     const bytes = Number.isInteger(index) && decodedImages[index]
       ? decodedImages[index]
-      : decodeBase64(item?.b64_json, `image ${i}`);
+      : decodeBase64(item?.b64_json, `image ${i}`, maxImageBytes);
     return {
       bytes,
       ...(typeof item.revised_prompt === "string" ? { revisedPrompt: item.revised_prompt } : {}),
     };
   });
+  const usage = believableUsage(response.usage, request.n);
   return {
     images,
-    ...(response.usage ? { usage: response.usage as ImageUsage } : {}),
+    ...(usage ? { usage } : {}),
     outputFormat: response.output_format ?? request.outputFormat,
     size: response.size ?? request.size,
     quality: response.quality ?? request.quality,
@@ -372,9 +394,12 @@ async function consumeStream(
   request: NormalizedGenerateRequest,
   options: ImageCallOptions,
   started: number,
+  maxImageBytes: number,
 ): Promise<ImageResult> {
   const images: GeneratedImage[] = [];
   let usage: ImageUsage | undefined;
+  let unbelievable = false;
+  let sent = 0;
   let last: StreamEvent | undefined;
   for await (const event of stream) {
     const type = event?.type ?? "";
@@ -383,7 +408,7 @@ async function consumeStream(
       if (options.onPartialImage) {
         const partial = {
           index,
-          bytes: decodeBase64(event.b64_json, `partial image ${index}`),
+          bytes: decodeBase64(event.b64_json, `partial image ${index}`, maxImageBytes),
           outputFormat: event.output_format ?? request.outputFormat,
         };
         try {
@@ -393,11 +418,17 @@ async function consumeStream(
         }
       }
     } else if (type.endsWith(".completed")) {
-      images.push({ bytes: decodeBase64(event.b64_json, `image ${images.length}`) });
-      usage = addUsage(usage, event.usage);
+      // Images beyond the number asked for are neither decoded nor counted in the usage.
+      if (sent++ >= request.n) continue;
+      images.push({ bytes: decodeBase64(event.b64_json, `image ${images.length}`, maxImageBytes) });
+      const believed = believableUsage(event.usage, 1);
+      if (event.usage != null && believed === undefined) unbelievable = true;
+      usage = addUsage(usage, believed);
       last = event;
     }
   }
+  noteExtraImages(sent, request.n);
+  if (unbelievable) usage = undefined;
   if (images.length === 0) {
     throw new AppError(
       "upstream_unavailable",
@@ -437,12 +468,15 @@ async function call(
   const deadline = streamDeadline(client.timeoutMs, options.signal);
   try {
     const result = await send(sdk, deadline.signal);
-    if (!request.stream) return await fromRawResponse(result as Response, request, started);
+    if (!request.stream) {
+      return await fromRawResponse(result as Response, request, started, client.maxImageBytes);
+    }
     const outcome = await consumeStream(
       result as AsyncIterable<StreamEvent>,
       request,
       options,
       started,
+      client.maxImageBytes,
     );
     // The SDK ends a stream quietly when it is aborted; make that visible.
     if (deadline.fired) throw new APIConnectionTimeoutError();

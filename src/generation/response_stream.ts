@@ -2,10 +2,13 @@
  * Reads an Images API JSON response as it arrives, decoding each `b64_json` value to bytes on the
  * fly instead of holding the body, its text and its parsed string at once (~4× the image size per
  * request). Everything else in the body is small and parsed as JSON afterwards; each `b64_json`
- * value is replaced by the index of its decoded bytes.
+ * value is replaced by the index of its decoded bytes. Images beyond the number asked for are
+ * skipped unread, and an image larger than the limit ends the read: the upstream is not trusted to
+ * send only what was asked.
  *
  * @module
  */
+import { imageTooLarge, MAX_UPSTREAM_IMAGE_BYTES } from "./upstream_bounds.ts";
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -26,10 +29,17 @@ class Base64Sink {
   #pending = "";
   #buffer: Uint8Array<ArrayBuffer>;
   #length = 0;
+  #limit: number;
+  #what: string;
 
-  /** `capacity`: the expected decoded size (from Content-Length), to avoid regrowing. */
-  constructor(capacity: number) {
-    this.#buffer = new Uint8Array(Math.max(1024, capacity));
+  /**
+   * `capacity`: the expected decoded size (from Content-Length), to avoid regrowing; `limit`: the
+   * most bytes accepted for this image (`what` names it in the error).
+   */
+  constructor(capacity: number, limit: number, what: string) {
+    this.#limit = limit;
+    this.#what = what;
+    this.#buffer = new Uint8Array(Math.max(1024, Math.min(capacity, limit)));
   }
 
   push(ascii: string): void {
@@ -50,6 +60,8 @@ class Base64Sink {
 
   #write(base64: string): void {
     const needed = this.#length + Math.ceil(base64.length / 4) * 3;
+    // Padding makes the estimate up to 2 bytes high; the limit is checked on the exact count.
+    if (needed > this.#limit + 2) throw imageTooLarge(this.#what, this.#limit);
     if (needed > this.#buffer.length) {
       const grown = new Uint8Array(Math.max(needed, this.#buffer.length * 2));
       grown.set(this.#buffer.subarray(0, this.#length));
@@ -78,22 +90,48 @@ function endsWithKey(buffer: readonly number[]): boolean {
   return true;
 }
 
-/** Reads `body` to the end; throws SyntaxError when it is not a JSON object. */
+/** Options of {@link decodeImagesResponse}. */
+export interface DecodeImagesOptions {
+  /** Expected body size in bytes (Content-Length), to size buffers. */
+  sizeHint?: number;
+  /** Images to decode; later ones are skipped (their value becomes `""`). Default: all. */
+  maxImages?: number;
+  /** Largest decoded image; a larger one throws `upstream_unavailable`. Default: 64 MiB. */
+  maxImageBytes?: number;
+}
+
+/**
+ * Reads `body` to the end; throws SyntaxError when it is not a JSON object, and an
+ * `upstream_unavailable` AppError for an image over `maxImageBytes`.
+ */
 export async function decodeImagesResponse(
   body: ReadableStream<Uint8Array>,
-  options: { sizeHint?: number } = {},
+  options: DecodeImagesOptions = {},
 ): Promise<DecodedImagesResponse> {
+  const maxImages = options.maxImages ?? Infinity;
+  const maxImageBytes = options.maxImageBytes ?? MAX_UPSTREAM_IMAGE_BYTES;
   // Base64 is 4/3 of the bytes; most answers hold one image, so the body's size is a good guess.
   let capacity = Math.floor((options.sizeHint ?? 1 << 20) * 0.75) + 16;
   const skeleton: number[] = [];
   const images: Uint8Array<ArrayBuffer>[] = [];
   let sink: Base64Sink | undefined;
+  // Inside the data of an image beyond `maxImages`: read past, never decoded.
+  let skipping = false;
   let inString = false;
   let escaped = false;
   const decoder = new TextDecoder("ascii");
   for await (const chunk of body) {
     let i = 0;
     while (i < chunk.length) {
+      if (skipping) {
+        const close = chunk.indexOf(QUOTE, i);
+        if (close < 0) break;
+        skipping = false;
+        skeleton.push(QUOTE);
+        i = close + 1;
+        inString = false;
+        continue;
+      }
       if (sink) {
         const close = chunk.indexOf(QUOTE, i);
         const end = close < 0 ? chunk.length : close;
@@ -124,14 +162,15 @@ export async function decodeImagesResponse(
       }
       if (byte === QUOTE && endsWithKey(skeleton)) {
         skeleton.push(byte);
-        sink = new Base64Sink(capacity);
+        if (images.length >= maxImages) skipping = true;
+        else sink = new Base64Sink(capacity, maxImageBytes, `image ${images.length}`);
         continue;
       }
       skeleton.push(byte);
       if (byte === QUOTE) inString = true;
     }
   }
-  if (sink) throw new SyntaxError("Images API response ended inside image data");
+  if (sink || skipping) throw new SyntaxError("Images API response ended inside image data");
   const parsed = JSON.parse(new TextDecoder().decode(new Uint8Array(skeleton)));
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new SyntaxError("Images API response is not a JSON object");

@@ -15,6 +15,7 @@ import type { AppDeps, HttpEnv } from "./deps.ts";
 import { createErrorHandler, errorStyleForRequest, notFoundHandler } from "./errors.ts";
 import { edgeGuard } from "./edge/guard.ts";
 import { cors } from "./middleware/cors.ts";
+import { requireAuth } from "./middleware/auth.ts";
 import { httpMetrics } from "./middleware/metrics.ts";
 import { requestId } from "./middleware/request_id.ts";
 import { securityHeaders } from "./middleware/security_headers.ts";
@@ -94,6 +95,11 @@ export function createApp(deps: AppDeps): HttpApp {
   );
 
   registerSecuritySchemes(app);
+  if (!config.metricsPublic) {
+    // The Prometheus text includes spend per key: like /admin/metrics, admins only once auth is
+    // on (a no-op while it is off); METRICS_PUBLIC opens it for a scraper on a private network.
+    app.use("/metrics", requireAuth(ctx.auth, { role: "admin", style: "rest" }));
+  }
   registerLegacyRoutes(app, ctx);
   registerV1Routes(app, ctx);
   registerImageRoutes(app, ctx);

@@ -1,23 +1,30 @@
 /**
  * MCP over Streamable HTTP on `/mcp`: the same MCP server as the stdio door (one factory), behind
- * Origin/Host validation and the app's bearer auth and limits. Stateless by default (a fresh server
- * per request, so any instance can answer); `MCP_HTTP_SESSIONS=stateful` keeps `Mcp-Session-Id`
- * sessions in this process. A `notifications/cancelled` reaches the running call through KV even
- * when it arrives at another instance or in another stateless request.
+ * the app's edge guard (Host and Origin, as on every route), bearer auth and limits. Stateless by
+ * default (a fresh server per request, so any instance can answer); `MCP_HTTP_SESSIONS=stateful` keeps `Mcp-Session-Id`
+ * sessions in this process — closed when idle and capped per principal (mcp_sessions.ts). Log
+ * messages reach only the session whose work logged them. A `notifications/cancelled` reaches the
+ * running call through KV even when it arrives at another instance or in another stateless request.
+ * Bodies are checked (jsonrpc_body.ts) before the SDK or any KV key sees them.
  *
  * @module
  */
 import type { Context } from "hono";
+import { type Clock, systemClock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { GenerationJob, ImageService, Principal } from "../core_types.ts";
 import { kvCommit, kvGet } from "../images/kv_retry.ts";
-import { getLog, type LoggingHandle } from "../log.ts";
+import { getLog, type LoggingHandle, withLogScope } from "../log.ts";
 import type { McpContext } from "../mcp/context.ts";
 import { createMcpServer } from "../mcp/server.ts";
 import { type McpServer, WebStandardStreamableHTTPServerTransport } from "../mcp/sdk.ts";
 import { requestBaseUrl } from "./client_ip.ts";
 import type { HttpEnv } from "./deps.ts";
 import { type GenerationGate, startGatedGeneration } from "./generation.ts";
+import { checkJsonRpcBody, isAcceptedId, type JsonRpcMessage } from "./jsonrpc_body.ts";
+import { McpSessionTable } from "./mcp_sessions.ts";
+import { imagePath } from "./route_context.ts";
+import { readableImageUrl, UrlSigner } from "./signing.ts";
 
 const log = getLog("http", "mcp");
 
@@ -36,6 +43,8 @@ export interface McpEndpointOptions {
   logging?: Pick<LoggingHandle, "addListener" | "redact">;
   /** Per-principal limits and metrics for tool calls (the same as REST and /v1). */
   gate?: GenerationGate;
+  /** Clock for session idle times (default: the system clock). */
+  now?: Clock;
 }
 
 /** The core as seen by one principal's tool calls: generations pass the limits first. */
@@ -62,54 +71,8 @@ function gatedImages(images: ImageService, gate: GenerationGate | undefined): Im
 export interface McpEndpoint extends AsyncDisposable {
   /** Handles one HTTP request on `/mcp` (JSON-RPC POST, SSE GET, DELETE). */
   handle(c: Context<HttpEnv>): Promise<Response>;
-}
-
-const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "[::1]", "::1"];
-
-function isLoopbackHost(host: string): boolean {
-  return host === "localhost" || host.startsWith("127.") || host === "::1" || host === "[::1]";
-}
-
-function hostName(hostHeader: string): string {
-  if (hostHeader.startsWith("[")) return hostHeader.slice(0, hostHeader.indexOf("]") + 1);
-  return hostHeader.split(":")[0].toLowerCase();
-}
-
-/** Decides whether a request's Origin and Host may reach the MCP endpoint. */
-export function checkOriginAndHost(
-  config: Pick<Config, "host" | "mcpAllowedOrigins" | "mcpAllowedHosts" | "publicBaseUrl">,
-  headers: Headers,
-): { ok: true } | { ok: false; reason: string } {
-  const loopbackBind = isLoopbackHost(config.host);
-  const host = headers.get("host");
-  if (host !== null) {
-    const name = hostName(host);
-    const allowedHosts = config.mcpAllowedHosts ??
-      (loopbackBind ? LOOPBACK_NAMES : undefined);
-    if (allowedHosts && !allowedHosts.map((h) => h.toLowerCase()).includes(name)) {
-      return { ok: false, reason: `Host "${host}" is not allowed (MCP_ALLOWED_HOSTS)` };
-    }
-  }
-  const origin = headers.get("origin");
-  if (origin !== null) {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      return { ok: false, reason: `Origin "${origin}" is not a valid origin` };
-    }
-    const configured = config.mcpAllowedOrigins;
-    const allowed = configured
-      ? configured.includes("*") || configured.includes(parsed.origin)
-      : loopbackBind
-      ? isLoopbackHost(parsed.hostname)
-      : config.publicBaseUrl !== undefined &&
-        new URL(config.publicBaseUrl).origin === parsed.origin;
-    if (!allowed) {
-      return { ok: false, reason: `Origin "${origin}" is not allowed (MCP_ALLOWED_ORIGINS)` };
-    }
-  }
-  return { ok: true };
+  /** Stateful sessions open in this process (closes the idle ones first). */
+  openSessions(): Promise<number>;
 }
 
 function jsonRpcError(status: number, code: number, message: string): Response {
@@ -123,11 +86,19 @@ function requestJobKey(principal: Principal, sessionId: string, requestId: strin
   return ["mcp", "request_job", principal.id, sessionId, String(requestId)];
 }
 
-type JsonRpc = { method?: string; params?: Record<string, unknown> };
+/** Session ids this service hands out; anything else cannot name one of its sessions. */
+const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function messagesOf(body: unknown): JsonRpc[] {
-  if (Array.isArray(body)) return body as JsonRpc[];
-  return body && typeof body === "object" ? [body as JsonRpc] : [];
+/** Calls `onEnd` once `response`'s body has been sent or abandoned; returns the response to send. */
+function whenSent(response: Response, onEnd: () => void): Response {
+  if (!response.body) {
+    onEnd();
+    return response;
+  }
+  const passing = new TransformStream();
+  // A client that goes away mid-stream rejects the pipe; that is normal, not an error.
+  response.body.pipeTo(passing.writable).then(onEnd, onEnd);
+  return new Response(passing.readable, response);
 }
 
 /** A small bounded event store so stateful SSE streams can be resumed (Last-Event-ID). */
@@ -171,27 +142,46 @@ class MemoryEventStore {
 /** Builds the `/mcp` endpoint. */
 export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   const { config, kv } = options;
+  const now = options.now ?? systemClock;
   const images = gatedImages(options.images, options.gate);
   const stateful = config.mcpHttpSessions === "stateful";
-  const sessions = new Map<
-    string,
-    {
-      server: McpServer & { dispose(): void };
-      transport: WebStandardStreamableHTTPServerTransport;
-      owner: string;
-    }
-  >();
+  type Session = {
+    server: McpServer & { dispose(): void };
+    transport: WebStandardStreamableHTTPServerTransport;
+    scope: string;
+    close(): Promise<void>;
+  };
+  const sessions = new McpSessionTable<Session>({
+    idleMs: config.mcpSessionIdleSeconds * 1000,
+    maxPerOwner: config.mcpSessionsPerKey,
+    now,
+  });
   const redact = options.logging?.redact ?? ((text: string) => text);
+  const signer = new UrlSigner(kv, { now, ttlSeconds: config.imageUrlTtlSeconds });
 
   /**
    * The MCP server for one principal. `baseUrl` is where this client reached the service: result
    * text links images over HTTP there (a remote client cannot open the server's file paths).
+   * `scope` is the log scope of its work: only records logged in it are forwarded to its client.
    */
-  function buildServer(principal: Principal, sessionKey: () => string, baseUrl: string) {
-    // Remote clients get HTTP links only: the server's file paths mean nothing to them.
+  function buildServer(
+    principal: Principal,
+    sessionKey: () => string,
+    baseUrl: string,
+    scope: string,
+  ) {
+    // Remote clients get HTTP links only (the server's file paths mean nothing to them), signed
+    // when images are not public.
+    const base = config.publicBaseUrl ?? baseUrl;
     const linked: Config = Object.assign({}, config, {
-      publicBaseUrl: config.publicBaseUrl ?? baseUrl,
+      publicBaseUrl: base,
       fileLinks: false,
+      imageLink: (file: string) =>
+        readableImageUrl(signer, {
+          base,
+          path: imagePath(file),
+          imagesPublic: config.imagesPublic,
+        }),
     });
     return createMcpServer((server): McpContext => ({
       images,
@@ -208,20 +198,21 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
             }),
         );
       },
-    }), { logging: options.logging });
+    }), { ...(options.logging ? { logging: options.logging } : {}), logScope: scope });
   }
 
-  /** Routes every `notifications/cancelled` in `body` to its job; returns how many were found. */
+  /** Routes every `notifications/cancelled` in `messages` to its job; returns how many were found. */
   async function routeCancels(
     principal: Principal,
     sessionId: string,
-    body: unknown,
+    messages: readonly JsonRpcMessage[],
   ): Promise<number> {
     let found = 0;
-    for (const message of messagesOf(body)) {
+    for (const message of messages) {
       if (message.method !== "notifications/cancelled") continue;
       const requestId = message.params?.requestId;
-      if (typeof requestId !== "string" && typeof requestId !== "number") continue;
+      // An id this service never accepts cannot name one of its calls (nor fit in a KV key).
+      if (!isAcceptedId(requestId)) continue;
       const entry = await kvGet<string>(kv, requestJobKey(principal, sessionId, requestId));
       if (entry.value) {
         found++;
@@ -236,7 +227,12 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     return found;
   }
 
-  async function handleStateless(c: Context<HttpEnv>, principal: Principal, body: unknown) {
+  async function handleStateless(
+    c: Context<HttpEnv>,
+    principal: Principal,
+    body: unknown,
+    messages: readonly JsonRpcMessage[],
+  ) {
     if (c.req.method !== "POST") {
       // Without sessions there is nothing to stream to or close: each POST is self-contained.
       return new Response(
@@ -251,40 +247,42 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         { status: 405, headers: { "Allow": "POST", "Content-Type": "application/json" } },
       );
     }
-    await routeCancels(principal, "", body);
-    const server = buildServer(principal, () => "", requestBaseUrl(c, config));
+    await routeCancels(principal, "", messages);
+    const scope = crypto.randomUUID();
+    const server = buildServer(principal, () => "", requestBaseUrl(c, config), scope);
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
     });
     await server.connect(transport);
-    const response = await transport.handleRequest(c.req.raw, { parsedBody: body });
+    const response = await withLogScope(
+      scope,
+      () => transport.handleRequest(c.req.raw, { parsedBody: body }),
+    );
     // The response may still be streaming (SSE); close the per-request server when it ends.
-    if (response.body) {
-      const closing = new TransformStream();
-      // A client that goes away mid-stream rejects the pipe; that is normal, not an error.
-      const release = () => {
-        server.dispose();
-        server.close().catch(() => {});
-      };
-      response.body.pipeTo(closing.writable).then(release, release);
-      return new Response(closing.readable, response);
-    }
-    server.dispose();
-    await server.close();
-    return response;
+    return whenSent(response, () => {
+      server.dispose();
+      server.close().catch(() => {});
+    });
   }
 
-  async function handleStateful(c: Context<HttpEnv>, principal: Principal, body: unknown) {
+  async function handleStateful(
+    c: Context<HttpEnv>,
+    principal: Principal,
+    body: unknown,
+    messages: readonly JsonRpcMessage[],
+  ) {
     const sessionId = c.req.header("mcp-session-id");
     if (sessionId) {
-      const session = sessions.get(sessionId);
+      const session = SESSION_ID.test(sessionId) ? sessions.lookup(sessionId) : undefined;
       if (!session) {
         // The session may live on another instance (no sticky routing): a cancel for one of its
         // calls still reaches the job through KV, keyed by principal, session and request id.
-        const messages = messagesOf(body);
         const onlyCancels = c.req.method === "POST" && messages.length > 0 &&
           messages.every((m) => m.method === "notifications/cancelled");
-        if (onlyCancels && await routeCancels(principal, sessionId, body) > 0) {
+        if (
+          onlyCancels && SESSION_ID.test(sessionId) &&
+          await routeCancels(principal, sessionId, messages) > 0
+        ) {
           return new Response(null, { status: 202 });
         }
         return jsonRpcError(404, -32001, "Session not found: start a new session");
@@ -292,47 +290,92 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       if (session.owner !== principal.id) {
         return jsonRpcError(403, -32003, "This session belongs to another key");
       }
-      await routeCancels(principal, sessionId, body);
-      return await session.transport.handleRequest(c.req.raw, { parsedBody: body });
+      await routeCancels(principal, sessionId, messages);
+      const { transport, scope } = session.session;
+      const handle = () =>
+        withLogScope(scope, () => transport.handleRequest(c.req.raw, { parsedBody: body }));
+      // A GET stream stays open while the client waits for news; that alone is not activity.
+      if (c.req.method !== "POST") return await handle();
+      const end = sessions.begin(sessionId);
+      try {
+        return whenSent(await handle(), end);
+      } catch (error) {
+        end();
+        throw error;
+      }
     }
     if (c.req.method !== "POST") {
       return jsonRpcError(400, -32000, "Bad request: no Mcp-Session-Id header (initialize first)");
     }
-    let assigned = "";
+    const slot = sessions.reserve(principal.id);
+    if (slot === null) {
+      return jsonRpcError(
+        429,
+        -32000,
+        `Too many open MCP sessions: this caller already holds ${config.mcpSessionsPerKey} ` +
+          "(MCP_SESSIONS_PER_KEY); end one with DELETE, or wait until one has been idle for " +
+          `${config.mcpSessionIdleSeconds} s (MCP_SESSION_IDLE_SECONDS)`,
+      );
+    }
+    const scope = crypto.randomUUID();
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       eventStore: new MemoryEventStore(),
-      onsessioninitialized: (id) => {
-        assigned = id;
-        sessions.set(id, { server, transport, owner: principal.id });
-      },
+      // Runs during handleRequest below, once `session` exists.
+      onsessioninitialized: (id) => slot.commit(id, session),
       onsessionclosed: (id) => {
-        const session = sessions.get(id);
-        sessions.delete(id);
-        session?.server.dispose();
+        sessions.forget(id)?.server.dispose();
       },
     });
-    const server = buildServer(principal, () => assigned, requestBaseUrl(c, config));
+    const server = buildServer(
+      principal,
+      () => transport.sessionId ?? "",
+      requestBaseUrl(c, config),
+      scope,
+    );
+    const session: Session = {
+      server,
+      transport,
+      scope,
+      close: async () => {
+        server.dispose();
+        await server.close();
+      },
+    };
     await server.connect(transport);
-    return await transport.handleRequest(c.req.raw, { parsedBody: body });
+    const response = await withLogScope(
+      scope,
+      () => transport.handleRequest(c.req.raw, { parsedBody: body }),
+    );
+    if (transport.sessionId === undefined) {
+      // Not an initialize, or a failed one: nothing may stay behind for it.
+      slot.release();
+      await session.close().catch(() => {});
+    }
+    return response;
   }
 
   return {
     async handle(c) {
-      const verdict = checkOriginAndHost(config, c.req.raw.headers);
-      if (!verdict.ok) return jsonRpcError(403, -32000, `Forbidden: ${verdict.reason}`);
       const principal = c.get("principal");
-      const body = c.req.method === "POST" ? c.get("parsedBody") : undefined;
+      let body: unknown;
+      let messages: JsonRpcMessage[] = [];
+      if (c.req.method === "POST") {
+        body = c.get("parsedBody");
+        const checked = checkJsonRpcBody(body);
+        if (!checked.ok) return jsonRpcError(400, -32600, checked.reason);
+        messages = checked.messages;
+      }
       return stateful
-        ? await handleStateful(c, principal, body)
-        : await handleStateless(c, principal, body);
+        ? await handleStateful(c, principal, body, messages)
+        : await handleStateless(c, principal, body, messages);
+    },
+    async openSessions() {
+      await sessions.sweep();
+      return sessions.size;
     },
     async [Symbol.asyncDispose]() {
-      for (const session of sessions.values()) {
-        session.server.dispose();
-        await session.server.close().catch(() => {});
-      }
-      sessions.clear();
+      await sessions[Symbol.asyncDispose]();
     },
   };
 }

@@ -14,7 +14,7 @@ import type { AppDeps, HttpEnv, ReadinessCheck, RetentionApi } from "./deps.ts";
 import type { GenerationGate } from "./generation.ts";
 import type { AuthContext } from "./middleware/auth.ts";
 import type { RequestLimitContext } from "./middleware/rate_limit.ts";
-import type { UrlSigner } from "./signing.ts";
+import { readableImageUrl, type UrlSigner } from "./signing.ts";
 
 /** The resolved collaborators shared by the route modules. */
 export interface RouteContext {
@@ -63,8 +63,9 @@ export async function imageUrl(
   record: Pick<ImageRecord, "fileName">,
   options: { thumb?: boolean } = {},
 ): Promise<string> {
-  const path = imagePath(record.fileName, options.thumb ?? false);
-  const base = requestBaseUrl(c, ctx.config);
-  if (ctx.config.imagesPublic) return `${base}${path}`;
-  return `${base}${path}?${await ctx.signer.sign(path)}`;
+  return await readableImageUrl(ctx.signer, {
+    base: requestBaseUrl(c, ctx.config),
+    path: imagePath(record.fileName, options.thumb ?? false),
+    imagesPublic: ctx.config.imagesPublic,
+  });
 }

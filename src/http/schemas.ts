@@ -48,7 +48,8 @@ export const LegacyImageSchema = z.object({
   url: z.string().nullable().openapi({ description: "URL of the image on this service" }),
   revised_prompt: z.string().nullable(),
   filePath: z.string().nullable().openapi({
-    description: "Path of the saved file on the server (null when images are kept in KV)",
+    description: "Path of the saved file relative to OUTPUT_DIR (null when images are kept in " +
+      "KV); the server's absolute paths are never sent over HTTP",
   }),
   imageUrl: z.string().nullable().openapi({ description: "`<base>/images/<file>`" }),
   b64_json: z.string().optional().openapi({ description: "With `response_format: b64_json`" }),

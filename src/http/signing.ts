@@ -78,3 +78,15 @@ export class UrlSigner {
     return Number(exp) * 1000 > this.#options.now() ? "valid" : "expired";
   }
 }
+
+/**
+ * The URL of image path `path` (e.g. `/images/<file>`) under `base` as a reader may open it: as
+ * is when images are public, else with an expiring signature.
+ */
+export async function readableImageUrl(
+  signer: UrlSigner,
+  options: { base: string; path: string; imagesPublic: boolean },
+): Promise<string> {
+  const { base, path } = options;
+  return options.imagesPublic ? `${base}${path}` : `${base}${path}?${await signer.sign(path)}`;
+}

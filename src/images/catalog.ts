@@ -691,6 +691,10 @@ export class Catalog {
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > 200) {
       throw new ValidationError("limit", "Invalid limit: expected 1 to 200");
     }
+    // Filters become part of a KV key, whose size is limited: a caller's overlong value is a bad
+    // request, not a storage failure.
+    if (options.creator !== undefined) checkKeyText("creator", options.creator, false);
+    if (options.model !== undefined) checkKeyText("model", options.model, false);
     let prefix: Deno.KvKey;
     let kind: string;
     if (options.creator !== undefined) {

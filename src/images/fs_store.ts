@@ -491,6 +491,21 @@ export class FsImageStore implements ImageStore {
       for await (const entry of Deno.readDir(this.#folder.root)) {
         if (entry.name === PRIVATE_DIR_NAME) continue;
         const named = classifyFileName(entry.name);
+        if (named.kind === "unknown") {
+          // A name the store never uses: what the listing says is all anyone needs (it is
+          // reported, never touched), and skipping the stat keeps a folder of thousands of a
+          // person's photos cheap to walk.
+          yield {
+            name: entry.name,
+            kind: "unknown",
+            id: null,
+            size: 0,
+            mtime: null,
+            isFile: entry.isFile,
+            isDirectory: entry.isDirectory,
+          };
+          continue;
+        }
         let info: Deno.FileInfo;
         try {
           info = await Deno.lstat(join(this.#folder.root, entry.name));
@@ -787,11 +802,17 @@ export class FsImageStore implements ImageStore {
     const places = kind === "thumb" ? [path, this.#topLevelPath(name)] : [path];
     for (let attempt = 0; attempt < 2; attempt++) {
       for (const place of places) {
+        let file: Deno.FsFile;
         try {
-          return await Deno.open(place, { read: true });
+          file = await Deno.open(place, { read: true });
         } catch (error) {
           if (!isNotFound(error)) throw error;
+          continue;
         }
+        if (await this.#isStoreFile(file, place, name, record)) return file;
+        file.close();
+        this.#log.warn("Not serving {name}: it is not the file the store wrote", { name });
+        return null;
       }
       if (attempt > 0 || record === null || this.#readOnly) return null;
       if (kind !== "image" && kind !== "thumb") return null;
@@ -802,6 +823,31 @@ export class FsImageStore implements ImageStore {
       }
     }
     return null;
+  }
+
+  /**
+   * True when the opened `file` is a regular file reached without a symbolic link (the name's own
+   * entry, not a link to a file elsewhere) and, where the record says, of the recorded size: a
+   * file someone swapped in under the store's name (a link to a file outside the folder, a
+   * folder, other bytes) is never served as the image.
+   */
+  async #isStoreFile(
+    file: Deno.FsFile,
+    path: string,
+    name: string,
+    record: CatalogRecord | null,
+  ): Promise<boolean> {
+    const [held, named] = [await file.stat(), await Deno.lstat(path).catch(() => null)];
+    if (named === null || !named.isFile || !held.isFile) return false;
+    if (held.ino !== null && named.ino !== null && held.ino !== named.ino) return false;
+    if (held.dev !== null && named.dev !== null && held.dev !== named.dev) return false;
+    const kind = classifyFileName(name).kind;
+    if (record !== null && kind === "image" && held.size !== record.bytes) return false;
+    if (
+      record?.thumbnail && kind === "thumb" && path === this.#topLevelPath(name) &&
+      held.size !== record.thumbnail.bytes
+    ) return false;
+    return true;
   }
 
   async #readCompleting(name: string, record: CatalogRecord | null): Promise<Uint8Array | null> {

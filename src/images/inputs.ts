@@ -94,6 +94,11 @@ export interface InputResolverOptions {
   timeoutMs?: number;
   /** Most redirects a URL input may take. Default: 3. */
   maxRedirects?: number;
+  /**
+   * Whether refusals may name the server's folders: true for local callers (stdio, CLI), false
+   * where callers are remote (HTTP). Default true.
+   */
+  showServerPaths?: boolean;
 }
 
 /** Resolves edit-input references into bytes. */
@@ -139,6 +144,7 @@ export function createInputResolver(options: InputResolverOptions): InputResolve
   const pinnedClient = options.pinnedClient ?? pinnedDenoClient;
   const timeoutMs = options.timeoutMs ?? DEFAULT_URL_TIMEOUT_MS;
   const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+  const showServerPaths = options.showServerPaths ?? true;
 
   function finish(
     fail: Refuse,
@@ -177,7 +183,13 @@ export function createInputResolver(options: InputResolverOptions): InputResolve
     if (source === "id" && LEGACY_NAME.test(id) && roots.length > 0) {
       // A predecessor file not (yet) adopted by the catalog may still sit in the output folder.
       try {
-        const file = await readFileInRoots(id, field, { roots, os, maxBytes, signal });
+        const file = await readFileInRoots(id, field, {
+          roots,
+          os,
+          maxBytes,
+          signal,
+          showServerPaths,
+        });
         return finish(fail, file.bytes, file.name, "path");
       } catch (error) {
         if (!(error instanceof ValidationError) || error.details?.reason !== "missing") throw error;
@@ -256,7 +268,13 @@ export function createInputResolver(options: InputResolverOptions): InputResolve
       return finish(fail, fetched.bytes, fetched.name, "url");
     }
     if (looksLikeFileRef(text)) {
-      const file = await readFileInRoots(text, field, { roots, os, maxBytes, signal });
+      const file = await readFileInRoots(text, field, {
+        roots,
+        os,
+        maxBytes,
+        signal,
+        showServerPaths,
+      });
       return finish(fail, file.bytes, file.name, "path");
     }
     const scheme = text.slice(0, text.indexOf(":") + 1).toLowerCase().slice(0, 20);

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { sleep } from "../clock.ts";
+
 /** Options of {@link withKvRetry}. */
 export interface KvRetryOptions {
   /** Longest total time spent retrying, in milliseconds (default 30,000). */
@@ -20,10 +22,6 @@ export interface KvRetryOptions {
 /** True when `error` is SQLite's transient "database is locked/busy" failure. */
 export function isKvLockedError(error: unknown): boolean {
   return error instanceof Error && /database is (locked|busy)|SQLITE_BUSY/i.test(error.message);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Runs `fn`, repeating it with backoff while it fails with a locked-database error. */

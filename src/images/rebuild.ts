@@ -12,7 +12,7 @@
 
 import { AppError } from "../errors.ts";
 import type { FsImageStore } from "./fs_store.ts";
-import { sha256Hex } from "./ids.ts";
+import { classifyFileName, sha256Hex } from "./ids.ts";
 
 /** Options of {@link rebuildFromRecordFiles}. */
 export interface RebuildOptions {
@@ -56,6 +56,13 @@ export async function rebuildFromRecordFiles(
       if (await catalog.has(id) || await store.hasTombstone(id)) continue;
       const record = await store.recordFiles.read(id);
       if (record === null) continue;
+      // The store names an image after its record (`<id>.<ext>`): a record file naming another
+      // id's file is not one it wrote, and must not make a file of that name the store's.
+      const named = classifyFileName(record.fileName);
+      if (named.kind === "image" && named.id !== record.id) {
+        report.mismatched.push(record.fileName);
+        continue;
+      }
       const bytes = await store.readNamedFile(record.fileName);
       if (bytes === null) {
         // Look again: the record may have been deleted (and its record file with it) meanwhile.

@@ -21,16 +21,30 @@ export type ResultConfig =
     | "mcpPreviewMaxSide"
     | "mcpStructuredContent"
     | "publicBaseUrl"
+    | "imagesPublic"
     | "imageStore"
     | "outputDir"
   >
   & FileLinkOption;
 
-/** Whether results may name the server's files (`file://`); false for remote clients. */
+/**
+ * Gives the URL a client may open for `file` (an image's file name, or a pending image's id), or
+ * undefined when there is none to give.
+ */
+export type ImageLinker = (file: string) => Promise<string | undefined>;
+
+/** How results link images: `file://` paths (local clients only) and HTTP URLs. */
 export interface FileLinkOption {
-  /** Default true. */
+  /** Whether results may name the server's files (`file://`); false for remote clients. Default true. */
   readonly fileLinks?: boolean;
+  /**
+   * The HTTP URL of an image, signed when images are not public. Default: under `publicBaseUrl`
+   * when images are public, none otherwise (an unsigned link would only be refused).
+   */
+  readonly imageLink?: ImageLinker;
 }
+
+type LinkConfig = Pick<Config, "publicBaseUrl" | "imagesPublic"> & FileLinkOption;
 
 /** Who is asking, as far as result shaping cares. */
 export interface ClientTraits {
@@ -70,9 +84,11 @@ function formatUsd(usd: number | null | undefined): string {
   return `$${usd < 0.01 ? usd.toFixed(4) : usd.toFixed(3)}`;
 }
 
-/** The HTTP URL of an image when the service has a public base URL. */
-export function imageHttpUrl(config: Pick<Config, "publicBaseUrl">, record: ImageRecord) {
-  return config.publicBaseUrl ? `${config.publicBaseUrl}/images/${record.fileName}` : undefined;
+/** The HTTP URL of `file` (a file name or a pending image's id), or undefined when there is none. */
+export function imageHttpUrl(config: LinkConfig, file: string): Promise<string | undefined> {
+  if (config.imageLink) return config.imageLink(file);
+  const open = config.publicBaseUrl !== undefined && config.imagesPublic;
+  return Promise.resolve(open ? `${config.publicBaseUrl}/images/${file}` : undefined);
 }
 
 /** The `file://` URI of a stored image when images live in a local directory. */
@@ -87,15 +103,15 @@ export function imageFileUri(
 }
 
 /** Machine-readable description of one image (structured content and JSON answers). */
-export function describeImage(
-  config: Pick<Config, "publicBaseUrl" | "imageStore" | "outputDir"> & FileLinkOption,
+export async function describeImage(
+  config: LinkConfig & Pick<Config, "imageStore" | "outputDir">,
   record: ImageRecord,
-): Record<string, unknown> {
+): Promise<Record<string, unknown>> {
   return {
     id: record.id,
     uri: `image://${record.id}`,
     file_uri: imageFileUri(config, record),
-    url: imageHttpUrl(config, record),
+    url: await imageHttpUrl(config, record.fileName),
     mime_type: record.mime,
     width: record.width,
     height: record.height,
@@ -108,12 +124,12 @@ export function describeImage(
   };
 }
 
-function summaryText(
+async function summaryText(
   config: ResultConfig,
   record: ImageRecord,
   view: ImageView | undefined,
   position: string,
-): string {
+): Promise<string> {
   const params = record.parameters;
   const lines = [
     `${position}: id ${record.id}`,
@@ -125,7 +141,7 @@ function summaryText(
   ];
   const fileUri = imageFileUri(config, record);
   if (fileUri) lines.push(`Saved: ${fileUri}`);
-  const url = imageHttpUrl(config, record);
+  const url = await imageHttpUrl(config, record.fileName);
   if (url) lines.push(`URL: ${url}`);
   lines.push(`Full image: image://${record.id} (read it as a resource, or call get_image)`);
   if (view?.reencoded) {
@@ -168,7 +184,10 @@ export async function imageBlocks(
       mimeType: record.mime,
       size: record.bytes,
     } as ContentBlock);
-    content.push({ type: "text", text: summaryText(config, record, shaped?.view, position) });
+    content.push({
+      type: "text",
+      text: await summaryText(config, record, shaped?.view, position),
+    });
   }
   return content;
 }
@@ -201,7 +220,7 @@ export async function generationResult(
     answer.structuredContent = {
       status: "succeeded",
       job_id: result.jobId,
-      images: result.images.map((record) => describeImage(config, record)),
+      images: await Promise.all(result.images.map((record) => describeImage(config, record))),
       cost_usd: result.cost.usd,
       ...(result.cost.estimated ? { cost_estimated: true } : {}),
       warnings: result.warnings,
@@ -211,12 +230,12 @@ export async function generationResult(
 }
 
 /** The answer for a job still running when the client's patience runs out. */
-export function pendingResult(
+export async function pendingResult(
   config: ResultConfig,
   client: ClientTraits,
   job: GenerationJob,
   waitedSeconds: number,
-): CallToolResult {
+): Promise<CallToolResult> {
   const ids = job.imageIds;
   const text = [
     `Still generating after ${
@@ -227,9 +246,8 @@ export function pendingResult(
     `Pending image id${ids.length > 1 ? "s" : ""}: ${ids.join(", ")}`,
     `Call get_image with id "${ids[0]}" (it waits for the image) in about 30 seconds to see it.`,
   ];
-  if (config.publicBaseUrl) {
-    text.push(`When ready it will also be at ${config.publicBaseUrl}/images/${ids[0]}`);
-  }
+  const url = await imageHttpUrl(config, ids[0]);
+  if (url) text.push(`When ready it will also be at ${url}`);
   for (const warning of job.warnings) text.push(`Warning: ${warning}`);
   const answer: CallToolResult = {
     content: [

@@ -52,7 +52,12 @@ export async function runJobTool(
           message: String(error?.message ?? error),
         })
       );
-      return pendingResult(ctx.config, ctx.client(), job, (ctx.images.now() - started) / 1000);
+      return await pendingResult(
+        ctx.config,
+        ctx.client(),
+        job,
+        (ctx.images.now() - started) / 1000,
+      );
     }
     progress.stage("done");
     return await generationResult(ctx.images, ctx.config, ctx.client(), outcome);

@@ -5,7 +5,7 @@
  * @module
  */
 import type { LogLevel as LogTapeLevel } from "@logtape/logtape";
-import type { LoggingHandle } from "../log.ts";
+import { type LoggingHandle, logScopeOf } from "../log.ts";
 import { DECLARED_CAPABILITIES, INSTRUCTIONS, SERVER_INFO } from "./identity.ts";
 import type { McpContext } from "./context.ts";
 import { registerPrompts } from "./prompts.ts";
@@ -31,6 +31,11 @@ const MCP_LEVEL: Record<LogTapeLevel, LoggingLevel> = {
 export interface McpServerOptions {
   /** Forwards warnings and errors to the client as MCP log messages. */
   logging?: Pick<LoggingHandle, "addListener">;
+  /**
+   * Forward only the records logged in this scope (`withLogScope`): a remote session hears about
+   * its own work, never another user's. Unset (stdio: one local user), every record is forwarded.
+   */
+  logScope?: string;
 }
 
 /** Creates an MCP server with every tool, resource and prompt registered. */
@@ -59,12 +64,14 @@ export function createMcpServer(
   registerPrompts(server);
   const remove = options.logging?.addListener((record, message) => {
     if (record.level !== "warning" && record.level !== "error" && record.level !== "fatal") return;
+    if (options.logScope !== undefined && logScopeOf(record) !== options.logScope) return;
     if (!server.isConnected()) return;
+    // The session id picks the level this session asked for with logging/setLevel.
     server.sendLoggingMessage({
       level: MCP_LEVEL[record.level],
       logger: record.category.join("."),
       data: message,
-    }).catch(() => {
+    }, server.server.transport?.sessionId).catch(() => {
       // The client may have gone; logs still reach stderr.
     });
   });

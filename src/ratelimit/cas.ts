@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { sleep } from "../clock.ts";
 import { AppError } from "../errors.ts";
 import { kvCommit, kvGet } from "../images/kv_retry.ts";
 
@@ -18,11 +19,6 @@ export interface Decision<V, R> {
 }
 
 const CONFLICT_BUDGET_MS = 30_000;
-
-/** Sleeps `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** A short random pause after a lost race, growing with the number of attempts. */
 export function conflictPause(attempt: number): Promise<void> | undefined {

@@ -6,6 +6,7 @@
  * ```
  * ["ratelimit", "requests", principal]        → WindowState (REQUEST_RATE_LIMIT)
  * ["ratelimit", "generations", principal]     → WindowState (IMAGE_GENERATION_RATE_LIMIT, images)
+ * ["ratelimit", "auth_failures", address]     → WindowState (AUTH_FAILURE_LIMIT, failed credentials)
  * ["ratelimit", "inflight", principal]        → InflightState (MAX_INFLIGHT_PER_KEY leases)
  * ["ratelimit", "upstream", "state"]          → UpstreamState (UPSTREAM_IMAGES_PER_MINUTE queue)
  * ["ratelimit", "upstream", "ticket", ticket] → TicketState (one per waiting request)
@@ -56,6 +57,7 @@ export type LedgerField = "usd_micros" | "images" | "requests";
 export const KEYS = {
   requests: (principal: string): Deno.KvKey => ["ratelimit", "requests", principal],
   generations: (principal: string): Deno.KvKey => ["ratelimit", "generations", principal],
+  authFailures: (address: string): Deno.KvKey => ["ratelimit", "auth_failures", address],
   inflight: (principal: string): Deno.KvKey => ["ratelimit", "inflight", principal],
   upstreamState: ["ratelimit", "upstream", "state"] as Deno.KvKey,
   upstreamTicket: (ticket: number): Deno.KvKey => ["ratelimit", "upstream", "ticket", ticket],

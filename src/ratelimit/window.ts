@@ -38,24 +38,43 @@ export interface RateResult {
   readonly retryAfterSeconds?: number;
 }
 
-interface Consumed {
+/** The outcome of {@link countInWindow}. */
+export interface Consumed {
+  /** Whether the units fitted (and were counted). */
   readonly allowed: boolean;
+  /** Units counted in the window, after this call. */
   readonly count: number;
+  /** End of the window, epoch milliseconds. */
   readonly resetAt: number;
+}
+
+/** Options of {@link countInWindow}. */
+export interface CountOptions {
+  /** Units this call takes. */
+  cost: number;
+  /** Units allowed per window. */
+  limit: number;
+  /** Window length in milliseconds. */
+  windowMs: number;
+  /** Clock, epoch milliseconds. */
+  now: () => number;
 }
 
 function seconds(ms: number): number {
   return Math.max(0, Math.ceil(ms / 1000));
 }
 
-function consume(
+/**
+ * Takes `cost` units from the fixed window at `key` when they fit; a refused call takes nothing.
+ * The window starts with the first units after the previous one ended. Exact across processes
+ * sharing the KV (check-and-set on versionstamps).
+ */
+export function countInWindow(
   kv: Deno.Kv,
   key: Deno.KvKey,
-  cost: number,
-  limit: number,
-  windowMs: number,
-  now: () => number,
+  options: CountOptions,
 ): Promise<Consumed> {
+  const { cost, limit, windowMs, now } = options;
   return updateValue<WindowState, Consumed>(kv, key, (current) => {
     const t = now();
     const live = current !== null && current.resetAt > t ? current : null;
@@ -93,7 +112,12 @@ export async function checkRequestRate(
   }
   if (!(windowMs > 0)) throw new RangeError(`Invalid window: expected > 0 ms, got ${windowMs}`);
   const windowSeconds = seconds(windowMs);
-  const outcome = await consume(kv, KEYS.requests(principal), 1, limit, windowMs, now);
+  const outcome = await countInWindow(kv, KEYS.requests(principal), {
+    cost: 1,
+    limit,
+    windowMs,
+    now,
+  });
   const resetSeconds = seconds(outcome.resetAt - now());
   const base = {
     allowed: outcome.allowed,
@@ -149,7 +173,12 @@ export async function reserveGenerations(
       { limit: perHour, requested: n },
     );
   }
-  const outcome = await consume(kv, KEYS.generations(principal), n, perHour, HOUR_MS, now);
+  const outcome = await countInWindow(kv, KEYS.generations(principal), {
+    cost: n,
+    limit: perHour,
+    windowMs: HOUR_MS,
+    now,
+  });
   if (!outcome.allowed) {
     const retryAfterSeconds = Math.max(1, seconds(outcome.resetAt - now()));
     const left = perHour - outcome.count;

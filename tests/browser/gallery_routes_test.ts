@@ -581,20 +581,25 @@ Deno.test("only whoever started a generation, or an admin, may cancel it", async
   release();
 });
 
-Deno.test("sign-in attempts are limited per address", async () => {
-  await using h = await harness({
-    env: { MCP_AUTH_TOKEN: TOKEN, REQUEST_RATE_LIMIT: "2/15m" },
-    gate: true,
-  });
+Deno.test("wrong sign-in keys lock the address out for a while, but never the right key", async () => {
+  await using h = await harness({ env: { MCP_AUTH_TOKEN: TOKEN, AUTH_FAILURE_LIMIT: "2/15m" } });
   const token = await h.csrfFrom("/login");
   for (let i = 0; i < 2; i++) {
     const wrong = await h.post("/login", { _csrf: token, key: `wrong-${i}`, next: "/" });
     assert.equal(wrong.status, 401);
     await wrong.body?.cancel();
   }
-  const limited = await h.post("/login", { _csrf: token, key: TOKEN, next: "/" });
+  const limited = await h.post("/login", { _csrf: token, key: "wrong-2", next: "/" });
   assert.equal(limited.status, 429);
   assert.ok(Number(limited.headers.get("retry-after")) > 0);
   assert.match(await limited.text(), /Too many attempts: try again in \d+ s/);
-  assert.ok(!h.cookies.has("gallery_session"), "even the right key waits");
+  const elsewhere = await h.csrfFrom("/login", "198.51.100.99");
+  const other = await h.post("/login", { _csrf: elsewhere, key: "wrong-3", next: "/" }, {
+    address: "198.51.100.99",
+  });
+  assert.equal(other.status, 401, "another address has its own count");
+  await other.body?.cancel();
+  const right = await h.post("/login", { _csrf: token, key: TOKEN, next: "/" });
+  assert.equal(right.status, 303, "the right key signs in even from the locked-out address");
+  assert.ok(h.cookies.has("gallery_session"));
 });

@@ -169,6 +169,42 @@ Deno.test("images import adopts predecessor files, keeps their names, and is ide
   assert.equal(missing.code, errorKindInfo("not_found").exitCode);
 });
 
+Deno.test("images import never replaces a link or folder already named like a predecessor file", async () => {
+  await using dir = await tempDataDir();
+  const opts = { dataDir: dir.path, env: { OPENAI_API_KEY: KEY } };
+  const legacy = `${dir.path}/generated-images`;
+  const images = `${dir.path}/images`;
+  await Deno.mkdir(legacy);
+  await Deno.mkdir(images);
+  await Deno.mkdir(`${dir.path}/elsewhere`);
+  const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);
+  for (const ms of [1700000000000, 1700000001000, 1700000002000]) {
+    await Deno.writeFile(`${legacy}/image_${ms}.png`, bytes);
+  }
+  // The user's own entries in OUTPUT_DIR under two of those names: a dangling link and a link
+  // to a folder.
+  await Deno.symlink(`${dir.path}/nowhere.png`, `${images}/image_1700000000000.png`);
+  await Deno.symlink(`${dir.path}/elsewhere`, `${images}/image_1700000001000.png`);
+
+  const run = await runCli(["images", "import", legacy, "--json"], opts);
+  assert.equal(run.code, 0, run.stderr);
+  const report = stdoutJson<{ copied: string[]; skipped: { file: string }[] }>(run);
+  assert.deepEqual(report.copied, ["image_1700000002000.png"]);
+  assert.deepEqual(report.skipped.map((s) => s.file).sort(), [
+    "image_1700000000000.png",
+    "image_1700000001000.png",
+  ]);
+  assert.equal(
+    await Deno.readLink(`${images}/image_1700000000000.png`),
+    `${dir.path}/nowhere.png`,
+  );
+  assert.equal(
+    await Deno.readLink(`${images}/image_1700000001000.png`),
+    `${dir.path}/elsewhere`,
+  );
+  assert.deepEqual(await Deno.readFile(`${images}/image_1700000002000.png`), bytes);
+});
+
 Deno.test("keys create shows a key once; list, revoke and usage manage it", async () => {
   await using dir = await tempDataDir();
   const opts = { dataDir: dir.path };

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { startFakeOpenAI } from "../fake_openai.ts";
 import { type HttpServerProcess, startHttpServer } from "./support/http_server.ts";
+import { raw, statusOf } from "./support/raw_http.ts";
 
 const SEED = Number(Deno.env.get("FC_SEED") ?? Math.floor(Math.random() * 2 ** 31));
 console.log(`fast-check seed: ${SEED} (replay with FC_SEED=${SEED})`);
@@ -21,59 +22,6 @@ const PARAMS = { seed: SEED, numRuns: RUNS, endOnFailure: true } as const;
 
 const MARKER = "OUTSIDE-IMAGES-3a9f";
 const encoder = new TextEncoder();
-
-/** Sends `request` bytes on a fresh connection and returns everything the server answered. */
-async function raw(server: HttpServerProcess, request: Uint8Array | string): Promise<string> {
-  const { port } = new URL(server.url);
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
-  try {
-    const bytes = typeof request === "string" ? encoder.encode(request) : request;
-    let written = 0;
-    while (written < bytes.length) written += await conn.write(bytes.subarray(written));
-    const chunks: Uint8Array[] = [];
-    const buffer = new Uint8Array(64 * 1024);
-    // A request announcing more body than it sends waits for it: give up after a while.
-    const deadline = setTimeout(() => conn.close(), 2_000);
-    try {
-      for (;;) {
-        const n = await conn.read(buffer).catch(() => null);
-        if (n === null) break;
-        chunks.push(buffer.slice(0, n));
-        // One answer is enough: stop at the end of a Content-Length body (counted in bytes).
-        const all = concat(chunks);
-        const head = new TextDecoder("latin1").decode(all).indexOf("\r\n\r\n");
-        if (head < 0) continue;
-        const header = new TextDecoder().decode(all.subarray(0, head));
-        const length = /content-length: *(\d+)/i.exec(header)?.[1];
-        if (length !== undefined && all.length >= head + 4 + Number(length)) break;
-      }
-    } finally {
-      clearTimeout(deadline);
-    }
-    return new TextDecoder().decode(concat(chunks));
-  } finally {
-    try {
-      conn.close();
-    } catch {
-      // Closed by the deadline.
-    }
-  }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((sum, c) => sum + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
-/** The status code of a raw answer, or 0 when the server closed without one. */
-function statusOf(answer: string): number {
-  return Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0);
-}
 
 async function withService(fn: (server: HttpServerProcess) => Promise<void>): Promise<void> {
   await using fake = await startFakeOpenAI();

@@ -110,8 +110,10 @@ for (const mode of ["stateful", "stateless"] as const) {
   Deno.test(`[${mode}] the MCP conformance suite passes every scenario outside the reference fixtures`, async () => {
     await withHttpService({
       MCP_HTTP_SESSIONS: mode,
-      // The suite makes a few hundred requests from one address.
+      // The suite makes a few hundred requests from one address, and opens a session per
+      // scenario without closing it.
       REQUEST_RATE_LIMIT: "100000/1m",
+      MCP_SESSIONS_PER_KEY: "1000",
     }, async ({ server }) => {
       const run = await runSuite(server.url, mode === "stateless" ? STATELESS_EXPECTED : {});
       assert.equal(run.code, 0, run.output);

@@ -8,6 +8,7 @@ import { startFakeOpenAI } from "../fake_openai.ts";
 import { sniffImage } from "../../src/images/codec.ts";
 import { decodeBase64 } from "../../src/encoding.ts";
 import { startStdioServer, waitFor } from "./support/mcp_client.ts";
+import { startHttpServer } from "./support/http_server.ts";
 
 /** The SDK client leaves an unref'd 2 s kill timer behind on close (client/stdio.js), by design. */
 function e2eTest(name: string, fn: () => Promise<void>) {
@@ -331,3 +332,39 @@ e2eTest("structuredContent follows MCP_STRUCTURED_CONTENT and the client", async
     assert.equal(structured.images.length, 1);
   }, { clientName: "chatgpt" });
 });
+
+e2eTest(
+  "with IMAGES_PUBLIC=false and PUBLIC_BASE_URL the stdio server's links are signed and open",
+  async () => {
+    const dataDir = await Deno.makeTempDir({ prefix: "stdio-signed-" });
+    await using fake = await startFakeOpenAI();
+    const env = {
+      OPENAI_API_KEY: "sk-test-e2e-key-0123456789",
+      OPENAI_BASE_URL: fake.baseUrl,
+      DATA_DIR: dataDir,
+      KV_PATH: join(dataDir, "kv.sqlite3"),
+      IMAGES_PUBLIC: "false",
+    };
+    const http = await startHttpServer(env, { dataDir });
+    try {
+      await using session = await startStdioServer(
+        { ...env, PUBLIC_BASE_URL: http.url },
+        { dataDir },
+      );
+      const result = await session.client.callTool({
+        name: "generate_image",
+        arguments: { prompt: "a signed fox", quality: "low" },
+      }) as ToolResult;
+      assert.ok(!result.isError, texts(result));
+      const url = /^URL: (\S+)$/m.exec(texts(result))?.[1] ?? "";
+      assert.ok(url.startsWith(`${http.url}/images/`), texts(result));
+      assert.match(url, /\?exp=\d+&sig=[A-Za-z0-9_-]+$/);
+      const opened = await fetch(url);
+      await opened.body?.cancel();
+      assert.equal(opened.status, 200, "the HTTP service accepts the stdio server's signature");
+    } finally {
+      await http.stop();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    }
+  },
+);

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { decodeBase64 } from "../../src/encoding.ts";
 import { type FakeOpenAI, startFakeOpenAI } from "../fake_openai.ts";
 import { Client, StreamableHTTPClientTransport, waitFor } from "./support/mcp_client.ts";
+import { INITIALIZE, postMcp } from "./support/mcp_http.ts";
 import {
   type HttpServerProcess,
   startHttpServer,
@@ -87,35 +88,6 @@ async function catalogCount(server: HttpServerProcess): Promise<number> {
   assert.equal(response.status, 200, JSON.stringify(body));
   return body.stats.count;
 }
-
-/** POSTs one raw JSON-RPC message to `/mcp` as a Streamable HTTP client would. */
-async function postMcp(
-  url: string,
-  message: unknown,
-  headers: Record<string, string> = {},
-): Promise<Response> {
-  return await fetch(`${url}/mcp`, {
-    method: "POST",
-    headers: {
-      "Content-Type": "application/json",
-      Accept: "application/json, text/event-stream",
-      "MCP-Protocol-Version": "2025-11-25",
-      ...headers,
-    },
-    body: JSON.stringify(message),
-  });
-}
-
-const INITIALIZE = {
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: {
-    protocolVersion: "2025-11-25",
-    capabilities: {},
-    clientInfo: { name: "raw-e2e", version: "1.0.0" },
-  },
-};
 
 /** Starts a hanging generation through `session`; resolves once the upstream request is open. */
 async function startHangingCall(session: RemoteSession, fake: FakeOpenAI, signal?: AbortSignal) {

@@ -141,7 +141,7 @@ Deno.test("no key or token appears in the HTTP service's logs, answers or metric
       },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: {} }),
     });
-    await send("/metrics", "/metrics");
+    await send("/metrics", "/metrics", { headers: { Authorization: `Bearer ${AUTH_TOKEN}` } });
     await send("/admin/metrics", "/admin/metrics", {
       headers: { Authorization: `Bearer ${AUTH_TOKEN}` },
     });

@@ -26,8 +26,24 @@ export const FAULT_NAMES = [
   "stream_cut",
 ] as const;
 
+/**
+ * Faults that answer 200 with a broken body instead of an error: more images than asked
+ * (`extra_images=K`, default 2), image data of `huge_image=MB` megabytes (default 80), usage figures
+ * no real call reports (`absurd_usage`), bytes that are no image (`undecodable_image`). Kept apart
+ * from {@link FAULT_NAMES}, whose every fault is an error answer.
+ */
+export const ANSWER_FAULT_NAMES = [
+  "extra_images",
+  "huge_image",
+  "absurd_usage",
+  "undecodable_image",
+] as const;
+
 /** A fault name, or `latency` (which delays and then answers normally). */
-export type FaultName = typeof FAULT_NAMES[number] | "latency";
+export type FaultName =
+  | typeof FAULT_NAMES[number]
+  | typeof ANSWER_FAULT_NAMES[number]
+  | "latency";
 
 /** A parsed fault. */
 export interface Fault {
@@ -47,7 +63,8 @@ export function parseFault(text: string): Fault {
     }
     return { name, value };
   }
-  if (!(FAULT_NAMES as readonly string[]).includes(name)) {
+  const known = [...FAULT_NAMES, ...ANSWER_FAULT_NAMES] as readonly string[];
+  if (!known.includes(name)) {
     throw new TypeError(`Cannot parse fault: unknown fault "${name}"`);
   }
   return value === undefined ? { name: name as FaultName } : { name: name as FaultName, value };
@@ -66,6 +83,44 @@ export function faultsInText(text: string): Fault[] {
     }
   }
   return faults;
+}
+
+/** How an answer fault (see {@link ANSWER_FAULT_NAMES}) changes a successful answer. */
+export interface AnswerShape {
+  /** Images sent beyond the n asked for. */
+  readonly extraImages: number;
+  /** When above 0, the first image's data is this many bytes of zeros instead of the image. */
+  readonly hugeBytes: number;
+  /** Usage figures are replaced by impossible ones. */
+  readonly absurdUsage: boolean;
+  /** Image data is bytes that are no image. */
+  readonly undecodable: boolean;
+}
+
+/** Usage no real call reports: negative, astronomically large, not a number. */
+export const ABSURD_USAGE = Object.freeze({
+  input_tokens: -5,
+  input_tokens_details: { text_tokens: "many", image_tokens: 1e300 },
+  output_tokens: 1e15,
+  total_tokens: 1e15,
+});
+
+/** Bytes the fake sends for `undecodable_image`: no image format starts like this. */
+export const UNDECODABLE_BYTES = new TextEncoder().encode(
+  "this is not an image, just text ".repeat(8),
+);
+
+/** The answer shape of `fault` (a plain answer for every other fault and for none). */
+export function answerShape(fault: string | null): AnswerShape {
+  const parsed = fault === null ? null : parseFault(fault);
+  const number = (fallback: number) =>
+    parsed?.value !== undefined && /^\d+$/.test(parsed.value) ? Number(parsed.value) : fallback;
+  return {
+    extraImages: parsed?.name === "extra_images" ? number(2) : 0,
+    hugeBytes: parsed?.name === "huge_image" ? number(80) * 1024 * 1024 : 0,
+    absurdUsage: parsed?.name === "absurd_usage",
+    undecodable: parsed?.name === "undecodable_image",
+  };
 }
 
 /** Returns the milliseconds of a `latency` fault, 0 for any other. */

@@ -5,7 +5,16 @@
  * @module
  */
 
-import { type Fault, faultAnswer, faultsInText, latencyOf, parseFault } from "./faults.ts";
+import {
+  ABSURD_USAGE,
+  answerShape,
+  type Fault,
+  faultAnswer,
+  faultsInText,
+  latencyOf,
+  parseFault,
+  UNDECODABLE_BYTES,
+} from "./faults.ts";
 import { startTcpFront, type TcpFront } from "./front.ts";
 import { probeImage } from "./image_probe.ts";
 import {
@@ -580,10 +589,23 @@ class FakeOpenAIServer implements FakeOpenAI {
     });
   }
 
+  /** The final image `index` of `plan`, as the answer fault of the request shapes it. */
+  async #finalImage(plan: ImagePlan, index: number, fault: string | null): Promise<Uint8Array> {
+    const shape = answerShape(fault);
+    if (shape.undecodable) return UNDECODABLE_BYTES;
+    if (shape.hugeBytes > 0 && index === 0) return new Uint8Array(shape.hugeBytes);
+    return await this.#render(plan, index, 1);
+  }
+
   async #jsonImages(plan: ImagePlan, exchange: Exchange): Promise<Response> {
     const started = performance.now();
+    const fault = exchange.record.fault;
+    const shape = answerShape(fault);
     const images = await Promise.all(
-      Array.from({ length: plan.n }, (_, index) => this.#render(plan, index, 1)),
+      Array.from(
+        { length: plan.n + shape.extraImages },
+        (_, index) => this.#finalImage(plan, index, fault),
+      ),
     );
     this.#counters.imagesProduced += images.length;
     const body = {
@@ -593,7 +615,7 @@ class FakeOpenAIServer implements FakeOpenAI {
       output_format: plan.format,
       quality: plan.quality,
       size: `${plan.width}x${plan.height}`,
-      usage: usageFor(plan),
+      usage: shape.absurdUsage ? ABSURD_USAGE : usageFor(plan),
     };
     const response = json(body, 200, exchange.record.requestId);
     response.headers.set("openai-processing-ms", String(Math.round(performance.now() - started)));
@@ -612,7 +634,8 @@ class FakeOpenAIServer implements FakeOpenAI {
     });
     type Step = () => Promise<string | "cut">;
     const steps: Step[] = [];
-    for (let index = 0; index < plan.n; index++) {
+    const shape = answerShape(fault);
+    for (let index = 0; index < plan.n + shape.extraImages; index++) {
       for (let p = 0; p < plan.partialImages; p++) {
         steps.push(async () => {
           const bytes = await this.#render(plan, index, (p + 1) / (plan.partialImages + 1));
@@ -626,14 +649,14 @@ class FakeOpenAIServer implements FakeOpenAI {
         });
       }
       steps.push(async () => {
-        const bytes = await this.#render(plan, index, 1);
+        const bytes = await this.#finalImage(plan, index, fault);
         this.#counters.imagesProduced++;
         const type = `${prefix}.completed`;
         return sse(type, {
           type,
           b64_json: bytes.toBase64(),
           ...common(),
-          usage: usageFor(plan, 1),
+          usage: shape.absurdUsage ? ABSURD_USAGE : usageFor(plan, 1),
         });
       });
     }

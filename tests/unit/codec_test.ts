@@ -150,7 +150,7 @@ Deno.test("verifyImage rejects truncated data of every format", async () => {
     assert.throws(
       () => verifyImage(truncated),
       assertAppError(
-        "internal",
+        "upstream_unavailable",
         new RegExp(
           `^Cannot store image: upstream returned truncated or undecodable ${
             IMAGE_FORMAT_LABEL[format]
@@ -166,11 +166,11 @@ Deno.test("verifyImage rejects another format than expected and non-image data",
   const jpeg = await encodeAs("jpeg", 20, 20);
   assert.throws(
     () => verifyImage(jpeg, { format: "png" }),
-    assertAppError("internal", /JPEG data where PNG was requested$/),
+    assertAppError("upstream_unavailable", /JPEG data where PNG was requested$/),
   );
   assert.throws(
     () => verifyImage(new TextEncoder().encode('{"error":"oops"}')),
-    assertAppError("internal", /not a PNG, JPEG, WebP or GIF image$/),
+    assertAppError("upstream_unavailable", /not a PNG, JPEG, WebP or GIF image$/),
   );
 });
 

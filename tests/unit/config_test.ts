@@ -49,6 +49,8 @@ Deno.test("defaults match config.md when nothing is set", () => {
   assert.equal(config.trustProxy, false);
   assert.equal(config.corsOrigins, undefined);
   assert.equal(config.mcpHttpSessions, "stateless");
+  assert.equal(config.mcpSessionIdleSeconds, 1800);
+  assert.equal(config.mcpSessionsPerKey, 16);
   assert.equal(config.maxBodyBytes, 1024 * 1024);
   assert.equal(config.maxUploadBytes, 60 * 1024 * 1024);
   assert.equal(config.mcpAuthToken, undefined);
@@ -111,10 +113,14 @@ Deno.test("every setting accepts a valid value from the environment", () => {
     MCP_ALLOWED_ORIGINS: "https://claude.ai",
     MCP_ALLOWED_HOSTS: "img.example.com",
     MCP_HTTP_SESSIONS: "stateful",
+    MCP_SESSION_IDLE_SECONDS: "90.5",
+    MCP_SESSIONS_PER_KEY: "3",
     MAX_BODY_BYTES: "2048",
     MAX_UPLOAD_BYTES: "4096",
+    METRICS_PUBLIC: "yes",
     MCP_AUTH_TOKEN: "secret-token",
     REQUEST_RATE_LIMIT: "60/1m",
+    AUTH_FAILURE_LIMIT: "5/30s",
     IMAGE_GENERATION_RATE_LIMIT: "25",
     MAX_INFLIGHT_PER_KEY: "0",
     UPSTREAM_IMAGES_PER_MINUTE: "5",
@@ -180,10 +186,14 @@ Deno.test("every setting accepts a valid value from the environment", () => {
     mcpAllowedOrigins: ["https://claude.ai"],
     mcpAllowedHosts: ["img.example.com"],
     mcpHttpSessions: "stateful",
+    mcpSessionIdleSeconds: 90.5,
+    mcpSessionsPerKey: 3,
     maxBodyBytes: 2048,
     maxUploadBytes: 4096,
+    metricsPublic: true,
     mcpAuthToken: "secret-token",
     requestRateLimit: { limit: 60, windowMs: 60_000 },
+    authFailureLimit: { limit: 5, windowMs: 30_000 },
     imageGenerationRateLimit: 25,
     maxInflightPerKey: 0,
     upstreamImagesPerMinute: 5,

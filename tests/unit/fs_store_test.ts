@@ -198,6 +198,38 @@ Deno.test("a record whose file name was tampered with cannot make delete leave t
   });
 });
 
+Deno.test("a file swapped in under an image's name is never served: a link elsewhere, a folder, other bytes", async () => {
+  await withFsStore(async ({ store, dir, root }) => {
+    const secret = join(root, "secret.txt");
+    await Deno.writeTextFile(secret, "not an image of the store's");
+    const linked = await store.save(pngInput(700));
+    const path = join(dir, linked.fileName);
+    await Deno.remove(path);
+    await Deno.symlink(secret, path);
+    assert.equal(await store.read(linked.id), null);
+    assert.equal(await store.open(linked.id), null);
+    // Even a link to the very bytes the store wrote is not the store's file.
+    const copy = join(root, "copy.png");
+    const twin = await store.save(pngInput(500));
+    await Deno.rename(join(dir, twin.fileName), copy);
+    await Deno.symlink(copy, join(dir, twin.fileName));
+    assert.equal(await store.read(twin.id), null);
+    const folder = await store.save(pngInput(600));
+    await Deno.remove(join(dir, folder.fileName));
+    await Deno.mkdir(join(dir, folder.fileName));
+    assert.equal(await store.read(folder.id), null);
+    const swapped = await store.save(pngInput(900));
+    await Deno.writeTextFile(join(dir, swapped.fileName), "the user's own file");
+    assert.equal(await store.open(swapped.id), null);
+    // An earlier build's thumbnail beside the images: only the recorded one, never a link.
+    const thumbed = await store.save(pngInput(400, { thumbnail: new Uint8Array([1, 2, 3]) }));
+    await Deno.remove(store.pathOf(thumbed.thumbnail!.fileName));
+    await Deno.symlink(secret, join(dir, thumbed.thumbnail!.fileName));
+    assert.equal(await store.readThumbnail(thumbed.id), null);
+    assert.equal(await Deno.readTextFile(secret), "not an image of the store's");
+  });
+});
+
 Deno.test("reads complete a rename that a writer committed but did not finish", async () => {
   await withFsStore(async ({ store, dir }) => {
     const record = await store.save(pngInput(800));

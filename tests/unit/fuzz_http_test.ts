@@ -18,6 +18,7 @@ import { ERROR_KINDS } from "../../src/errors.ts";
 import type { FetchLike } from "../../src/generation/openai.ts";
 import { createApp, type HttpApp } from "../../src/http/app.ts";
 import { createMcpEndpoint } from "../../src/http/mcp_endpoint.ts";
+import { createGalleryApp } from "../../src/http/routes/gallery.tsx";
 import { UrlSigner } from "../../src/http/signing.ts";
 import { createMetrics } from "../../src/metrics.ts";
 import { createLimiter } from "../../src/ratelimit/limiter.ts";
@@ -112,7 +113,10 @@ interface FuzzApp extends AsyncDisposable {
   request(path: string, init?: RequestInit): Promise<Response>;
 }
 
-async function startFuzzApp(env: Record<string, string> = {}): Promise<FuzzApp> {
+async function startFuzzApp(
+  env: Record<string, string> = {},
+  options: { gallery?: boolean } = {},
+): Promise<FuzzApp> {
   const dir = await Deno.makeTempDir({ prefix: "fuzz-http-" });
   let clock = Date.now();
   const now = () => clock;
@@ -176,6 +180,13 @@ async function startFuzzApp(env: Record<string, string> = {}): Promise<FuzzApp> 
     },
     mcpHandler: (c) => mcp.handle(c),
   });
+  if (options.gallery) {
+    // As src/http_door.ts mounts it: on the same app, behind the same edge guard.
+    app.route(
+      "/",
+      createGalleryApp({ config, images: services.images, registry: services.registry, kv }),
+    );
+  }
   return {
     app,
     dir,
@@ -596,7 +607,7 @@ Deno.test("path traversal on /images, /v1/images/{id} and thumbnails never reach
   assertNoUnhandled();
 });
 
-Deno.test("no protected route succeeds without a valid credential of the needed role", async () => {
+Deno.test("no protected route succeeds without a valid credential of the needed role, and a lockout never refuses one", async () => {
   await using t = await startFuzzApp({ MCP_AUTH_TOKEN: TOKEN });
   const user = await createApiKey(t.kv, { name: "fuzz-user", role: "user", now: Date.now });
   const admin = await createApiKey(t.kv, { name: "fuzz-admin", role: "admin", now: Date.now });
@@ -663,9 +674,14 @@ Deno.test("no protected route succeeds without a valid credential of the needed 
         assert.ok(allowed, `${r.method} ${r.path} let ${JSON.stringify(sent)} in`);
       } else if (allowed) {
         assert.fail(`${r.method} ${r.path} refused a valid ${role} credential: ${response.status}`);
+      } else if (role === "user") {
+        assert.equal(response.status, 403, "a valid key lacking the role");
+      } else if (response.status === 429) {
+        // The address has spent its failed credentials (AUTH_FAILURE_LIMIT): a lockout, which
+        // the valid credentials above still pass.
+        assert.ok(Number(response.headers.get("retry-after")) > 0, `${r.path}: Retry-After`);
       } else {
         assert.ok([401, 403].includes(response.status), `${r.path}: ${response.status}`);
-        if (role === "user") assert.equal(response.status, 403, "a valid key lacking the role");
       }
     }),
     PARAMS,
@@ -755,7 +771,6 @@ Deno.test("signed image URLs: only the exact, unexpired signature opens an image
 
 Deno.test("MCP on /mcp refuses any Origin or Host that is not loopback (DNS rebinding)", async () => {
   await using t = await startFuzzApp();
-  const loopback = new Set(["localhost", "127.0.0.1", "[::1]"]);
   const host = fc.oneof(
     fc.constantFrom(
       "localhost",
@@ -827,21 +842,18 @@ Deno.test("MCP on /mcp refuses any Origin or Host that is not loopback (DNS rebi
       // Origin: a page served from a loopback name, serialized as a browser sends it (http or
       // https, canonical, no default port) — never a name that merely starts like one. Host: the
       // loopback names as a client writes them (no other spelling of 127.0.0.1).
-      const isLoopback = (name: string) =>
-        loopback.has(name) || /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(name) &&
-          name.split(".").every((part) => Number(part) <= 255 && String(Number(part)) === part);
       let originOk = true;
       if (o !== undefined) {
         try {
           const parsed = new URL(o);
           originOk = (parsed.protocol === "http:" || parsed.protocol === "https:") &&
-            parsed.origin === o.toLowerCase() && isLoopback(parsed.hostname);
+            parsed.origin === o.toLowerCase() && isLoopbackHostName(parsed.hostname);
         } catch {
           originOk = false;
         }
       }
       const hostName = (h ?? "localhost").toLowerCase().replace(/:\d+$/, "");
-      const hostOk = isLoopback(hostName);
+      const hostOk = isLoopbackHostName(hostName);
       if (originOk && hostOk) {
         assert.equal(response.status, 200, `Origin ${o} Host ${requestUrl.host} was refused`);
       } else {
@@ -851,6 +863,277 @@ Deno.test("MCP on /mcp refuses any Origin or Host that is not loopback (DNS rebi
     PARAMS,
   );
   assertNoUnhandled();
+});
+
+// ---- the edge: hosts, origins, Sec-Fetch-Site, media types and body sizes on every route ------
+
+/** Cases of the edge property (FC_RUNS raises it). */
+const EDGE_RUNS = Math.max(10_000, RUNS);
+
+/** The edge's own refusals, by the start of their messages. */
+const EDGE_REFUSAL =
+  /^(Host "|Origin "|Cross-site request refused|Unsupported Content-Type "|Request body too large: this route)/;
+
+/** The message of an error answer in any of the app's shapes (REST, OpenAI, JSON-RPC). */
+function errorMessage(text: string): string {
+  try {
+    const body = JSON.parse(text);
+    if (typeof body?.error === "string") return body.error;
+    if (typeof body?.error?.message === "string") return body.error.message;
+  } catch {
+    // Not JSON: a page or a stream, not an edge refusal.
+  }
+  return "";
+}
+
+/** A body of `size` bytes in pieces of at most `piece` bytes, with no declared length. */
+function chunkedBody(size: number, piece: number): ReadableStream<Uint8Array> {
+  let sent = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (sent >= size) return controller.close();
+      const n = Math.min(piece, size - sent);
+      sent += n;
+      controller.enqueue(new Uint8Array(n).fill(0x7b));
+    },
+  });
+}
+
+/** Canonical loopback names, as a client writes them (the model, written apart from the code). */
+function isLoopbackHostName(name: string): boolean {
+  const n = name.toLowerCase();
+  if (n === "localhost" || n === "[::1]") return true;
+  const parts = n.split(".");
+  return parts.length === 4 && parts[0] === "127" &&
+    parts.every((part) => /^\d{1,3}$/.test(part) && String(Number(part)) === part && +part <= 255);
+}
+
+Deno.test({
+  name:
+    "the edge: hostile Host, Origin, Sec-Fetch-Site, media types and chunked bodies on every route get the edge's 4xx, never a 5xx",
+  async fn() {
+    const limits = { json: 2048, upload: 8192 };
+    await using t = await startFuzzApp({
+      MAX_BODY_BYTES: String(limits.json),
+      MAX_UPLOAD_BYTES: String(limits.upload),
+    }, { gallery: true });
+    const classOf = (path: string) => {
+      const p = decodeURIComponent(path.split("?")[0]);
+      if (p === "/v1/images/edits" || /^\/gallery\/[^/]+\/edit$/.test(p)) return "upload";
+      if (/^\/(generate|login|logout|gallery\/[^/]+\/delete|jobs\/[^/]+\/cancel)$/.test(p)) {
+        return "form";
+      }
+      return "json";
+    };
+    const accepts = (kind: string, type: string) => {
+      const json = type === "application/json" || /^application\/[\w.+-]+\+json$/.test(type);
+      const form = type === "application/x-www-form-urlencoded" || type === "multipart/form-data";
+      return type === "" || (kind === "json" ? json : kind === "form" ? form : json || form);
+    };
+    const path = fc.constantFrom(
+      "/mcp",
+      "/v1/images/generations",
+      "/v1/images/edits",
+      "/v1/images/%65dits",
+      "/v1/images/0190c0de-0000-7000-8000-000000000000",
+      "/admin/images/cleanup",
+      "/admin/keys",
+      "/metrics",
+      "/health",
+      "/%68ealth",
+      "/ready",
+      "/",
+      "/login",
+      "/%6cogin",
+      "/logout",
+      "/generate",
+      "/gallery/0190c0de-0000-7000-8000-000000000000/delete",
+      "/gallery/0190c0de-0000-7000-8000-000000000000/edit",
+      "/jobs/0190c0de-0000-7000-8000-000000000000/cancel",
+      "/no/such/route",
+      "/images/x.png",
+    );
+    const method = fc.constantFrom(
+      "POST",
+      "POST",
+      "POST",
+      "PUT",
+      "PATCH",
+      "DELETE",
+      "OPTIONS",
+      "GET",
+    );
+    const hostName = fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc.constantFrom("localhost", "127.0.0.1", "[::1]", "LOCALHOST", "127.1.2.3"),
+      },
+      fc.constantFrom(
+        "rebind.attacker.example",
+        "127.0.0.1.evil.example",
+        "localhost.evil.example",
+        "evil.example",
+        "0.0.0.0",
+        "10.0.0.1",
+        "2130706433",
+        "0x7f.1",
+        "127.1",
+        "[::ffff:127.0.0.1]",
+        "127.000.000.001",
+      ),
+      fc.domain(),
+    );
+    const host = fc.oneof(
+      { weight: 3, arbitrary: fc.constant(undefined) },
+      fc.tuple(hostName, fc.option(fc.integer({ min: 1, max: 65535 }))).map(([h, port]) =>
+        port === null ? h : `${h}:${port}`
+      ),
+      fc.constantFrom("", "localhost:abc", "localhost@evil.example", "evil.example/localhost"),
+    );
+    const origin = fc.oneof(
+      { weight: 3, arbitrary: fc.constant(undefined) },
+      fc.tuple(
+        fc.constantFrom("http", "https", "HTTP", "ws", "file", "chrome-extension"),
+        hostName,
+        fc.option(fc.integer({ min: 1, max: 65535 })),
+        fc.constantFrom("", "", "/", "/path", "#x"),
+      ).map(([scheme, h, port, tail]) =>
+        `${scheme}://${h}${port === null ? "" : `:${port}`}${tail}`
+      ),
+      fc.constantFrom(
+        "null",
+        "",
+        "http://127.0.0.1.evil.example",
+        "http://127.0.0.1@evil.example",
+        "http://evil.example#127.0.0.1",
+        "http://localhost:3000, http://evil.example",
+      ),
+      fc.string({ maxLength: 24 }),
+    );
+    const site = fc.oneof(
+      { weight: 2, arbitrary: fc.constant(undefined) },
+      fc.constantFrom("same-origin", "same-site", "cross-site", "none", "CROSS-SITE", "junk"),
+    );
+    const type = fc.oneof(
+      fc.constantFrom(
+        undefined,
+        "application/json",
+        "application/json; charset=utf-8",
+        "APPLICATION/JSON",
+        "application/merge-patch+json",
+        "text/plain",
+        "text/plain;charset=UTF-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "multipart/form-data",
+        "text/html",
+        "application/xml",
+        "application/json, text/plain",
+        ";",
+      ),
+      fc.string({ maxLength: 16 }),
+    );
+    const size = fc.oneof(
+      fc.constantFrom(0, 2, 16),
+      fc.integer({ min: 0, max: 600 }),
+      fc.constantFrom(limits.json, limits.json + 1, limits.upload, limits.upload + 1),
+      fc.integer({ min: limits.upload + 1, max: limits.upload * 3 }),
+    );
+    const delivery = fc.constantFrom("none", "bytes", "declared", "chunked");
+    const piece = fc.integer({ min: 1, max: 4096 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ path, method, host, origin, site, type, size, delivery, piece }),
+        async (r) => {
+          const headers = new Headers();
+          try {
+            if (r.origin !== undefined) headers.set("Origin", r.origin);
+            if (r.site !== undefined) headers.set("Sec-Fetch-Site", r.site);
+            if (r.type !== undefined) headers.set("Content-Type", r.type);
+            if (r.host !== undefined) headers.set("Host", r.host);
+          } catch {
+            return; // not a header value a client could send
+          }
+          const sendsBody = r.delivery !== "none" && r.method !== "GET";
+          let body: BodyInit | undefined;
+          if (sendsBody) {
+            body = r.delivery === "chunked"
+              ? chunkedBody(r.size, r.piece)
+              : new Uint8Array(r.size).fill(0x7b);
+            if (r.delivery === "declared") headers.set("Content-Length", String(r.size));
+          }
+          let target: string;
+          try {
+            target = new URL(r.path, `http://${r.host ?? "localhost"}`).href;
+          } catch {
+            target = `http://localhost${r.path}`;
+          }
+          const what =
+            `${r.method} ${r.path} Host ${r.host} Origin ${r.origin} Sec-Fetch-Site ${r.site} ` +
+            `Content-Type ${r.type} ${r.size} bytes ${sendsBody ? r.delivery : "none"}`;
+          const response = await t.request(target, {
+            method: r.method,
+            headers,
+            ...(body === undefined ? {} : { body, duplex: "half" } as RequestInit),
+          });
+          const text = await response.text();
+          assert.ok(
+            response.status < 500,
+            `${what}: HTTP ${response.status} ${text.slice(0, 200)}`,
+          );
+          const message = errorMessage(text);
+
+          // The model, in the edge's order: Host, then (for writes) Origin and Sec-Fetch-Site,
+          // then the media type, then the size.
+          const hostHeader = r.host ?? "localhost";
+          const hostName = /^\[[^\]]*\]|^[^:]*/.exec(hostHeader)![0];
+          const hostOk = decodeURIComponent(r.path) === "/health" ||
+            (/^(\[[^\]]*\]|[^:]*)(:\d*)?$/.test(hostHeader) && isLoopbackHostName(hostName));
+          let expected: RegExp | null = null;
+          let status = 0;
+          if (!hostOk) [expected, status] = [/^Host "/, 403];
+          else if (!["GET", "HEAD", "OPTIONS"].includes(r.method)) {
+            let originOk = r.origin === undefined;
+            if (r.origin !== undefined) {
+              try {
+                const url = new URL(r.origin);
+                originOk = (url.protocol === "http:" || url.protocol === "https:") &&
+                  // The serialized origin, in any case, with at most a trailing slash.
+                  url.origin === r.origin.toLowerCase().replace(/\/$/, "") &&
+                  isLoopbackHostName(url.hostname);
+              } catch {
+                originOk = false;
+              }
+            }
+            const hasBody = sendsBody && !(r.delivery === "declared" && r.size === 0);
+            const kind = classOf(r.path);
+            const mediaType = (r.type ?? "").split(";")[0].trim().toLowerCase();
+            const limit = kind === "upload" && mediaType === "multipart/form-data"
+              ? limits.upload
+              : limits.json;
+            if (!originOk) [expected, status] = [/^Origin "/, 403];
+            else if (
+              r.origin === undefined && (r.site === "cross-site" || r.site === "same-site")
+            ) {
+              [expected, status] = [/^Cross-site request refused/, 403];
+            } else if (hasBody && !accepts(kind, mediaType)) {
+              [expected, status] = [/^Unsupported Content-Type "/, 400];
+            } else if (hasBody && r.size > limit) {
+              [expected, status] = [/^Request body too large: this route/, 413];
+            }
+          }
+          if (expected !== null) {
+            assert.equal(response.status, status, `${what}: ${text.slice(0, 200)}`);
+            assert.match(message, expected, `${what}: ${text.slice(0, 200)}`);
+          } else {
+            assert.doesNotMatch(message, EDGE_REFUSAL, `${what}: refused by the edge`);
+          }
+        },
+      ),
+      { ...PARAMS, numRuns: EDGE_RUNS },
+    );
+    assertNoUnhandled();
+  },
 });
 
 Deno.test("prompt length, body size and n are refused past their limits and accepted within", async () => {

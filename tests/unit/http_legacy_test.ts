@@ -48,7 +48,7 @@ Deno.test("POST /mcp saves all n images and answers data as the first image plus
     assert.ok(record, "every answered image is stored");
     assert.equal(image.imageUrl, `http://localhost/images/${record.fileName}`);
     assert.equal(image.url, image.imageUrl);
-    assert.equal(image.filePath, `/srv/images/${record.fileName}`);
+    assert.equal(image.filePath, record.fileName, "relative to OUTPUT_DIR, never absolute");
   }
   const first = body.data.images[0];
   assert.deepEqual(

@@ -66,7 +66,10 @@ Deno.test("response_format url answers links to this service that serve the imag
 });
 
 Deno.test("image URLs follow TRUST_PROXY forwarded headers and PUBLIC_BASE_URL", async () => {
-  await using proxied = await startTestApp({ env: { TRUST_PROXY: "true" } });
+  // The forwarded name is the one browsers use: it must be one of the service's names.
+  await using proxied = await startTestApp({
+    env: { TRUST_PROXY: "true", MCP_ALLOWED_HOSTS: "images.example.com" },
+  });
   const headers = {
     "X-Forwarded-Proto": "https",
     "X-Forwarded-Host": "images.example.com",

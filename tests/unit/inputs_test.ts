@@ -328,6 +328,29 @@ Deno.test("a path outside the allowed folders is refused with the folders and th
   );
 });
 
+Deno.test("for remote callers no refusal names a folder of the server's disk", async () => {
+  await using tree = await makeTree();
+  await Deno.symlink(join(tree.dir, "outside", "secret.png"), join(tree.root, "link.png"));
+  const r = resolver({ allowedRoots: [tree.root], showServerPaths: false });
+  const refs: [string, string][] = [
+    ["/etc/passwd", "outside_roots"],
+    ["nope.png", "missing"],
+    ["link.png", "outside_roots"],
+    ["~/pictures/cat.png", "home_path"],
+    ["/mnt/user-data/uploads/cat.png", "sandbox_path"],
+  ];
+  for (const [ref, reason] of refs) {
+    const error = await refused(r.resolve(ref, FIELD), reason);
+    assert.ok(!error.message.includes(tree.dir), `${ref}: ${error.message}`);
+    assert.match(error.message, /EDIT_ALLOWED_ROOTS/, ref);
+  }
+  const local = await refused(
+    resolver({ allowedRoots: [tree.root] }).resolve("nope.png", FIELD),
+    "missing",
+  );
+  assert.ok(local.message.includes(tree.root), "local callers are told the folder");
+});
+
 Deno.test("`..` traversal out of the allowed folder is refused", async () => {
   await using tree = await makeTree();
   const r = resolver({ allowedRoots: [tree.root] });

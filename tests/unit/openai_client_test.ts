@@ -13,6 +13,7 @@ import {
   normalizeEditRequest,
   normalizeGenerateRequest,
 } from "../../src/generation/mod.ts";
+import { believableUsage } from "../../src/generation/upstream_bounds.ts";
 import { type FakeOpenAI, probeImage, startFakeOpenAI } from "../fake_openai.ts";
 
 const NOW = new Date("2026-11-24T12:00:00Z");
@@ -1003,4 +1004,64 @@ Deno.test("an error thrown by the partial-image callback reaches the caller unch
     }),
     (error) => error === failure,
   );
+});
+
+// The upstream is not trusted: what it sends is bounded by what was asked for.
+for (const stream of [false, true]) {
+  const how = stream ? "streamed" : "JSON";
+  const streaming = stream ? { partial_images: 1 } : {};
+
+  Deno.test(`fake (${how}): more images than asked are cut to n, and only n are decoded`, async () => {
+    await using fake = await startFakeOpenAI();
+    const client = createImageClient(fakeConfig(fake), { registry });
+    const result = await generateImages(
+      client,
+      normalizeGenerateRequest(
+        { prompt: "two foxes [fault:extra_images=3]", n: 2, size: "1024x1024", ...streaming },
+        ctx(),
+      ),
+    );
+    assert.equal(fake.stats.imagesProduced, 5, "the upstream sent 5");
+    assert.equal(result.images.length, 2);
+    for (const image of result.images) assert.equal(probeImage(image.bytes)?.format, "png");
+  });
+
+  Deno.test(`fake (${how}): image data over the limit is refused as upstream_unavailable`, async () => {
+    await using fake = await startFakeOpenAI();
+    const client = createImageClient(fakeConfig(fake), {
+      registry,
+      maxImageBytes: 1024 * 1024,
+    });
+    const error = await rejectionOf(
+      generateImages(
+        client,
+        normalizeGenerateRequest({ prompt: "a fox [fault:huge_image=3]", ...streaming }, ctx()),
+      ),
+    );
+    assert.equal(error.kind, "upstream_unavailable");
+    assert.match(error.message, /^The image API sent image 0 larger than 1 MiB: refused/);
+  });
+
+  Deno.test(`fake (${how}): impossible usage figures are dropped, not priced`, async () => {
+    await using fake = await startFakeOpenAI();
+    const client = createImageClient(fakeConfig(fake), { registry });
+    const result = await generateImages(
+      client,
+      normalizeGenerateRequest({ prompt: "a fox [fault:absurd_usage]", ...streaming }, ctx()),
+    );
+    assert.equal(result.images.length, 1);
+    assert.equal(result.usage, undefined);
+  });
+}
+
+Deno.test("believable usage keeps only the figures pricing reads, within n × 1,000,000", () => {
+  assert.deepEqual(
+    believableUsage({ ...USAGE, junk: "x".repeat(100_000) }, 1),
+    USAGE,
+  );
+  assert.equal(believableUsage({ output_tokens: 1_000_001 }, 1), undefined);
+  assert.deepEqual(believableUsage({ output_tokens: 1_000_001 }, 2), { output_tokens: 1_000_001 });
+  assert.equal(believableUsage({ input_tokens: 1.5 }, 1), undefined);
+  assert.equal(believableUsage({ input_tokens_details: "none" }, 1), undefined);
+  assert.equal(believableUsage(null, 1), undefined);
 });

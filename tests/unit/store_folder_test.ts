@@ -4,6 +4,8 @@ import { Catalog } from "../../src/images/catalog.ts";
 import { FsImageStore } from "../../src/images/fs_store.ts";
 import { rebuildFromRecordFiles } from "../../src/images/rebuild.ts";
 import { reconcile } from "../../src/images/reconcile.ts";
+import { runCleanup } from "../../src/images/retention.ts";
+import { sha256Hex } from "../../src/images/ids.ts";
 import { createImageStore, prepareImageStore } from "../../src/images/open_store.ts";
 import { fakePng, listDir, pngInput, testClock } from "./fixtures/image_store_fixture.ts";
 
@@ -60,6 +62,42 @@ Deno.test("a rebuild drops stale record files and keeps records of files that ch
     assert.equal(await after.recordFiles.has(gone.id), false);
     assert.equal(await after.recordFiles.has(changed.id), true);
     assert.deepEqual(await listDir(dir), [changed.fileName], "the changed file is left alone");
+  });
+});
+
+Deno.test("a record file naming another id's file never makes that file the store's", async () => {
+  await withTemp(async (root) => {
+    const dir = join(root, "images");
+    await using kv = await Deno.openKv(":memory:");
+    const store = new FsImageStore({ dir, catalog: new Catalog(kv) });
+    await store.ensureDir();
+    // A file of the user's that happens to have a store-like name (another tool's UUIDv7 name).
+    const photo = fakePng(4, 4, 500, 7);
+    const photoName = "0190a000-0000-7000-8000-000000000001.png";
+    await Deno.writeFile(join(dir, photoName), photo);
+    // A crafted record file under a fresh id that claims the photo with its exact size and hash.
+    const template = await store.save(pngInput(200));
+    await store.delete(template.id);
+    const forgedId = "0190a000-0000-7000-8000-000000000002";
+    await Deno.writeTextFile(
+      join(store.folder.records, `${forgedId}.json`),
+      JSON.stringify({
+        ...template,
+        id: forgedId,
+        fileName: photoName,
+        bytes: photo.length,
+        sha256: await sha256Hex(photo),
+        thumbnail: null,
+      }),
+    );
+    const report = await prepareImageStore(store);
+    assert.deepEqual(report.rebuilt?.rebuilt, []);
+    assert.deepEqual(report.rebuilt?.mismatched, [photoName]);
+    assert.equal(await store.get(forgedId), null);
+    assert.deepEqual(report.reconcile.unknownFiles, [photoName]);
+    const cleanup = await runCleanup({ store }, { maxCount: 0, deleteAdopted: true });
+    assert.deepEqual(cleanup.deletedFiles, []);
+    assert.deepEqual(await Deno.readFile(join(dir, photoName)), photo);
   });
 });
 

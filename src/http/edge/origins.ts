@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { Config } from "../../config.ts";
+import { type Config, isLoopbackHost } from "../../config.ts";
 
 /** Settings the host and origin rules read. */
 export type OriginConfig = Pick<
@@ -20,15 +20,7 @@ export type OriginConfig = Pick<
   "host" | "publicBaseUrl" | "mcpAllowedHosts" | "mcpAllowedOrigins" | "corsOrigins"
 >;
 
-const OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
-const IPV4_LOOPBACK = new RegExp(`^127\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
 const UNSPECIFIED = new Set(["0.0.0.0", "::", "[::]", ""]);
-
-/** True when `name` (a host name or address, IPv6 with or without brackets) is loopback. */
-export function isLoopbackName(name: string): boolean {
-  const n = name.toLowerCase();
-  return n === "localhost" || n === "::1" || n === "[::1]" || IPV4_LOOPBACK.test(n);
-}
 
 /**
  * A Host header's lower-case name (IPv6 in brackets) and port; null when it is not a host name in
@@ -63,7 +55,7 @@ export function hostRule(config: OriginConfig): ((name: string) => boolean) | nu
     if (name !== null) names.add(name);
   }
   if (config.publicBaseUrl) names.add(new URL(config.publicBaseUrl).hostname);
-  if (isLoopbackName(config.host)) return (name) => isLoopbackName(name) || names.has(name);
+  if (isLoopbackHost(config.host)) return (name) => isLoopbackHost(name) || names.has(name);
   if (names.size === 0) return null;
   const bind = entryName(config.host);
   if (bind !== null && !UNSPECIFIED.has(config.host)) names.add(bind);
@@ -94,11 +86,11 @@ export function originRule(config: OriginConfig): (origin: string, ownOrigin: st
     listed.filter((o) => o !== "*").map((o) => parseOrigin(o)?.origin).filter((o) => o),
   );
   if (config.publicBaseUrl) exact.add(new URL(config.publicBaseUrl).origin);
-  const loopbackBind = isLoopbackName(config.host);
+  const loopbackBind = isLoopbackHost(config.host);
   return (origin, ownOrigin) => {
     const parsed = parseOrigin(origin);
     if (parsed === null) return false;
     if (any || exact.has(parsed.origin) || parsed.origin === ownOrigin) return true;
-    return loopbackBind && isLoopbackName(parsed.hostname);
+    return loopbackBind && isLoopbackHost(parsed.hostname);
   };
 }

@@ -4,6 +4,10 @@
  * configured and no active key, auth is off and every caller is an anonymous admin, as with the
  * predecessor.
  *
+ * A credential that matches nothing counts against the caller's address (`AUTH_FAILURE_LIMIT`):
+ * past the limit, further failures answer 429 with `Retry-After` while a valid credential is still
+ * accepted from that address.
+ *
  * Status codes follow the route family: the predecessor's REST routes answer 401 for a missing or
  * malformed header and 403 for a wrong token; `/v1` and MCP traffic answer 401 with
  * `WWW-Authenticate` for anything but a valid key, and 403 only for a valid key lacking the role.
@@ -14,6 +18,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import {
   anonymousPrincipal,
   authenticate,
+  type AuthorizationHeader,
   authRequired,
   hasRole,
   parseAuthorization,
@@ -22,6 +27,7 @@ import {
 } from "../../auth/tokens.ts";
 import type { Config } from "../../config.ts";
 import { AppError } from "../../errors.ts";
+import { recordAuthFailure } from "../../ratelimit/auth_failures.ts";
 import { clientIp } from "../client_ip.ts";
 import type { HttpEnv } from "../deps.ts";
 
@@ -30,8 +36,8 @@ export type AuthStyle = "rest" | "bearer";
 
 /** Collaborators and settings of authentication. */
 export interface AuthContext {
-  /** `MCP_AUTH_TOKEN` and `TRUST_PROXY` (for anonymous callers' addresses). */
-  config: Pick<Config, "mcpAuthToken" | "trustProxy">;
+  /** `MCP_AUTH_TOKEN`, `TRUST_PROXY` (callers' addresses) and `AUTH_FAILURE_LIMIT`. */
+  config: Pick<Config, "mcpAuthToken" | "trustProxy" | "authFailureLimit">;
   /** KV holding the API keys. */
   kv: Deno.Kv;
   /** Clock, epoch milliseconds. */
@@ -49,46 +55,58 @@ export interface RequireAuthOptions {
 const CHALLENGE_HINT = "send `Authorization: Bearer <token>` with MCP_AUTH_TOKEN or an API key";
 
 /**
- * The caller of `c` when its credentials are valid (or auth is off), or null. Never throws for
- * bad credentials; used where a token is one of several ways in (signed image URLs).
+ * Who `c` is: the principal of a valid credential, or an anonymous admin while auth is off; else
+ * the Authorization header that did not do. A credential that matches nothing is counted against
+ * the caller's address, and throws the lockout (429) once the address has none left.
  */
-export async function optionalPrincipal(
+async function identify(
   c: Context,
   auth: AuthContext,
-): Promise<Principal | null> {
+): Promise<{ principal: Principal } | { refused: AuthorizationHeader }> {
   const header = parseAuthorization(c.req.header("authorization"));
   if (header.kind === "bearer") {
     const principal = await authenticate(auth.kv, header.token, {
       authToken: auth.config.mcpAuthToken,
       now: auth.now,
     });
-    if (principal !== null) return principal;
+    if (principal !== null) return { principal };
   }
   if (!(await authRequired(auth.config, auth.kv))) {
-    return anonymousPrincipal(clientIp(c, auth.config), "admin");
+    // Auth is off: anyone may do anything, and a stray token is ignored.
+    return { principal: anonymousPrincipal(clientIp(c, auth.config), "admin") };
   }
-  return null;
+  if (header.kind !== "missing") {
+    const lockout = await recordAuthFailure(auth.kv, clientIp(c, auth.config), {
+      limit: auth.config.authFailureLimit,
+      now: auth.now,
+    });
+    if (lockout !== null) throw lockout;
+  }
+  return { refused: header };
 }
 
-/** The caller of `c`, or an `unauthorized`/`forbidden` AppError per `options.style`. */
+/**
+ * The caller of `c` when its credentials are valid (or auth is off), or null; used where a token is
+ * one of several ways in (signed image URLs, checked first). Throws only the lockout (429) of an
+ * address that has spent its failed credentials.
+ */
+export async function optionalPrincipal(
+  c: Context,
+  auth: AuthContext,
+): Promise<Principal | null> {
+  const caller = await identify(c, auth);
+  return "principal" in caller ? caller.principal : null;
+}
+
+/** The caller of `c`, or an `unauthorized`/`forbidden`/`rate_limited` AppError per `options.style`. */
 export async function resolvePrincipal(
   c: Context,
   auth: AuthContext,
   options: RequireAuthOptions,
 ): Promise<Principal> {
-  const header = parseAuthorization(c.req.header("authorization"));
-  let principal: Principal | null = null;
-  if (header.kind === "bearer") {
-    principal = await authenticate(auth.kv, header.token, {
-      authToken: auth.config.mcpAuthToken,
-      now: auth.now,
-    });
-  }
-  if (principal === null) {
-    if (!(await authRequired(auth.config, auth.kv))) {
-      // Auth is off: anyone may do anything, and a stray token is ignored.
-      return anonymousPrincipal(clientIp(c, auth.config), "admin");
-    }
+  const caller = await identify(c, auth);
+  if (!("principal" in caller)) {
+    const header = caller.refused;
     if (header.kind === "missing") {
       throw new AppError("unauthorized", `Authentication required: ${CHALLENGE_HINT}`);
     }
@@ -104,6 +122,7 @@ export async function resolvePrincipal(
       details: { authError: "invalid_token" },
     });
   }
+  const { principal } = caller;
   if (!hasRole(principal, options.role)) {
     throw new AppError(
       "forbidden",

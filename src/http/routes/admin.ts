@@ -10,7 +10,6 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { createApiKey, listApiKeys, revokeApiKey } from "../../auth/tokens.ts";
 import type { HttpEnv } from "../deps.ts";
 import { requireAuth } from "../middleware/auth.ts";
-import { bodyLimit } from "../middleware/body_limit.ts";
 import { requestLimit } from "../middleware/rate_limit.ts";
 import type { RouteContext } from "../route_context.ts";
 import { parseJson, parseOrThrow } from "../validation.ts";
@@ -147,7 +146,6 @@ export function registerAdminRoutes(app: OpenAPIHono<HttpEnv>, ctx: RouteContext
     "/admin/*",
     requireAuth(ctx.auth, { role: "admin", style: "rest" }),
     requestLimit(ctx.requestLimit),
-    bodyLimit(ctx.config),
   );
 
   app.openapi(metricsRoute, async (c) => {

@@ -38,6 +38,7 @@ import { AppError, toAppError, ValidationError } from "../../errors.ts";
 import type { ModelRegistry } from "../../generation/models.ts";
 import { isImageId } from "../../images/ids.ts";
 import { getLog } from "../../log.ts";
+import { recordAuthFailure } from "../../ratelimit/auth_failures.ts";
 import { hourlyImageLimit } from "../../ratelimit/limiter.ts";
 import { clientIp, requestBaseUrl } from "../client_ip.ts";
 import { type GenerationGate, startGatedGeneration } from "../generation.ts";
@@ -45,7 +46,8 @@ import { imagePath } from "../route_context.ts";
 import { type Asset, galleryAssets, IMMUTABLE_CACHE } from "../gallery/assets/mod.ts";
 import type { ShownError, ShownImage } from "../gallery/components.tsx";
 import { DetailPage } from "../gallery/detail_page.tsx";
-import { eventStream, sleep } from "../gallery/events.ts";
+import { eventStream } from "../gallery/events.ts";
+import { sleep } from "../../clock.ts";
 import { stageLabel } from "../gallery/format.ts";
 import { GalleryPage } from "../gallery/gallery_page.tsx";
 import { GeneratePage, type GenerateValues } from "../gallery/generate_page.tsx";
@@ -226,7 +228,13 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
     if (length > MAX_FORM_BYTES) {
       throw new AppError("payload_too_large", "The form is too large: shorten the prompt");
     }
-    const body = await c.req.parseBody();
+    let body: Awaited<ReturnType<typeof c.req.parseBody>>;
+    try {
+      body = await c.req.parseBody();
+    } catch (error) {
+      // Past the limit the edge answers 413 itself; anything else is the client's malformed form.
+      throw new ValidationError("body", `Malformed form body: ${(error as Error).message}`);
+    }
     const out: Record<string, string> = {};
     for (const [name, value] of Object.entries(body)) {
       if (typeof value === "string") out[name] = value;
@@ -809,37 +817,28 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
     await checkCsrf(c, req, form);
     const next = safeNext(form.next);
     if (!req.viewer.authRequired) return c.redirect(next, 303);
-    if (deps.gate) {
-      // Sign-in attempts count against the caller's address like API requests do, so a weak
-      // MCP_AUTH_TOKEN cannot be guessed at full speed.
-      const limit = await deps.gate.limiter.checkRequest(`ip:${clientIp(c, config)}`);
-      if (!limit.allowed) {
-        const retry = limit.retryAfterSeconds ?? Math.max(1, limit.resetSeconds);
-        c.header("Retry-After", String(retry));
-        return page(
-          c,
-          <LoginPage
-            frame={await frameOf(c, req)}
-            next={next}
-            error={`Too many attempts: try again in ${retry} s`}
-          />,
-          429,
-        );
-      }
-    }
     const key = (form.key ?? "").trim();
     const principal = key === ""
       ? null
       : await authenticate(kv, key, { authToken: config.mcpAuthToken, now });
     if (principal === null) {
+      // A wrong key counts against the address like a wrong bearer token on the API; the right
+      // key is never held back, so a shared address cannot lock its people out.
+      const lockout = key === "" ? null : await recordAuthFailure(kv, clientIp(c, config), {
+        limit: config.authFailureLimit,
+        now,
+      });
+      if (lockout !== null) c.header("Retry-After", String(lockout.retryAfterSeconds));
       return page(
         c,
         <LoginPage
           frame={await frameOf(c, req)}
           next={next}
-          error="That key was not accepted: check it and try again"
+          error={lockout === null
+            ? "That key was not accepted: check it and try again"
+            : `Too many attempts: try again in ${lockout.retryAfterSeconds} s`}
         />,
-        401,
+        lockout === null ? 401 : 429,
       );
     }
     // A new session id on every sign-in, so a planted cookie can never become a session.

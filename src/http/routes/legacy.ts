@@ -9,7 +9,6 @@
  *
  * @module
  */
-import { fileURLToPath } from "node:url";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ImageRecord } from "../../core_types.ts";
@@ -17,13 +16,11 @@ import { AppError, ValidationError } from "../../errors.ts";
 import { CheckedFields } from "../../generation/request_fields.ts";
 import { coreInputOf } from "../../generation/request_schema.ts";
 import { probeKvWrite } from "../../images/kv_retry.ts";
-import { imageFileUri } from "../../mcp/results.ts";
 import { encodeBase64 } from "../../encoding.ts";
 import { VERSION } from "../../version.ts";
 import type { HttpEnv } from "../deps.ts";
 import { startGatedGeneration } from "../generation.ts";
 import { resolvePrincipal } from "../middleware/auth.ts";
-import { bodyLimit } from "../middleware/body_limit.ts";
 import { applyHeaders, checkRequestLimit } from "../middleware/rate_limit.ts";
 import { imageUrl, type RouteContext } from "../route_context.ts";
 import {
@@ -73,11 +70,15 @@ const metricsRoute = createRoute({
   path: "/metrics",
   tags: ["Service"],
   summary: "Prometheus metrics",
+  description: "Needs an admin key once auth is on, unless `METRICS_PUBLIC=true`.",
+  security: bearer,
   responses: {
     200: {
       description: "Prometheus text exposition",
       content: { "text/plain": { schema: z.string() } },
     },
+    401: { description: "Missing or malformed token", content: errorContent },
+    403: { description: "Wrong token, or a key without the admin role", content: errorContent },
   },
 });
 
@@ -221,12 +222,14 @@ async function legacyImage(
   options: { saved: boolean; b64: boolean },
 ): Promise<z.infer<typeof LegacyGenerateResponseSchema>["data"]["images"][number]> {
   const url = options.saved ? await imageUrl(ctx, c, record) : null;
-  const fileUri = options.saved ? imageFileUri(ctx.config, record) : undefined;
+  // HTTP callers are remote: the server's own disk layout is none of their business, so the
+  // path is relative to OUTPUT_DIR (a file name today).
+  const onDisk = options.saved && ctx.config.imageStore === "fs" && record.fileName !== "";
   const item: z.infer<typeof LegacyGenerateResponseSchema>["data"]["images"][number] = {
     id: record.id,
     url,
     revised_prompt: record.revisedPrompt ?? null,
-    filePath: fileUri ? fileURLToPath(fileUri) : null,
+    filePath: onDisk ? record.fileName : null,
     imageUrl: url,
   };
   if (options.b64) {
@@ -288,7 +291,6 @@ export function registerLegacyRoutes(app: OpenAPIHono<HttpEnv>, ctx: RouteContex
   app.openAPIRegistry.registerPath(toolRoute);
   app.openAPIRegistry.registerPath(generateRoute);
 
-  const limits = bodyLimit(ctx.config);
 
   /** Authenticates in `style`, applies the request limit, then runs `handle`. */
   async function guarded(
@@ -321,7 +323,7 @@ export function registerLegacyRoutes(app: OpenAPIHono<HttpEnv>, ctx: RouteContex
       }, 200)));
   });
 
-  app.post("/mcp", limits, async (c) => {
+  app.post("/mcp", async (c) => {
     const text = await c.req.text();
     let body: unknown;
     let parseError: SyntaxError | undefined;

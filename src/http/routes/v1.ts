@@ -19,7 +19,6 @@ import type { HttpEnv } from "../deps.ts";
 import { errorBody } from "../errors.ts";
 import { type GatedJob, startGatedGeneration } from "../generation.ts";
 import { requireAuth } from "../middleware/auth.ts";
-import { bodyLimit } from "../middleware/body_limit.ts";
 import { requestLimit } from "../middleware/rate_limit.ts";
 import { imageUrl, type RouteContext } from "../route_context.ts";
 import {
@@ -588,7 +587,6 @@ export function registerV1Routes(app: OpenAPIHono<HttpEnv>, ctx: RouteContext): 
     },
     requireAuth(ctx.auth, { role: "user", style: "bearer" }),
     requestLimit(ctx.requestLimit),
-    bodyLimit(ctx.config),
   );
 
   app.openapi(generationsRoute, (c) => {

@@ -181,8 +181,9 @@ export interface VerifyImageOptions {
 
 /**
  * Checks that `bytes` hold one complete PNG, JPEG, WebP or GIF image (of `expected.format`, when
- * given) and returns its header. Throws an `internal` {@link AppError} when the data is not an
- * image, is another format, or is truncated: a PNG must end with its IEND chunk, a JPEG with the
+ * given) and returns its header. Throws an `upstream_unavailable` {@link AppError} (the upstream
+ * sent something unusable: a 502, not this service's fault) when the data is not an image, is
+ * another format, or is truncated: a PNG must end with its IEND chunk, a JPEG with the
  * EOI marker, a WebP's RIFF size must equal its length less 8 and a GIF must end with its trailer.
  */
 export function verifyImage(bytes: Uint8Array, expected: VerifyImageOptions = {}): SniffedImage {
@@ -191,14 +192,14 @@ export function verifyImage(bytes: Uint8Array, expected: VerifyImageOptions = {}
   if (sniffed === null) {
     const what = want === undefined ? "PNG, JPEG, WebP or GIF" : IMAGE_FORMAT_LABEL[want];
     throw new AppError(
-      "internal",
+      "upstream_unavailable",
       `Cannot store image: upstream returned data that is not a ${what} image`,
       { details: { bytes: bytes.length, ...(want === undefined ? {} : { expected: want }) } },
     );
   }
   if (want !== undefined && sniffed.format !== want) {
     throw new AppError(
-      "internal",
+      "upstream_unavailable",
       `Cannot store image: upstream returned ${IMAGE_FORMAT_LABEL[sniffed.format]} data where ${
         IMAGE_FORMAT_LABEL[want]
       } was requested`,
@@ -207,7 +208,7 @@ export function verifyImage(bytes: Uint8Array, expected: VerifyImageOptions = {}
   }
   if (!isComplete(bytes, sniffed.format)) {
     throw new AppError(
-      "internal",
+      "upstream_unavailable",
       `Cannot store image: upstream returned truncated or undecodable ${
         IMAGE_FORMAT_LABEL[sniffed.format]
       } data`,

@@ -38,6 +38,13 @@ export interface ToLocalPathOptions {
   os: PathOs;
   /** Absolute folder that relative paths are resolved against (the first allowed root). */
   base: string;
+  /** Whether messages may name the server's folders (local callers only). Default true. */
+  showServerPaths?: boolean;
+}
+
+/** How messages name the allowed folders: their paths for local callers, the setting for others. */
+function allowedFolders(roots: readonly string[], show: boolean): string {
+  return show ? roots.join(", ") : "set by EDIT_ALLOWED_ROOTS on the server";
 }
 
 const OS_NAMES: Readonly<Record<PathOs, string>> = {
@@ -86,6 +93,9 @@ function fileUriToRaw(ref: string, field: string): string {
 export function toLocalPath(ref: string, field: string, options: ToLocalPathOptions): LocalPath {
   const fail = refusal(field, ref);
   const { os, base } = options;
+  const where = options.showServerPaths === false
+    ? "an EDIT_ALLOWED_ROOTS folder"
+    : `${base} or another EDIT_ALLOWED_ROOTS entry`;
   let raw = /^file:/i.test(ref) ? fileUriToRaw(ref, field) : ref;
   if (raw.includes("\0")) {
     throw fail("bad_reference", "the path contains a NUL character");
@@ -96,7 +106,7 @@ export function toLocalPath(ref: string, field: string, options: ToLocalPathOpti
   if (raw.startsWith("~")) {
     throw fail(
       "home_path",
-      `"~" is not expanded, because the server may run as another user or on another machine than you; pass the full path inside the allowed folders (${base} or another EDIT_ALLOWED_ROOTS entry)`,
+      `"~" is not expanded, because the server may run as another user or on another machine than you; pass the full path inside the allowed folders (${where})`,
     );
   }
   if (/^\\\\\.\\/.test(raw)) {
@@ -131,7 +141,7 @@ export function toLocalPath(ref: string, field: string, options: ToLocalPathOpti
       "foreign_path",
       `it is ${kind} and this server runs on ${
         OS_NAMES[os]
-      }; pass a path on the server's machine inside the allowed folders (${base} or another EDIT_ALLOWED_ROOTS entry), or an http(s) URL`,
+      }; pass a path on the server's machine inside the allowed folders (${where}), or an http(s) URL`,
     );
   }
   return { path: posix.resolve(base, raw), relative: !posix.isAbsolute(raw), written };
@@ -178,6 +188,8 @@ export interface ReadFileInRootsOptions {
   maxBytes: number;
   /** Aborts the read. */
   signal?: AbortSignal;
+  /** Whether messages may name the server's folders (local callers only). Default true. */
+  showServerPaths?: boolean;
 }
 
 /** A file read from inside an allowed folder. */
@@ -216,8 +228,9 @@ export async function readFileInRoots(
       "file inputs are disabled because no folder is allowed; set EDIT_ALLOWED_ROOTS, or pass an image id or URL",
     );
   }
-  const shownRoots = roots.join(", ");
-  const local = toLocalPath(ref, field, { os, base: roots[0] });
+  const show = options.showServerPaths ?? true;
+  const shownRoots = allowedFolders(roots, show);
+  const local = toLocalPath(ref, field, { os, base: roots[0], showServerPaths: show });
   const sandbox = () =>
     fail(
       "sandbox_path",
@@ -241,7 +254,8 @@ export async function readFileInRoots(
   } catch (error) {
     if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
       if (isSandboxPath(local.written)) throw sandbox();
-      const where = local.relative ? ` (relative paths are read from ${roots[0]})` : "";
+      const base = show ? roots[0] : "the first EDIT_ALLOWED_ROOTS folder";
+      const where = local.relative ? ` (relative paths are read from ${base})` : "";
       throw fail("missing", `no such file${where}${local.note ? `; ${local.note}` : ""}`);
     }
     throw fail("unreadable", "the server is not permitted to read it");

@@ -59,7 +59,7 @@ export function registerListImagesTool(server: McpServer, ctx: McpContext): void
         const result: CallToolResult = { content };
         if (wantsStructuredContent(ctx.config.mcpStructuredContent, ctx.client())) {
           result.structuredContent = {
-            images: page.items.map((r) => describeImage(ctx.config, r)),
+            images: await Promise.all(page.items.map((r) => describeImage(ctx.config, r))),
             next_cursor: page.nextCursor,
           };
         }
