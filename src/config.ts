@@ -752,6 +752,14 @@ export const SETTINGS = {
     schema: integer(0, 3),
     fallback: () => "0",
   }),
+  mcpConfirmAboveUsd: spec({
+    name: "MCP_CONFIRM_ABOVE_USD",
+    group: MCP,
+    type: "number",
+    defaultText: "— (off)",
+    notes: "Generations whose worst-case price is above this ask to confirm",
+    schema: decimal(0).optional(),
+  }),
   mcpAllowDelete: spec({
     name: "MCP_ALLOW_DELETE",
     group: MCP,

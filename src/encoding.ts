@@ -39,3 +39,17 @@ export function decodeBase64(text: string): Uint8Array {
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
   return out;
 }
+
+/** Encodes bytes as unpadded base64url (tokens and signatures carried in URLs and JSON). */
+export function encodeBase64Url(bytes: Uint8Array): string {
+  return encodeBase64(bytes).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** Decodes unpadded or padded base64url; throws TypeError on malformed input. */
+export function decodeBase64Url(text: string): Uint8Array {
+  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(text)) {
+    throw new TypeError("Cannot decode base64url: unexpected characters");
+  }
+  const plain = text.replace(/=+$/, "").replaceAll("-", "+").replaceAll("_", "/");
+  return decodeBase64(plain + "=".repeat((4 - plain.length % 4) % 4));
+}

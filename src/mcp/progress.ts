@@ -11,7 +11,8 @@ import { systemClock } from "../clock.ts";
 /** The request context the SDK hands to a tool. */
 export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
-const STAGE_TEXT: Record<JobStage, string> = {
+/** Each stage of a generation in words, as progress messages and task statuses show it. */
+export const STAGE_TEXT: Readonly<Record<JobStage, string>> = {
   queued: "Queued",
   waiting_for_upstream_budget: "Waiting for the shared OpenAI images-per-minute budget",
   generating: "Generating",

@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { PROMPT_PRESENTATION } from "./presentation.ts";
 import type { GetPromptResult, McpServer } from "./sdk.ts";
 
 function ask(text: string): GetPromptResult {
@@ -16,7 +17,7 @@ export function registerPrompts(server: McpServer): void {
   server.registerPrompt(
     "app_icon",
     {
-      title: "App icon",
+      title: PROMPT_PRESENTATION.app_icon.title,
       description: "A square app icon for a product, on a transparent background.",
       argsSchema: {
         subject: z.string().describe("What the app is or does, e.g. 'a budgeting app'."),
@@ -39,7 +40,7 @@ export function registerPrompts(server: McpServer): void {
   server.registerPrompt(
     "product_photo",
     {
-      title: "Product photo",
+      title: PROMPT_PRESENTATION.product_photo.title,
       description: "A studio-quality product photograph.",
       argsSchema: {
         product: z.string().describe("The product, with material and colour."),
@@ -61,7 +62,7 @@ export function registerPrompts(server: McpServer): void {
   server.registerPrompt(
     "illustration",
     {
-      title: "Illustration",
+      title: PROMPT_PRESENTATION.illustration.title,
       description: "An editorial illustration for an article or slide.",
       argsSchema: {
         subject: z.string().describe("What the illustration shows or explains."),

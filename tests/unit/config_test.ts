@@ -70,6 +70,7 @@ Deno.test("defaults match config.md when nothing is set", () => {
   assert.equal(config.mcpStructuredContent, "auto");
   assert.equal(config.mcpLongJobSeconds, 45);
   assert.equal(config.mcpPartialImages, 0);
+  assert.equal(config.mcpConfirmAboveUsd, undefined, "no confirmation unless asked for");
   assert.equal(config.mcpAllowDelete, true);
   assert.equal(config.editAllowedUrlHosts, undefined);
   assert.equal(config.logLevel, "info");
@@ -135,6 +136,7 @@ Deno.test("every setting accepts a valid value from the environment", () => {
     MCP_STRUCTURED_CONTENT: "never",
     MCP_LONG_JOB_SECONDS: "30",
     MCP_PARTIAL_IMAGES: "2",
+    MCP_CONFIRM_ABOVE_USD: "0.25",
     MCP_ALLOW_DELETE: "off",
     EDIT_ALLOWED_ROOTS: "/pics:rel",
     EDIT_ALLOWED_URL_HOSTS: "images.example.com,cdn.example.com",
@@ -207,6 +209,7 @@ Deno.test("every setting accepts a valid value from the environment", () => {
     mcpStructuredContent: "never",
     mcpLongJobSeconds: 30,
     mcpPartialImages: 2,
+    mcpConfirmAboveUsd: 0.25,
     mcpAllowDelete: false,
     editAllowedRoots: ["/pics", "/srv/app/rel"],
     editAllowedUrlHosts: ["images.example.com", "cdn.example.com"],
@@ -273,12 +276,14 @@ Deno.test("invalid settings are reported all at once with value and accepted val
     OPENAI_BASE_URL: "ftp://x",
     MCP_PARTIAL_IMAGES: "9",
     BUDGET_USD_PER_KEY_MONTH: "cheap",
+    MCP_CONFIRM_ABOVE_USD: "-1",
   });
   assert.deepEqual([...problems.keys()].sort(), [
     "BUDGET_USD_PER_KEY_MONTH",
     "IMAGES_PUBLIC",
     "IMAGE_STORE",
     "LOG_LEVEL",
+    "MCP_CONFIRM_ABOVE_USD",
     "MCP_PARTIAL_IMAGES",
     "OPENAI_BASE_URL",
     "PORT",
@@ -288,6 +293,7 @@ Deno.test("invalid settings are reported all at once with value and accepted val
   assert.match(problems.get("LOG_LEVEL")!, /"loud".*accepted: debug, info, warning, error/);
   assert.match(problems.get("IMAGE_STORE")!, /"s3".*accepted: fs, kv/);
   assert.match(problems.get("MCP_PARTIAL_IMAGES")!, /"9" is out of range \(accepted: 0 to 3\)/);
+  assert.match(problems.get("MCP_CONFIRM_ABOVE_USD")!, /"-1" is out of range \(accepted: 0 to/);
   try {
     resolve({ PORT: "abc", LOG_LEVEL: "loud" });
   } catch (error) {

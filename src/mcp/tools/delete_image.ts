@@ -8,18 +8,19 @@ import { AppError } from "../../errors.ts";
 import type { McpContext } from "../context.ts";
 import { errorResult } from "../results.ts";
 import type { CallToolResult, McpServer } from "../sdk.ts";
+import { TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
 
 /** Registers `delete_image` on `server`. */
 export function registerDeleteImageTool(server: McpServer, ctx: McpContext): void {
   server.registerTool(
     "delete_image",
     {
-      title: "Delete image",
+      title: SHOWN.delete_image.title,
       description:
         "Permanently delete a stored image (file and catalog entry) by id or image:// URI.",
       inputSchema: { id: z.string().describe("Image id or image:// URI.") },
       annotations: {
-        title: "Delete image",
+        title: SHOWN.delete_image.title,
         readOnlyHint: false,
         destructiveHint: true,
         idempotentHint: true,

@@ -7,6 +7,7 @@ import { doorRequestSchema } from "../../generation/request_schema.ts";
 import type { McpContext } from "../context.ts";
 import { runJobTool } from "../run_job.ts";
 import type { McpServer } from "../sdk.ts";
+import { TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
 
 /**
  * Input of `generate_image`: the MCP door's projection of the request fields (validated in depth
@@ -19,7 +20,7 @@ export function registerGenerateImageTool(server: McpServer, ctx: McpContext): v
   server.registerTool(
     "generate_image",
     {
-      title: "Generate image",
+      title: SHOWN.generate_image.title,
       description:
         "Generate images from a text prompt with OpenAI's image models. Returns a preview you can see, " +
         "a link to the full-size file (image://<id>), its id for edit_image/get_image, and the cost. " +
@@ -27,7 +28,7 @@ export function registerGenerateImageTool(server: McpServer, ctx: McpContext): v
         "gives the pending image id — call get_image with it to fetch the image when it is ready.",
       inputSchema: generateImageInput,
       annotations: {
-        title: "Generate image",
+        title: SHOWN.generate_image.title,
         readOnlyHint: false,
         destructiveHint: false,
         idempotentHint: false,

@@ -10,6 +10,7 @@ import type { McpContext } from "../context.ts";
 import { errorResult, imageBlocks } from "../results.ts";
 import type { CallToolResult, McpServer } from "../sdk.ts";
 import { createProgressReporter } from "../progress.ts";
+import { TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
 
 /** Longest wait inside one call, below Claude Desktop's ~60 s tool timeout. */
 const MAX_WAIT_SECONDS = 50;
@@ -19,7 +20,7 @@ export function registerGetImageTool(server: McpServer, ctx: McpContext): void {
   server.registerTool(
     "get_image",
     {
-      title: "Get image",
+      title: SHOWN.get_image.title,
       description:
         "Show a stored image by id or image:// URI. If the image is still being generated (a pending id " +
         "from generate_image or edit_image), waits for it up to wait_seconds. size=full returns the " +
@@ -31,7 +32,7 @@ export function registerGetImageTool(server: McpServer, ctx: McpContext): void {
           `How long to wait for a pending image, 0–${MAX_WAIT_SECONDS} s (default 40).`,
         ),
       },
-      annotations: { title: "Get image", readOnlyHint: true, openWorldHint: false },
+      annotations: { title: SHOWN.get_image.title, readOnlyHint: true, openWorldHint: false },
     },
     async (args, extra): Promise<CallToolResult> => {
       const progress = createProgressReporter(extra);

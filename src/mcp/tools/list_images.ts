@@ -7,13 +7,14 @@ import { z } from "zod";
 import type { McpContext } from "../context.ts";
 import { describeImage, errorResult, formatBytes, wantsStructuredContent } from "../results.ts";
 import type { CallToolResult, ContentBlock, McpServer } from "../sdk.ts";
+import { TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
 
 /** Registers `list_images` on `server`. */
 export function registerListImagesTool(server: McpServer, ctx: McpContext): void {
   server.registerTool(
     "list_images",
     {
-      title: "List images",
+      title: SHOWN.list_images.title,
       description:
         "List stored images, newest first: id, prompt, model, size, cost and age. Filter by model or " +
         "by text in the prompt; pass the returned cursor to get the next page.",
@@ -25,7 +26,7 @@ export function registerListImagesTool(server: McpServer, ctx: McpContext): void
         model: z.string().optional().describe("Only images made by this model."),
         query: z.string().optional().describe("Only images whose prompt contains this text."),
       },
-      annotations: { title: "List images", readOnlyHint: true, openWorldHint: false },
+      annotations: { title: SHOWN.list_images.title, readOnlyHint: true, openWorldHint: false },
     },
     async (args): Promise<CallToolResult> => {
       try {

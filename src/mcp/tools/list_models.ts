@@ -6,18 +6,19 @@
 import type { McpContext } from "../context.ts";
 import { wantsStructuredContent } from "../results.ts";
 import type { CallToolResult, McpServer } from "../sdk.ts";
+import { TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
 
 /** Registers `list_models` on `server`. */
 export function registerListModelsTool(server: McpServer, ctx: McpContext): void {
   server.registerTool(
     "list_models",
     {
-      title: "List models",
+      title: SHOWN.list_models.title,
       description:
         "List the image models this server knows: status (current, shutdown announced, retired), sizes, " +
         "qualities, output formats, edit support and price. Use it to choose model, size and quality.",
       inputSchema: {},
-      annotations: { title: "List models", readOnlyHint: true, openWorldHint: false },
+      annotations: { title: SHOWN.list_models.title, readOnlyHint: true, openWorldHint: false },
     },
     async (): Promise<CallToolResult> => {
       const models = await ctx.images.models();
