@@ -216,5 +216,19 @@ export async function launchBrowser(): Promise<import("playwright-core").Browser
     executablePath: chromiumPath(),
     headless: true,
     args: [...CHROMIUM_ARGS],
+    env: browserEnv(),
   });
+}
+
+/**
+ * The browser's environment: this process's, without a clock shift. CI's year-ahead run moves the
+ * clock of every process it starts with libfaketime (LD_PRELOAD); the browser is the user's
+ * program, not ours, and Chromium under libfaketime crawls — so it keeps the real time.
+ */
+function browserEnv(): Record<string, string> {
+  const env = Deno.env.toObject();
+  for (const name of Object.keys(env)) {
+    if (name === "LD_PRELOAD" || name.startsWith("FAKETIME")) delete env[name];
+  }
+  return env;
 }
