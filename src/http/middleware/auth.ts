@@ -1,8 +1,9 @@
 /**
  * Authentication and roles. A bearer token is either `MCP_AUTH_TOKEN` (full access) or a named
  * API key from KV (checked on every request, so a revoked key is refused at once). With no token
- * configured and no active key, auth is off and every caller is an anonymous admin, as with the
- * predecessor.
+ * configured and no active key, auth is off: a caller on a loopback address is an anonymous admin,
+ * as with the predecessor; one on another address (a public bind with `ALLOW_UNAUTHENTICATED`) is
+ * an anonymous user (see docs/authorization.md).
  *
  * Status codes follow the route family: the predecessor's REST routes answer 401 for a missing or
  * malformed header and 403 for a wrong token; `/v1` and MCP traffic answer 401 with
@@ -65,7 +66,7 @@ export async function optionalPrincipal(
     if (principal !== null) return principal;
   }
   if (!(await authRequired(auth.config, auth.kv))) {
-    return anonymousPrincipal(clientIp(c, auth.config), "admin");
+    return anonymousPrincipal(clientIp(c, auth.config));
   }
   return null;
 }
@@ -87,7 +88,7 @@ export async function resolvePrincipal(
   if (principal === null) {
     if (!(await authRequired(auth.config, auth.kv))) {
       // Auth is off: anyone may do anything, and a stray token is ignored.
-      return anonymousPrincipal(clientIp(c, auth.config), "admin");
+      return anonymousPrincipal(clientIp(c, auth.config));
     }
     if (header.kind === "missing") {
       throw new AppError("unauthorized", `Authentication required: ${CHALLENGE_HINT}`);

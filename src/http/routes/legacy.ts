@@ -19,11 +19,10 @@ import { imageFileUri } from "../../mcp/results.ts";
 import { encodeBase64 } from "../../encoding.ts";
 import { VERSION } from "../../version.ts";
 import type { HttpEnv } from "../deps.ts";
-import { startGatedGeneration } from "../generation.ts";
 import { resolvePrincipal } from "../middleware/auth.ts";
 import { bodyLimit } from "../middleware/body_limit.ts";
 import { applyHeaders, checkRequestLimit } from "../middleware/rate_limit.ts";
-import { imageUrl, type RouteContext } from "../route_context.ts";
+import { callerOf, imageUrl, type RouteContext } from "../route_context.ts";
 import {
   HealthSchema,
   LegacyGenerateBodySchema,
@@ -228,7 +227,7 @@ async function legacyImage(
     imageUrl: url,
   };
   if (options.b64) {
-    const read = await ctx.images.read(record.id);
+    const read = await ctx.images.read(record.id, callerOf(c, "http"));
     if (read !== null) item.b64_json = encodeBase64(read.bytes);
   }
   return item;
@@ -242,15 +241,12 @@ async function restGenerate(
   const parsed = parseOrThrow(LegacyGenerateBodySchema, body);
   const { response_format: responseFormat, ...fields } = parsed;
   const input = { ...fields, save: fields.save ?? true };
-  const gated = await startGatedGeneration(ctx.gate, {
+  const job = await ctx.images.generate(input, {
     principal: c.get("principal"),
     door: "http",
-    images: ctx.images,
-    operation: "generate",
-    input,
     signal: c.req.raw.signal,
   });
-  const result = await gated.result;
+  const result = await job.done;
   if (result.images.length === 0) {
     throw new AppError("upstream_unavailable", "The upstream API returned no image");
   }
