@@ -94,6 +94,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const kv = await Deno.openKv(":memory:");
   const images = new FakeImageService();
   images.now = now;
+  images.policy = { imagesPublic: config.imagesPublic };
   const metrics = createMetrics({ defaultMetrics: false, now });
   const retention = fakeRetention();
   const app = createApp({ config, images, kv, metrics, retention, now, ...options.deps });

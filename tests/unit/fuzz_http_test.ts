@@ -20,7 +20,6 @@ import { createApp, type HttpApp } from "../../src/http/app.ts";
 import { createMcpEndpoint } from "../../src/http/mcp_endpoint.ts";
 import { UrlSigner } from "../../src/http/signing.ts";
 import { createMetrics } from "../../src/metrics.ts";
-import { createLimiter } from "../../src/ratelimit/limiter.ts";
 import { createServices, type Services } from "../../src/services.ts";
 import { renderImage } from "../fake_openai/render.ts";
 
@@ -143,21 +142,15 @@ async function startFuzzApp(env: Record<string, string> = {}): Promise<FuzzApp> 
     fetch: stubUpstream(),
     resolveDns: () => Promise.resolve(["10.0.0.1"]),
     inputFetch: () => Promise.reject(new Error("URL inputs must not be fetched here")),
+    metrics: createMetrics({ defaultMetrics: false, now }),
   });
-  const metrics = createMetrics({ defaultMetrics: false, now });
-  const limiter = createLimiter(kv, { limits: config, now });
-  const mcp = createMcpEndpoint({
-    config,
-    images: services.images,
-    kv,
-    gate: { limiter, metrics },
-  });
+  const mcp = createMcpEndpoint({ config, images: services.images, kv });
   const app = createApp({
     config,
     images: services.images,
     kv,
-    metrics,
-    limiter,
+    metrics: services.metrics,
+    limiter: services.limiter,
     now,
     retention: {
       stats: () => services.store.catalog.stats(),

@@ -44,7 +44,7 @@ Deno.test("POST /mcp saves all n images and answers data as the first image plus
   assert.equal(call.input.n, 3);
   assert.equal(call.options.door, "http");
   for (const image of body.data.images) {
-    const record = await t.images.get(image.id);
+    const record = t.images.store.get(image.id)?.record ?? null;
     assert.ok(record, "every answered image is stored");
     assert.equal(image.imageUrl, `http://localhost/images/${record.fileName}`);
     assert.equal(image.url, image.imageUrl);
