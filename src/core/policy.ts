@@ -12,6 +12,7 @@
  */
 import type { Caller, ImageRecord, Principal } from "../core_types.ts";
 import { AppError } from "../errors.ts";
+import { markdownTable } from "../markdown.ts";
 
 /** What a caller can ask of the image service. */
 export type Operation = "generate" | "edit" | "read" | "list" | "delete" | "cancel";
@@ -143,27 +144,33 @@ const GENERATION_WORDS: Record<Scope, string> = {
 };
 
 /** How file URLs are governed, for the docs (the HTTP door checks it; see src/http/routes/images.ts). */
-export const FILE_URL_RULE =
-  "| file URL | `GET /images/{file}` and its thumbnail | anyone when `IMAGES_PUBLIC=true`; " +
-  "else a signed link or any valid key | same | same |";
+const FILE_URL_ROW = [
+  "file URL",
+  "`GET /images/{file}` and its thumbnail",
+  "anyone when `IMAGES_PUBLIC=true`; else a signed link or any valid key",
+  "same",
+  "same",
+];
 
 /** The policy as a Markdown table (the body of docs/authorization.md's table). */
 export function policyTable(): string {
-  const lines = [
-    "| operation | covers | admin | user | guest |",
-    "|---|---|---|---|---|",
-  ];
-  for (const row of POLICY) {
+  const rows = POLICY.map((row) => {
     const words = row.operation === "generate" || row.operation === "edit"
       ? GENERATION_WORDS
       : SCOPE_WORDS;
-    lines.push(
-      `| ${row.operation} | ${row.covers} | ${words[row.scopes.admin]} | ` +
-        `${words[row.scopes.user]} | ${words[row.scopes.guest]} |`,
-    );
-  }
-  lines.push(FILE_URL_RULE);
-  return lines.join("\n");
+    return [
+      row.operation,
+      row.covers,
+      words[row.scopes.admin],
+      words[row.scopes.user],
+      words[row.scopes.guest],
+    ];
+  });
+  return markdownTable([
+    ["operation", "covers", "admin", "user", "guest"],
+    ...rows,
+    FILE_URL_ROW,
+  ]).join("\n");
 }
 
 /** Whether `caller` may do `operation` (on `record`); for doors deciding which controls to show. */
