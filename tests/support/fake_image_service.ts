@@ -23,6 +23,7 @@ import type {
   StartOptions,
 } from "../../src/core_types.ts";
 import { authorize, type PolicySettings } from "../../src/core/policy.ts";
+import { hourlyImageLimit, type LimitSettings } from "../../src/ratelimit/limiter.ts";
 import { AppError, ValidationError } from "../../src/errors.ts";
 import { newImageId, sha256Hex } from "../../src/images/ids.ts";
 
@@ -113,7 +114,14 @@ export class FakeImageService implements ImageService {
   now: () => number = Date.now;
   /** What the authorization policy depends on. */
   policy: PolicySettings = { imagesPublic: true };
-  #pending = new Map<string, { imageIds: string[]; model: string; created: number }>();
+  /** The hourly allowances {@link allowance} reports (it enforces none). */
+  limits: Pick<LimitSettings, "imageGenerationRateLimit" | "anonymousImageGenerationRateLimit"> = {
+    imageGenerationRateLimit: 10,
+  };
+  #pending = new Map<
+    string,
+    { imageIds: string[]; model: string; created: number; creator: string; cancel: () => void }
+  >();
 
   /** Number of stored images. */
   get size(): number {
@@ -222,7 +230,13 @@ export class FakeImageService implements ImageService {
     const failure = this.failNext;
     this.failNext = undefined;
     let cancelled = false;
-    this.#pending.set(jobId, { imageIds, model, created });
+    this.#pending.set(jobId, {
+      imageIds,
+      model,
+      created,
+      creator: options.principal.id,
+      cancel: () => (cancelled = true),
+    });
     const done = (async (): Promise<GenerationResult> => {
       try {
         if ((options.partialImages ?? 0) > 0) {
@@ -426,12 +440,22 @@ export class FakeImageService implements ImageService {
     return { status: "missing" };
   }
 
-  cancel(): Promise<boolean> {
-    return Promise.resolve(false);
+  cancel(id: string, caller: Caller): Promise<boolean> {
+    return Promise.try(() => {
+      for (const [jobId, job] of this.#pending) {
+        if (jobId !== id && !job.imageIds.includes(id)) continue;
+        authorize(caller, "cancel", this.policy, { id, creator: job.creator });
+        job.cancel();
+        return true;
+      }
+      return false;
+    });
   }
 
-  allowance(): Promise<Allowance> {
-    return Promise.resolve({ imagesPerHour: 10 });
+  allowance(caller: Caller): Promise<Allowance> {
+    const kind = caller.principal?.kind;
+    const local = kind === "anonymous" || kind === "local";
+    return Promise.resolve({ imagesPerHour: hourlyImageLimit(this.limits, local) });
   }
 
   models(): Promise<readonly ModelSummary[]> {
