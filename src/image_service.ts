@@ -22,6 +22,7 @@ import type { Admission } from "./core/admission.ts";
 import { authorize, type PolicySettings, scopeOf } from "./core/policy.ts";
 import { AppError, toAppError, ValidationError } from "./errors.ts";
 import { catalogIdOfRef } from "./images/inputs.ts";
+import { checkImageRef } from "./images/fs_store.ts";
 import { type Codec, sniffImage } from "./images/codec.ts";
 import type { ImageStore } from "./images/store.ts";
 import type { Generator } from "./generation/generator.ts";
@@ -329,9 +330,13 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
 
     async delete(id, caller) {
       const record = await store.get(id);
-      if (record === null) return false;
+      if (record === null) {
+        // A malformed id is a bad request, not a missing image.
+        checkImageRef(id);
+        return false;
+      }
       authorize(caller, "delete", policy, record);
-      return (await store.delete(id)) !== null;
+      return (await store.delete(record.id)) !== null;
     },
 
     async lookup(id, caller, options = {}): Promise<ImageLookup> {
