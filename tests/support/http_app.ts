@@ -85,6 +85,14 @@ export interface TestAppOptions {
   deps?: Partial<AppDeps>;
 }
 
+/** Sends requests to `app` as from an address (default loopback), the way Deno.serve passes it. */
+function requester(app: HttpApp): TestApp["request"] {
+  return (path, init, address = "127.0.0.1") =>
+    Promise.resolve(
+      app.request(path, init, { remoteAddr: { hostname: address, port: 40000, transport: "tcp" } }),
+    );
+}
+
 /** Builds an app over fresh fakes. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   let clock = Date.UTC(2026, 10, 20, 12, 0, 0);
@@ -114,13 +122,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     advance(ms) {
       clock += ms;
     },
-    request(path, init, address = "127.0.0.1") {
-      return Promise.resolve(
-        app.request(path, init, {
-          remoteAddr: { hostname: address, port: 40000, transport: "tcp" },
-        }),
-      );
-    },
+    request: requester(app),
     [Symbol.asyncDispose]() {
       kv.close();
       return Promise.resolve();
@@ -210,13 +212,7 @@ export async function startRealTestApp(options: { env?: Record<string, string> }
     advance(ms) {
       clock += ms;
     },
-    request(path, init, address = "127.0.0.1") {
-      return Promise.resolve(
-        app.request(path, init, {
-          remoteAddr: { hostname: address, port: 40000, transport: "tcp" },
-        }),
-      );
-    },
+    request: requester(app),
     async [Symbol.asyncDispose]() {
       await services.drain();
       await services.close();
