@@ -12,6 +12,7 @@
  * @module
  */
 import sharp from "sharp";
+import { LOCAL_PRINCIPAL } from "../src/core/policy.ts";
 import type { Page } from "playwright-core";
 import {
   hasChromium,
@@ -459,7 +460,7 @@ async function main(): Promise<void> {
           await page.screenshot({ path: new URL("progress-desktop.png", OUT_DIR).pathname });
           console.error("wrote docs/screenshots/progress-desktop.png");
           const jobId = page.url().split("/").pop()!;
-          await server.services.images.cancel(jobId);
+          await server.services.images.cancel(jobId, { principal: LOCAL_PRINCIPAL, door: "cli" });
         }
         await context.close();
       }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { markdownTable } from "./markdown.ts";
 import { z } from "zod";
 import { isAbsolute, join, resolve } from "node:path";
 
@@ -1016,14 +1017,6 @@ export function redactConfig(config: Config): Record<string, unknown> {
     out[s.name] = s.secret && value !== undefined ? "<redacted>" : value;
   }
   return out;
-}
-
-/** Renders rows as a Markdown table aligned the way `deno fmt` aligns it. */
-function markdownTable(rows: string[][]): string[] {
-  const widths = rows[0].map((_, col) => Math.max(3, ...rows.map((row) => row[col].length)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((cell, col) => cell.padEnd(widths[col])).join(" | ")} |`;
-  return [line(rows[0]), line(widths.map((w) => "-".repeat(w))), ...rows.slice(1).map(line)];
 }
 
 /** Renders the settings as Markdown tables, one per group (used for README.md). */

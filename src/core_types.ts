@@ -12,14 +12,32 @@ export type { Door };
 /** One stored image, as the catalog knows it. */
 export type ImageRecord = CatalogRecord;
 
-/** Who asked: used for limits, budgets and the catalog's creator index. */
+/** Who asked: used for authorization, limits, budgets and the catalog's creator index. */
 export interface Principal {
   /** Stable id: key id, `token` for MCP_AUTH_TOKEN, `local` for stdio/CLI, `ip:<addr>` for anonymous. */
   readonly id: string;
   /** Display name. */
   readonly name: string;
-  /** What the principal may do. */
+  /** What the principal may do (see docs/authorization.md). */
   readonly role: "admin" | "user";
+  /** How it was identified; `anonymous` callers may have their own hourly image allowance. */
+  readonly kind?: "token" | "key" | "anonymous" | "local";
+}
+
+/**
+ * Who is calling the image service and through which door. Every operation takes one: the core
+ * authorises, limits and records metrics by it, so every door gets the same answer.
+ */
+export interface Caller {
+  /** The principal, or null for a signed-out gallery visitor (the `guest` role). */
+  readonly principal: Principal | null;
+  /** The door the request came through. */
+  readonly door: Door;
+  /**
+   * `file_url`: a read at an image file URL (`/images/*`), which the HTTP door has already let
+   * through by `IMAGES_PUBLIC`, a valid signed link or a valid key; ownership does not apply.
+   */
+  readonly via?: "file_url";
 }
 
 /** Token usage reported by OpenAI. */
@@ -83,11 +101,11 @@ export type ProgressListener = (event: {
   partialImage?: { index: number; bytes: Uint8Array; mime: string };
 }) => void;
 
-/** Options for starting a generation or edit. */
+/** Options for starting a generation or edit: the caller, plus how to follow the job. */
 export interface StartOptions {
   /** Door the request came through. */
   door: Door;
-  /** Who asked. */
+  /** Who asked (generating needs a principal). */
   principal: Principal;
   /** Aborts the upstream call and stores nothing. */
   signal?: AbortSignal;
@@ -141,6 +159,16 @@ export interface CheckedRequest {
   readonly n: number;
   /** Changes made on the caller's behalf (retired model translated, …). */
   readonly warnings: readonly string[];
+  /** Input references of an edit (images, then the mask); empty for a generation. */
+  readonly inputRefs: readonly string[];
+  /** The most the request can cost, reserved from a monthly budget while it runs (USD). */
+  readonly worstCaseUsd: number;
+}
+
+/** The hourly image allowance a caller has (for doors that show it). */
+export interface Allowance {
+  /** Images per hour; 0 = no cap. */
+  readonly imagesPerHour: number;
 }
 
 /** A page of catalog results. */
@@ -159,7 +187,7 @@ export interface ListImagesOptions {
   cursor?: string;
   /** Only images of this model. */
   model?: string;
-  /** Only images by this creator. */
+  /** Only images by this creator (a user key lists only its own whatever this says). */
   creator?: string;
   /** Case-insensitive substring of the prompt. */
   query?: string;
@@ -206,33 +234,46 @@ export interface ModelSummary {
   readonly price: string;
 }
 
-/** The facade of the core that every door uses. */
+/**
+ * The facade of the core that every door uses. Every operation takes the {@link Caller} and runs
+ * the same pipeline whatever the door: validate and normalise → authorise (src/core/policy.ts) →
+ * admit (limits and a budget reservation, src/core/admission.ts) → upstream → store → metrics and
+ * spend. Refusals are AppErrors (`validation`, `unauthorized`, `forbidden`, `rate_limited`,
+ * `budget_exceeded`), never a silent null.
+ */
 export interface ImageService {
   /** Validates a generation or edit request without starting it (throws ValidationError). */
   validate(operation: "generate" | "edit", input: unknown): Promise<CheckedRequest>;
-  /** Validates `input` (throws ValidationError) and starts a generation job. */
+  /** Validates `input`, authorises and admits the caller, and starts a generation job. */
   generate(input: unknown, options: StartOptions): Promise<GenerationJob>;
-  /** Validates `input`, resolves its image references and starts an edit job. */
+  /** Like {@link generate}; stored images used as inputs must be readable by the caller. */
   edit(input: unknown, options: StartOptions): Promise<GenerationJob>;
-  /** The catalog record of an image, or null. */
-  get(id: string): Promise<ImageRecord | null>;
-  /** The record and full bytes of an image, or null. */
-  read(id: string): Promise<{ record: ImageRecord; bytes: Uint8Array } | null>;
+  /** The catalog record of an image the caller may read, or null when there is none. */
+  get(id: string, caller: Caller): Promise<ImageRecord | null>;
+  /** The record and full bytes of an image the caller may read, or null. */
+  read(id: string, caller: Caller): Promise<{ record: ImageRecord; bytes: Uint8Array } | null>;
   /** A view of an image within `maxBytes` and `maxSide` (the original when it fits). */
   view(
     id: string,
+    caller: Caller,
     limits: { maxBytes: number; maxSide: number },
   ): Promise<{ record: ImageRecord; view: ImageView } | null>;
   /** A 256 px thumbnail (made and kept on first request). */
-  thumbnail(id: string): Promise<{ record: ImageRecord; view: ImageView } | null>;
-  /** Images newest first. */
-  list(options?: ListImagesOptions): Promise<ImagePage>;
+  thumbnail(id: string, caller: Caller): Promise<{ record: ImageRecord; view: ImageView } | null>;
+  /** Images the caller may list, newest first. */
+  list(caller: Caller, options?: ListImagesOptions): Promise<ImagePage>;
   /** Deletes an image (record first, then bytes); false when it did not exist. */
-  delete(id: string): Promise<boolean>;
+  delete(id: string, caller: Caller): Promise<boolean>;
   /** Finds an image by id, waiting up to `waitMs` while its job is still running. */
-  lookup(id: string, options?: { waitMs?: number; signal?: AbortSignal }): Promise<ImageLookup>;
+  lookup(
+    id: string,
+    caller: Caller,
+    options?: { waitMs?: number; signal?: AbortSignal },
+  ): Promise<ImageLookup>;
   /** Cancels a running job by job id or image id, on any instance sharing the KV. */
-  cancel(id: string): Promise<boolean>;
+  cancel(id: string, caller: Caller): Promise<boolean>;
+  /** The caller's hourly image allowance. */
+  allowance(caller: Caller): Promise<Allowance>;
   /** The models the registry knows, with lifecycle and capabilities. */
   models(): Promise<readonly ModelSummary[]>;
   /** The core's clock, epoch milliseconds (ages and elapsed times shown to callers). */

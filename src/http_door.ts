@@ -1,5 +1,5 @@
 /**
- * Wires and starts the HTTP door: services, metrics, limits, the `/mcp` endpoint and the Hono app
+ * Wires and starts the HTTP door: services (with their metrics and limiter), the `/mcp` endpoint and the Hono app
  * on `Deno.serve`, with a graceful shutdown. Run by src/main_http.ts (and by tests in-process).
  *
  * @module
@@ -16,8 +16,6 @@ import { probeKvWrite } from "./images/kv_retry.ts";
 import { createCleanupHandler, runCleanup } from "./images/retention.ts";
 import { getLog, type LoggingHandle } from "./log.ts";
 import { isFullyPriced } from "./generation/pricing.ts";
-import { createMetrics } from "./metrics.ts";
-import { createLimiter } from "./ratelimit/limiter.ts";
 import { createServices, type ServiceDeps } from "./services.ts";
 import { systemClock } from "./clock.ts";
 
@@ -77,7 +75,7 @@ export async function startHttpService(
     maxDataUrlBytes: config.maxUploadBytes,
     ...options.services,
   });
-  const { kv, store, images } = services;
+  const { kv, store, images, metrics, limiter } = services;
   if (
     !isLoopbackHost(config.host) && !config.allowUnauthenticated &&
     !(await authRequired(config, kv))
@@ -102,14 +100,11 @@ export async function startHttpService(
   }
   // One clock for every part of the door: links signed by one part are checked by another.
   const now = options.services?.now ?? systemClock;
-  const metrics = createMetrics();
-  const limiter = createLimiter(kv, { limits: config, now });
   const mcp = createMcpEndpoint({
     config,
     images,
     kv,
     ...(options.logging ? { logging: options.logging } : {}),
-    gate: { limiter, metrics },
     now,
   });
   const retentionLimits = {
@@ -147,7 +142,6 @@ export async function startHttpService(
       images,
       registry: services.registry,
       kv,
-      gate: { limiter, metrics },
       ...(options.logging ? { redact: options.logging.redact } : {}),
       imageUrl: (record, kind) =>
         readableImageUrl(signer, {

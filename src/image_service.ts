@@ -1,10 +1,14 @@
 /**
  * The core facade every door uses ({@link ImageService}): generation jobs, the catalog, shaped
- * views of stored images and cross-instance cancels, over the generator, store and codec.
+ * views of stored images and cross-instance cancels, over the generator, store and codec. Every
+ * operation takes the caller and runs the one pipeline: validate → authorise (core/policy.ts) →
+ * admit (core/admission.ts) → upstream → store → settle spend and record metrics.
  *
  * @module
  */
 import type {
+  Caller,
+  GenerationJob,
   ImageLookup,
   ImagePage,
   ImageRecord,
@@ -12,8 +16,13 @@ import type {
   ImageView,
   ListImagesOptions,
   ModelSummary,
+  StartOptions,
 } from "./core_types.ts";
-import { AppError, ValidationError } from "./errors.ts";
+import type { Admission } from "./core/admission.ts";
+import { authorize, type PolicySettings, scopeOf } from "./core/policy.ts";
+import { AppError, toAppError, ValidationError } from "./errors.ts";
+import { catalogIdOfRef } from "./images/inputs.ts";
+import { checkImageRef } from "./images/fs_store.ts";
 import { type Codec, sniffImage } from "./images/codec.ts";
 import type { ImageStore } from "./images/store.ts";
 import type { Generator } from "./generation/generator.ts";
@@ -25,6 +34,10 @@ import { systemClock } from "./clock.ts";
 export interface ImageServiceDeps {
   /** Jobs. */
   generator: Generator;
+  /** Limits, budget reservations and metrics of generations. */
+  admission: Admission;
+  /** What the authorization policy depends on (`IMAGES_PUBLIC`). */
+  policy: PolicySettings;
   /** Bytes and catalog. */
   store: ImageStore;
   /** Previews and thumbnails. */
@@ -122,15 +135,84 @@ function describeLifecycle(lifecycle: ReturnType<typeof lifecycleOf>): string {
 
 /** Builds the core facade. */
 export function createImageService(deps: ImageServiceDeps): ImageService {
-  const { store, codec, generator, transient } = deps;
+  const { store, codec, generator, transient, admission, policy } = deps;
   const catalog = store.catalog;
   const now = deps.now ?? systemClock;
 
-  async function read(id: string) {
+  /** The record of `id` (saved or kept for one answer), or null. */
+  async function find(id: string): Promise<ImageRecord | null> {
+    return transient.get(id)?.record ?? await store.get(id);
+  }
+
+  /** The record of `id` once `caller` may read it; null when there is none. */
+  async function readable(id: string, caller: Caller): Promise<ImageRecord | null> {
+    const record = await find(id);
+    if (record !== null) authorize(caller, "read", policy, record);
+    return record;
+  }
+
+  async function read(id: string, caller: Caller) {
     const kept = transient.get(id);
-    if (kept) return kept;
+    if (kept) {
+      authorize(caller, "read", policy, kept.record);
+      return kept;
+    }
     const found = await store.read(id);
-    return found ? { record: found.record, bytes: found.bytes } : null;
+    if (found === null) return null;
+    authorize(caller, "read", policy, found.record);
+    return { record: found.record, bytes: found.bytes };
+  }
+
+  /**
+   * Validate → authorise → admit → start: the job's `done` settles only after its spend and
+   * metrics are recorded. A refusal at any step throws and holds nothing.
+   */
+  async function start(
+    operation: "generate" | "edit",
+    input: unknown,
+    options: StartOptions,
+  ): Promise<GenerationJob> {
+    const caller: Caller = options;
+    let checked;
+    try {
+      checked = generator.validate(operation, input, options);
+    } catch (error) {
+      // The model is not validated yet: never publish caller text as a label.
+      const appError = toAppError(error);
+      admission.refused(caller, "unknown", appError);
+      throw appError;
+    }
+    try {
+      authorize(caller, operation, policy);
+      for (const ref of checked.inputRefs) {
+        const id = catalogIdOfRef(ref);
+        const record = id === null ? null : await find(id);
+        if (record !== null) authorize(caller, "read", policy, record);
+      }
+    } catch (error) {
+      const appError = toAppError(error);
+      admission.refused(caller, checked.model, appError);
+      throw appError;
+    }
+    const admitted = await admission.admit(caller, checked, options.signal);
+    let job: GenerationJob;
+    try {
+      job = await generator[operation](input, options, admitted.watch);
+    } catch (error) {
+      await admitted.settle({ ok: false, error });
+      throw toAppError(error);
+    }
+    const done = job.done.then(
+      async (result) => {
+        await admitted.settle({ ok: true, result });
+        return result;
+      },
+      async (error) => {
+        await admitted.settle({ ok: false, error });
+        throw error;
+      },
+    );
+    return { ...job, done };
   }
 
   // A gallery page asks for many thumbnails at once, sometimes the same one twice.
@@ -173,17 +255,15 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
 
   return {
     validate: (operation, input) => Promise.try(() => generator.validate(operation, input)),
-    generate: (input, options) => generator.generate(input, options),
-    edit: (input, options) => generator.edit(input, options),
+    generate: (input, options) => start("generate", input, options),
+    edit: (input, options) => start("edit", input, options),
 
-    async get(id) {
-      return transient.get(id)?.record ?? await store.get(id);
-    },
+    get: readable,
 
     read,
 
-    async view(id, limits): Promise<{ record: ImageRecord; view: ImageView } | null> {
-      const found = await read(id);
+    async view(id, caller, limits): Promise<{ record: ImageRecord; view: ImageView } | null> {
+      const found = await read(id, caller);
       if (!found) return null;
       // JPEG encodes several times faster than WebP; images with alpha still become WebP.
       const preview = await codec.makePreview(found.bytes, { ...limits, prefer: "jpeg" });
@@ -199,9 +279,10 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
       };
     },
 
-    async thumbnail(id) {
+    async thumbnail(id, caller) {
       const record = await store.get(id);
       if (!record) return null;
+      authorize(caller, "read", policy, record);
       const bytes = await store.readThumbnail(id) ?? await makeThumbnailOnce(record.id);
       if (!bytes) return null;
       const info = sniffImage(bytes);
@@ -217,7 +298,12 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
       };
     },
 
-    async list(options: ListImagesOptions = {}): Promise<ImagePage> {
+    async list(caller, options: ListImagesOptions = {}): Promise<ImagePage> {
+      authorize(caller, "list", policy);
+      // A user's list holds only its own images, whatever creator it asked for.
+      const creator = scopeOf(caller, "list", policy) === "own"
+        ? caller.principal!.id
+        : options.creator;
       const limit = options.limit ?? 20;
       if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
         throw new ValidationError("limit", `Invalid limit ${limit}: accepted 1 to 100`);
@@ -227,7 +313,7 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
           limit,
           cursor: options.cursor,
           model: options.model,
-          creator: options.creator,
+          creator,
           text: options.query,
         });
         span.setAttributes({ "catalog.items": found.items.length });
@@ -235,24 +321,32 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
       }, {
         attributes: {
           "catalog.limit": limit,
-          "catalog.filtered": Boolean(options.model || options.creator || options.query),
+          "catalog.filtered": Boolean(options.model || creator || options.query),
           "catalog.paged": options.cursor !== undefined,
         },
       });
       return { items: page.items, nextCursor: page.cursor ?? undefined };
     },
 
-    async delete(id) {
-      return (await store.delete(id)) !== null;
+    async delete(id, caller) {
+      const record = await store.get(id);
+      if (record === null) {
+        // A malformed id is a bad request, not a missing image.
+        checkImageRef(id);
+        return false;
+      }
+      authorize(caller, "delete", policy, record);
+      return (await store.delete(record.id)) !== null;
     },
 
-    async lookup(id, options = {}): Promise<ImageLookup> {
+    async lookup(id, caller, options = {}): Promise<ImageLookup> {
       const deadline = now() + (options.waitMs ?? 0);
       for (;;) {
-        const record = transient.get(id)?.record ?? await store.get(id);
+        const record = await readable(id, caller);
         if (record) return { status: "ready", record };
         const job = await jobFor(id);
         if (!job) return { status: "missing" };
+        authorize(caller, "read", policy, { id, creator: job.creator });
         const status = {
           id: job.jobId,
           state: job.state,
@@ -290,7 +384,7 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
         if (job.state === "succeeded") {
           // The job finished but this id was not among its images (e.g. it made fewer).
           if (job.jobId === id && job.imageIds.length > 0) {
-            const first = await store.get(job.imageIds[0]);
+            const first = await readable(job.imageIds[0], caller);
             if (first) return { status: "ready", record: first };
           }
           return { status: "missing" };
@@ -300,13 +394,17 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
       }
     },
 
-    async cancel(id) {
-      if (generator.abortLocal(id)) return true;
+    async cancel(id, caller) {
       const job = await jobFor(id);
-      if (!job || (job.state !== "pending" && job.state !== "running")) return false;
+      if (!job) return false;
+      authorize(caller, "cancel", policy, { id, creator: job.creator });
+      if (generator.abortLocal(job.jobId)) return true;
+      if (job.state !== "pending" && job.state !== "running") return false;
       await deps.requestCancel(job.jobId);
       return true;
     },
+
+    allowance: (caller) => Promise.resolve({ imagesPerHour: admission.imagesPerHour(caller) }),
 
     now,
 

@@ -1,7 +1,9 @@
 /**
  * The only place wiring happens: from a resolved {@link Config} to the running core — KV, the
  * image store (migrated, adopted, reconciled), the model registry, the codec, the OpenAI client,
- * the generator and the {@link ImageService} facade every door uses.
+ * the generator, the limiter and metrics, and the {@link ImageService} facade every door uses —
+ * stdio and CLI included, so their generations pass the same limits and land in the same
+ * metrics and spend ledger as the HTTP doors'.
  *
  * Two KV databases: the configured one (keys, spend ledger, limits, jobs, cancels) and the image
  * catalog's, which travels with `OUTPUT_DIR` (`OUTPUT_DIR/.openai-image-gen/catalog.sqlite3`)
@@ -16,7 +18,10 @@ import { scratchCopy } from "./images/scratch.ts";
 import type { Config } from "./config.ts";
 import type { Door, ImageService } from "./core_types.ts";
 import { LOCAL_CANCEL_POLL_MS, requestCancel, watchCancel } from "./generation/cancels.ts";
-import { Generator, type JobObserver, type UpstreamGate } from "./generation/generator.ts";
+import { Generator } from "./generation/generator.ts";
+import { createAdmission } from "./core/admission.ts";
+import { createLimiter, type Limiter } from "./ratelimit/limiter.ts";
+import { createMetrics, type ServiceMetrics } from "./metrics.ts";
 import {
   loadModelRegistry,
   type ModelRegistry,
@@ -52,10 +57,8 @@ export interface ServiceDeps {
   resolveDns?: (hostname: string) => Promise<string[]>;
   /** Clock (tests). */
   now?: () => number;
-  /** Limits around upstream calls (the HTTP door). */
-  gate?: UpstreamGate;
-  /** Observer of finished jobs (metrics). */
-  observe?: JobObserver;
+  /** The metrics registry to record into (default: a new one). */
+  metrics?: ServiceMetrics;
   /** Largest data: URL edit input (the HTTP door raises it for uploads). */
   maxDataUrlBytes?: number;
   /** Skip the start-up reconcile (tests that build many services). */
@@ -83,6 +86,10 @@ export interface Services extends AsyncDisposable {
   readonly generator: Generator;
   /** The facade the doors use. */
   readonly images: ImageService;
+  /** Metrics of generations (and, at the HTTP door, of requests); served by `/metrics`. */
+  readonly metrics: ServiceMetrics;
+  /** Limits bound to the configured KV (the HTTP door's request limit uses it too). */
+  readonly limiter: Limiter;
   /** Waits for running jobs (including those answered as pending) to finish. */
   drain(): Promise<void>;
   /** Stops timers and closes KV (when opened here). */
@@ -234,15 +241,18 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       store,
       resolveInput: (ref, field, signal) => resolver.resolve(ref, field, signal),
       now,
-      gate: deps.gate,
-      observe: deps.observe,
       transient,
       watchCancel: (jobId, onCancel) => watchCancel(kv, jobId, onCancel, { pollMs: cancelPollMs }),
       instance,
       door: deps.door,
     });
+    // Process metrics (memory, event loop) are only ever served by the HTTP door's /metrics.
+    const metrics = deps.metrics ?? createMetrics({ now, defaultMetrics: deps.door === "http" });
+    const limiter = createLimiter(kv, { limits: config, now });
     const images = createImageService({
       generator,
+      admission: createAdmission({ limiter, metrics, limits: config }),
+      policy: { imagesPublic: config.imagesPublic },
       store,
       codec,
       registry,
@@ -275,6 +285,8 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       codec,
       generator,
       images,
+      metrics,
+      limiter,
       drain: () => generator.drain(),
       close,
       [Symbol.asyncDispose]: async () => {

@@ -11,7 +11,7 @@ import { getLog } from "./log.ts";
 import { type KeyVariable, missingKeyHint } from "./generation/key_hint.ts";
 import { lazyImageService } from "./lazy_image_service.ts";
 import type { FastStdioTransport } from "./mcp/fast_stdio.ts";
-import type { Principal } from "./core_types.ts";
+import { LOCAL_PRINCIPAL } from "./core/policy.ts";
 import { SERVER_NAME, VERSION } from "./version.ts";
 
 const HELP = `${SERVER_NAME} ${VERSION} — MCP server over stdio
@@ -23,13 +23,6 @@ Every setting of the README's configuration table can be given as a flag named a
 Tools: generate_image, edit_image, get_image, list_images, delete_image, list_models.
 Setup for Claude Desktop and other clients: MCP_SETUP.md.
 `;
-
-/** The local user of a stdio server owns everything it stores. */
-const LOCAL_PRINCIPAL: Principal = Object.freeze({
-  id: "local",
-  name: "local user",
-  role: "admin",
-});
 
 /** Runs the stdio server on `transport` (already listening); returns the exit code. */
 export async function runStdioServer(

@@ -88,8 +88,19 @@ export async function authenticate(
   return { id: stored.id, name: stored.name, role: stored.role, kind: "key" };
 }
 
-/** A caller without credentials, named by address; `role` is what such callers may do. */
-export function anonymousPrincipal(address: string, role: Role): Principal {
+/** True for an address of this machine (127.0.0.0/8, ::1, or IPv4 loopback mapped into IPv6). */
+export function isLoopbackAddress(address: string): boolean {
+  const v4 = address.startsWith("::ffff:") ? address.slice(7) : address;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4) || address === "::1";
+}
+
+/**
+ * A caller without credentials while auth is off, named by address. On a loopback address it is
+ * the person running the service and acts as the admin; elsewhere (a public bind with
+ * `ALLOW_UNAUTHENTICATED=true`) it is a user owning the images it made (docs/authorization.md).
+ */
+export function anonymousPrincipal(address: string): Principal {
+  const role: Role = isLoopbackAddress(address) ? "admin" : "user";
   return { id: `ip:${address}`, name: address, role, kind: "anonymous" };
 }
 

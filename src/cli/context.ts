@@ -7,19 +7,13 @@
  * @module
  */
 import { type Config, readDotenvFile, readProcessEnv, resolveConfig, SETTINGS } from "../config.ts";
-import type { Principal } from "../core_types.ts";
+import type { Caller, Principal } from "../core_types.ts";
+import { LOCAL_PRINCIPAL } from "../core/policy.ts";
 import { DEFAULT_MAX_INPUT_BYTES } from "../images/inputs.ts";
 import { type LoggingHandle, setupLogging } from "../log.ts";
 import type { Services } from "../services.ts";
 import type { CliIo } from "./io.ts";
 import { systemClock } from "../clock.ts";
-
-/** The local user of the CLI owns everything it stores (as with the stdio server). */
-export const LOCAL_PRINCIPAL: Principal = Object.freeze({
-  id: "local",
-  name: "local user",
-  role: "admin",
-});
 
 /** Options of {@link CliSession}. */
 export interface CliSessionOptions {
@@ -41,6 +35,8 @@ export class CliSession {
   readonly json: boolean;
   /** Who the CLI acts as. */
   readonly principal: Principal = LOCAL_PRINCIPAL;
+  /** The CLI as the core's caller. */
+  readonly caller: Caller = { principal: LOCAL_PRINCIPAL, door: "cli" };
   /** Clock, epoch milliseconds. */
   readonly now: () => number;
   #overrides: Record<string, string>;

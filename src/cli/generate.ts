@@ -229,7 +229,7 @@ async function placeImage(
   }
   if (path !== null && (where.output !== undefined || !saved)) {
     const services = await session.services();
-    const found = await services.images.read(record.id);
+    const found = await services.images.read(record.id, session.caller);
     if (!found) {
       throw new Error(`Cannot write image ${record.id}: it is no longer available`);
     }

@@ -92,13 +92,17 @@ async function listImages(
   if (all) {
     let cursor: string | undefined = values.cursor;
     do {
-      const page = await services.images.list({ ...filters, limit: 100, cursor });
+      const page = await services.images.list(session.caller, { ...filters, limit: 100, cursor });
       items.push(...page.items);
       cursor = page.nextCursor;
     } while (cursor !== undefined);
     if (sort !== undefined) items = sortRecords(items, sort);
   } else {
-    const page = await services.images.list({ ...filters, limit, cursor: values.cursor });
+    const page = await services.images.list(session.caller, {
+      ...filters,
+      limit,
+      cursor: values.cursor,
+    });
     items = [...page.items];
     nextCursor = page.nextCursor ?? null;
   }
@@ -240,7 +244,7 @@ async function deleteImages(session: CliSession, ids: readonly string[]): Promis
   const deleted: string[] = [];
   const missing: string[] = [];
   for (const id of ids) {
-    if (await services.images.delete(id)) deleted.push(id);
+    if (await services.images.delete(id, session.caller)) deleted.push(id);
     else missing.push(id);
   }
   if (session.json) printJson(session.io, { deleted, missing });

@@ -35,7 +35,7 @@ import {
 } from "./openai.ts";
 import type { Instance } from "./instances.ts";
 import { missingKeyHint } from "./key_hint.ts";
-import { estimateCost } from "./pricing.ts";
+import { estimateCost, worstCaseCost } from "./pricing.ts";
 import {
   type EditNormalization,
   type GenerateNormalization,
@@ -50,21 +50,17 @@ const log = getLog("generator");
 /** Resolves an edit's image references to bytes (see src/images/inputs.ts). */
 export type ResolveInput = (ref: string, field: string, signal?: AbortSignal) => Promise<EditInput>;
 
-/** A hook around the upstream call (limits, metrics): returns a release called with the outcome. */
-export type UpstreamGate = (
-  context: { model: string; n: number; options: StartOptions; signal: AbortSignal },
-) => Promise<(outcome: { ok: boolean; cost: Cost | null }) => Promise<void> | void>;
-
-/** Observes finished jobs (metrics). */
-export type JobObserver = (event: {
-  model: string;
-  door: string;
-  outcome: "succeeded" | "failed" | "cancelled";
-  errorKind?: string;
-  totalMs: number;
-  images: readonly ImageRecord[];
-  cost: Cost | null;
-}) => void;
+/**
+ * What a job tells its admission (src/core/admission.ts) about the upstream call: once it is sent
+ * a cancel no longer refunds the allowance, and once it is answered its cost is known even if
+ * storing then fails.
+ */
+export interface UpstreamWatch {
+  /** The upstream call is about to be sent (edit inputs are resolved). */
+  sent(): void;
+  /** The upstream answered with images costing `cost`. */
+  answered(cost: Cost): void;
+}
 
 /** Collaborators of {@link Generator}. */
 export interface GeneratorDeps {
@@ -80,10 +76,6 @@ export interface GeneratorDeps {
   resolveInput: ResolveInput;
   /** Clock. */
   now?: () => number;
-  /** Limits around the upstream call. */
-  gate?: UpstreamGate;
-  /** Finished-job observer. */
-  observe?: JobObserver;
   /** Images kept when `save` is false, so the door can still show them once. */
   transient?: { put(record: ImageRecord, bytes: Uint8Array): void };
   /** Watches for cancel requests from other instances; returns a stop function. */
@@ -114,41 +106,66 @@ export class Generator {
     this.#now = deps.now ?? systemClock;
   }
 
-  /** Validates a generation or edit request without starting anything. */
-  validate(operation: "generate" | "edit", input: unknown): CheckedRequest {
-    const normalize = operation === "edit" ? normalizeEditRequest : normalizeGenerateRequest;
-    const { request, warnings } = normalize(input, this.#context());
-    return { model: request.model, n: request.n, warnings };
-  }
-
-  /** Validates a generation request and starts its job. */
-  generate(input: unknown, options: StartOptions): Promise<GenerationJob> {
-    return this.#accept(input, options, normalizeGenerateRequest);
-  }
-
-  /** Validates an edit request and starts its job. */
-  edit(input: unknown, options: StartOptions): Promise<GenerationJob> {
-    return this.#accept(input, options, normalizeEditRequest);
-  }
-
-  #accept(
+  /**
+   * Validates a generation or edit request without starting anything; `partialImages` is what the
+   * door will ask for (it changes the worst-case price).
+   */
+  validate(
+    operation: "generate" | "edit",
     input: unknown,
-    options: StartOptions,
-    normalize: (
+    options: Pick<StartOptions, "partialImages"> = {},
+  ): CheckedRequest {
+    const normalized = this.#normalize(operation, input, options);
+    const { request, warnings } = normalized;
+    const edit = request.operation === "edit" ? (request as EditNormalization["request"]) : null;
+    const inputRefs = edit ? [...edit.images, ...(edit.mask ? [edit.mask] : [])] : [];
+    const model = this.#deps.registry.get(request.model);
+    return {
+      model: request.model,
+      n: request.n,
+      warnings,
+      inputRefs,
+      worstCaseUsd: model
+        ? worstCaseCost(model, {
+          quality: request.quality,
+          size: request.size,
+          n: request.n,
+          promptChars: request.prompt.length,
+          inputImages: inputRefs.length + (edit?.markup ? 1 : 0),
+          partialImages: request.partialImages,
+        })
+        : 0,
+    };
+  }
+
+  /** Validates a generation request and starts its job; `watch` hears about the upstream call. */
+  generate(input: unknown, options: StartOptions, watch?: UpstreamWatch): Promise<GenerationJob> {
+    return this.#start(this.#normalize("generate", input, options), options, watch);
+  }
+
+  /** Validates an edit request and starts its job; `watch` hears about the upstream call. */
+  edit(input: unknown, options: StartOptions, watch?: UpstreamWatch): Promise<GenerationJob> {
+    return this.#start(this.#normalize("edit", input, options), options, watch);
+  }
+
+  #normalize(
+    operation: "generate" | "edit",
+    input: unknown,
+    options: Pick<StartOptions, "partialImages">,
+  ): GenerateNormalization | EditNormalization {
+    const normalize: (
       input: unknown,
       context: NormalizeContext,
-    ) => GenerateNormalization | EditNormalization,
-  ): Promise<GenerationJob> {
+    ) => GenerateNormalization | EditNormalization = operation === "edit"
+      ? normalizeEditRequest
+      : normalizeGenerateRequest;
     const context = this.#context();
     const normalized = normalize(input, context);
     const partials = this.#doorPartialImages(input, normalized, options);
     // The door's partial images apply only when the request named none; the model decides the cap.
-    return this.#start(
-      partials > 0
-        ? normalize({ ...(input as object), partial_images: partials }, context)
-        : normalized,
-      options,
-    );
+    return partials > 0
+      ? normalize({ ...(input as object), partial_images: partials }, context)
+      : normalized;
   }
 
   /**
@@ -158,7 +175,7 @@ export class Generator {
   #doorPartialImages(
     input: unknown,
     normalized: GenerateNormalization | EditNormalization,
-    options: StartOptions,
+    options: Pick<StartOptions, "partialImages">,
   ): number {
     const wanted = options.partialImages ?? 0;
     if (wanted <= 0 || typeof input !== "object" || input === null || Array.isArray(input)) {
@@ -201,6 +218,7 @@ export class Generator {
   async #start(
     normalized: GenerateNormalization | EditNormalization,
     options: StartOptions,
+    watch: UpstreamWatch | undefined,
   ): Promise<GenerationJob> {
     const { config } = this.#deps;
     if (!config.openaiApiKey && !(config.azureEndpoint && config.azureApiKey)) {
@@ -242,7 +260,7 @@ export class Generator {
       jobId,
       (reason) => controller.abort(new AppError("cancelled", `The image generation was ${reason}`)),
     );
-    const done = this.#run(jobId, imageIds, normalized, options, controller.signal).finally(
+    const done = this.#run(jobId, imageIds, normalized, options, controller.signal, watch).finally(
       async () => {
         stopWatching?.();
         detach();
@@ -278,6 +296,7 @@ export class Generator {
     normalized: GenerateNormalization | EditNormalization,
     options: StartOptions,
     signal: AbortSignal,
+    watch: UpstreamWatch | undefined,
   ): Promise<GenerationResult> {
     const { request } = normalized;
     const catalog = this.#deps.store.catalog;
@@ -286,22 +305,15 @@ export class Generator {
       name: JobStage,
       partialImage?: { index: number; bytes: Uint8Array; mime: string },
     ) => options.onProgress?.({ stage: name, elapsedMs: this.#now() - started, partialImage });
-    let release: Awaited<ReturnType<UpstreamGate>> | undefined;
     let cost: Cost | null = null;
     let stored: ImageRecord[] = [];
     try {
       stage("queued");
-      release = await this.#deps.gate?.({
-        model: request.model,
-        n: request.n,
-        options,
-        signal,
-      });
       signal.throwIfAborted();
       await catalog.updateJob(jobId, { state: "running" });
       stage("generating");
       const upstreamStarted = this.#now();
-      const result = await this.#callUpstream(normalized, signal, stage);
+      const result = await this.#callUpstream(normalized, signal, stage, () => watch?.sent());
       const upstreamMs = this.#now() - upstreamStarted;
       signal.throwIfAborted();
       stage("storing");
@@ -320,6 +332,7 @@ export class Generator {
         reason: estimate.reason,
         ...(estimate.estimated ? { estimated: true } : {}),
       };
+      watch?.answered(cost);
       const perImage = estimate.usd === null
         ? null
         : Math.round((estimate.usd / Math.max(1, result.images.length)) * 1e6) / 1e6;
@@ -340,16 +353,6 @@ export class Generator {
       });
       stage("done");
       const totalMs = this.#now() - started;
-      await release?.({ ok: true, cost });
-      release = undefined;
-      this.#deps.observe?.({
-        model: request.model,
-        door: options.door,
-        outcome: "succeeded",
-        totalMs,
-        images: stored,
-        cost,
-      });
       return {
         jobId,
         images: stored,
@@ -371,7 +374,6 @@ export class Generator {
       const appError = signal.aborted && error.kind !== "cancelled"
         ? new AppError("cancelled", "The image generation was cancelled", { cause: thrown })
         : error;
-      await release?.({ ok: false, cost: null });
       await catalog.updateJob(jobId, {
         state: appError.kind === "cancelled" ? "cancelled" : "failed",
         error: { kind: appError.kind, message: appError.message },
@@ -381,15 +383,6 @@ export class Generator {
           message: String(updateError),
         })
       );
-      this.#deps.observe?.({
-        model: request.model,
-        door: options.door,
-        outcome: appError.kind === "cancelled" ? "cancelled" : "failed",
-        errorKind: appError.kind,
-        totalMs: this.#now() - started,
-        images: [],
-        cost: null,
-      });
       if (appError.kind === "internal") {
         log.error("Job {jobId} failed: {error}", { jobId, error: String(thrown) });
       }
@@ -401,6 +394,7 @@ export class Generator {
     normalized: GenerateNormalization | EditNormalization,
     signal: AbortSignal,
     stage: (name: JobStage, partial?: { index: number; bytes: Uint8Array; mime: string }) => void,
+    sent: () => void,
   ): Promise<ImageResult> {
     const client = await this.#deps.client();
     const onPartialImage = (partial: { index: number; bytes: Uint8Array; outputFormat: string }) =>
@@ -427,6 +421,7 @@ export class Generator {
         return result;
       }, { attributes });
     if (normalized.request.operation !== "edit") {
+      sent();
       return await traced(
         "openai.images.generate",
         () => generateImages(client, normalized, { signal, onPartialImage }),
@@ -441,6 +436,8 @@ export class Generator {
     const markup = edit.request.markup
       ? await resolve(edit.request.markup, "markup", signal)
       : undefined;
+    signal.throwIfAborted();
+    sent();
     return await traced(
       "openai.images.edit",
       () => editImages(client, edit, inputs, mask, { signal, onPartialImage, markup }),

@@ -148,3 +148,82 @@ export function isFullyPriced(model: ModelData): boolean {
   if (tokens === null) return perImage !== null;
   return [tokens.textInput, tokens.imageInput, tokens.imageOutput].every((usd) => usd !== null);
 }
+
+/**
+ * Output tokens of one 1024x1024 image per quality, as OpenAI documents them for its token-billed
+ * image models; other sizes scale with their area. Qualities not listed count as the largest.
+ */
+const OUTPUT_TOKENS_PER_1024_SQUARE: Readonly<Record<string, number>> = {
+  low: 272,
+  medium: 1056,
+  high: 4160,
+  xhigh: 8320,
+  max: 16640,
+};
+
+/** Extra output tokens OpenAI bills per partial image. */
+const PARTIAL_IMAGE_TOKENS = 100;
+
+/** Input tokens assumed per input image of an edit (its size is not known before it is read). */
+const INPUT_IMAGE_TOKENS = 6_000;
+
+/** What a request asks for, as far as its price depends on it (see {@link worstCaseCost}). */
+export interface WorstCaseInput {
+  /** Quality (`auto` counts as the model's most expensive). */
+  readonly quality: string;
+  /** `WxH`, or `auto` (counts as the model's largest size). */
+  readonly size: string;
+  /** Number of images. */
+  readonly n: number;
+  /** Characters of the prompt (a token is at least one character). */
+  readonly promptChars: number;
+  /** Input images of an edit (mask included). */
+  readonly inputImages: number;
+  /** Partial images streamed. */
+  readonly partialImages: number;
+}
+
+function pixelsOf(size: string): number | null {
+  const match = /^(\d+)x(\d+)$/.exec(size);
+  return match ? Number(match[1]) * Number(match[2]) : null;
+}
+
+function largestPixels(model: ModelData): number {
+  if (model.sizeRule) return model.sizeRule.maxLongSide * model.sizeRule.maxShortSide;
+  return Math.max(1024 * 1024, ...model.sizes.map((size) => pixelsOf(size) ?? 0));
+}
+
+/**
+ * The most a request on `model` can cost in USD, reserved from a budget before the upstream call
+ * and replaced by the real cost afterwards: the quality's output tokens scaled to the size (the
+ * largest quality and size for `auto`), partial images, and every prompt character and input
+ * image counted at input prices. 0 when the model's prices are unknown (budgets cannot count it).
+ */
+export function worstCaseCost(model: ModelData, input: WorstCaseInput): number {
+  const tokens = model.prices.tokens;
+  if (tokens !== null && tokens.imageOutput !== null) {
+    const qualities = input.quality === "auto" ? model.qualities : [input.quality];
+    const perSquare = Math.max(
+      ...qualities.map((q) =>
+        OUTPUT_TOKENS_PER_1024_SQUARE[q] ??
+          Math.max(...Object.values(OUTPUT_TOKENS_PER_1024_SQUARE))
+      ),
+    );
+    const pixels = pixelsOf(input.size) ?? largestPixels(model);
+    const output = Math.ceil(perSquare * pixels / (1024 * 1024)) * input.n +
+      PARTIAL_IMAGE_TOKENS * input.partialImages * input.n;
+    const usd = output * tokens.imageOutput / PER_MILLION +
+      input.promptChars * (tokens.textInput ?? 0) / PER_MILLION +
+      input.inputImages * INPUT_IMAGE_TOKENS * (tokens.imageInput ?? tokens.imageOutput) /
+        PER_MILLION;
+    return round(usd);
+  }
+  const table = model.prices.perImage;
+  if (table === null) return 0;
+  const byQuality = Object.hasOwn(table, input.quality) ? table[input.quality] : undefined;
+  const exact = byQuality && Object.hasOwn(byQuality, input.size)
+    ? byQuality[input.size]
+    : undefined;
+  const highest = Math.max(0, ...Object.values(table).flatMap((bySize) => Object.values(bySize)));
+  return round((exact ?? highest) * input.n);
+}

@@ -65,7 +65,6 @@ export function createApp(deps: AppDeps): HttpApp {
     signer: new UrlSigner(deps.kv, { now, ttlSeconds: config.imageUrlTtlSeconds }),
     auth: { config, kv: deps.kv, now },
     requestLimit: { limiter, metrics: deps.metrics },
-    gate: { limiter, metrics: deps.metrics },
     retention: deps.retention,
     readinessChecks: deps.readinessChecks ?? {},
     mcpHandler: deps.mcpHandler,

@@ -20,7 +20,6 @@ import { createMcpServer } from "../mcp/server.ts";
 import { type McpServer, WebStandardStreamableHTTPServerTransport } from "../mcp/sdk.ts";
 import { requestBaseUrl } from "./client_ip.ts";
 import type { HttpEnv } from "./deps.ts";
-import { type GenerationGate, startGatedGeneration } from "./generation.ts";
 import { checkJsonRpcBody, isAcceptedId, type JsonRpcMessage } from "./jsonrpc_body.ts";
 import { McpSessionTable } from "./mcp_sessions.ts";
 import { imagePath } from "./route_context.ts";
@@ -41,30 +40,8 @@ export interface McpEndpointOptions {
   kv: Deno.Kv;
   /** Log forwarding to clients. */
   logging?: Pick<LoggingHandle, "addListener" | "redact">;
-  /** Per-principal limits and metrics for tool calls (the same as REST and /v1). */
-  gate?: GenerationGate;
   /** Clock for session idle times (default: the system clock). */
   now?: Clock;
-}
-
-/** The core as seen by one principal's tool calls: generations pass the limits first. */
-function gatedImages(images: ImageService, gate: GenerationGate | undefined): ImageService {
-  if (!gate) return images;
-  const through =
-    (operation: "generate" | "edit"): ImageService["generate"] => async (input, options) => {
-      const { job, result } = await startGatedGeneration(gate, {
-        principal: options.principal as Principal & { kind: "key" },
-        door: "mcp",
-        images,
-        operation,
-        input,
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-        ...(options.partialImages === undefined ? {} : { partialImages: options.partialImages }),
-      });
-      return { ...job, done: result, cancel: job.cancel, detach: job.detach };
-    };
-  return { ...images, generate: through("generate"), edit: through("edit") };
 }
 
 /** The `/mcp` handler plus cleanup of stateful sessions. */
@@ -143,7 +120,7 @@ class MemoryEventStore {
 export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   const { config, kv } = options;
   const now = options.now ?? systemClock;
-  const images = gatedImages(options.images, options.gate);
+  const images = options.images;
   const stateful = config.mcpHttpSessions === "stateful";
   type Session = {
     server: McpServer & { dispose(): void };
@@ -216,7 +193,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       const entry = await kvGet<string>(kv, requestJobKey(principal, sessionId, requestId));
       if (entry.value) {
         found++;
-        const cancelled = await images.cancel(entry.value);
+        const cancelled = await images.cancel(entry.value, { principal, door: "mcp" });
         log.debug("Cancel for request {requestId} → job {jobId}: {cancelled}", {
           requestId,
           jobId: entry.value,

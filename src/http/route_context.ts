@@ -6,12 +6,11 @@
  */
 import type { Context } from "hono";
 import type { Config } from "../config.ts";
-import type { ImageRecord, ImageService } from "../core_types.ts";
+import type { Caller, Door, ImageRecord, ImageService } from "../core_types.ts";
 import type { Limiter } from "../ratelimit/limiter.ts";
 import type { ServiceMetrics } from "../metrics.ts";
 import { requestBaseUrl } from "./client_ip.ts";
 import type { AppDeps, HttpEnv, ReadinessCheck, RetentionApi } from "./deps.ts";
-import type { GenerationGate } from "./generation.ts";
 import type { AuthContext } from "./middleware/auth.ts";
 import type { RequestLimitContext } from "./middleware/rate_limit.ts";
 import { readableImageUrl, type UrlSigner } from "./signing.ts";
@@ -38,14 +37,17 @@ export interface RouteContext {
   readonly auth: AuthContext;
   /** Request-limit collaborators. */
   readonly requestLimit: RequestLimitContext;
-  /** Generation-limit collaborators. */
-  readonly gate: GenerationGate;
   /** Statistics and cleanup. */
   readonly retention: RetentionApi;
   /** Extra readiness checks. */
   readonly readinessChecks: Readonly<Record<string, ReadinessCheck>>;
   /** The MCP-over-HTTP handler, when mounted. */
   readonly mcpHandler: AppDeps["mcpHandler"];
+}
+
+/** The authenticated caller of a request, as the core takes it. */
+export function callerOf(c: Context<HttpEnv>, door: Door): Caller {
+  return { principal: c.get("principal"), door };
 }
 
 /** The URL path of an image file (or its thumbnail), without the base URL. */

@@ -128,6 +128,20 @@ const LEGACY_NAME = /^image_\d{1,15}\.png$/;
 const URI_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const DATA_URL_MIMES = new Set(["image/png", "image/jpeg", "image/jpg", "image/webp"]);
 
+/**
+ * The catalog id an edit input reference names (a bare id, a predecessor file name, or an
+ * `image://` URI), or null when it names something else (a file, URL or data URL) or is malformed.
+ */
+export function catalogIdOfRef(ref: string): string | null {
+  const text = ref.trim();
+  if (UUID.test(text)) return text.toLowerCase();
+  if (LEGACY_NAME.test(text)) return text;
+  const match = /^image:\/\/([^/?#]+)(?:\/preview)?\/?$/i.exec(text);
+  const id = match?.[1] ?? "";
+  if (!URI_ID.test(id) || id.includes("..")) return null;
+  return UUID.test(id) ? id.toLowerCase() : id;
+}
+
 function baseName(file: string): string {
   return file.split(/[\\/]/).pop() ?? "";
 }
@@ -240,18 +254,16 @@ export function createInputResolver(options: InputResolverOptions): InputResolve
     const text = ref.trim();
     const fail = refusal(field, text);
     if (text === "") throw fail("empty", `the reference is empty; ${ACCEPTED}`);
-    if (UUID.test(text)) return await fromCatalog(text, field, text.toLowerCase(), "id", signal);
-    if (LEGACY_NAME.test(text)) return await fromCatalog(text, field, text, "id", signal);
+    const catalogId = catalogIdOfRef(text);
+    if (catalogId !== null) {
+      const source = /^image:/i.test(text) ? "uri" : "id";
+      return await fromCatalog(text, field, catalogId, source, signal);
+    }
     if (/^image:/i.test(text)) {
-      const match = /^image:\/\/([^/?#]+)(?:\/preview)?\/?$/i.exec(text);
-      const id = match?.[1] ?? "";
-      if (!URI_ID.test(id) || id.includes("..")) {
-        throw fail(
-          "bad_reference",
-          "it is not an image URI; use image://{id} or image://{id}/preview",
-        );
-      }
-      return await fromCatalog(text, field, UUID.test(id) ? id.toLowerCase() : id, "uri", signal);
+      throw fail(
+        "bad_reference",
+        "it is not an image URI; use image://{id} or image://{id}/preview",
+      );
     }
     if (/^data:/i.test(text)) return fromData(text, fail);
     if (/^https?:/i.test(text)) {

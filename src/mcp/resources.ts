@@ -6,7 +6,7 @@
  */
 import { encodeBase64 } from "../encoding.ts";
 import type { ImageRecord } from "../core_types.ts";
-import type { McpContext } from "./context.ts";
+import { callerOf, type McpContext } from "./context.ts";
 import { ListResourcesRequestSchema, McpError, type McpServer, ResourceTemplate } from "./sdk.ts";
 
 /** JSON-RPC's error code for invalid parameters. */
@@ -46,7 +46,7 @@ function listing(record: ImageRecord, suffix = "") {
 }
 
 async function completeIds(ctx: McpContext, prefix: string): Promise<string[]> {
-  const page = await ctx.images.list({ limit: 100 });
+  const page = await ctx.images.list(callerOf(ctx), { limit: 100 });
   return page.items.map((r) => r.id).filter((id) => id.startsWith(prefix)).slice(0, 100);
 }
 
@@ -55,8 +55,8 @@ export function registerImageResources(server: McpServer, ctx: McpContext): void
   server.registerResource(
     "image",
     new ResourceTemplate("image://{id}", {
-      list: async () => {
-        const page = await ctx.images.list({ limit: LISTED_IMAGES });
+      list: async (extra) => {
+        const page = await ctx.images.list(callerOf(ctx, extra), { limit: LISTED_IMAGES });
         return { resources: page.items.map((record) => listing(record)) };
       },
       complete: { id: (value) => completeIds(ctx, value) },
@@ -65,9 +65,9 @@ export function registerImageResources(server: McpServer, ctx: McpContext): void
       title: "Stored image",
       description: "The full-size stored image by id (as generated, before any preview resizing).",
     },
-    async (uri, variables) => {
+    async (uri, variables, extra) => {
       const id = idOf(variables);
-      const found = await ctx.images.read(id);
+      const found = await ctx.images.read(id, callerOf(ctx, extra));
       if (!found) throw notFound(id);
       return {
         contents: [{ uri: uri.href, mimeType: found.record.mime, blob: encodeBase64(found.bytes) }],
@@ -85,9 +85,9 @@ export function registerImageResources(server: McpServer, ctx: McpContext): void
       description:
         "A preview of a stored image sized to fit in a client's context (MCP_RESULT_MAX_BYTES).",
     },
-    async (uri, variables) => {
+    async (uri, variables, extra) => {
       const id = idOf(variables);
-      const shaped = await ctx.images.view(id, {
+      const shaped = await ctx.images.view(id, callerOf(ctx, extra), {
         maxBytes: ctx.config.mcpResultMaxBytes,
         maxSide: ctx.config.mcpPreviewMaxSide,
       });
@@ -103,8 +103,8 @@ export function registerImageResources(server: McpServer, ctx: McpContext): void
   );
   // The SDK lists template resources without paging; answer `resources/list` with the catalog's
   // own cursor so every image can be reached, newest first.
-  server.server.setRequestHandler(ListResourcesRequestSchema, async (request) => {
-    const page = await ctx.images.list({
+  server.server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) => {
+    const page = await ctx.images.list(callerOf(ctx, extra), {
       limit: LISTED_IMAGES,
       ...(request.params?.cursor ? { cursor: request.params.cursor } : {}),
     });

@@ -10,7 +10,15 @@ import { pathToFileURL as toFileUrl } from "node:url";
 import { encodeBase64 } from "../encoding.ts";
 import type { Config } from "../config.ts";
 import { type AppError, toAppError } from "../errors.ts";
-import type { GenerationJob, ImageRecord, ImageService, ImageView } from "../core_types.ts";
+import type { Caller, GenerationJob, ImageRecord, ImageService, ImageView } from "../core_types.ts";
+
+/** The core as result shaping needs it: previews of images, read as `caller`. */
+export interface ImageViewer {
+  /** The core. */
+  readonly images: Pick<ImageService, "view">;
+  /** Who the previews are made for. */
+  readonly caller: Caller;
+}
 import type { CallToolResult, ContentBlock } from "./sdk.ts";
 
 /** Settings that shape results. */
@@ -157,14 +165,14 @@ async function summaryText(
 
 /** Content blocks for stored images: preview image + resource link + text, within the budget. */
 export async function imageBlocks(
-  images: ImageService,
+  viewer: ImageViewer,
   config: ResultConfig,
   records: readonly ImageRecord[],
 ): Promise<ContentBlock[]> {
   const content: ContentBlock[] = [];
   const budget = Math.floor(config.mcpResultMaxBytes / Math.max(1, records.length));
   for (const [index, record] of records.entries()) {
-    const shaped = await images.view(record.id, {
+    const shaped = await viewer.images.view(record.id, viewer.caller, {
       maxBytes: budget,
       maxSide: config.mcpPreviewMaxSide,
     });
@@ -194,7 +202,7 @@ export async function imageBlocks(
 
 /** The result of a finished generation. */
 export async function generationResult(
-  images: ImageService,
+  viewer: ImageViewer,
   config: ResultConfig,
   client: ClientTraits,
   result: {
@@ -204,7 +212,7 @@ export async function generationResult(
     cost: { usd: number | null; reason?: string; estimated?: boolean };
   },
 ): Promise<CallToolResult> {
-  const content = await imageBlocks(images, config, result.images);
+  const content = await imageBlocks(viewer, config, result.images);
   const notes: string[] = [];
   if (result.images.length > 1) notes.push(`Total cost: ${formatUsd(result.cost.usd)}`);
   if (result.cost.usd === null && result.cost.reason) notes.push(`Cost: ${result.cost.reason}`);

@@ -6,7 +6,7 @@
  * @module
  */
 import type { GenerationJob, StartOptions } from "../core_types.ts";
-import type { McpContext } from "./context.ts";
+import { callerOf, type McpContext } from "./context.ts";
 import { createProgressReporter, type ToolExtra } from "./progress.ts";
 import { errorResult, generationResult, pendingResult } from "./results.ts";
 import type { CallToolResult } from "./sdk.ts";
@@ -60,7 +60,12 @@ export async function runJobTool(
       );
     }
     progress.stage("done");
-    return await generationResult(ctx.images, ctx.config, ctx.client(), outcome);
+    return await generationResult(
+      { images: ctx.images, caller: callerOf(ctx, extra) },
+      ctx.config,
+      ctx.client(),
+      outcome,
+    );
   } catch (error) {
     return errorResult(error, ctx.redact);
   } finally {

@@ -11,6 +11,7 @@
  * ["ratelimit", "upstream", "state"]          → UpstreamState (UPSTREAM_IMAGES_PER_MINUTE queue)
  * ["ratelimit", "upstream", "ticket", ticket] → TicketState (one per waiting request)
  * ["ratelimit", "ledger", month, principal, "usd_micros" | "images" | "requests"] → Deno.KvU64
+ * ["ratelimit", "reserved", principal]        → ReservedState (worst-case prices of running requests)
  * ```
  *
  * @module
@@ -50,6 +51,12 @@ export interface TicketState {
   readonly deadline: number;
 }
 
+/** Budget reservations of one principal: reservation id → worst-case micro-dollars and deadline. */
+export interface ReservedState {
+  /** Live and not yet pruned reservations. */
+  readonly items: Readonly<Record<string, { readonly micros: number; readonly deadline: number }>>;
+}
+
 /** Fields of the monthly usage ledger. */
 export type LedgerField = "usd_micros" | "images" | "requests";
 
@@ -61,6 +68,7 @@ export const KEYS = {
   inflight: (principal: string): Deno.KvKey => ["ratelimit", "inflight", principal],
   upstreamState: ["ratelimit", "upstream", "state"] as Deno.KvKey,
   upstreamTicket: (ticket: number): Deno.KvKey => ["ratelimit", "upstream", "ticket", ticket],
+  reserved: (principal: string): Deno.KvKey => ["ratelimit", "reserved", principal],
   ledgerMonth: (month: string): Deno.KvKey => ["ratelimit", "ledger", month],
   ledgerPrincipal: (month: string, principal: string): Deno.KvKey => [
     "ratelimit",

@@ -3,10 +3,11 @@
  * hourly image allowance, concurrent generations per principal, the global upstream budget and
  * the monthly spend ledger. All state lives in KV; every function takes the KV and a clock.
  *
- * Typical order for one generation of `n` images by `principal`:
- * `checkBudget` → `reserveGenerations` → `acquireInflight` → `waitForUpstreamBudget` → upstream
- * call → `recordSpend`; when the upstream call fails before producing images, `refundGenerations`
- * gives the hourly allowance back (the upstream budget is not refunded: the call was made).
+ * Typical order for one generation of `n` images by `principal` (run by the core's admission,
+ * src/core/admission.ts): `reserveSpend` (the worst-case price) → `reserveGenerations` →
+ * `acquireInflight` → `waitForUpstreamBudget` → upstream call → `settleSpend` (the real cost);
+ * `refundGenerations` gives the hourly allowance back only to a request that never reached the
+ * upstream or that the upstream refused (the upstream budget is not refunded: the call was made).
  *
  * @module
  */
@@ -16,6 +17,10 @@ import {
   type BudgetStatus,
   checkBudget,
   recordSpend,
+  releaseSpend,
+  reserveSpend,
+  settleSpend,
+  type SpendReservation,
   type UsageReport,
   usageReport,
   type UsageReportOptions,
@@ -33,11 +38,22 @@ import { systemClock } from "../clock.ts";
 export { rateLimitHeaders } from "./headers.ts";
 export { acquireInflight, inflightCount } from "./inflight.ts";
 export type { InflightLease, InflightOptions } from "./inflight.ts";
-export { checkBudget, monthOf, nextMonthStart, recordSpend, usageReport } from "./spend.ts";
+export {
+  checkBudget,
+  monthOf,
+  nextMonthStart,
+  recordSpend,
+  releaseSpend,
+  reserveSpend,
+  settleSpend,
+  usageReport,
+} from "./spend.ts";
 export type {
   BudgetOptions,
   BudgetStatus,
   RecordSpendOptions,
+  ReserveSpendOptions,
+  SpendReservation,
   UsageReport,
   UsageReportOptions,
   UsageRow,
@@ -107,6 +123,12 @@ export interface Limiter {
   checkBudget(principal: string, pendingUsd?: number): Promise<BudgetStatus>;
   /** Adds spend and images to the principal's monthly ledger. */
   recordSpend(principal: string, usd: number, images: number): Promise<void>;
+  /** Sets a request's worst-case price aside from the budget, or throws `budget_exceeded`. */
+  reserveSpend(principal: string, usd: number): Promise<SpendReservation>;
+  /** Replaces a reservation with the real cost (and images) in the ledger. */
+  settleSpend(reservation: SpendReservation, usd: number, images: number): Promise<void>;
+  /** Gives a reservation back unspent (the request never reached the upstream). */
+  releaseSpend(reservation: SpendReservation): Promise<void>;
   /** Per-principal usage of a month. */
   usageReport(options?: Omit<UsageReportOptions, "now">): Promise<UsageReport>;
 }
@@ -158,6 +180,10 @@ export function createLimiter(kv: Deno.Kv, options: LimiterOptions): Limiter {
         ...(pendingUsd === undefined ? {} : { pendingUsd }),
       }),
     recordSpend: (principal, usd, images) => recordSpend(kv, principal, usd, { now, images }),
+    reserveSpend: (principal, usd) =>
+      reserveSpend(kv, principal, usd, { budgetUsd: limits.budgetUsdPerKeyMonth, now }),
+    settleSpend: (reservation, usd, images) => settleSpend(kv, reservation, usd, { now, images }),
+    releaseSpend: (reservation) => releaseSpend(kv, reservation, { now }),
     usageReport: (report = {}) => usageReport(kv, { ...report, now }),
   };
 }

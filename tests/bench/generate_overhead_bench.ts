@@ -4,10 +4,14 @@
  * the fake upstream with the same SDK. The difference of the two means is the overhead.
  * Run: `deno task bench` (or `deno bench -P=test tests/bench/generate_overhead_bench.ts`).
  */
+import type { Caller } from "../../src/core_types.ts";
+import { LOCAL_PRINCIPAL } from "../../src/core/policy.ts";
 import OpenAI from "openai";
 import { resolveConfig } from "../../src/config.ts";
 import { createServices } from "../../src/services.ts";
 import { startFakeOpenAI } from "../fake_openai.ts";
+
+const ADMIN: Caller = { principal: LOCAL_PRINCIPAL, door: "mcp" };
 
 const fake = await startFakeOpenAI();
 const dataDir = await Deno.makeTempDir({ prefix: "bench-overhead-" });
@@ -41,7 +45,7 @@ Deno.bench({
   async fn() {
     const job = await services.images.generate(request, { door: "mcp", principal });
     const result = await job.done;
-    await services.images.view(result.images[0].id, { maxBytes: 700_000, maxSide: 1568 });
+    await services.images.view(result.images[0].id, ADMIN, { maxBytes: 700_000, maxSide: 1568 });
   },
 });
 

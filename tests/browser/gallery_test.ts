@@ -5,6 +5,8 @@
  *
  * @module
  */
+import type { Caller } from "../../src/core_types.ts";
+import { LOCAL_PRINCIPAL } from "../../src/core/policy.ts";
 import assert from "node:assert/strict";
 import axe from "axe-core";
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from "playwright-core";
@@ -17,6 +19,8 @@ import {
   startGalleryServer,
 } from "./support.ts";
 import { modelWhere, pinnedClock } from "../support/pinned_time.ts";
+
+const ADMIN: Caller = { principal: LOCAL_PRINCIPAL, door: "mcp" };
 
 const ignore = !hasChromium();
 if (ignore) {
@@ -171,7 +175,7 @@ Deno.test({
       async (server, { page }) => {
         const prompt = "A cat astronaut floating above the moon";
         const id = await seedImage(server.services, { prompt, size: "1536x1024", quality: "low" });
-        const record = (await server.services.images.get(id))!;
+        const record = (await server.services.images.get(id, ADMIN))!;
         await page.goto(server.baseUrl);
         await page.click(`a.thumb[href="/gallery/${id}"]`);
         await page.waitForURL(`${server.baseUrl}/gallery/${id}`, WAIT);
@@ -289,7 +293,7 @@ Deno.test({
       await page.waitForURL(`${server.baseUrl}/?notice=deleted`, WAIT);
       await page.waitForSelector("text=The image was deleted.", WAIT);
       assert.equal(await page.locator(".card").count(), 0);
-      assert.equal(await server.services.images.get(id), null);
+      assert.equal(await server.services.images.get(id, ADMIN), null);
       // No key ever travelled in a URL.
       for (const url of session.urls) {
         assert.ok(!url.includes(token) && !url.includes(userKey), `no key in ${url}`);

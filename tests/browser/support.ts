@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { Caller } from "../../src/core_types.ts";
 import fs from "node:fs";
 import { Hono } from "hono";
 import { resolveConfig } from "../../src/config.ts";
@@ -14,6 +15,8 @@ import { createMetrics } from "../../src/metrics.ts";
 import { createGalleryApp, type GalleryDeps } from "../../src/http/routes/gallery.tsx";
 import { createServices, type Services } from "../../src/services.ts";
 import { type FakeOpenAI, type FakeOpenAIOptions, startFakeOpenAI } from "../fake_openai.ts";
+
+const FILE_READER: Caller = { principal: null, door: "http", via: "file_url" };
 
 // playwright-core probes for WSL at import time with `fs.existsSync` on a /proc path that Deno
 // only lets `--allow-all` read; under a permission set the probe throws instead of answering
@@ -136,7 +139,7 @@ export async function startGalleryServer(
     const images = services.images;
     // A stand-in for the main app's image routes: bytes through the ImageService.
     root.get("/images/:file/thumb", async (c) => {
-      const found = await images.thumbnail(c.req.param("file").split(".")[0]);
+      const found = await images.thumbnail(c.req.param("file").split(".")[0], FILE_READER);
       if (found === null) return c.notFound();
       return c.body(found.view.bytes as Uint8Array<ArrayBuffer>, 200, {
         "Content-Type": found.view.mime,
@@ -144,7 +147,7 @@ export async function startGalleryServer(
       });
     });
     root.get("/images/:file", async (c) => {
-      const found = await images.read(c.req.param("file").split(".")[0]);
+      const found = await images.read(c.req.param("file").split(".")[0], FILE_READER);
       if (found === null) return c.notFound();
       return c.body(found.bytes as Uint8Array<ArrayBuffer>, 200, {
         "Content-Type": found.record.mime,

@@ -1,11 +1,15 @@
 /**
  * A fake {@link ImageService} for HTTP tests: keeps images in memory, records every call, and can
  * be told to fail, to hold a job open, or to emit partial images. It validates just enough
- * (prompt, n, size, edit images) to exercise the doors' error paths.
+ * (prompt, n, size, edit images) to exercise the doors' error paths, and authorises with the
+ * core's own policy (src/core/policy.ts). It applies no limits: tests of limits, budgets and
+ * metrics of generations use the real core (tests/support/http_app.ts `startRealTestApp`).
  *
  * @module
  */
 import type {
+  Allowance,
+  Caller,
   CheckedRequest,
   GenerationJob,
   GenerationResult,
@@ -18,6 +22,8 @@ import type {
   ModelSummary,
   StartOptions,
 } from "../../src/core_types.ts";
+import { authorize, type PolicySettings } from "../../src/core/policy.ts";
+import { hourlyImageLimit, type LimitSettings } from "../../src/ratelimit/limiter.ts";
 import { AppError, ValidationError } from "../../src/errors.ts";
 import { newImageId, sha256Hex } from "../../src/images/ids.ts";
 
@@ -106,7 +112,16 @@ export class FakeImageService implements ImageService {
   hold: Promise<void> | undefined;
   /** Clock for records. */
   now: () => number = Date.now;
-  #pending = new Map<string, { imageIds: string[]; model: string; created: number }>();
+  /** What the authorization policy depends on. */
+  policy: PolicySettings = { imagesPublic: true };
+  /** The hourly allowances {@link allowance} reports (it enforces none). */
+  limits: Pick<LimitSettings, "imageGenerationRateLimit" | "anonymousImageGenerationRateLimit"> = {
+    imageGenerationRateLimit: 10,
+  };
+  #pending = new Map<
+    string,
+    { imageIds: string[]; model: string; created: number; creator: string; cancel: () => void }
+  >();
 
   /** Number of stored images. */
   get size(): number {
@@ -160,7 +175,8 @@ export class FakeImageService implements ImageService {
     try {
       const n = this.#check(operation, input);
       const model = typeof input.model === "string" ? input.model : "gpt-image-2";
-      return Promise.resolve({ model, n, warnings: [] });
+      const refs = operation === "edit" && Array.isArray(input.images) ? input.images : [];
+      return Promise.resolve({ model, n, warnings: [], inputRefs: refs, worstCaseUsd: 0 });
     } catch (error) {
       return Promise.reject(error);
     }
@@ -206,6 +222,7 @@ export class FakeImageService implements ImageService {
     const { signal, ...rest } = options;
     this.calls.push({ method, input, options: { ...rest, hasSignal: signal !== undefined } });
     const n = this.#check(method, input);
+    authorize(options, method, this.policy);
     const model = typeof input.model === "string" ? input.model : "gpt-image-2";
     const created = this.now();
     const imageIds = Array.from({ length: n }, () => newImageId(created));
@@ -213,7 +230,13 @@ export class FakeImageService implements ImageService {
     const failure = this.failNext;
     this.failNext = undefined;
     let cancelled = false;
-    this.#pending.set(jobId, { imageIds, model, created });
+    this.#pending.set(jobId, {
+      imageIds,
+      model,
+      created,
+      creator: options.principal.id,
+      cancel: () => (cancelled = true),
+    });
     const done = (async (): Promise<GenerationResult> => {
       try {
         if ((options.partialImages ?? 0) > 0) {
@@ -308,24 +331,35 @@ export class FakeImageService implements ImageService {
     }
   }
 
-  get(id: string): Promise<ImageRecord | null> {
+  #find(id: string): ImageRecord | null {
     const direct = this.store.get(id);
-    if (direct) return Promise.resolve(direct.record);
+    if (direct) return direct.record;
     // Like the real service, predecessor file names resolve through the file-name index.
     for (const { record } of this.store.values()) {
-      if (record.fileName === id) return Promise.resolve(record);
+      if (record.fileName === id) return record;
     }
-    return Promise.resolve(null);
+    return null;
   }
 
-  async read(id: string): Promise<{ record: ImageRecord; bytes: Uint8Array } | null> {
-    const record = await this.get(id);
+  get(id: string, caller: Caller): Promise<ImageRecord | null> {
+    return Promise.try(() => {
+      const record = this.#find(id);
+      if (record !== null) authorize(caller, "read", this.policy, record);
+      return record;
+    });
+  }
+
+  async read(
+    id: string,
+    caller: Caller,
+  ): Promise<{ record: ImageRecord; bytes: Uint8Array } | null> {
+    const record = await this.get(id, caller);
     if (record === null) return null;
     return { record, bytes: this.store.get(record.id)!.bytes };
   }
 
-  async view(id: string): Promise<{ record: ImageRecord; view: ImageView } | null> {
-    const read = await this.read(id);
+  async view(id: string, caller: Caller): Promise<{ record: ImageRecord; view: ImageView } | null> {
+    const read = await this.read(id, caller);
     if (read === null) return null;
     return {
       record: read.record,
@@ -333,8 +367,11 @@ export class FakeImageService implements ImageService {
     };
   }
 
-  async thumbnail(id: string): Promise<{ record: ImageRecord; view: ImageView } | null> {
-    const record = await this.get(id);
+  async thumbnail(
+    id: string,
+    caller: Caller,
+  ): Promise<{ record: ImageRecord; view: ImageView } | null> {
+    const record = await this.get(id, caller);
     if (record === null) return null;
     return {
       record,
@@ -342,13 +379,20 @@ export class FakeImageService implements ImageService {
     };
   }
 
-  list(options: ListImagesOptions = {}): Promise<ImagePage> {
+  list(caller: Caller, options: ListImagesOptions = {}): Promise<ImagePage> {
+    try {
+      authorize(caller, "list", this.policy);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const own = caller.principal?.role === "user" ? caller.principal.id : undefined;
     const limit = options.limit ?? 20;
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
       return Promise.reject(new ValidationError("limit", "Invalid limit: expected 1 to 100"));
     }
     let all = [...this.store.values()].map((s) => s.record)
       .filter((r) => options.model === undefined || r.model === options.model)
+      .filter((r) => own === undefined || r.creator === own)
       .sort((a, b) => b.created - a.created || b.id.localeCompare(a.id));
     if (options.cursor !== undefined) {
       let after: { c: number; i: string };
@@ -366,12 +410,17 @@ export class FakeImageService implements ImageService {
     });
   }
 
-  delete(id: string): Promise<boolean> {
-    return Promise.resolve(this.store.delete(id));
+  delete(id: string, caller: Caller): Promise<boolean> {
+    return Promise.try(() => {
+      const record = this.store.get(id)?.record;
+      if (record === undefined) return false;
+      authorize(caller, "delete", this.policy, record);
+      return this.store.delete(id);
+    });
   }
 
-  async lookup(id: string): Promise<ImageLookup> {
-    const record = await this.get(id);
+  async lookup(id: string, caller: Caller): Promise<ImageLookup> {
+    const record = await this.get(id, caller);
     if (record) return { status: "ready", record };
     for (const [jobId, job] of this.#pending) {
       if (job.imageIds.includes(id)) {
@@ -391,8 +440,22 @@ export class FakeImageService implements ImageService {
     return { status: "missing" };
   }
 
-  cancel(): Promise<boolean> {
-    return Promise.resolve(false);
+  cancel(id: string, caller: Caller): Promise<boolean> {
+    return Promise.try(() => {
+      for (const [jobId, job] of this.#pending) {
+        if (jobId !== id && !job.imageIds.includes(id)) continue;
+        authorize(caller, "cancel", this.policy, { id, creator: job.creator });
+        job.cancel();
+        return true;
+      }
+      return false;
+    });
+  }
+
+  allowance(caller: Caller): Promise<Allowance> {
+    const kind = caller.principal?.kind;
+    const local = kind === "anonymous" || kind === "local";
+    return Promise.resolve({ imagesPerHour: hourlyImageLimit(this.limits, local) });
   }
 
   models(): Promise<readonly ModelSummary[]> {

@@ -1,13 +1,18 @@
 /**
- * Builds the HTTP app for a test: in-memory KV, the fake ImageService, its own metrics registry,
- * a fixed clock you can move, and settings from an env-like record. Dispose it with `await using`.
+ * Builds the HTTP app for a test: in-memory KV, the fake ImageService (or, with
+ * {@link startRealTestApp}, the real core against the fake OpenAI upstream), its own metrics
+ * registry, a fixed clock you can move, and settings from an env-like record. Dispose it with
+ * `await using`.
  *
  * @module
  */
 import { type Config, resolveConfig } from "../../src/config.ts";
 import { type AppDeps, createApp, type HttpApp } from "../../src/http/app.ts";
 import type { CleanupResults, RetentionApi } from "../../src/http/deps.ts";
+import type { ImageService } from "../../src/core_types.ts";
 import { createMetrics, type ServiceMetrics } from "../../src/metrics.ts";
+import { createServices, type Services } from "../../src/services.ts";
+import { type FakeOpenAI, startFakeOpenAI } from "../fake_openai.ts";
 import { FakeImageService } from "./fake_image_service.ts";
 
 /** Calls made to the fake retention. */
@@ -68,7 +73,7 @@ export interface TestApp extends AsyncDisposable {
   now(): number;
   /** Moves the clock by `ms`. */
   advance(ms: number): void;
-  /** Sends a request (path relative to `http://localhost`), as from `address`. */
+  /** Sends a request (path relative to `http://localhost`), as from `address` (default loopback). */
   request(path: string, init?: RequestInit, address?: string): Promise<Response>;
 }
 
@@ -78,6 +83,14 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Replaces or adds collaborators. */
   deps?: Partial<AppDeps>;
+}
+
+/** Sends requests to `app` as from an address (default loopback), the way Deno.serve passes it. */
+function requester(app: HttpApp): TestApp["request"] {
+  return (path, init, address = "127.0.0.1") =>
+    Promise.resolve(
+      app.request(path, init, { remoteAddr: { hostname: address, port: 40000, transport: "tcp" } }),
+    );
 }
 
 /** Builds an app over fresh fakes. */
@@ -94,6 +107,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const kv = await Deno.openKv(":memory:");
   const images = new FakeImageService();
   images.now = now;
+  images.policy = { imagesPublic: config.imagesPublic };
   const metrics = createMetrics({ defaultMetrics: false, now });
   const retention = fakeRetention();
   const app = createApp({ config, images, kv, metrics, retention, now, ...options.deps });
@@ -108,13 +122,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     advance(ms) {
       clock += ms;
     },
-    request(path, init, address = "203.0.113.7") {
-      return Promise.resolve(
-        app.request(path, init, {
-          remoteAddr: { hostname: address, port: 40000, transport: "tcp" },
-        }),
-      );
-    },
+    request: requester(app),
     [Symbol.asyncDispose]() {
       kv.close();
       return Promise.resolve();
@@ -137,4 +145,80 @@ export function json(
 /** `Authorization: Bearer <token>`. */
 export function bearer(token: string): Record<string, string> {
   return { Authorization: `Bearer ${token}` };
+}
+
+/** An app over the real core: {@link TestApp}'s shape with the real services and upstream. */
+export interface RealTestApp extends Omit<TestApp, "images"> {
+  /** The real core. */
+  readonly images: ImageService;
+  /** All services (store, limiter, metrics). */
+  readonly services: Services;
+  /** The fake OpenAI upstream the core calls. */
+  readonly upstream: FakeOpenAI;
+}
+
+/**
+ * Builds the app over the real core (createServices with an in-memory KV and a temporary image
+ * folder) calling a fresh fake OpenAI upstream, so limits, budgets, authorization and metrics are
+ * the core's own. The clock starts at 2026-11-20 12:00 UTC and moves only by `advance`.
+ */
+export async function startRealTestApp(options: { env?: Record<string, string> } = {}): Promise<
+  RealTestApp
+> {
+  let clock = Date.UTC(2026, 10, 20, 12, 0, 0);
+  const now = () => clock;
+  const upstream = await startFakeOpenAI({ now });
+  const dataDir = await Deno.makeTempDir({ prefix: "http-real-core-" });
+  const kv = await Deno.openKv(":memory:");
+  const config = resolveConfig({
+    env: {
+      OPENAI_API_KEY: "sk-test-real-core-0123",
+      OPENAI_BASE_URL: upstream.baseUrl,
+      OPENAI_MAX_RETRIES: "0",
+      DATA_DIR: dataDir,
+      ...options.env,
+    },
+    dotenv: {},
+    flags: {},
+  });
+  const metrics = createMetrics({ defaultMetrics: false, now });
+  const services = await createServices(config, {
+    door: "http",
+    kv,
+    now,
+    metrics,
+    skipStartupReconcile: true,
+  });
+  const retention = fakeRetention();
+  const app = createApp({
+    config,
+    images: services.images,
+    kv,
+    metrics,
+    limiter: services.limiter,
+    retention,
+    now,
+  });
+  return {
+    app,
+    images: services.images,
+    services,
+    upstream,
+    kv,
+    config,
+    metrics,
+    retention,
+    now,
+    advance(ms) {
+      clock += ms;
+    },
+    request: requester(app),
+    async [Symbol.asyncDispose]() {
+      await services.drain();
+      await services.close();
+      kv.close();
+      await upstream.close();
+      await Deno.remove(dataDir, { recursive: true });
+    },
+  };
 }

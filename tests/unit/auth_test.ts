@@ -226,8 +226,11 @@ Deno.test("constantTimeEqual compares bytes exactly", async () => {
   assert.equal(await secretsEqual("", ""), true);
 });
 
-Deno.test("anonymous principals are named by address with the role given", () => {
-  const p = anonymousPrincipal("203.0.113.7", "user");
+Deno.test("anonymous principals are named by address: users elsewhere, admins on loopback", () => {
+  assert.equal(anonymousPrincipal("127.0.0.1").role, "admin");
+  assert.equal(anonymousPrincipal("::1").role, "admin");
+  assert.equal(anonymousPrincipal("::ffff:127.0.0.1").role, "admin");
+  const p = anonymousPrincipal("203.0.113.7");
   assert.deepEqual(p, {
     id: "ip:203.0.113.7",
     name: "203.0.113.7",

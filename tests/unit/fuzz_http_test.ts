@@ -21,7 +21,6 @@ import { createMcpEndpoint } from "../../src/http/mcp_endpoint.ts";
 import { createGalleryApp } from "../../src/http/routes/gallery.tsx";
 import { UrlSigner } from "../../src/http/signing.ts";
 import { createMetrics } from "../../src/metrics.ts";
-import { createLimiter } from "../../src/ratelimit/limiter.ts";
 import { createServices, type Services } from "../../src/services.ts";
 import { renderImage } from "../fake_openai/render.ts";
 import { INITIALIZE } from "../e2e/support/mcp_http.ts";
@@ -148,21 +147,15 @@ async function startFuzzApp(
     fetch: stubUpstream(),
     resolveDns: () => Promise.resolve(["10.0.0.1"]),
     inputFetch: () => Promise.reject(new Error("URL inputs must not be fetched here")),
+    metrics: createMetrics({ defaultMetrics: false, now }),
   });
-  const metrics = createMetrics({ defaultMetrics: false, now });
-  const limiter = createLimiter(kv, { limits: config, now });
-  const mcp = createMcpEndpoint({
-    config,
-    images: services.images,
-    kv,
-    gate: { limiter, metrics },
-  });
+  const mcp = createMcpEndpoint({ config, images: services.images, kv });
   const app = createApp({
     config,
     images: services.images,
     kv,
-    metrics,
-    limiter,
+    metrics: services.metrics,
+    limiter: services.limiter,
     now,
     retention: {
       stats: () => services.store.catalog.stats(),

@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { AppError } from "../../src/errors.ts";
 import type { HttpEnv } from "../../src/http/app.ts";
 import { TINY_PNG } from "../support/fake_image_service.ts";
-import { json, startTestApp } from "../support/http_app.ts";
+import { json, startRealTestApp, startTestApp } from "../support/http_app.ts";
 
 Deno.test("GET /health answers the predecessor's {status: ok} plus the version", async () => {
   await using t = await startTestApp();
@@ -44,7 +44,7 @@ Deno.test("POST /mcp saves all n images and answers data as the first image plus
   assert.equal(call.input.n, 3);
   assert.equal(call.options.door, "http");
   for (const image of body.data.images) {
-    const record = await t.images.get(image.id);
+    const record = t.images.store.get(image.id)?.record ?? null;
     assert.ok(record, "every answered image is stored");
     assert.equal(image.imageUrl, `http://localhost/images/${record.fileName}`);
     assert.equal(image.url, image.imageUrl);
@@ -172,7 +172,7 @@ Deno.test("POST /mcp hands JSON-RPC bodies to the mounted MCP handler with the p
   assert.deepEqual(seen.map((s) => s.method), ["POST", "POST", "GET", "DELETE"]);
   assert.deepEqual(seen[0].body, message);
   assert.deepEqual(seen[1].body, batch);
-  assert.equal(seen[0].principal, "ip:203.0.113.7");
+  assert.equal(seen[0].principal, "ip:127.0.0.1");
 
   // The predecessor's requests still reach the REST API.
   assert.equal((await (await t.request("/mcp")).json()).name, "generate_image");
@@ -207,10 +207,12 @@ Deno.test("GET /metrics serves Prometheus text with route templates, not raw pat
 });
 
 Deno.test("generation outcomes are counted by model, outcome and door", async () => {
-  await using t = await startTestApp();
-  await (await t.request("/mcp", json({ prompt: "a cat" }))).arrayBuffer();
-  t.images.failNext = new AppError("upstream_timeout", "timed out");
-  await (await t.request("/mcp", json({ prompt: "a cat" }))).arrayBuffer();
+  // The core records them, so this runs the real core against the fake upstream.
+  await using t = await startRealTestApp({ env: { OPENAI_TIMEOUT_MS: "1000" } });
+  await (await t.request("/mcp", json({ prompt: "a cat", quality: "low" }))).arrayBuffer();
+  const late = await t.request("/mcp", json({ prompt: "a cat [fault:hang]", quality: "low" }));
+  assert.equal(late.status, 504);
+  await late.arrayBuffer();
   const text = await t.metrics.metricsText();
   assert.match(
     text,

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { createApiKey } from "../../src/auth/tokens.ts";
-import { AppError } from "../../src/errors.ts";
-import { bearer, json, startTestApp } from "../support/http_app.ts";
+import { bearer, json, startRealTestApp, startTestApp } from "../support/http_app.ts";
 
 Deno.test("limited routes carry RateLimit-Policy and RateLimit headers; image reads and health do not", async () => {
   await using t = await startTestApp({ env: { REQUEST_RATE_LIMIT: "100/15m" } });
@@ -80,18 +79,23 @@ Deno.test("image and thumbnail reads are not counted by the request limit", asyn
   await api.body?.cancel();
 });
 
+// Limits of generations are the core's: these run the real core against the fake upstream.
+
 Deno.test("a request for n images needs n from the hourly allowance and is refused whole", async () => {
-  await using t = await startTestApp({ env: { IMAGE_GENERATION_RATE_LIMIT: "3" } });
-  const two = await t.request("/mcp", json({ prompt: "x", n: 2 }));
+  await using t = await startRealTestApp({ env: { IMAGE_GENERATION_RATE_LIMIT: "3" } });
+  const two = await t.request("/mcp", json({ prompt: "x", n: 2, quality: "low" }));
   assert.equal(two.status, 200);
   await two.body?.cancel();
-  const refused = await t.request("/mcp", json({ prompt: "x", n: 2 }));
+  const refused = await t.request("/mcp", json({ prompt: "x", n: 2, quality: "low" }));
   assert.equal(refused.status, 429);
   assert.ok(Number(refused.headers.get("Retry-After")) > 0);
   const body = await refused.json();
   assert.match(body.error, /1 of 3 images left/);
-  assert.equal(t.images.size, 2, "the refused request stored nothing");
-  const one = await t.request("/v1/images/generations", json({ prompt: "x", n: 1 }));
+  assert.equal(t.upstream.requests.length, 1, "the refused request never reached the upstream");
+  const one = await t.request(
+    "/v1/images/generations",
+    json({ prompt: "x", n: 1, quality: "low" }),
+  );
   assert.equal(one.status, 200, "the remaining image is still available, also on /v1");
   await one.body?.cancel();
   const tooMany = await t.request("/mcp", json({ prompt: "x", n: 4 }));
@@ -104,104 +108,115 @@ Deno.test("a request for n images needs n from the hourly allowance and is refus
 });
 
 Deno.test("on a loopback bind with auth off, callers without a key have no hourly image cap", async () => {
-  await using t = await startTestApp();
+  await using t = await startRealTestApp();
   assert.equal(t.config.host, "127.0.0.1");
   for (let i = 0; i < 3; i++) {
-    const ten = await t.request("/mcp", json({ prompt: "x", n: 10 }));
-    assert.equal(ten.status, 200, `request ${i + 1} of 10 images`);
-    await ten.body?.cancel();
+    const many = await t.request("/mcp", json({ prompt: "x", n: 5, quality: "low" }));
+    assert.equal(many.status, 200, `request ${i + 1} of 5 images`);
+    await many.body?.cancel();
   }
 });
 
 Deno.test("an explicit IMAGE_GENERATION_RATE_LIMIT is honoured on a loopback bind with auth off", async () => {
-  await using t = await startTestApp({ env: { IMAGE_GENERATION_RATE_LIMIT: "10" } });
-  const ten = await t.request("/mcp", json({ prompt: "x", n: 10 }));
-  assert.equal(ten.status, 200);
-  await ten.body?.cancel();
-  const more = await t.request("/mcp", json({ prompt: "x" }));
+  await using t = await startRealTestApp({ env: { IMAGE_GENERATION_RATE_LIMIT: "2" } });
+  const two = await t.request("/mcp", json({ prompt: "x", n: 2, quality: "low" }));
+  assert.equal(two.status, 200);
+  await two.body?.cancel();
+  const more = await t.request("/mcp", json({ prompt: "x", quality: "low" }));
   assert.equal(more.status, 429);
   await more.body?.cancel();
 });
 
 Deno.test("API keys keep the default of 10 images per hour on a loopback bind", async () => {
-  await using t = await startTestApp();
+  await using t = await startRealTestApp();
   const { key } = await createApiKey(t.kv, { name: "script", role: "user", now: t.now });
-  const ten = await t.request("/mcp", json({ prompt: "x", n: 10 }, { headers: bearer(key) }));
+  const ten = await t.request(
+    "/mcp",
+    json({ prompt: "x", n: 10, quality: "low" }, { headers: bearer(key) }),
+  );
   assert.equal(ten.status, 200);
   await ten.body?.cancel();
   const more = await t.request(
     "/v1/images/generations",
-    json({ prompt: "x" }, { headers: bearer(key) }),
+    json({ prompt: "x", quality: "low" }, { headers: bearer(key) }),
   );
   assert.equal(more.status, 429);
   assert.match((await more.json()).error.message, /0 of 10 images left/);
 });
 
 Deno.test("a public bind keeps the default of 10 images per hour for callers without a key", async () => {
-  await using t = await startTestApp({ env: { HOST: "0.0.0.0", ALLOW_UNAUTHENTICATED: "true" } });
-  const ten = await t.request("/mcp", json({ prompt: "x", n: 10 }));
+  await using t = await startRealTestApp({
+    env: { HOST: "0.0.0.0", ALLOW_UNAUTHENTICATED: "true" },
+  });
+  const address = "203.0.113.7";
+  const ten = await t.request("/mcp", json({ prompt: "x", n: 10, quality: "low" }), address);
   assert.equal(ten.status, 200);
   await ten.body?.cancel();
-  const more = await t.request("/mcp", json({ prompt: "x" }));
+  const more = await t.request("/mcp", json({ prompt: "x", quality: "low" }), address);
   assert.equal(more.status, 429);
   assert.match((await more.json()).error, /0 of 10 images left/);
 });
 
-Deno.test("images reserved for a failed generation are given back", async () => {
-  await using t = await startTestApp({ env: { IMAGE_GENERATION_RATE_LIMIT: "2" } });
-  t.images.failNext = new AppError("upstream_unavailable", "OpenAI is down");
-  const failed = await t.request("/mcp", json({ prompt: "x", n: 2 }));
+Deno.test("images reserved for a generation the upstream refused are given back; a bad request takes none", async () => {
+  await using t = await startRealTestApp({ env: { IMAGE_GENERATION_RATE_LIMIT: "2" } });
+  const failed = await t.request(
+    "/mcp",
+    json({ prompt: "x [fault:server_error]", n: 2, quality: "low" }),
+  );
   assert.equal(failed.status, 502);
   await failed.body?.cancel();
   const invalid = await t.request("/mcp", json({ prompt: "x", n: 2, size: "huge" }));
   assert.equal(invalid.status, 400);
   await invalid.body?.cancel();
-  const ok = await t.request("/mcp", json({ prompt: "x", n: 2 }));
-  assert.equal(ok.status, 200, "the allowance was refunded twice");
+  const ok = await t.request("/mcp", json({ prompt: "x", n: 2, quality: "low" }));
+  assert.equal(ok.status, 200, "the refused request was refunded, the invalid one took nothing");
   await ok.body?.cancel();
 });
 
 Deno.test("MAX_INFLIGHT_PER_KEY refuses a second concurrent generation with 429", async () => {
-  await using t = await startTestApp({ env: { MAX_INFLIGHT_PER_KEY: "1" } });
-  let release!: () => void;
-  t.images.hold = new Promise((resolve) => (release = resolve));
-  const first = t.request("/mcp", json({ prompt: "slow" }));
-  // Wait (bounded) until the first generation has started.
-  for (let i = 0; i < 200 && t.images.calls.length === 0; i++) {
+  await using t = await startRealTestApp({ env: { MAX_INFLIGHT_PER_KEY: "1" } });
+  const first = t.request("/mcp", json({ prompt: "slow [fault:latency=1500]", quality: "low" }));
+  // Wait (bounded) until the first generation has reached the upstream.
+  for (let i = 0; i < 400 && t.upstream.stats.inFlight === 0; i++) {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
-  assert.equal(t.images.calls.length, 1);
+  assert.equal(t.upstream.stats.inFlight, 1);
   const second = await t.request("/v1/images/generations", json({ prompt: "fast" }));
   assert.equal(second.status, 429);
   assert.match((await second.json()).error.message, /at a time/);
   assert.match(await t.metrics.metricsText(), /generations_in_flight 1/);
-  release();
-  t.images.hold = undefined;
   const done = await first;
   assert.equal(done.status, 200);
   await done.body?.cancel();
-  const third = await t.request("/mcp", json({ prompt: "again" }));
+  const third = await t.request("/mcp", json({ prompt: "again", quality: "low" }));
   assert.equal(third.status, 200, "the slot was released");
   await third.body?.cancel();
 });
 
-Deno.test("BUDGET_USD_PER_KEY_MONTH refuses generations once the key's spend reaches it", async () => {
-  await using t = await startTestApp({
-    env: { BUDGET_USD_PER_KEY_MONTH: "0.05", MCP_AUTH_TOKEN: "admin-token" },
+Deno.test("BUDGET_USD_PER_KEY_MONTH refuses generations once the key's spend would pass it", async () => {
+  await using t = await startRealTestApp({
+    env: { BUDGET_USD_PER_KEY_MONTH: "0.07", MCP_AUTH_TOKEN: "admin-token" },
   });
   const { key, record } = await createApiKey(t.kv, { name: "bob", role: "user", now: () => 0 });
+  let spent = 0;
   for (let i = 0; i < 2; i++) {
-    const res = await t.request("/mcp", json({ prompt: "x" }, { headers: bearer(key) }));
+    const res = await t.request(
+      "/v1/images/generations",
+      json({ prompt: "x" }, { headers: bearer(key) }),
+    );
     assert.equal(res.status, 200);
-    await res.body?.cancel();
+    const body = await res.json();
+    spent += body.usage.output_tokens * 30 / 1e6 + body.usage.input_tokens * 5 / 1e6;
   }
   const refused = await t.request("/mcp", json({ prompt: "x" }, { headers: bearer(key) }));
   assert.equal(refused.status, 402);
-  assert.match((await refused.json()).error, /Monthly budget exceeded/);
+  const error = (await refused.json()).error;
+  assert.match(error, /Monthly budget exceeded/);
+  assert.match(error, /\$0\.00\d\d left/, "the answer names what is left");
   const usage = await t.request("/admin/usage", { headers: bearer("admin-token") });
   const report = await usage.json();
   const row = report.rows.find((r: { principal: string }) => r.principal === record.id);
   assert.equal(row.images, 2);
   assert.equal(row.name, "bob");
-  assert.ok(Math.abs(row.spendUsd - 0.084) < 1e-9);
+  assert.ok(Math.abs(row.spendUsd - spent) < 1e-5, `${row.spendUsd} vs ${spent}`);
 });

@@ -88,7 +88,7 @@ Deno.test("image URLs follow TRUST_PROXY forwarded headers and PUBLIC_BASE_URL",
     json({ prompt: "x", response_format: "url" }, { headers }),
   );
   assert.match((await ignored.json()).data[0].url, /^http:\/\/localhost\/images\//);
-  assert.equal(direct.images.calls[0].options.principal.id, "ip:203.0.113.7");
+  assert.equal(direct.images.calls[0].options.principal.id, "ip:127.0.0.1");
 
   await using fixed = await startTestApp({ env: { PUBLIC_BASE_URL: "https://pub.example/" } });
   const pub = await fixed.request(

@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
+import type { Caller } from "../../src/core_types.ts";
+import { LOCAL_PRINCIPAL } from "../../src/core/policy.ts";
 import { resolveConfig } from "../../src/config.ts";
 import { createServices } from "../../src/services.ts";
 import { startFakeOpenAI } from "../fake_openai.ts";
 import { generationResult } from "../../src/mcp/results.ts";
+
+const ADMIN: Caller = { principal: LOCAL_PRINCIPAL, door: "mcp" };
 
 const principal = { id: "local", name: "local user", role: "admin" as const };
 
@@ -43,7 +47,9 @@ Deno.test("a thumbnail asked for many times at once is made once and kept", asyn
     });
     const [record] = (await job.done).images;
     assert.equal(await store.readThumbnail(record.id), null, "made on first request, not before");
-    const views = await Promise.all(Array.from({ length: 6 }, () => images.thumbnail(record.id)));
+    const views = await Promise.all(
+      Array.from({ length: 6 }, () => images.thumbnail(record.id, ADMIN)),
+    );
     for (const view of views) {
       assert.ok(view);
       assert.equal(view.view.mime, "image/webp");
@@ -64,10 +70,10 @@ Deno.test("a job that stopped updating is reported as interrupted, not pending f
       imageIds: [imageId],
     });
     await store.catalog.updateJob("job-lost", { state: "running" });
-    assert.equal((await images.lookup(imageId)).status, "pending");
+    assert.equal((await images.lookup(imageId, ADMIN)).status, "pending");
     // Longer than every upstream attempt (600 s timeout × 3 attempts) plus 2 min for storing.
     clock += 40 * 60_000;
-    const lost = await images.lookup(imageId);
+    const lost = await images.lookup(imageId, ADMIN);
     assert.equal(lost.status, "failed");
     assert.match(lost.status === "failed" ? lost.error.message : "", /interrupted/);
   }, () => clock);
@@ -92,7 +98,7 @@ Deno.test("validate checks a request the way generate does and starts nothing", 
       (e) => e,
     );
     assert.equal(edit?.field, "images", "an edit needs its input images");
-    assert.deepEqual((await images.list()).items, [], "nothing was generated or stored");
+    assert.deepEqual((await images.list(ADMIN)).items, [], "nothing was generated or stored");
   });
 });
 
@@ -106,7 +112,7 @@ Deno.test("every generation of the default model has a cost; an estimated price 
     assert.ok(priced.cost.usd !== null && priced.cost.usd > 0, JSON.stringify(priced.cost));
     assert.equal(priced.cost.estimated, undefined);
     assert.equal(priced.images[0].costUsd, priced.cost.usd, "the catalog record carries it");
-    const plain = await generationResult(images, config, {}, priced);
+    const plain = await generationResult({ images, caller: ADMIN }, config, {}, priced);
     assert.doesNotMatch(JSON.stringify(plain.content), /estimate/);
 
     const estimated = await (await images.generate(
@@ -116,7 +122,7 @@ Deno.test("every generation of the default model has a cost; an estimated price 
     assert.ok(estimated.cost.usd !== null && estimated.cost.usd > 0);
     assert.equal(estimated.cost.estimated, true);
     const result = await generationResult(
-      images,
+      { images, caller: ADMIN },
       { ...config, mcpStructuredContent: "always" },
       {},
       estimated,

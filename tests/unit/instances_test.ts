@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
+import type { Caller } from "../../src/core_types.ts";
+import { LOCAL_PRINCIPAL } from "../../src/core/policy.ts";
 import { resolveConfig } from "../../src/config.ts";
 import { Instance, INTERRUPTED_MESSAGE } from "../../src/generation/instances.ts";
 import { createServices } from "../../src/services.ts";
+
+const ADMIN: Caller = { principal: LOCAL_PRINCIPAL, door: "mcp" };
 
 const T0 = Date.UTC(2026, 11, 2, 12);
 
@@ -161,14 +165,18 @@ Deno.test("the next process marks the jobs of a dead one interrupted at start-up
       await dead.beat();
       await dead.jobStarted("job-of-dead");
       await runningJob(first, "job-of-dead", imageId, "dead");
-      assert.equal((await first.images.lookup(imageId)).status, "pending", "fresh heartbeat");
+      assert.equal(
+        (await first.images.lookup(imageId, ADMIN)).status,
+        "pending",
+        "fresh heartbeat",
+      );
     }
     clock.advance(46_000);
     await using next = await start();
     const job = await next.store.catalog.getJob("job-of-dead");
     assert.equal(job?.state, "failed", "marked by the start-up sweep");
     assert.equal(job?.error?.message, INTERRUPTED_MESSAGE);
-    const lookup = await next.images.lookup(imageId);
+    const lookup = await next.images.lookup(imageId, ADMIN);
     assert.equal(lookup.status, "failed");
     assert.match(lookup.status === "failed" ? lookup.error.message : "", /interrupted/);
   });
@@ -179,7 +187,7 @@ Deno.test("a job whose instance left no heartbeat reads as interrupted before an
     await using services = await start();
     const imageId = "0195f3c2-8d1e-7abc-9def-0123456789ac";
     await runningJob(services, "job-unindexed", imageId, "gone");
-    const lookup = await services.images.lookup(imageId);
+    const lookup = await services.images.lookup(imageId, ADMIN);
     assert.equal(lookup.status, "failed");
     assert.match(lookup.status === "failed" ? lookup.error.message : "", /interrupted/);
   });

@@ -1,8 +1,9 @@
 /**
  * Authentication and roles. A bearer token is either `MCP_AUTH_TOKEN` (full access) or a named
  * API key from KV (checked on every request, so a revoked key is refused at once). With no token
- * configured and no active key, auth is off and every caller is an anonymous admin, as with the
- * predecessor.
+ * configured and no active key, auth is off: a caller on a loopback address is an anonymous admin,
+ * as with the predecessor; one on another address (a public bind with `ALLOW_UNAUTHENTICATED`) is
+ * an anonymous user (see docs/authorization.md).
  *
  * A credential that matches nothing counts against the caller's address (`AUTH_FAILURE_LIMIT`):
  * past the limit, further failures answer 429 with `Retry-After` while a valid credential is still
@@ -72,8 +73,8 @@ async function identify(
     if (principal !== null) return { principal };
   }
   if (!(await authRequired(auth.config, auth.kv))) {
-    // Auth is off: anyone may do anything, and a stray token is ignored.
-    return { principal: anonymousPrincipal(clientIp(c, auth.config), "admin") };
+    // Auth is off: the address decides the role (docs/authorization.md); a stray token is ignored.
+    return { principal: anonymousPrincipal(clientIp(c, auth.config)) };
   }
   if (header.kind !== "missing") {
     const lockout = await recordAuthFailure(auth.kv, clientIp(c, auth.config), {

@@ -10,12 +10,11 @@
  *   `progress`, `partial`, `done`, `failure`), `POST /jobs/:id/cancel`
  * - `GET|POST /login`, `POST /logout`; `/assets/*`, `/favicon.svg`, `/favicon.ico`
  *
- * Who may do what. With auth off (no `MCP_AUTH_TOKEN`, no API key) there is no sign-in: a caller
- * is `ip:<address>` named "anonymous" with the `user` role, except that a caller on a loopback
- * address (the person running the service on their own machine) is an admin and may delete. With
- * auth on, a session from the sign-in form decides; browsing without one is allowed only when
- * `IMAGES_PUBLIC=true` (the images themselves are public then), generating and editing need a
- * session, deleting the admin role. Every state-changing form carries a CSRF token (see
+ * Who may do what is the core's decision (docs/authorization.md); the pages only choose which
+ * controls to offer. With auth off (no `MCP_AUTH_TOKEN`, no API key) there is no sign-in: a caller
+ * is `ip:<address>` with the `user` role, except that a caller on a loopback address (the person
+ * running the service on their own machine) is an admin. With auth on, a session from the sign-in
+ * form decides; browsing without one (a guest) is allowed only when `IMAGES_PUBLIC=true`. Every state-changing form carries a CSRF token (see
  * `gallery/session.ts`), and a cross-site `Origin` or `Sec-Fetch-Site` is refused as well.
  *
  * The sub-app registers no `*` middleware, so mounting it does not touch the other routes.
@@ -25,23 +24,21 @@
 import { type Context, Hono } from "hono";
 import { html } from "hono/html";
 import type { Child } from "hono/jsx";
-import { authenticate, authRequired, type Principal } from "../../auth/tokens.ts";
+import {
+  anonymousPrincipal,
+  authenticate,
+  authRequired,
+  type Principal,
+} from "../../auth/tokens.ts";
 import type { Config } from "../../config.ts";
-import type {
-  GenerationJob,
-  GenerationResult,
-  ImageLookup,
-  ImageRecord,
-  ImageService,
-} from "../../core_types.ts";
+import type { Caller, ImageLookup, ImageRecord, ImageService } from "../../core_types.ts";
+import { permits } from "../../core/policy.ts";
 import { AppError, toAppError, ValidationError } from "../../errors.ts";
 import type { ModelRegistry } from "../../generation/models.ts";
 import { isImageId } from "../../images/ids.ts";
 import { getLog } from "../../log.ts";
 import { recordAuthFailure } from "../../ratelimit/auth_failures.ts";
-import { hourlyImageLimit } from "../../ratelimit/limiter.ts";
 import { clientIp, requestBaseUrl } from "../client_ip.ts";
-import { type GenerationGate, startGatedGeneration } from "../generation.ts";
 import { imagePath } from "../route_context.ts";
 import { type Asset, galleryAssets, IMMUTABLE_CACHE } from "../gallery/assets/mod.ts";
 import type { ShownError, ShownImage } from "../gallery/components.tsx";
@@ -86,8 +83,6 @@ export interface GalleryDeps {
    * `IMAGES_PUBLIC=false`). Default: `/images/<file>` and `/images/<file>/thumb`.
    */
   readonly imageUrl?: (record: ImageRecord, kind: "full" | "thumb") => string | Promise<string>;
-  /** Limits and metrics around generations (the HTTP door's gate); none when absent. */
-  readonly gate?: GenerationGate;
   /** Masks secrets in error messages. */
   readonly redact?: (text: string) => string;
   /** Clock, epoch milliseconds (default `Date.now`). */
@@ -119,10 +114,6 @@ interface PageRequest {
 /** Job ids are UUIDs (v7 from the generator); anything else names no job. */
 function isJobId(id: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id);
-}
-
-function isLoopback(address: string): boolean {
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address) || address === "::1";
 }
 
 /** A path on this site to return to, or `/` when `raw` is anything else. */
@@ -178,13 +169,7 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
   async function begin(c: Context): Promise<PageRequest> {
     const scope = scopeOf(c);
     if (!(await authRequired(config, kv))) {
-      const address = clientIp(c, config);
-      const principal: Principal = {
-        id: `ip:${address}`,
-        name: "anonymous",
-        role: isLoopback(address) ? "admin" : "user",
-        kind: "anonymous",
-      };
+      const principal = anonymousPrincipal(clientIp(c, config));
       return { viewer: { principal, authRequired: false, signedIn: false }, session: null, scope };
     }
     const session = await sessions.read(sessionCookie(c, scope));
@@ -293,39 +278,27 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
       owner: principal.id,
       partialImages,
     });
-    let job: GenerationJob;
-    let result: Promise<GenerationResult>;
-    if (deps.gate) {
-      const gated = await startGatedGeneration(deps.gate, {
-        principal,
-        door: "http",
-        images,
-        operation: kind,
-        input,
-        onProgress: prepared.onProgress,
-        partialImages,
-      });
-      job = gated.job;
-      result = gated.result;
-    } else {
-      job = await images[kind](input, {
-        door: "http",
-        principal,
-        onProgress: prepared.onProgress,
-        partialImages,
-      });
-      result = job.done;
-    }
+    const job = await images[kind](input, {
+      door: "http",
+      principal,
+      onProgress: prepared.onProgress,
+      partialImages,
+    });
     // Not following a caller's signal: the job finishes even when the browser goes away.
     job.detach();
-    jobs.register(prepared.job, job, result);
+    jobs.register(prepared.job, job, job.done);
     return job.id;
   }
 
-  /** The one who started a job here may cancel it; an admin may cancel any. */
-  function mayCancel(principal: Principal | null, job: TrackedJob | undefined): boolean {
-    if (principal === null) return false;
-    return principal.role === "admin" || (job !== undefined && job.owner === principal.id);
+  /** The caller of a page request, as the core takes it. */
+  function callerOf(req: PageRequest): Caller {
+    return { principal: req.viewer.principal, door: "http" };
+  }
+
+  /** Whether to offer a cancel button (the core decides again when it is pressed). */
+  function mayCancel(req: PageRequest, job: TrackedJob | undefined): boolean {
+    if (req.viewer.principal === null) return false;
+    return permits(callerOf(req), "cancel", config, { id: "", creator: job?.owner ?? null });
   }
 
   function editModelFor(record: ImageRecord): string | null {
@@ -351,7 +324,7 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
         fullUrl={fullUrl}
         shareUrl={shareUrl}
         canEdit={req.viewer.principal !== null}
-        canDelete={req.viewer.principal?.role === "admin"}
+        canDelete={permits(callerOf(req), "delete", config, record)}
         editModel={editModelFor(record)}
         editPrompt={extra.editPrompt}
         error={extra.error}
@@ -382,7 +355,7 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
         defaultModel={choices.defaultModel}
         values={values}
         error={error}
-        hourlyLimit={hourlyImageLimit(config, req.viewer.principal?.kind === "anonymous")}
+        hourlyLimit={(await images.allowance(callerOf(req))).imagesPerHour}
       />,
       status,
     );
@@ -458,7 +431,7 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
     let nextCursor: string | undefined;
     let error: ShownError | undefined;
     try {
-      const result = await images.list({
+      const result = await images.list(callerOf(req), {
         limit: PAGE_SIZE,
         ...(cursor ? { cursor } : {}),
         ...(model ? { model } : {}),
@@ -510,10 +483,10 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
     const req = await begin(c);
     if (!canBrowse(req)) return toLogin(c);
     const id = c.req.param("id");
-    const record = isImageId(id) ? await images.get(id) : null;
+    const record = isImageId(id) ? await images.get(id, callerOf(req)) : null;
     if (record === null) {
       if (isImageId(id)) {
-        const found = await images.lookup(id, { waitMs: 0 });
+        const found = await images.lookup(id, callerOf(req), { waitMs: 0 });
         if (found.status === "pending") return c.redirect(`/jobs/${found.job.id}`, 303);
       }
       return await message(
@@ -532,7 +505,7 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
     const principal = req.viewer.principal;
     if (principal === null) return toLogin(c, `/gallery/${c.req.param("id")}`);
     const id = c.req.param("id");
-    const record = isImageId(id) ? await images.get(id) : null;
+    const record = isImageId(id) ? await images.get(id, callerOf(req)) : null;
     if (record === null) {
       return await message(
         c,
@@ -568,15 +541,8 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
     const form = await readForm(c);
     await checkCsrf(c, req, form);
     if (req.viewer.principal === null) return toLogin(c, `/gallery/${c.req.param("id")}`);
-    if (req.viewer.principal.role !== "admin") {
-      return await message(
-        c,
-        req,
-        new AppError("forbidden", "Only administrators may delete images"),
-      );
-    }
     const id = c.req.param("id");
-    if (!isImageId(id) || !(await images.delete(id))) {
+    if (!isImageId(id) || !(await images.delete(id, callerOf(req)))) {
       return await message(
         c,
         req,
@@ -650,12 +616,12 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
           model={tracked.model}
           count={tracked.imageIds.length}
           view={await jobViewOfTracked(tracked)}
-          canCancel={mayCancel(req.viewer.principal, tracked)}
+          canCancel={mayCancel(req, tracked)}
         />,
       );
     }
     const found: ImageLookup = isJobId(id)
-      ? await images.lookup(id, { waitMs: 0 })
+      ? await images.lookup(id, callerOf(req), { waitMs: 0 })
       : { status: "missing" };
     if (found.status === "missing") {
       return await message(
@@ -692,7 +658,7 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
         model={model}
         count={count}
         view={view}
-        canCancel={mayCancel(req.viewer.principal, undefined)}
+        canCancel={mayCancel(req, undefined)}
       />,
     );
   });
@@ -716,7 +682,7 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
       const until = now() + KV_STREAM_MS;
       while (!signal.aborted && now() < until) {
         const found = isJobId(id)
-          ? await images.lookup(id, { waitMs: 1000, signal })
+          ? await images.lookup(id, callerOf(req), { waitMs: 1000, signal })
           : { status: "missing" as const };
         if (found.status === "missing") {
           send("failure", failure(new AppError("not_found", `There is no generation ${id}`)));
@@ -790,17 +756,7 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
     await checkCsrf(c, req, form);
     if (req.viewer.principal === null) return toLogin(c);
     const id = c.req.param("id");
-    if (!mayCancel(req.viewer.principal, isJobId(id) ? jobs.get(id) : undefined)) {
-      return await message(
-        c,
-        req,
-        new AppError(
-          "forbidden",
-          "Only the person who started a generation (or an admin) may cancel it",
-        ),
-      );
-    }
-    if (isJobId(id)) await images.cancel(id);
+    if (isJobId(id)) await images.cancel(id, callerOf(req));
     return c.redirect(`/jobs/${id}`, 303);
   });
 

@@ -11,7 +11,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { AppError } from "../../errors.ts";
-import type { ImageRecord } from "../../core_types.ts";
+import type { Caller, ImageRecord } from "../../core_types.ts";
 import { classifyFileName, isImageId } from "../../images/ids.ts";
 import { optionalPrincipal } from "../middleware/auth.ts";
 import type { HttpEnv } from "../deps.ts";
@@ -98,13 +98,16 @@ export function imageIdOfFile(file: string): string | null {
   return null;
 }
 
+/** File URLs are governed by IMAGES_PUBLIC, signed links and keys (checked by `checkAccess`). */
+const FILE_READER: Caller = { principal: null, door: "http", via: "file_url" };
+
 async function findRecord(ctx: RouteContext, file: string): Promise<ImageRecord> {
   const id = imageIdOfFile(file);
   if (id === null) throw notFound(file);
-  const record = await ctx.images.get(id);
+  const record = await ctx.images.get(id, FILE_READER);
   if (record !== null && (record.fileName === file || record.id === file)) return record;
   if (record === null && isImageId(file)) {
-    const found = await ctx.images.lookup(file, { waitMs: 0 });
+    const found = await ctx.images.lookup(file, FILE_READER, { waitMs: 0 });
     if (found.status === "pending") {
       throw new AppError("not_found", `Image ${file} is still being generated: try again shortly`, {
         retryAfterSeconds: 5,
@@ -183,7 +186,7 @@ export function registerImageRoutes(app: OpenAPIHono<HttpEnv>, ctx: RouteContext
         name: "",
       });
     }
-    const read = await ctx.images.read(record.id);
+    const read = await ctx.images.read(record.id, FILE_READER);
     if (read === null) throw notFound(file);
     return answer(c, {
       bytes: read.bytes,
@@ -210,7 +213,7 @@ export function registerImageRoutes(app: OpenAPIHono<HttpEnv>, ctx: RouteContext
         name: "",
       });
     }
-    const thumb = await ctx.images.thumbnail(record.id);
+    const thumb = await ctx.images.thumbnail(record.id, FILE_READER);
     if (thumb === null) throw notFound(file);
     const base = record.fileName.replace(/\.[a-z]+$/, "");
     return answer(c, {

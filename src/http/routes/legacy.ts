@@ -19,10 +19,9 @@ import { probeKvWrite } from "../../images/kv_retry.ts";
 import { encodeBase64 } from "../../encoding.ts";
 import { VERSION } from "../../version.ts";
 import type { HttpEnv } from "../deps.ts";
-import { startGatedGeneration } from "../generation.ts";
 import { resolvePrincipal } from "../middleware/auth.ts";
 import { applyHeaders, checkRequestLimit } from "../middleware/rate_limit.ts";
-import { imageUrl, type RouteContext } from "../route_context.ts";
+import { callerOf, imageUrl, type RouteContext } from "../route_context.ts";
 import {
   HealthSchema,
   LegacyGenerateBodySchema,
@@ -233,7 +232,7 @@ async function legacyImage(
     imageUrl: url,
   };
   if (options.b64) {
-    const read = await ctx.images.read(record.id);
+    const read = await ctx.images.read(record.id, callerOf(c, "http"));
     if (read !== null) item.b64_json = encodeBase64(read.bytes);
   }
   return item;
@@ -248,15 +247,12 @@ async function restGenerate(
   const fields = new CheckedFields(parsed);
   const save = fields.flag("save") ?? true;
   const input = { ...coreInputOf("rest", "generate", parsed), save };
-  const gated = await startGatedGeneration(ctx.gate, {
+  const job = await ctx.images.generate(input, {
     principal: c.get("principal"),
     door: "http",
-    images: ctx.images,
-    operation: "generate",
-    input,
     signal: c.req.raw.signal,
   });
-  const result = await gated.result;
+  const result = await job.done;
   if (result.images.length === 0) {
     throw new AppError("upstream_unavailable", "The upstream API returned no image");
   }

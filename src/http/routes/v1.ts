@@ -8,7 +8,12 @@
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { GenerationResult, ImageRecord, ProgressListener } from "../../core_types.ts";
+import type {
+  GenerationJob,
+  GenerationResult,
+  ImageRecord,
+  ProgressListener,
+} from "../../core_types.ts";
 import { encodeBase64 } from "../../encoding.ts";
 import { AppError, toAppError, ValidationError } from "../../errors.ts";
 import { sniffKind } from "../../images/inputs/sniff.ts";
@@ -17,10 +22,9 @@ import { coreInputOf, multipartRequestSchema } from "../../generation/request_sc
 import { getLog } from "../../log.ts";
 import type { HttpEnv } from "../deps.ts";
 import { errorBody } from "../errors.ts";
-import { type GatedJob, startGatedGeneration } from "../generation.ts";
 import { requireAuth } from "../middleware/auth.ts";
 import { requestLimit } from "../middleware/rate_limit.ts";
-import { imageUrl, type RouteContext } from "../route_context.ts";
+import { callerOf, imageUrl, type RouteContext } from "../route_context.ts";
 import {
   IdParamSchema,
   OpenAIErrorSchema,
@@ -206,8 +210,12 @@ function usageOf(result: GenerationResult): z.infer<typeof V1ImagesResponseSchem
   };
 }
 
-async function b64Of(ctx: RouteContext, record: ImageRecord): Promise<string> {
-  const read = await ctx.images.read(record.id);
+async function b64Of(
+  ctx: RouteContext,
+  c: Context<HttpEnv>,
+  record: ImageRecord,
+): Promise<string> {
+  const read = await ctx.images.read(record.id, callerOf(c, "v1"));
   if (read === null) {
     throw new AppError("storage", `Cannot read image ${record.id}: it is not in the store`);
   }
@@ -223,7 +231,7 @@ async function imagesResponse(
   const data = await Promise.all(result.images.map(async (record) => ({
     ...(format === "url"
       ? { url: await imageUrl(ctx, c, record) }
-      : { b64_json: await b64Of(ctx, record) }),
+      : { b64_json: await b64Of(ctx, c, record) }),
     ...(record.revisedPrompt ? { revised_prompt: record.revisedPrompt } : {}),
   })));
   const first = result.images[0];
@@ -298,7 +306,8 @@ function partialCollector(wakeup: Wakeup): {
 
 function streamJob(
   ctx: RouteContext,
-  gated: GatedJob,
+  c: Context<HttpEnv>,
+  job: GenerationJob,
   request: StreamRequest,
   wakeup: Wakeup,
   take: () => { index: number; bytes: Uint8Array }[],
@@ -312,7 +321,7 @@ function streamJob(
   });
   return sseResponse(async (send) => {
     let outcome: { ok: true; result: GenerationResult } | { ok: false; error: unknown } | undefined;
-    gated.result.then(
+    job.done.then(
       (result) => (outcome = { ok: true, result }),
       (error) => (outcome = { ok: false, error }),
     ).finally(() => wakeup.notify());
@@ -340,7 +349,7 @@ function streamJob(
     for (const record of outcome.result.images) {
       send(`${request.kind}.completed`, {
         type: `${request.kind}.completed`,
-        b64_json: await b64Of(ctx, record),
+        b64_json: await b64Of(ctx, c, record),
         ...base(record),
         ...(usage === undefined ? {} : { usage }),
       });
@@ -448,18 +457,16 @@ async function runImages(
   const stream = fields.flag("stream") ?? false;
   const wake = new Wakeup();
   const collector = partialCollector(wake);
-  const gated = await startGatedGeneration(ctx.gate, {
+  const operation = options.kind === "image_edit" ? "edit" : "generate";
+  const job = await ctx.images[operation](options.input, {
     principal: c.get("principal"),
     door: "v1",
-    images: ctx.images,
-    operation: options.kind === "image_edit" ? "edit" : "generate",
-    input: options.input,
     signal: c.req.raw.signal,
     ...(stream
       ? { onProgress: collector.listener, partialImages: fields.integer("partial_images") ?? 0 }
       : {}),
   });
-  const warned = reportWarnings(c, gated.job.warnings);
+  const warned = reportWarnings(c, job.warnings);
   if (stream) {
     const size = fields.text("size");
     const quality = fields.text("quality");
@@ -467,7 +474,8 @@ async function runImages(
     const outputFormat = fields.choice("output_format");
     return warned(streamJob(
       ctx,
-      gated,
+      c,
+      job,
       {
         kind: options.kind,
         ...(size === undefined ? {} : { size }),
@@ -479,7 +487,7 @@ async function runImages(
       collector.take,
     ));
   }
-  const result = await gated.result;
+  const result = await job.done;
   const format = fields.choice("response_format") ?? "b64_json";
   return warned(c.json(await imagesResponse(ctx, c, result, format), 200));
 }
@@ -548,18 +556,20 @@ function cursorAfter(record: ImageRecord, model: string | undefined): string {
 
 async function pageAfter(
   ctx: RouteContext,
+  c: Context<HttpEnv>,
   options: { limit: number; after?: string; model?: string },
 ): Promise<{ items: readonly ImageRecord[]; hasMore: boolean }> {
   const { limit, model } = options;
   const base = model === undefined ? {} : { model };
+  const caller = callerOf(c, "v1");
   let cursor: string | undefined;
   if (options.after !== undefined) {
-    const anchor = await ctx.images.get(options.after);
+    const anchor = await ctx.images.get(options.after, caller);
     cursor = anchor === null ? options.after : cursorAfter(anchor, model);
   }
   // One more than asked tells whether another page exists.
   try {
-    const page = await ctx.images.list({
+    const page = await ctx.images.list(caller, {
       ...base,
       limit: Math.min(100, limit + 1),
       ...(cursor === undefined ? {} : { cursor }),
@@ -616,7 +626,7 @@ export function registerV1Routes(app: OpenAPIHono<HttpEnv>, ctx: RouteContext): 
   app.openapi(listRoute, async (c) => {
     const query = c.req.valid("query");
     const limit = query.limit ?? 20;
-    const { items, hasMore } = await pageAfter(ctx, {
+    const { items, hasMore } = await pageAfter(ctx, c, {
       limit,
       ...(query.after === undefined ? {} : { after: query.after }),
       ...(query.model === undefined ? {} : { model: query.model }),
@@ -633,23 +643,14 @@ export function registerV1Routes(app: OpenAPIHono<HttpEnv>, ctx: RouteContext): 
 
   app.openapi(getRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const record = await ctx.images.get(id);
+    const record = await ctx.images.get(id, callerOf(c, "v1"));
     if (record === null) throw new AppError("not_found", `No image with id ${JSON.stringify(id)}`);
     return c.json(await imageObject(ctx, c, record), 200);
   });
 
   app.openapi(deleteRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const record = await ctx.images.get(id);
-    if (record === null) throw new AppError("not_found", `No image with id ${JSON.stringify(id)}`);
-    const principal = c.get("principal");
-    if (principal.role !== "admin" && record.creator !== principal.id) {
-      throw new AppError(
-        "forbidden",
-        "Forbidden: only the image's creator or an admin may delete it",
-      );
-    }
-    if (!(await ctx.images.delete(id))) {
+    if (!(await ctx.images.delete(id, callerOf(c, "v1")))) {
       throw new AppError("not_found", `No image with id ${JSON.stringify(id)}`);
     }
     return c.json({ id, object: "image.deleted" as const, deleted: true as const }, 200);

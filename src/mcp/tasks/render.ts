@@ -24,18 +24,23 @@ export interface TaskRenderContext {
 /** The renderer the MCP door hands to the task service. */
 export function createTaskResultRenderer(ctx: TaskRenderContext): TaskResultRenderer {
   return {
-    async images(records, jobId) {
+    async images(records, jobId, caller) {
       const costs = records.map((record) => record.costUsd);
       const usd = costs.some((cost) => cost === null)
         ? null
         : Math.round(costs.reduce<number>((sum, cost) => sum + cost!, 0) * 1e6) / 1e6;
-      const result = await generationResult(ctx.images, ctx.config, ctx.client(), {
-        jobId,
-        images: records,
-        // Warnings were shown when the task was created; the catalog keeps none.
-        warnings: [],
-        cost: usd === null ? { usd, reason: "the cost of some images is unknown" } : { usd },
-      });
+      const result = await generationResult(
+        { images: ctx.images, caller },
+        ctx.config,
+        ctx.client(),
+        {
+          jobId,
+          images: records,
+          // Warnings were shown when the task was created; the catalog keeps none.
+          warnings: [],
+          cost: usd === null ? { usd, reason: "the cost of some images is unknown" } : { usd },
+        },
+      );
       return result as ToolResult;
     },
     error: (error) => errorResult(error, ctx.redact) as ToolResult,

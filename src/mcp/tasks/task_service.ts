@@ -9,6 +9,7 @@
  * @module
  */
 import type {
+  Caller,
   GenerationJob,
   ImageRecord,
   ImageService,
@@ -67,8 +68,8 @@ export interface TaskOutcome extends TaskView {
 
 /** How a finished job becomes a tool result (the door's result shaping). */
 export interface TaskResultRenderer {
-  /** The result of a job that stored `images`. */
-  images(images: readonly ImageRecord[], jobId: string): Promise<ToolResult>;
+  /** The result of a job that stored `images`, shown to the task's owner `caller`. */
+  images(images: readonly ImageRecord[], jobId: string, caller: Caller): Promise<ToolResult>;
   /** The `isError` result of a job that failed or was cancelled. */
   error(error: AppError): ToolResult;
 }
@@ -126,6 +127,11 @@ export interface TaskServiceDeps {
   ttl?: TaskTtlPolicy;
   /** Suggested poll interval (default 2 s: generations take seconds to minutes). */
   pollIntervalMs?: number;
+}
+
+/** The core caller a task acts as: its owner, through the MCP door. */
+function ownerOf(record: TaskRecord): Caller {
+  return { principal: record.owner, door: "mcp" };
 }
 
 /** What {@link TaskService.start} takes. */
@@ -216,6 +222,11 @@ export class TaskService {
         jobId: job.id,
         imageIds: [...job.imageIds],
         principalId: input.principal.id,
+        owner: {
+          id: input.principal.id,
+          name: input.principal.name,
+          role: input.principal.role,
+        },
         tool: input.tool,
         created: now(),
         ttlMs: grantedTtl(input.ttlMs, this.#ttl),
@@ -282,7 +293,7 @@ export class TaskService {
       }
       options.signal?.throwIfAborted();
       // The core's lookup waits for the job itself, on any instance.
-      await this.#deps.images.lookup(record.jobId, {
+      await this.#deps.images.lookup(record.jobId, ownerOf(record), {
         waitMs: this.#pollIntervalMs,
         ...(options.signal ? { signal: options.signal } : {}),
       });
@@ -306,7 +317,7 @@ export class TaskService {
       (current) =>
         current.cancelled ? null : { ...current, cancelled: true, updated: this.#deps.now() },
     );
-    await this.#deps.images.cancel(derived.record.jobId);
+    await this.#deps.images.cancel(derived.record.jobId, ownerOf(derived.record));
     return (await this.#derive(record ?? derived.record)).view;
   }
 
@@ -374,7 +385,7 @@ export class TaskService {
         error: new AppError("cancelled", "The image generation was cancelled by request"),
       };
     }
-    const found = await this.#deps.images.lookup(record.jobId);
+    const found = await this.#deps.images.lookup(record.jobId, ownerOf(record));
     switch (found.status) {
       case "pending":
         return {
@@ -394,7 +405,9 @@ export class TaskService {
       }
       case "ready":
       case "missing": {
-        const images = (await Promise.all(record.imageIds.map((id) => this.#deps.images.get(id))))
+        const images = (await Promise.all(
+          record.imageIds.map((id) => this.#deps.images.get(id, ownerOf(record))),
+        ))
           .filter((image): image is ImageRecord => image !== null);
         if (images.length === 0) {
           const error = new AppError(
@@ -420,7 +433,13 @@ export class TaskService {
   }
 
   async #resultOf(derived: Derived): Promise<ToolResult> {
-    if (derived.images) return await this.#deps.render.images(derived.images, derived.record.jobId);
+    if (derived.images) {
+      return await this.#deps.render.images(
+        derived.images,
+        derived.record.jobId,
+        ownerOf(derived.record),
+      );
+    }
     return this.#deps.render.error(derived.error ?? new AppError("internal", "Unknown failure"));
   }
 }

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { JobStage } from "../../core_types.ts";
+import type { JobStage, Principal } from "../../core_types.ts";
 import { kvCommit, kvGet, kvList } from "../../images/kv_retry.ts";
 
 const ROOT = "mcp_tasks";
@@ -29,6 +29,11 @@ export interface TaskRecord {
   readonly imageIds: readonly string[];
   /** The principal that created the task; nobody else sees it. */
   readonly principalId: string;
+  /**
+   * That principal as it was when the task began: the task reads its job and images through the
+   * core as this caller, so the core's policy decides what the task may show.
+   */
+  readonly owner: Principal;
   /** The tool that was called. */
   readonly tool: string;
   /** Creation time, epoch milliseconds. */

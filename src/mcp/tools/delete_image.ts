@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { AppError } from "../../errors.ts";
-import type { McpContext } from "../context.ts";
+import { callerOf, type McpContext } from "../context.ts";
 import { errorResult } from "../results.ts";
 import type { CallToolResult, McpServer } from "../sdk.ts";
 import { TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
@@ -17,7 +17,8 @@ export function registerDeleteImageTool(server: McpServer, ctx: McpContext): voi
     {
       title: SHOWN.delete_image.title,
       description:
-        "Permanently delete a stored image (file and catalog entry) by id or image:// URI.",
+        "Permanently delete a stored image (file and catalog entry) by id or image:// URI. A user " +
+        "key may delete only its own images.",
       inputSchema: { id: z.string().describe("Image id or image:// URI.") },
       annotations: {
         title: SHOWN.delete_image.title,
@@ -27,10 +28,10 @@ export function registerDeleteImageTool(server: McpServer, ctx: McpContext): voi
         openWorldHint: false,
       },
     },
-    async (args): Promise<CallToolResult> => {
+    async (args, extra): Promise<CallToolResult> => {
       try {
         const id = args.id.replace(/^image:\/\//, "");
-        const deleted = await ctx.images.delete(id);
+        const deleted = await ctx.images.delete(id, callerOf(ctx, extra));
         if (!deleted) {
           throw new AppError("not_found", `Image not found: no image has id "${id}"`, {
             field: "id",

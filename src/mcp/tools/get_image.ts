@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { AppError } from "../../errors.ts";
-import type { McpContext } from "../context.ts";
+import { callerOf, type McpContext } from "../context.ts";
 import { errorResult, imageBlocks } from "../results.ts";
 import type { CallToolResult, McpServer } from "../sdk.ts";
 import { createProgressReporter } from "../progress.ts";
@@ -39,7 +39,8 @@ export function registerGetImageTool(server: McpServer, ctx: McpContext): void {
       try {
         const id = args.id.replace(/^image:\/\//, "").replace(/\/preview$/, "");
         progress.stage("queued", "looking up the image");
-        const found = await ctx.images.lookup(id, {
+        const caller = callerOf(ctx, extra);
+        const found = await ctx.images.lookup(id, caller, {
           waitMs: (args.wait_seconds ?? 40) * 1000,
           signal: extra.signal,
         });
@@ -48,7 +49,9 @@ export function registerGetImageTool(server: McpServer, ctx: McpContext): void {
             const config = args.size === "full"
               ? { ...ctx.config, mcpPreviewMaxSide: 8000 }
               : ctx.config;
-            return { content: await imageBlocks(ctx.images, config, [found.record]) };
+            return {
+              content: await imageBlocks({ images: ctx.images, caller }, config, [found.record]),
+            };
           }
           case "pending":
             return {

@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import type { McpContext } from "../context.ts";
+import { callerOf, type McpContext } from "../context.ts";
 import { describeImage, errorResult, formatBytes, wantsStructuredContent } from "../results.ts";
 import type { CallToolResult, ContentBlock, McpServer } from "../sdk.ts";
 import { TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
@@ -17,7 +17,8 @@ export function registerListImagesTool(server: McpServer, ctx: McpContext): void
       title: SHOWN.list_images.title,
       description:
         "List stored images, newest first: id, prompt, model, size, cost and age. Filter by model or " +
-        "by text in the prompt; pass the returned cursor to get the next page.",
+        "by text in the prompt; pass the returned cursor to get the next page. A user key sees " +
+        "only its own images.",
       inputSchema: {
         limit: z.number().int().min(1).max(100).optional().describe(
           "Page size, 1–100 (default 20).",
@@ -28,9 +29,9 @@ export function registerListImagesTool(server: McpServer, ctx: McpContext): void
       },
       annotations: { title: SHOWN.list_images.title, readOnlyHint: true, openWorldHint: false },
     },
-    async (args): Promise<CallToolResult> => {
+    async (args, extra): Promise<CallToolResult> => {
       try {
-        const page = await ctx.images.list(args);
+        const page = await ctx.images.list(callerOf(ctx, extra), args);
         const now = ctx.images.now();
         const lines = page.items.map((r) => {
           const age = Math.max(0, Math.round((now - r.created) / 60_000));

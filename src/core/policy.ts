@@ -1,0 +1,197 @@
+/**
+ * Who may do what with images: one table, used by the core for every door and rendered into
+ * docs/authorization.md (drift-tested), so the code and the documentation cannot disagree.
+ *
+ * Roles: `admin` (an admin key, `MCP_AUTH_TOKEN`, the local stdio/CLI user, and — with auth off —
+ * callers on a loopback address), `user` (a user key, or a caller on another address while auth is
+ * off), `guest` (a signed-out gallery visitor, allowed in only to browse when `IMAGES_PUBLIC=true`).
+ * File URLs (`/images/*`) are governed by `IMAGES_PUBLIC`, signed links and keys, which the HTTP
+ * door checks; a read it lets through comes with `via: "file_url"` and ownership does not apply.
+ *
+ * @module
+ */
+import type { Caller, ImageRecord, Principal } from "../core_types.ts";
+import { AppError } from "../errors.ts";
+import { markdownTable } from "../markdown.ts";
+
+/** What a caller can ask of the image service. */
+export type Operation = "generate" | "edit" | "read" | "list" | "delete" | "cancel";
+
+/** The role a caller acts in. */
+export type PolicyRole = "admin" | "user" | "guest";
+
+/** Which images an operation may touch: all, the caller's own, all when public, or none. */
+export type Scope = "all" | "own" | "public" | "none";
+
+/** One operation's rights per role, and its wording for the docs. */
+export interface PolicyRow {
+  /** The operation. */
+  readonly operation: Operation;
+  /** What it covers, for the docs. */
+  readonly covers: string;
+  /** Scope per role. */
+  readonly scopes: Readonly<Record<PolicyRole, Scope>>;
+}
+
+/** The authorization table (rendered into docs/authorization.md). */
+export const POLICY: readonly PolicyRow[] = Object.freeze([
+  {
+    operation: "generate",
+    covers: "generate images",
+    scopes: { admin: "all", user: "all", guest: "none" },
+  },
+  {
+    operation: "edit",
+    covers: "edit images; stored images used as inputs must be readable by the caller",
+    scopes: { admin: "all", user: "all", guest: "none" },
+  },
+  {
+    operation: "read",
+    covers: "get an image's record, bytes, preview or thumbnail; wait for a pending image",
+    scopes: { admin: "all", user: "own", guest: "public" },
+  },
+  {
+    operation: "list",
+    covers: "list and search the catalog (a user's list holds only its own images)",
+    scopes: { admin: "all", user: "own", guest: "public" },
+  },
+  {
+    operation: "delete",
+    covers: "delete an image",
+    scopes: { admin: "all", user: "own", guest: "none" },
+  },
+  {
+    operation: "cancel",
+    covers: "cancel a running generation",
+    scopes: { admin: "all", user: "own", guest: "none" },
+  },
+]);
+
+/** Settings the policy depends on. */
+export interface PolicySettings {
+  /** `IMAGES_PUBLIC`. */
+  readonly imagesPublic: boolean;
+}
+
+/** The role `caller` acts in. */
+export function roleOf(caller: Pick<Caller, "principal">): PolicyRole {
+  if (caller.principal === null) return "guest";
+  return caller.principal.role;
+}
+
+/** The scope `caller` has for `operation`, with `public` resolved against the settings. */
+export function scopeOf(
+  caller: Pick<Caller, "principal">,
+  operation: Operation,
+  settings: PolicySettings,
+): "all" | "own" | "none" {
+  const row = POLICY.find((r) => r.operation === operation);
+  const scope = row?.scopes[roleOf(caller)] ?? "none";
+  if (scope === "public") return settings.imagesPublic ? "all" : "none";
+  return scope;
+}
+
+function who(caller: Pick<Caller, "principal">): string {
+  const principal = caller.principal;
+  if (principal === null) return "a signed-out visitor";
+  return `${principal.role} ${JSON.stringify(principal.id)}`;
+}
+
+/**
+ * Throws unless `caller` may do `operation` (on `record`, when the operation concerns one image).
+ * A signed-out caller gets `unauthorized`, a signed-in one without the right `forbidden`.
+ */
+export function authorize(
+  caller: Pick<Caller, "principal" | "via">,
+  operation: Operation,
+  settings: PolicySettings,
+  record?: Pick<ImageRecord, "id" | "creator"> | { id: string; creator: string | null },
+): void {
+  if (operation === "read" && caller.via === "file_url") return;
+  const scope = scopeOf(caller, operation, settings);
+  if (scope === "all") return;
+  if (scope === "own" && (record === undefined || record.creator === caller.principal?.id)) {
+    return;
+  }
+  const subject = record === undefined ? "" : ` image ${record.id}`;
+  if (caller.principal === null) {
+    throw new AppError(
+      "unauthorized",
+      `Sign in to ${operation}${subject}: images are not public here (IMAGES_PUBLIC=false)`,
+    );
+  }
+  throw new AppError(
+    "forbidden",
+    scope === "own"
+      ? `Forbidden: cannot ${operation}${subject}: it belongs to another key, and a user key may ` +
+        `${operation} only its own images`
+      : `Forbidden: ${who(caller)} may not ${operation} images`,
+  );
+}
+
+const SCOPE_WORDS: Record<Scope, string> = {
+  all: "all images",
+  own: "own images only",
+  public: "all images when `IMAGES_PUBLIC=true`, else nothing",
+  none: "—",
+};
+
+const GENERATION_WORDS: Record<Scope, string> = {
+  all: "yes",
+  own: "yes",
+  public: "no",
+  none: "no",
+};
+
+/** How file URLs are governed, for the docs (the HTTP door checks it; see src/http/routes/images.ts). */
+const FILE_URL_ROW = [
+  "file URL",
+  "`GET /images/{file}` and its thumbnail",
+  "anyone when `IMAGES_PUBLIC=true`; else a signed link or any valid key",
+  "same",
+  "same",
+];
+
+/** The policy as a Markdown table (the body of docs/authorization.md's table). */
+export function policyTable(): string {
+  const rows = POLICY.map((row) => {
+    const words = row.operation === "generate" || row.operation === "edit"
+      ? GENERATION_WORDS
+      : SCOPE_WORDS;
+    return [
+      row.operation,
+      row.covers,
+      words[row.scopes.admin],
+      words[row.scopes.user],
+      words[row.scopes.guest],
+    ];
+  });
+  return markdownTable([
+    ["operation", "covers", "admin", "user", "guest"],
+    ...rows,
+    FILE_URL_ROW,
+  ]).join("\n");
+}
+
+/** Whether `caller` may do `operation` (on `record`); for doors deciding which controls to show. */
+export function permits(
+  caller: Pick<Caller, "principal" | "via">,
+  operation: Operation,
+  settings: PolicySettings,
+  record?: { id: string; creator: string | null },
+): boolean {
+  try {
+    authorize(caller, operation, settings, record);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The local user of the stdio server and the CLI: owns everything it stores, acts as the admin. */
+export const LOCAL_PRINCIPAL: Principal = Object.freeze({
+  id: "local",
+  name: "local user",
+  role: "admin",
+  kind: "local",
+});
