@@ -25,7 +25,7 @@ import { catalogIdOfRef } from "./images/inputs.ts";
 import { checkImageRef } from "./images/fs_store.ts";
 import { type Codec, sniffImage } from "./images/codec.ts";
 import type { ImageStore } from "./images/store.ts";
-import type { Generator } from "./generation/generator.ts";
+import type { Generator, PreparedInputs } from "./generation/generator.ts";
 import { lifecycleOf, type ModelInfo, type ModelRegistry } from "./generation/models.ts";
 import { withSpan } from "./tracing.ts";
 import { systemClock } from "./clock.ts";
@@ -182,12 +182,17 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
       admission.refused(caller, "unknown", appError);
       throw appError;
     }
+    let prepared: PreparedInputs | undefined;
     try {
       authorize(caller, operation, policy);
       for (const ref of checked.inputRefs) {
         const id = catalogIdOfRef(ref);
         const record = id === null ? null : await find(id);
         if (record !== null) authorize(caller, "read", policy, record);
+      }
+      // A bad input image is a bad request: refused before the limits, like any other field.
+      if (operation === "edit") {
+        prepared = await generator.prepareInputs(input, options, options.signal);
       }
     } catch (error) {
       const appError = toAppError(error);
@@ -197,7 +202,9 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
     const admitted = await admission.admit(caller, checked, options.signal);
     let job: GenerationJob;
     try {
-      job = await generator[operation](input, options, admitted.watch);
+      job = operation === "edit"
+        ? await generator.edit(input, options, admitted.watch, prepared)
+        : await generator.generate(input, options, admitted.watch);
     } catch (error) {
       await admitted.settle({ ok: false, error });
       throw toAppError(error);

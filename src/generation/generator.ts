@@ -51,6 +51,12 @@ const log = getLog("generator");
 export type ResolveInput = (ref: string, field: string, signal?: AbortSignal) => Promise<EditInput>;
 
 /**
+ * Edit inputs resolved before the job starts, by request field (`images[0]`, `mask`, `markup`):
+ * what can be checked on this machine is checked before any allowance is taken.
+ */
+export type PreparedInputs = ReadonlyMap<string, EditInput>;
+
+/**
  * What a job tells its admission (src/core/admission.ts) about the upstream call: once it is sent
  * a cancel no longer refunds the allowance, and once it is answered its cost is known even if
  * storing then fails.
@@ -143,9 +149,39 @@ export class Generator {
     return this.#start(this.#normalize("generate", input, options), options, watch);
   }
 
-  /** Validates an edit request and starts its job; `watch` hears about the upstream call. */
-  edit(input: unknown, options: StartOptions, watch?: UpstreamWatch): Promise<GenerationJob> {
-    return this.#start(this.#normalize("edit", input, options), options, watch);
+  /**
+   * Validates an edit request and starts its job; `watch` hears about the upstream call, and
+   * `prepared` holds inputs {@link prepareInputs} already resolved.
+   */
+  edit(
+    input: unknown,
+    options: StartOptions,
+    watch?: UpstreamWatch,
+    prepared?: PreparedInputs,
+  ): Promise<GenerationJob> {
+    return this.#start(this.#normalize("edit", input, options), options, watch, prepared);
+  }
+
+  /**
+   * Resolves the edit inputs of `input` that live here — catalog images, files, data URLs — so a
+   * bad one is refused (400 naming its field) before any limit is consulted. URL inputs are
+   * fetched by the job itself: fetching them is work the limits exist to bound.
+   */
+  async prepareInputs(
+    input: unknown,
+    options: Pick<StartOptions, "partialImages">,
+    signal?: AbortSignal,
+  ): Promise<PreparedInputs> {
+    const edit = this.#normalize("edit", input, options) as EditNormalization;
+    const refs: [string, string][] = edit.request.images.map((ref, i) => [`images[${i}]`, ref]);
+    if (edit.request.mask) refs.push(["mask", edit.request.mask]);
+    if (edit.request.markup) refs.push(["markup", edit.request.markup]);
+    const prepared = new Map<string, EditInput>();
+    for (const [field, ref] of refs) {
+      if (/^\s*https?:/i.test(ref)) continue;
+      prepared.set(field, await this.#deps.resolveInput(ref, field, signal));
+    }
+    return prepared;
   }
 
   #normalize(
@@ -219,6 +255,7 @@ export class Generator {
     normalized: GenerateNormalization | EditNormalization,
     options: StartOptions,
     watch: UpstreamWatch | undefined,
+    prepared?: PreparedInputs,
   ): Promise<GenerationJob> {
     const { config } = this.#deps;
     if (!config.openaiApiKey && !(config.azureEndpoint && config.azureApiKey)) {
@@ -260,7 +297,10 @@ export class Generator {
       jobId,
       (reason) => controller.abort(new AppError("cancelled", `The image generation was ${reason}`)),
     );
-    const done = this.#run(jobId, imageIds, normalized, options, controller.signal, watch).finally(
+    const done = this.#run(jobId, imageIds, normalized, options, controller.signal, {
+      watch,
+      prepared,
+    }).finally(
       async () => {
         stopWatching?.();
         detach();
@@ -296,8 +336,9 @@ export class Generator {
     normalized: GenerateNormalization | EditNormalization,
     options: StartOptions,
     signal: AbortSignal,
-    watch: UpstreamWatch | undefined,
+    hooks: { watch?: UpstreamWatch; prepared?: PreparedInputs },
   ): Promise<GenerationResult> {
+    const { watch } = hooks;
     const { request } = normalized;
     const catalog = this.#deps.store.catalog;
     const started = this.#now();
@@ -313,7 +354,13 @@ export class Generator {
       await catalog.updateJob(jobId, { state: "running" });
       stage("generating");
       const upstreamStarted = this.#now();
-      const result = await this.#callUpstream(normalized, signal, stage, () => watch?.sent());
+      const result = await this.#callUpstream(
+        normalized,
+        signal,
+        stage,
+        () => watch?.sent(),
+        hooks.prepared,
+      );
       const upstreamMs = this.#now() - upstreamStarted;
       signal.throwIfAborted();
       stage("storing");
@@ -395,6 +442,7 @@ export class Generator {
     signal: AbortSignal,
     stage: (name: JobStage, partial?: { index: number; bytes: Uint8Array; mime: string }) => void,
     sent: () => void,
+    prepared?: PreparedInputs,
   ): Promise<ImageResult> {
     const client = await this.#deps.client();
     const onPartialImage = (partial: { index: number; bytes: Uint8Array; outputFormat: string }) =>
@@ -428,7 +476,8 @@ export class Generator {
       );
     }
     const edit = normalized as EditNormalization;
-    const resolve = this.#deps.resolveInput;
+    const resolve: ResolveInput = async (ref, field, signal) =>
+      prepared?.get(field) ?? await this.#deps.resolveInput(ref, field, signal);
     const inputs = await Promise.all(
       edit.request.images.map((ref, i) => resolve(ref, `images[${i}]`, signal)),
     );

@@ -125,6 +125,44 @@ Deno.test("a bad request is a 400 naming the field and costs no allowance, in ev
       });
     });
 
+    await t.step("bad edit input images are a 400 too, once the allowance is spent", async () => {
+      const from = caller("198.51.100.6");
+      const edit = async (image: Blob) => {
+        const form = new FormData();
+        form.append("image", image, "input.png");
+        for (const [name, value] of Object.entries(GOOD)) form.append(name, value);
+        const response = await fetch(`${server.url}/v1/images/edits`, {
+          method: "POST",
+          headers: from,
+          body: form,
+        });
+        return { status: response.status, body: await response.json() };
+      };
+      const spent = await edit(new Blob([TINY_PNG], { type: "image/png" }));
+      assert.equal(spent.status, 200, JSON.stringify(spent.body));
+      const notAnImage = await edit(new Blob(["just some text"], { type: "image/png" }));
+      assert.equal(notAnImage.status, 400, JSON.stringify(notAnImage.body));
+      assert.match(notAnImage.body.error.param, /^image/);
+      const call = await fetch(`${server.url}/mcp`, {
+        method: "POST",
+        headers: {
+          ...from,
+          "Content-Type": "application/json",
+          Accept: "application/json, text/event-stream",
+        },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "tools/call",
+          params: { name: "edit_image", arguments: { ...GOOD, images: ["/etc/passwd"] } },
+        }),
+      });
+      const text = await call.text();
+      assert.equal(call.status, 200, text);
+      assert.match(text, /images\[0\]/, "the refusal names the field");
+      assert.doesNotMatch(text, /rate_limited/);
+    });
+
     await t.step("remote MCP tools/call generate_image", async () => {
       const from = caller("198.51.100.4");
       let id = 0;
