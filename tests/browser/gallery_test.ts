@@ -251,7 +251,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "signing in with a key makes a session; only an admin may delete, after confirming",
+  name:
+    "signing in with a key makes a session; a user may not open another's image; an admin deletes after confirming",
   ignore,
   fn: () => {
     const token = "gallery-admin-token-0123456789";
@@ -277,8 +278,14 @@ Deno.test({
       assert.ok(cookie, "a session cookie is set");
       assert.equal(cookie.httpOnly, true);
       assert.equal(cookie.sameSite, "Strict");
-      await page.goto(`${server.baseUrl}/gallery/${id}`);
+      // The image is the admin's: a user's key reads its own images only (docs/authorization.md).
+      const refused = await page.goto(`${server.baseUrl}/gallery/${id}`);
+      assert.equal(refused?.status(), 403);
       assert.equal(await page.locator("summary", { hasText: "Delete" }).count(), 0);
+      const expected = session.errors.findIndex((e) => e.includes("status of 403"));
+      assert.ok(expected >= 0, "the browser saw the refusal");
+      session.errors.splice(expected, 1);
+      await page.goto(`${server.baseUrl}/generate`);
       await page.click("text=Sign out");
       await page.waitForSelector("text=You are signed out.", WAIT);
       // The admin token signs in and deletes after confirming.
