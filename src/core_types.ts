@@ -185,6 +185,11 @@ export interface ListImagesOptions {
   limit?: number;
   /** Opaque cursor from a previous page. */
   cursor?: string;
+  /**
+   * Start after the image with this id (OpenAI-style paging); a validation error naming `after`
+   * when the caller has no such image.
+   */
+  after?: string;
   /** Only images of this model. */
   model?: string;
   /** Only images by this creator (a user key lists only its own whatever this says). */

@@ -19,11 +19,12 @@ import type {
   StartOptions,
 } from "./core_types.ts";
 import type { Admission } from "./core/admission.ts";
-import { authorize, type PolicySettings, scopeOf } from "./core/policy.ts";
+import { authorize, permits, type PolicySettings, scopeOf } from "./core/policy.ts";
 import { AppError, toAppError, ValidationError } from "./errors.ts";
 import { catalogIdOfRef } from "./images/inputs.ts";
 import { checkImageRef } from "./images/fs_store.ts";
 import { type Codec, sniffImage } from "./images/codec.ts";
+import { isImageId } from "./images/ids.ts";
 import type { ImageStore } from "./images/store.ts";
 import type { Generator, PreparedInputs } from "./generation/generator.ts";
 import { lifecycleOf, type ModelInfo, type ModelRegistry } from "./generation/models.ts";
@@ -315,10 +316,23 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
       if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
         throw new ValidationError("limit", `Invalid limit ${limit}: accepted 1 to 100`);
       }
+      let after: ImageRecord | null = null;
+      if (options.after !== undefined) {
+        after = isImageId(options.after) ? await store.get(options.after) : null;
+        // An image the caller may not read is, to it, an image that does not exist.
+        if (after !== null && !permits(caller, "read", policy, after)) after = null;
+        if (after === null) {
+          throw new ValidationError(
+            "after",
+            `Invalid after: no image with id ${JSON.stringify(options.after.slice(0, 80))}`,
+          );
+        }
+      }
       const page = await withSpan("catalog.list", async (span) => {
         const found = await catalog.list({
           limit,
           cursor: options.cursor,
+          ...(after === null ? {} : { after }),
           model: options.model,
           creator,
           text: options.query,

@@ -378,6 +378,8 @@ export interface ListOptions {
   limit?: number;
   /** The `cursor` of the previous page. */
   cursor?: string | null;
+  /** Start after this record's place instead of a cursor (OpenAI-style `after=<id>` paging). */
+  after?: Pick<CatalogRecord, "created" | "id">;
   /** Only this model. */
   model?: string;
   /** Only this creator. */
@@ -709,7 +711,11 @@ export class Catalog {
     }
     const needle = options.text?.toLowerCase();
     if (needle !== undefined) kind += `|q:${needle}`;
-    const after = options.cursor ? decodeCursor(options.cursor, kind) : null;
+    const after = options.cursor
+      ? decodeCursor(options.cursor, kind)
+      : options.after
+      ? { k: kind, c: options.after.created, i: options.after.id }
+      : null;
     const selector: Deno.KvListSelector = after
       ? { prefix, end: [...prefix, after.c, after.i] }
       : { prefix };

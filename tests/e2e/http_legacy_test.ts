@@ -425,22 +425,30 @@ Deno.test("UPSTREAM_IMAGES_PER_MINUTE makes the next request wait, then refuses 
 Deno.test("a key over its monthly budget is refused with a clear message", async () => {
   // The default model (gpt-image-2) is fully priced from the registry's built-in figures, so its
   // generations count against budgets with no MODELS_FILE, and no start-up warning says otherwise.
-  const env = { ...AUTH_ENV, BUDGET_USD_PER_KEY_MONTH: "0.000001" };
+  // Admission reserves a request's worst-case price: a low-quality image fits this budget, a
+  // high-quality one (worst case several times larger) does not.
+  const env = { ...AUTH_ENV, BUDGET_USD_PER_KEY_MONTH: "0.05" };
   await withHttpService(env, async ({ server }) => {
     const user = await createKey(server, "thrifty");
     assert.doesNotMatch(server.stderr(), /price of .* is not fully known/);
-    const first = await call(server, "/mcp", { token: user.key, body: { prompt: "x" } });
+    const first = await call(server, "/mcp", {
+      token: user.key,
+      body: { prompt: "x", quality: "low" },
+    });
     assert.equal(first.status, 200, "the first request fits: nothing spent yet");
-    const second = await call(server, "/mcp", { token: user.key, body: { prompt: "y" } });
+    const second = await call(server, "/mcp", {
+      token: user.key,
+      body: { prompt: "y", quality: "high" },
+    });
     assert.equal(second.status, 402, JSON.stringify(second.body));
     assert.equal(second.body.code, "budget_exceeded");
     assert.match(
       second.body.error!,
-      /^Monthly budget exceeded for this key: spent \$[\d.]+ of \$[\d.]+; the budget resets on \d{4}-/,
+      /^Monthly budget exceeded for this key: spent \$[\d.]+ of \$0\.0500, \$[\d.]+ left; this request may cost up to \$[\d.]+; the budget resets on \d{4}-/,
     );
     const v1 = await call(server, "/v1/images/generations", {
       token: user.key,
-      body: { prompt: "z" },
+      body: { prompt: "z", quality: "high" },
     });
     assert.equal(v1.status, 402);
     assert.equal((v1.body.error as unknown as { type: string }).type, "insufficient_quota");

@@ -273,11 +273,13 @@ Deno.test("a user key may not delete another key's image", async () => {
       maxRetries: 0,
     });
     await admin.images.generate({ prompt: "the admin's image", quality: "low" });
-    const [image] = (await listImages(client)).data;
+    // A user key lists its own images only (docs/authorization.md): the admin's is not among them.
+    assert.equal((await listImages(client)).data.length, 0);
+    const [image] = (await listImages(admin)).data;
     const refused = await client.delete(`/images/${image.id}`).catch((e) => e);
     assert.ok(refused instanceof PermissionDeniedError, String(refused));
     const deleted = await admin.delete(`/images/${image.id}`) as { deleted: boolean };
     assert.equal(deleted.deleted, true);
-    assert.equal((await listImages(client)).data.length, 0);
+    assert.equal((await listImages(admin)).data.length, 0);
   });
 });

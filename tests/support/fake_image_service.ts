@@ -394,14 +394,25 @@ export class FakeImageService implements ImageService {
       .filter((r) => options.model === undefined || r.model === options.model)
       .filter((r) => own === undefined || r.creator === own)
       .sort((a, b) => b.created - a.created || b.id.localeCompare(a.id));
+    let after: { c: number; i: string } | undefined;
     if (options.cursor !== undefined) {
-      let after: { c: number; i: string };
       try {
         after = decodeCursor(options.cursor);
       } catch (error) {
         return Promise.reject(error);
       }
-      all = all.filter((r) => r.created < after.c || (r.created === after.c && r.id < after.i));
+    } else if (options.after !== undefined) {
+      const anchor = all.find((r) => r.id === options.after);
+      if (anchor === undefined) {
+        return Promise.reject(
+          new ValidationError("after", `Invalid after: no image with id "${options.after}"`),
+        );
+      }
+      after = { c: anchor.created, i: anchor.id };
+    }
+    if (after !== undefined) {
+      const { c, i } = after;
+      all = all.filter((r) => r.created < c || (r.created === c && r.id < i));
     }
     const items = all.slice(0, limit);
     return Promise.resolve({

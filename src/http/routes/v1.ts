@@ -542,18 +542,6 @@ async function imageObject(
   };
 }
 
-// The catalog pages with opaque cursors; OpenAI's list style pages with the id of the last item.
-// This builds the catalog's cursor for "after this record" (the catalog encodes its time index
-// position as base64url JSON `{k, c, i}`).
-function cursorAfter(record: ImageRecord, model: string | undefined): string {
-  const json = JSON.stringify({
-    k: model === undefined ? "t" : `m:${model}`,
-    c: record.created,
-    i: record.id,
-  });
-  return btoa(json).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
 async function pageAfter(
   ctx: RouteContext,
   c: Context<HttpEnv>,
@@ -561,30 +549,14 @@ async function pageAfter(
 ): Promise<{ items: readonly ImageRecord[]; hasMore: boolean }> {
   const { limit, model } = options;
   const base = model === undefined ? {} : { model };
-  const caller = callerOf(c, "v1");
-  let cursor: string | undefined;
-  if (options.after !== undefined) {
-    const anchor = await ctx.images.get(options.after, caller);
-    cursor = anchor === null ? options.after : cursorAfter(anchor, model);
-  }
-  // One more than asked tells whether another page exists.
-  try {
-    const page = await ctx.images.list(caller, {
-      ...base,
-      limit: Math.min(100, limit + 1),
-      ...(cursor === undefined ? {} : { cursor }),
-    });
-    const hasMore = page.items.length > limit || (limit === 100 && page.nextCursor !== undefined);
-    return { items: page.items.slice(0, limit), hasMore };
-  } catch (error) {
-    if (toAppError(error).kind === "validation" && options.after !== undefined) {
-      throw new ValidationError(
-        "after",
-        `Invalid after: no image with id ${JSON.stringify(options.after)}`,
-      );
-    }
-    throw error;
-  }
+  // One more than asked tells whether another page exists; the core pages after an id itself.
+  const page = await ctx.images.list(callerOf(c, "v1"), {
+    ...base,
+    limit: Math.min(100, limit + 1),
+    ...(options.after === undefined ? {} : { after: options.after }),
+  });
+  const hasMore = page.items.length > limit || (limit === 100 && page.nextCursor !== undefined);
+  return { items: page.items.slice(0, limit), hasMore };
 }
 
 /** Registers the `/v1` routes (and their auth, limits and body limits) on `app`. */
