@@ -19,8 +19,8 @@ import {
 import { EXIT_CODES } from "../../src/cli/exit_codes.ts";
 import { SETTING_NAMES } from "../../src/config.ts";
 import { SERVER_NAME, VERSION } from "../../src/version.ts";
-import { CLI_PERMISSION_SET, cliCommand } from "../e2e/support/cli.ts";
-import { ensureNpmPackage } from "../e2e/support/node_tools.ts";
+import { CLI_PERMISSION_SET, cliCommand } from "./support/cli.ts";
+import { ensureNpmPackage } from "./support/node_tools.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const MCPB_VERSION = "2.1.2";
