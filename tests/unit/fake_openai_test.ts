@@ -21,6 +21,7 @@ import {
   probeImage,
   startFakeOpenAI,
 } from "../fake_openai.ts";
+import { eventually } from "../support/eventually.ts";
 
 function clientFor(fake: FakeOpenAI, options: { maxRetries?: number; timeout?: number } = {}) {
   return new OpenAI({ apiKey: "sk-test", baseURL: fake.baseUrl, maxRetries: 0, ...options });
@@ -29,15 +30,6 @@ function clientFor(fake: FakeOpenAI, options: { maxRetries?: number; timeout?: n
 function bytesOf(b64: string | undefined): Uint8Array {
   assert.ok(b64, "expected b64_json");
   return Uint8Array.fromBase64(b64);
-}
-
-/** Polls `check` every 10 ms for at most `ms`; fails with `what` when it never holds. */
-async function eventually(check: () => boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 async function solidPng(

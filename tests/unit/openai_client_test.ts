@@ -15,6 +15,7 @@ import {
 } from "../../src/generation/mod.ts";
 import { believableUsage } from "../../src/generation/upstream_bounds.ts";
 import { type FakeOpenAI, probeImage, startFakeOpenAI } from "../fake_openai.ts";
+import { eventually } from "../support/eventually.ts";
 
 const NOW = new Date("2026-11-24T12:00:00Z");
 const registry = createModelRegistry();
@@ -801,15 +802,6 @@ Deno.test("mapUpstreamError keeps AppErrors and maps aborts and unknown failures
 
 function fakeConfig(fake: FakeOpenAI, extra: Partial<ImageClientConfig> = {}): ImageClientConfig {
   return { ...CONFIG, openaiBaseUrl: fake.baseUrl, ...extra };
-}
-
-/** Polls `check` every 10 ms for at most `ms` (generous: no timing is asserted). */
-async function eventually(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 Deno.test("fake: a gpt-image-2 generation sends exactly the normalized fields and decodes a PNG", async () => {

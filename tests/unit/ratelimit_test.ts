@@ -17,6 +17,7 @@ import {
   waitForUpstreamBudget,
 } from "../../src/ratelimit/limiter.ts";
 import { KEYS, type UpstreamState } from "../../src/ratelimit/keys.ts";
+import { eventually } from "../support/eventually.ts";
 
 /** A clock the test moves by hand. */
 function manualClock(start = Date.UTC(2026, 10, 15, 12, 0, 0)) {
@@ -39,15 +40,6 @@ async function withKv(fn: (kv: Deno.Kv) => Promise<void>): Promise<void> {
   } finally {
     kv.close();
   }
-}
-
-/** Polls `condition` every few ms, failing after a bounded number of tries. */
-async function eventually(condition: () => Promise<boolean> | boolean, what: string) {
-  for (let i = 0; i < 400; i++) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 async function rejectsWith(promise: Promise<unknown>, kind: string): Promise<AppError> {
