@@ -39,7 +39,7 @@ import { isImageId } from "../../images/ids.ts";
 import { getLog } from "../../log.ts";
 import { recordAuthFailure } from "../../ratelimit/auth_failures.ts";
 import { clientIp, requestBaseUrl } from "../client_ip.ts";
-import { imagePath } from "../route_context.ts";
+import { imagePath } from "../../images/urls.ts";
 import { type Asset, galleryAssets, IMMUTABLE_CACHE } from "../gallery/assets/mod.ts";
 import type { ShownError, ShownImage } from "../gallery/components.tsx";
 import { DetailPage } from "../gallery/detail_page.tsx";
