@@ -1,23 +1,17 @@
 /**
- * Wires and starts the HTTP door: services (with their metrics and limiter), the `/mcp` endpoint and the Hono app
- * on `Deno.serve`, with a graceful shutdown. Run by src/main_http.ts (and by tests in-process).
+ * Starts the HTTP door: builds the services (with their metrics and limiter), refuses unsafe
+ * starts, serves the whole app from src/app/http_app.ts on `Deno.serve` and shuts down gracefully.
+ * Run by src/main_http.ts (and by tests in-process).
  *
  * @module
  */
 import { authRequired } from "./auth/tokens.ts";
 import { type Config, isLoopbackHost } from "./config.ts";
-import { createApp } from "./http/app.ts";
-import { createMcpEndpoint } from "./http/mcp_endpoint.ts";
-import { imagePath } from "./http/route_context.ts";
-import { createGalleryApp } from "./http/routes/gallery.tsx";
-import { readyProbeKey } from "./http/routes/legacy.ts";
-import { readableImageUrl, UrlSigner } from "./http/signing.ts";
-import { probeKvWrite } from "./images/kv_retry.ts";
-import { createCleanupHandler, runCleanup } from "./images/retention.ts";
+import { createHttpApp } from "./app/http_app.ts";
+import { createCleanupHandler } from "./images/retention.ts";
 import { getLog, type LoggingHandle } from "./log.ts";
 import { isFullyPriced } from "./generation/pricing.ts";
 import { createServices, type ServiceDeps } from "./services.ts";
-import { systemClock } from "./clock.ts";
 
 const log = getLog("http");
 
@@ -75,7 +69,7 @@ export async function startHttpService(
     maxDataUrlBytes: config.maxUploadBytes,
     ...options.services,
   });
-  const { kv, store, images, metrics, limiter } = services;
+  const { kv, store } = services;
   if (
     !isLoopbackHost(config.host) && !config.allowUnauthenticated &&
     !(await authRequired(config, kv))
@@ -98,59 +92,11 @@ export async function startHttpService(
       );
     }
   }
-  // One clock for every part of the door: links signed by one part are checked by another.
-  const now = options.services?.now ?? systemClock;
-  const mcp = createMcpEndpoint({
-    config,
-    images,
-    kv,
+  const http = createHttpApp(services, {
     ...(options.logging ? { logging: options.logging } : {}),
-    now,
+    ...(options.services?.now ? { now: options.services.now } : {}),
   });
-  const retentionLimits = {
-    retentionDays: config.retentionDays,
-    maxCount: config.maxImageCount,
-    maxBytes: config.maxImageBytes,
-    // Files adopted from the predecessor are deleted by a policy only while cleanup is enabled.
-    deleteAdopted: config.cleanupEnabled,
-  };
-  const app = createApp({
-    config,
-    images,
-    kv,
-    metrics,
-    limiter,
-    now,
-    retention: {
-      stats: () => store.catalog.stats(),
-      unknownFiles: () => store.unknownFiles(),
-      cleanup: ({ dryRun }) => runCleanup({ store }, { ...retentionLimits, dryRun }),
-    },
-    readinessChecks: {
-      catalog: () => probeKvWrite(store.catalog.kv, readyProbeKey()),
-      store: () => store.probeWrite(),
-    },
-    mcpHandler: (c) => mcp.handle(c),
-    ...(options.logging ? { redact: options.logging.redact } : {}),
-  });
-  // The gallery is a sub-app on `/`; page URLs of images are relative, signed when not public.
-  const signer = new UrlSigner(kv, { now, ttlSeconds: config.imageUrlTtlSeconds });
-  app.route(
-    "/",
-    createGalleryApp({
-      config,
-      images,
-      registry: services.registry,
-      kv,
-      ...(options.logging ? { redact: options.logging.redact } : {}),
-      imageUrl: (record, kind) =>
-        readableImageUrl(signer, {
-          base: "",
-          path: imagePath(record.fileName, kind === "thumb"),
-          imagesPublic: config.imagesPublic,
-        }),
-    }),
-  );
+  const { app } = http;
   const listening = Promise.withResolvers<string>();
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
@@ -167,7 +113,7 @@ export async function startHttpService(
     if (reason === undefined) throw error;
     // A start-up mistake, not a crash: one line that says what to change, no stack trace.
     log.error(reason);
-    await mcp[Symbol.asyncDispose]();
+    await http[Symbol.asyncDispose]();
     await services.close();
     return undefined;
   }
@@ -178,7 +124,7 @@ export async function startHttpService(
     url,
     cleanupTick: createCleanupHandler({ store, settings: config }),
     finished: server.finished,
-    openMcpSessions: () => mcp.openSessions(),
+    openMcpSessions: () => http.openMcpSessions(),
     shutdown(deadlineMs) {
       shuttingDown ??= (async () => {
         const deadline = new Promise<void>((resolve) => {
@@ -186,7 +132,7 @@ export async function startHttpService(
           Deno.unrefTimer(timer);
         });
         // Open stateful MCP streams would hold server.shutdown() until the deadline: end them first.
-        await mcp[Symbol.asyncDispose]();
+        await http[Symbol.asyncDispose]();
         await Promise.race([server.shutdown(), deadline]);
         await Promise.race([services.drain(), deadline]);
         await services.close();

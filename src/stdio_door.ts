@@ -61,8 +61,7 @@ export async function runStdioServer(
       imageLink: async (file: string) => {
         if (!services) return undefined;
         if (!sign) {
-          const { readableImageUrl, UrlSigner } = await import("./http/signing.ts");
-          const { imagePath } = await import("./http/route_context.ts");
+          const { imagePath, readableImageUrl, UrlSigner } = await import("./images/urls.ts");
           const signer = new UrlSigner(services.kv, {
             now: systemClock,
             ttlSeconds: config.imageUrlTtlSeconds,

@@ -25,7 +25,7 @@ import { registerAdminRoutes } from "./routes/admin.ts";
 import { registerImageRoutes } from "./routes/images.ts";
 import { registerLegacyRoutes } from "./routes/legacy.ts";
 import { registerV1Routes } from "./routes/v1.ts";
-import { UrlSigner } from "./signing.ts";
+import { UrlSigner } from "../images/urls.ts";
 import { validationErrorOf } from "./validation.ts";
 import { systemClock } from "../clock.ts";
 

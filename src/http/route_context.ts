@@ -13,7 +13,7 @@ import { requestBaseUrl } from "./client_ip.ts";
 import type { AppDeps, HttpEnv, ReadinessCheck, RetentionApi } from "./deps.ts";
 import type { AuthContext } from "./middleware/auth.ts";
 import type { RequestLimitContext } from "./middleware/rate_limit.ts";
-import { readableImageUrl, type UrlSigner } from "./signing.ts";
+import { imagePath, readableImageUrl, type UrlSigner } from "../images/urls.ts";
 
 /** The resolved collaborators shared by the route modules. */
 export interface RouteContext {
@@ -48,11 +48,6 @@ export interface RouteContext {
 /** The authenticated caller of a request, as the core takes it. */
 export function callerOf(c: Context<HttpEnv>, door: Door): Caller {
   return { principal: c.get("principal"), door };
-}
-
-/** The URL path of an image file (or its thumbnail), without the base URL. */
-export function imagePath(file: string, thumb = false): string {
-  return `/images/${encodeURIComponent(file)}${thumb ? "/thumb" : ""}`;
 }
 
 /**

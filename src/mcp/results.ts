@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { pathToFileURL as toFileUrl } from "node:url";
 import { encodeBase64 } from "../encoding.ts";
+import { formatBytes } from "../format_bytes.ts";
 import type { Config } from "../config.ts";
 import { type AppError, toAppError } from "../errors.ts";
 import type { Caller, GenerationJob, ImageRecord, ImageService, ImageView } from "../core_types.ts";
@@ -72,19 +73,6 @@ export function wantsStructuredContent(
   if (mode === "always") return true;
   if (mode === "never") return false;
   return !/claude/i.test(client.name ?? "");
-}
-
-/** Formats a byte count for people: `1.2 MB`. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ["KB", "MB", "GB", "TB"];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
 function formatUsd(usd: number | null | undefined): string {

@@ -1,22 +1,16 @@
 /**
- * Test support for the gallery: the gallery sub-app served on loopback with real services against
- * the fake OpenAI (plus a minimal stand-in for `/images/:file` and thumbnails), and Debian's
- * Chromium driven by `playwright-core` with a fresh profile.
+ * Test support for the gallery: the whole HTTP app (`createHttpApp`) served on loopback with real
+ * services against the fake OpenAI, and Debian's Chromium driven by `playwright-core` with a fresh
+ * profile.
  *
  * @module
  */
-import type { Caller } from "../../src/core_types.ts";
 import fs from "node:fs";
-import { Hono } from "hono";
+import { createHttpApp } from "../../src/app/http_app.ts";
 import { resolveConfig } from "../../src/config.ts";
 import type { Principal } from "../../src/auth/tokens.ts";
-import { createLimiter } from "../../src/ratelimit/limiter.ts";
-import { createMetrics } from "../../src/metrics.ts";
-import { createGalleryApp, type GalleryDeps } from "../../src/http/routes/gallery.tsx";
 import { createServices, type Services } from "../../src/services.ts";
 import { type FakeOpenAI, type FakeOpenAIOptions, startFakeOpenAI } from "../fake_openai.ts";
-
-const FILE_READER: Caller = { principal: null, door: "http", via: "file_url" };
 
 // playwright-core probes for WSL at import time with `fs.existsSync` on a /proc path that Deno
 // only lets `--allow-all` read; under a permission set the probe throws instead of answering
@@ -77,10 +71,6 @@ export interface GalleryServerOptions {
   env?: Record<string, string>;
   /** Options of the fake OpenAI. */
   fake?: FakeOpenAIOptions;
-  /** Run generations under the HTTP door's limits (rate limits, budget). */
-  gate?: boolean;
-  /** Replaces gallery collaborators. */
-  deps?: Partial<GalleryDeps>;
   /** Port (default: any free one). */
   port?: number;
   /** `fetch` for upstream calls (default: the real one, reaching the fake). */
@@ -117,48 +107,12 @@ export async function startGalleryServer(
       ...(options.upstreamFetch ? { fetch: options.upstreamFetch } : {}),
       ...(options.now ? { now: options.now } : {}),
     });
-    const gate = options.gate
-      ? {
-        limiter: createLimiter(kv, {
-          limits: config,
-          ...(options.now ? { now: options.now } : {}),
-        }),
-        metrics: createMetrics({ defaultMetrics: false }),
-      }
-      : undefined;
-    const gallery = createGalleryApp({
-      config,
-      images: services.images,
-      registry: services.registry,
-      kv,
-      ...(gate ? { gate } : {}),
-      ...(options.now ? { now: options.now } : {}),
-      ...options.deps,
-    });
-    const root = new Hono<{ Bindings: { remoteAddr?: Deno.Addr } }>();
-    const images = services.images;
-    // A stand-in for the main app's image routes: bytes through the ImageService.
-    root.get("/images/:file/thumb", async (c) => {
-      const found = await images.thumbnail(c.req.param("file").split(".")[0], FILE_READER);
-      if (found === null) return c.notFound();
-      return c.body(found.view.bytes as Uint8Array<ArrayBuffer>, 200, {
-        "Content-Type": found.view.mime,
-        "Cache-Control": "public, max-age=31536000, immutable",
-      });
-    });
-    root.get("/images/:file", async (c) => {
-      const found = await images.read(c.req.param("file").split(".")[0], FILE_READER);
-      if (found === null) return c.notFound();
-      return c.body(found.bytes as Uint8Array<ArrayBuffer>, 200, {
-        "Content-Type": found.record.mime,
-        "Cache-Control": "public, max-age=31536000, immutable",
-      });
-    });
-    root.route("/", gallery);
+    // The whole app, as the service serves it: the gallery with the real image routes and links.
+    const http = createHttpApp(services, options.now ? { now: options.now } : {});
     const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
     const server = Deno.serve(
       { hostname: "127.0.0.1", port: options.port ?? 0, onListen: resolve },
-      (request, info) => root.fetch(request, { remoteAddr: info.remoteAddr }),
+      (request, info) => http.app.fetch(request, { remoteAddr: info.remoteAddr }),
     );
     const addr = await listening;
     const running = services;
@@ -166,6 +120,7 @@ export async function startGalleryServer(
     const close = async () => {
       if (closed) return;
       closed = true;
+      await http[Symbol.asyncDispose]();
       await server.shutdown();
       await running.drain();
       await running.close();

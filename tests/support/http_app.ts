@@ -1,11 +1,13 @@
 /**
- * Builds the HTTP app for a test: in-memory KV, the fake ImageService (or, with
- * {@link startRealTestApp}, the real core against the fake OpenAI upstream), its own metrics
+ * Builds the HTTP app for a test: the route families over in-memory KV and the fake ImageService
+ * (or, with {@link startRealTestApp}, the whole app from `createHttpApp` over the real core against
+ * the fake OpenAI upstream), its own metrics
  * registry, a fixed clock you can move, and settings from an env-like record. Dispose it with
  * `await using`.
  *
  * @module
  */
+import { createHttpApp } from "../../src/app/http_app.ts";
 import { type Config, resolveConfig } from "../../src/config.ts";
 import { type AppDeps, createApp, type HttpApp } from "../../src/http/app.ts";
 import type { CleanupResults, RetentionApi } from "../../src/http/deps.ts";
@@ -147,8 +149,11 @@ export function bearer(token: string): Record<string, string> {
   return { Authorization: `Bearer ${token}` };
 }
 
-/** An app over the real core: {@link TestApp}'s shape with the real services and upstream. */
-export interface RealTestApp extends Omit<TestApp, "images"> {
+/**
+ * The whole app over the real core, as `createHttpApp` builds it for the service: {@link TestApp}'s
+ * shape with the real services (retention included) and upstream.
+ */
+export interface RealTestApp extends Omit<TestApp, "images" | "retention"> {
   /** The real core. */
   readonly images: ImageService;
   /** All services (store, limiter, metrics). */
@@ -158,7 +163,7 @@ export interface RealTestApp extends Omit<TestApp, "images"> {
 }
 
 /**
- * Builds the app over the real core (createServices with an in-memory KV and a temporary image
+ * Builds the whole app over the real core (createServices with an in-memory KV and a temporary image
  * folder) calling a fresh fake OpenAI upstream, so limits, budgets, authorization and metrics are
  * the core's own. The clock starts at 2026-11-20 12:00 UTC and moves only by `advance`.
  */
@@ -189,16 +194,8 @@ export async function startRealTestApp(options: { env?: Record<string, string> }
     metrics,
     skipStartupReconcile: true,
   });
-  const retention = fakeRetention();
-  const app = createApp({
-    config,
-    images: services.images,
-    kv,
-    metrics,
-    limiter: services.limiter,
-    retention,
-    now,
-  });
+  const http = createHttpApp(services, { now });
+  const { app } = http;
   return {
     app,
     images: services.images,
@@ -207,7 +204,6 @@ export async function startRealTestApp(options: { env?: Record<string, string> }
     kv,
     config,
     metrics,
-    retention,
     now,
     advance(ms) {
       clock += ms;
@@ -215,6 +211,7 @@ export async function startRealTestApp(options: { env?: Record<string, string> }
     request: requester(app),
     async [Symbol.asyncDispose]() {
       await services.drain();
+      await http[Symbol.asyncDispose]();
       await services.close();
       kv.close();
       await upstream.close();

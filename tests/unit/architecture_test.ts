@@ -1,6 +1,8 @@
 /**
  * The shape of the code, checked from the module graph Deno itself builds (`deno info --json`)
- * for every entrypoint: no import cycle inside `src/`, and no entrypoint imports another.
+ * for every entrypoint: no import cycle inside `src/`, no entrypoint imports another, the HTTP
+ * door (`src/http/`) and the MCP server (`src/mcp/`) meet only in the composition root
+ * (`src/app/`), and only the entrypoints' doors import that root.
  */
 import assert from "node:assert/strict";
 import { relative } from "node:path";
@@ -60,6 +62,28 @@ function cyclesOf(graph: Map<string, string[]>): string[] {
   return [...found];
 }
 
+/**
+ * Modules that may import the composition root besides its own: the entrypoints and the HTTP
+ * entrypoint's serving module, which main_http.ts loads after its top-level cron.
+ */
+const APP_IMPORTERS = [...ENTRYPOINTS, "src/http_door.ts"];
+
+/** Every import of `graph` that crosses a door boundary, each written `from -> to`. */
+function boundaryViolations(graph: Map<string, string[]>): string[] {
+  const within = (path: string, folder: string) => path.startsWith(`src/${folder}/`);
+  const found: string[] = [];
+  for (const [from, imports] of graph) {
+    for (const to of imports) {
+      const crossesDoors = (within(from, "http") && within(to, "mcp")) ||
+        (within(from, "mcp") && within(to, "http"));
+      const reachesRoot = within(to, "app") && !within(from, "app") &&
+        !APP_IMPORTERS.includes(from);
+      if (crossesDoors || reachesRoot) found.push(`${from} -> ${to}`);
+    }
+  }
+  return found;
+}
+
 for (const entry of ENTRYPOINTS) {
   Deno.test(`${entry} reaches no import cycle inside src/ and imports no other entrypoint`, async () => {
     const graph = await sourceGraph(entry);
@@ -68,7 +92,32 @@ for (const entry of ENTRYPOINTS) {
     const others = ENTRYPOINTS.filter((e) => e !== entry && graph.has(e));
     assert.deepEqual(others, [], "entrypoints never import each other");
   });
+
+  Deno.test(`${entry}: src/http and src/mcp meet only in src/app, which only the doors import`, async () => {
+    assert.deepEqual(boundaryViolations(await sourceGraph(entry)), []);
+  });
 }
+
+Deno.test("the stdio MCP door reaches nothing of the HTTP door or the composition root", async () => {
+  const graph = await sourceGraph("src/main_mcp.ts");
+  const reached = [...graph.keys()].filter((p) => /^src\/(http|app)\//.test(p));
+  assert.deepEqual(reached, []);
+});
+
+Deno.test("the boundary check sees a door importing the other door or the composition root", () => {
+  const graph = new Map([
+    ["src/http/app.ts", ["src/mcp/server.ts", "src/images/urls.ts"]],
+    ["src/mcp/server.ts", ["src/http/signing.ts"]],
+    ["src/services.ts", ["src/app/http_app.ts"]],
+    ["src/app/http_app.ts", ["src/http/app.ts", "src/mcp/server.ts"]],
+    ["src/http_door.ts", ["src/app/http_app.ts"]],
+  ]);
+  assert.deepEqual(boundaryViolations(graph), [
+    "src/http/app.ts -> src/mcp/server.ts",
+    "src/mcp/server.ts -> src/http/signing.ts",
+    "src/services.ts -> src/app/http_app.ts",
+  ]);
+});
 
 Deno.test("the cycle finder sees a cycle", () => {
   const graph = new Map([["a", ["b"]], ["b", ["c"]], ["c", ["a"]], ["d", ["a"]]]);

@@ -1,5 +1,5 @@
 /**
- * Hostile input against the HTTP app, property-based: the real app (`createApp`) over the real
+ * Hostile input against the HTTP app, property-based: the whole app (`createHttpApp`) over the real
  * services (`createServices` with an in-memory KV and an upstream stub), driven in-process with
  * `app.request()`. REST and /v1 bodies of any shape, raw bytes that are not JSON or not UTF-8,
  * path traversal on `/images`, auth bypass attempts, tampered and expired signed URLs, spoofed
@@ -16,10 +16,9 @@ import { createApiKey, revokeApiKey } from "../../src/auth/tokens.ts";
 import { type Config, resolveConfig } from "../../src/config.ts";
 import { ERROR_KINDS } from "../../src/errors.ts";
 import type { FetchLike } from "../../src/generation/openai.ts";
-import { createApp, type HttpApp } from "../../src/http/app.ts";
-import { createMcpEndpoint } from "../../src/http/mcp_endpoint.ts";
-import { createGalleryApp } from "../../src/http/routes/gallery.tsx";
-import { UrlSigner } from "../../src/http/signing.ts";
+import { createHttpApp } from "../../src/app/http_app.ts";
+import type { HttpApp } from "../../src/http/app.ts";
+import { UrlSigner } from "../../src/images/urls.ts";
 import { createMetrics } from "../../src/metrics.ts";
 import { createServices, type Services } from "../../src/services.ts";
 import { renderImage } from "../fake_openai/render.ts";
@@ -113,10 +112,7 @@ interface FuzzApp extends AsyncDisposable {
   request(path: string, init?: RequestInit): Promise<Response>;
 }
 
-async function startFuzzApp(
-  env: Record<string, string> = {},
-  options: { gallery?: boolean } = {},
-): Promise<FuzzApp> {
+async function startFuzzApp(env: Record<string, string> = {}): Promise<FuzzApp> {
   const dir = await Deno.makeTempDir({ prefix: "fuzz-http-" });
   let clock = Date.now();
   const now = () => clock;
@@ -149,38 +145,9 @@ async function startFuzzApp(
     inputFetch: () => Promise.reject(new Error("URL inputs must not be fetched here")),
     metrics: createMetrics({ defaultMetrics: false, now }),
   });
-  const mcp = createMcpEndpoint({ config, images: services.images, kv });
-  const app = createApp({
-    config,
-    images: services.images,
-    kv,
-    metrics: services.metrics,
-    limiter: services.limiter,
-    now,
-    retention: {
-      stats: () => services.store.catalog.stats(),
-      unknownFiles: () => services.store.unknownFiles(),
-      cleanup: ({ dryRun }) =>
-        Promise.resolve({
-          filesScanned: 0,
-          filesDeleted: 0,
-          spaceFreed: 0,
-          errors: [],
-          deletedFiles: [],
-          dryRun,
-          adoptedKept: 0,
-          unknownFiles: { count: 0, names: [] },
-        }),
-    },
-    mcpHandler: (c) => mcp.handle(c),
-  });
-  if (options.gallery) {
-    // As src/http_door.ts mounts it: on the same app, behind the same edge guard.
-    app.route(
-      "/",
-      createGalleryApp({ config, images: services.images, registry: services.registry, kv }),
-    );
-  }
+  // The whole app as src/http_door.ts serves it: the gallery and /mcp behind the same edge guard.
+  const http = createHttpApp(services, { now });
+  const { app } = http;
   return {
     app,
     dir,
@@ -198,7 +165,7 @@ async function startFuzzApp(
       ),
     async [Symbol.asyncDispose]() {
       await services.drain();
-      await mcp[Symbol.asyncDispose]();
+      await http[Symbol.asyncDispose]();
       await services.close();
       kv.close();
       await Deno.remove(dir, { recursive: true });
@@ -901,7 +868,7 @@ Deno.test({
     await using t = await startFuzzApp({
       MAX_BODY_BYTES: String(limits.json),
       MAX_UPLOAD_BYTES: String(limits.upload),
-    }, { gallery: true });
+    });
     const classOf = (path: string) => {
       const p = decodeURIComponent(path.split("?")[0]);
       if (p === "/v1/images/edits" || /^\/gallery\/[^/]+\/edit$/.test(p)) return "upload";

@@ -7,7 +7,7 @@
 import type { JobStage } from "../../core_types.ts";
 import type { ErrorKind } from "../../errors.ts";
 
-export { formatBytes } from "../../mcp/results.ts";
+export { formatBytes } from "../../format_bytes.ts";
 
 /** A cost in US dollars, or an em dash when unknown. */
 export function formatUsd(usd: number | null | undefined): string {

@@ -25,7 +25,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { AUTH_KEYS, type StoredKey } from "../../auth/api_keys.ts";
 import { constantTimeEqual, type Principal, sha256 } from "../../auth/tokens.ts";
 import { kvCommit, kvGet } from "../../images/kv_retry.ts";
-import { kvHmacKey } from "../kv_secret.ts";
+import { kvHmacKey } from "../../auth/kv_secret.ts";
 
 /** KV keys of the gallery's own records. */
 export const GALLERY_KV = {

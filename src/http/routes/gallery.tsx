@@ -39,11 +39,11 @@ import { isImageId } from "../../images/ids.ts";
 import { getLog } from "../../log.ts";
 import { recordAuthFailure } from "../../ratelimit/auth_failures.ts";
 import { clientIp, requestBaseUrl } from "../client_ip.ts";
-import { imagePath } from "../route_context.ts";
+import { imagePath } from "../../images/urls.ts";
 import { type Asset, galleryAssets, IMMUTABLE_CACHE } from "../gallery/assets/mod.ts";
 import type { ShownError, ShownImage } from "../gallery/components.tsx";
 import { DetailPage } from "../gallery/detail_page.tsx";
-import { eventStream } from "../gallery/events.ts";
+import { sseResponse } from "../sse.ts";
 import { sleep } from "../../clock.ts";
 import { stageLabel } from "../gallery/format.ts";
 import { GalleryPage } from "../gallery/gallery_page.tsx";
@@ -673,7 +673,7 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
       const shownErr = shownError(error, redact);
       return { ...shownErr, url: `/jobs/${id}` };
     };
-    return eventStream(async (send, signal) => {
+    return sseResponse(async (send, signal) => {
       const tracked = isJobId(id) ? jobs.get(id) : undefined;
       if (tracked) {
         await followTracked(tracked, send, signal);
@@ -704,7 +704,7 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
         });
         await sleep(250, signal);
       }
-    }, { onError: failure });
+    }, { onError: failure, errorEvent: "failure", retryMs: 2000, noStore: true });
 
     async function followTracked(
       job: TrackedJob,

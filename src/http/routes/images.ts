@@ -15,7 +15,8 @@ import type { Caller, ImageRecord } from "../../core_types.ts";
 import { classifyFileName, isImageId } from "../../images/ids.ts";
 import { optionalPrincipal } from "../middleware/auth.ts";
 import type { HttpEnv } from "../deps.ts";
-import { imagePath, type RouteContext } from "../route_context.ts";
+import { imagePath } from "../../images/urls.ts";
+import type { RouteContext } from "../route_context.ts";
 import { RestErrorSchema } from "../schemas.ts";
 
 const IMMUTABLE = "public, max-age=31536000, immutable";

@@ -5,7 +5,8 @@
  */
 import { z } from "zod";
 import { callerOf, type McpContext } from "../context.ts";
-import { describeImage, errorResult, formatBytes, wantsStructuredContent } from "../results.ts";
+import { formatBytes } from "../../format_bytes.ts";
+import { describeImage, errorResult, wantsStructuredContent } from "../results.ts";
 import type { CallToolResult, ContentBlock, McpServer } from "../sdk.ts";
 import { TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
 

@@ -1,11 +1,12 @@
 /**
  * Signed, expiring image URLs for `IMAGES_PUBLIC=false`: `?exp=<unix seconds>&sig=<HMAC-SHA256>`
  * over the URL path and the expiry. The HMAC key is made on first use and kept in KV, so every
- * instance sharing the KV signs and verifies alike; nothing about it is configured.
+ * instance sharing the KV signs and verifies alike; nothing about it is configured. A leaf both
+ * doors use: the HTTP door serves and checks these links, the MCP doors hand them out.
  *
  * @module
  */
-import { kvHmacKey } from "./kv_secret.ts";
+import { kvHmacKey } from "../auth/kv_secret.ts";
 
 /** KV key of the URL-signing secret (32 random bytes). */
 export const SIGNING_KEY_KV: Deno.KvKey = ["http", "url_signing_key"];
@@ -77,6 +78,11 @@ export class UrlSigner {
     if (!ok) return "invalid";
     return Number(exp) * 1000 > this.#options.now() ? "valid" : "expired";
   }
+}
+
+/** The URL path of an image file (or its thumbnail), without the base URL. */
+export function imagePath(file: string, thumb = false): string {
+  return `/images/${encodeURIComponent(file)}${thumb ? "/thumb" : ""}`;
 }
 
 /**

@@ -1,11 +1,13 @@
 /**
  * MCP over Streamable HTTP on `/mcp`: the same MCP server as the stdio door (one factory), behind
  * the app's edge guard (Host and Origin, as on every route), bearer auth and limits. Stateless by
- * default (a fresh server per request, so any instance can answer); `MCP_HTTP_SESSIONS=stateful` keeps `Mcp-Session-Id`
- * sessions in this process — closed when idle and capped per principal (mcp_sessions.ts). Log
- * messages reach only the session whose work logged them. A `notifications/cancelled` reaches the
- * running call through KV even when it arrives at another instance or in another stateless request.
- * Bodies are checked (jsonrpc_body.ts) before the SDK or any KV key sees them.
+ * default (a fresh server per request, so any instance can answer); `MCP_HTTP_SESSIONS=stateful`
+ * keeps `Mcp-Session-Id` sessions in this process — closed when idle and capped per principal
+ * (src/http/mcp_sessions.ts). Log messages reach only the session whose work logged them. A
+ * `notifications/cancelled` reaches the running call through KV even when it arrives at another
+ * instance or in another stateless request. Bodies are checked (src/http/jsonrpc_body.ts) before
+ * the SDK or any KV key sees them. It lives in the composition root because it joins the two
+ * doors: the HTTP app mounts it as an opaque handler and never imports `src/mcp/` itself.
  *
  * @module
  */
@@ -18,12 +20,11 @@ import { getLog, type LoggingHandle, withLogScope } from "../log.ts";
 import type { McpContext } from "../mcp/context.ts";
 import { createMcpServer } from "../mcp/server.ts";
 import { type McpServer, WebStandardStreamableHTTPServerTransport } from "../mcp/sdk.ts";
-import { requestBaseUrl } from "./client_ip.ts";
-import type { HttpEnv } from "./deps.ts";
-import { checkJsonRpcBody, isAcceptedId, type JsonRpcMessage } from "./jsonrpc_body.ts";
-import { McpSessionTable } from "./mcp_sessions.ts";
-import { imagePath } from "./route_context.ts";
-import { readableImageUrl, UrlSigner } from "./signing.ts";
+import { requestBaseUrl } from "../http/client_ip.ts";
+import type { HttpEnv } from "../http/deps.ts";
+import { checkJsonRpcBody, isAcceptedId, type JsonRpcMessage } from "../http/jsonrpc_body.ts";
+import { McpSessionTable } from "../http/mcp_sessions.ts";
+import { imagePath, readableImageUrl, UrlSigner } from "../images/urls.ts";
 
 const log = getLog("http", "mcp");
 
