@@ -9,7 +9,7 @@ import type { Config } from "../config.ts";
 import type { ImageRecord } from "../core_types.ts";
 import { AppError } from "../errors.ts";
 import { adoptPredecessorFiles } from "../images/adopt.ts";
-import { formatBytes, formatDuration } from "../images/catalog.ts";
+import { formatBytesExact, formatDuration } from "../images/catalog.ts";
 import { folderCatalogPath } from "../images/folder.ts";
 import { FsImageStore } from "../images/fs_store.ts";
 import { classifyFileName } from "../images/ids.ts";
@@ -120,7 +120,7 @@ async function listImages(
     shown.map((r) => [
       r.id,
       shortTime(r.created),
-      formatBytes(r.bytes),
+      formatBytesExact(r.bytes),
       `${r.width}x${r.height}`,
       r.model,
       r.fileName,
@@ -189,7 +189,7 @@ async function showStats(session: CliSession): Promise<number> {
       "Cleanup",
       `${cleanup.enabled ? "enabled" : "disabled"}: retention ${cleanup.retentionDays} days, ` +
       `max ${cleanup.maxFiles ?? "—"} images, max ${
-        cleanup.maxBytes === null ? "—" : formatBytes(cleanup.maxBytes)
+        cleanup.maxBytes === null ? "—" : formatBytesExact(cleanup.maxBytes)
       }, every ${cleanup.intervalHours} h`,
     ],
   ];
@@ -219,7 +219,7 @@ async function cleanupImages(session: CliSession, values: OptionValues): Promise
     const verb = dryRun ? "Would delete" : "Deleted";
     session.io.out(
       `${verb} ${report.filesDeleted} of ${report.filesScanned} images (${
-        formatBytes(report.spaceFreed)
+        formatBytesExact(report.spaceFreed)
       })${dryRun ? " — dry run, nothing was changed" : ""}\n`,
     );
     for (const file of report.deletedFiles) session.io.out(`  ${file}\n`);

@@ -15,6 +15,7 @@ import { isImageId, isStoreFileName } from "./ids.ts";
 import { KEYS, type TextField } from "./kv_keys.ts";
 import { kvCommit, kvGet, kvGetMany, kvList } from "./kv_retry.ts";
 import { systemClock } from "../clock.ts";
+import { formatBytes } from "../format_bytes.ts";
 
 /** Where a request for an image came in. */
 export type Door = "mcp" | "http" | "v1" | "cli" | "adopted";
@@ -442,16 +443,9 @@ export interface CatalogCounters {
   createdSum: number;
 }
 
-/** Formats a byte count with binary units: `0 B`, `1.5 KB`, `12.25 MB`. */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${Number(value.toFixed(2))} ${units[unit]}`;
+/** Formats a byte count with binary units and two decimals: `0 B`, `1.5 KB`, `12.25 MB`. */
+export function formatBytesExact(bytes: number): string {
+  return formatBytes(bytes, { exact: true });
 }
 
 /** Formats a duration in milliseconds: `45 s`, `12 min`, `3.5 h`, `2.1 days`. */
@@ -849,13 +843,13 @@ export class Catalog {
     return {
       count,
       totalSize: counters.bytes,
-      totalSizeFormatted: formatBytes(counters.bytes),
+      totalSizeFormatted: formatBytesExact(counters.bytes),
       oldestFile: await end(false),
       newestFile: await end(true),
       averageAge,
       averageAgeFormatted: formatDuration(averageAge),
       averageSize,
-      averageSizeFormatted: formatBytes(averageSize),
+      averageSizeFormatted: formatBytesExact(averageSize),
     };
   }
 

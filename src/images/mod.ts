@@ -25,7 +25,7 @@ export {
   type Door,
   DOORS,
   type FileSummary,
-  formatBytes,
+  formatBytesExact,
   type ImageStats,
   isJobId,
   type JobRecord,

@@ -4,7 +4,7 @@ import {
   buildRecord,
   Catalog,
   type CatalogRecord,
-  formatBytes,
+  formatBytesExact,
   type RecordFields,
 } from "../../src/images/catalog.ts";
 import { newImageId } from "../../src/images/ids.ts";
@@ -258,8 +258,8 @@ Deno.test("KV calls that fail with a locked database are retried; other errors a
   );
 });
 
-Deno.test("formatBytes uses binary units", () => {
-  assert.equal(formatBytes(0), "0 B");
-  assert.equal(formatBytes(1536), "1.5 KB");
-  assert.equal(formatBytes(12.25 * 1024 * 1024), "12.25 MB");
+Deno.test("formatBytesExact uses binary units and two decimals", () => {
+  assert.equal(formatBytesExact(0), "0 B");
+  assert.equal(formatBytesExact(1536), "1.5 KB");
+  assert.equal(formatBytesExact(12.25 * 1024 * 1024), "12.25 MB");
 });

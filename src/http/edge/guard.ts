@@ -18,7 +18,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { Config } from "../../config.ts";
 import { AppError, ValidationError } from "../../errors.ts";
-import { formatBytes } from "../../images/catalog.ts";
+import { formatBytes } from "../../format_bytes.ts";
 import { bodyClassOf, type BodyLimit, bodyRules, mediaTypeOf } from "./body_rules.ts";
 import { requestBaseUrl } from "../client_ip.ts";
 import { hostRule, type OriginConfig, originRule, parseHostHeader } from "./origins.ts";
@@ -35,7 +35,7 @@ function tooLarge(limit: BodyLimit): AppError {
   return new AppError(
     "payload_too_large",
     `Request body too large: this route takes at most ${
-      formatBytes(limit.maxBytes)
+      formatBytes(limit.maxBytes, { exact: true })
     } (${limit.maxBytes} bytes; ${limit.setting})`,
     { details: { limitBytes: limit.maxBytes } },
   );
