@@ -145,8 +145,8 @@ export interface ImageCallOptions {
 
 /** An input file for an edit, already resolved to bytes. */
 export interface EditInput {
-  /** File contents. */
-  readonly bytes: Uint8Array;
+  /** File contents; an upload stays the Blob it arrived in, which the SDK sends without a copy. */
+  readonly bytes: Uint8Array | Blob;
   /** File name sent in the multipart body. */
   readonly filename: string;
   /** MIME type (`image/png`, `image/jpeg`, `image/webp`). */
