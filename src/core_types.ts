@@ -6,8 +6,9 @@
  */
 import type { AppError } from "./errors.ts";
 import type { CatalogRecord, Door } from "./images/catalog.ts";
+import type { UploadedFile } from "./images/inputs.ts";
 
-export type { Door };
+export type { Door, UploadedFile };
 
 /** One stored image, as the catalog knows it. */
 export type ImageRecord = CatalogRecord;
@@ -127,7 +128,7 @@ export interface StartOptions {
  */
 export interface UploadSlot extends AsyncDisposable {
   /** Keeps an uploaded file for the edit; returns the reference that names it in `images`/`mask`. */
-  add(file: Blob): string;
+  add(file: UploadedFile): string;
   /** Gives the slot back unless an edit took it; safe to call more than once. */
   release(): Promise<void>;
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { UploadSlot } from "../core_types.ts";
+import type { UploadedFile, UploadSlot } from "../core_types.ts";
 import type { HeldInflight } from "./admission.ts";
 
 /** What an edit takes over from a slot: the in-flight slot and the uploaded files by reference. */
@@ -14,13 +14,13 @@ export interface TakenUpload {
   /** The in-flight slot, now the edit's admission's to release. */
   readonly held: HeldInflight;
   /** The uploaded files by the references {@link UploadSlot.add} returned. */
-  readonly files: ReadonlyMap<string, Blob>;
+  readonly files: ReadonlyMap<string, UploadedFile>;
 }
 
 /** An {@link UploadSlot} over an in-flight slot held by admission. */
 export class HeldUpload implements UploadSlot {
   #held: HeldInflight | undefined;
-  #files = new Map<string, Blob>();
+  #files = new Map<string, UploadedFile>();
 
   /** Wraps `held`, which the slot gives back unless an edit takes it. */
   constructor(held: HeldInflight) {
@@ -28,7 +28,7 @@ export class HeldUpload implements UploadSlot {
   }
 
   /** Keeps `file`; returns the reference that names it. */
-  add(file: Blob): string {
+  add(file: UploadedFile): string {
     if (this.#held === undefined) {
       throw new TypeError("Cannot keep an upload: the slot was already used or given back");
     }

@@ -21,6 +21,7 @@ import { AppError, toAppError } from "../errors.ts";
 import { verifyImage } from "../images/codec.ts";
 import { newImageId } from "../images/ids.ts";
 import type { ImageExt } from "../images/ids.ts";
+import type { UploadedFile } from "../images/inputs.ts";
 import type { ImageStore } from "../images/store.ts";
 import { getLog } from "../log.ts";
 import { type SpanAttributes, withSpan } from "../tracing.ts";
@@ -51,7 +52,7 @@ const log = getLog("generator");
 export type ResolveInput = (ref: string, field: string, signal?: AbortSignal) => Promise<EditInput>;
 
 /** Checks an edit input a door received as an upload (see src/images/inputs.ts). */
-export type ResolveUpload = (file: Blob, field: string) => Promise<EditInput>;
+export type ResolveUpload = (file: UploadedFile, field: string) => EditInput;
 
 /**
  * Edit inputs resolved before the job starts, by request field (`images[0]`, `mask`, `markup`):
@@ -175,7 +176,7 @@ export class Generator {
    */
   async prepareInputs(
     input: unknown,
-    options: Pick<StartOptions, "partialImages"> & { uploads?: ReadonlyMap<string, Blob> },
+    options: Pick<StartOptions, "partialImages"> & { uploads?: ReadonlyMap<string, UploadedFile> },
     signal?: AbortSignal,
   ): Promise<PreparedInputs> {
     const edit = this.#normalize("edit", input, options) as EditNormalization;
@@ -186,7 +187,7 @@ export class Generator {
     for (const [field, ref] of refs) {
       const upload = options.uploads?.get(ref.trim());
       if (upload !== undefined && this.#deps.resolveUpload !== undefined) {
-        prepared.set(field, await this.#deps.resolveUpload(upload, field));
+        prepared.set(field, this.#deps.resolveUpload(upload, field));
         continue;
       }
       if (/^\s*https?:/i.test(ref)) continue;

@@ -1,8 +1,8 @@
 /**
- * Reads a `multipart/form-data` body as it streams in: text fields become strings, files become
- * Blobs assembled from the body's own chunks. An upload is so held in memory once — not as the
- * whole body, then a FormData copy of each file, then an ArrayBuffer copy — which is what lets
- * the edit route take 50 MB images without tripling its memory.
+ * Reads a `multipart/form-data` body as it streams in: text fields become strings, files stay the
+ * body's own chunks. An upload is so held in memory once — not as the whole body, then a FormData
+ * copy of each file, then an ArrayBuffer and a data URL — which is what lets the edit route take
+ * 50 MB images without tripling its memory.
  *
  * @module
  */
@@ -26,12 +26,20 @@ export interface MultipartLimits {
   maxParts?: number;
 }
 
-/** One field of a form: its name and its text or file. */
-export type MultipartEntry = [name: string, value: string | File];
+/** A file of a form, as the chunks of the body it arrived in. */
+export interface MultipartFile {
+  /** The `filename` the client sent (may be empty). */
+  readonly name: string;
+  /** The part's `Content-Type` (may be empty). */
+  readonly type: string;
+  /** Total bytes. */
+  readonly size: number;
+  /** The bytes, in order: views of the body's chunks, never copied. */
+  readonly chunks: readonly Uint8Array[];
+}
 
-// File bytes are gathered into a Blob every this many bytes, so the body's chunks are let go as
-// the upload arrives instead of all being held until its end.
-const BLOB_BATCH_BYTES = 1024 * 1024;
+/** One field of a form: its name and its text or file. */
+export type MultipartEntry = [name: string, value: string | MultipartFile];
 
 const CRLF = new Uint8Array([13, 10]);
 const HEADER_END = new Uint8Array([13, 10, 13, 10]);
@@ -88,8 +96,6 @@ class Part {
   readonly filename: string | undefined;
   readonly type: string;
   #chunks: Uint8Array[] = [];
-  #pending = 0;
-  #blobs: Blob[] = [];
   #size = 0;
 
   constructor(headers: string) {
@@ -118,14 +124,6 @@ class Part {
       throw new MultipartError(`field ${JSON.stringify(this.name)} is over ${maxFieldBytes} bytes`);
     }
     this.#chunks.push(bytes);
-    this.#pending += bytes.length;
-    if (this.filename !== undefined && this.#pending >= BLOB_BATCH_BYTES) this.#batch();
-  }
-
-  #batch(): void {
-    this.#blobs.push(new Blob(this.#chunks as BlobPart[]));
-    this.#chunks = [];
-    this.#pending = 0;
   }
 
   finish(): MultipartEntry {
@@ -133,10 +131,10 @@ class Part {
       const text = new TextDecoder().decode(concatAll(this.#chunks, this.#size));
       return [this.name, text];
     }
-    this.#batch();
-    // A File of Blobs shares their bytes: no copy is made here.
-    const file = new File(this.#blobs, this.filename, this.type ? { type: this.type } : {});
-    return [this.name, file];
+    return [
+      this.name,
+      { name: this.filename, type: this.type, size: this.#size, chunks: this.#chunks },
+    ];
   }
 }
 
@@ -235,12 +233,25 @@ export async function readMultipart(
     }
   };
 
+  // Joins what is left over with the next chunk. Inside a file the leftover is a possible start of
+  // the delimiter; when the seam holds none, the leftover is content and the chunk is kept as it
+  // is, so an upload's bytes are never copied.
+  const join = (left: Uint8Array, chunk: Uint8Array): Uint8Array => {
+    if (state !== "content" || left.length === 0 || chunk.length < delimiter.length) {
+      return concat(left, chunk);
+    }
+    const seam = concat(left, chunk.subarray(0, delimiter.length - 1));
+    if (indexOf(seam, delimiter) !== -1) return concat(left, chunk);
+    part!.append(left, maxFieldBytes);
+    return chunk;
+  };
+
   const reader = body.getReader();
   try {
     while (state !== "done") {
       const { done, value } = await reader.read();
       if (done) break;
-      buffer = concat(buffer, value);
+      buffer = join(buffer, value);
       while (step());
     }
   } finally {

@@ -8,8 +8,8 @@
  *    when their real path lies inside `EDIT_ALLOWED_ROOTS`;
  * 3. `http(s)` URLs on `EDIT_ALLOWED_URL_HOSTS`, behind an SSRF guard;
  * 4. small `data:image/…;base64,…` URLs;
- * 5. files a door received in an upload, kept as a Blob ({@link InputResolver.fromUpload}), never
- *    copied into a string or a second buffer.
+ * 5. files a door received in an upload ({@link InputResolver.fromUpload}), kept as the chunks
+ *    they arrived in: never joined, copied into a string or a second buffer.
  *
  * Base64 is the least practical input for a model (it must emit the whole blob), so the limit
  * on data URLs is small and the other forms are preferred. The type of every input is decided by
@@ -45,10 +45,22 @@ export type { InputMime } from "./inputs/sniff.ts";
 /** Where an input came from: catalog id, `image://` URI, file (path or `file://`), URL or data URL. */
 export type InputSource = "id" | "uri" | "path" | "url" | "data";
 
-/** An uploaded edit input, checked like any other but kept as the Blob it arrived in. */
+/** A file a door received in a request body, as the chunks it arrived in. */
+export interface UploadedFile {
+  /** The file name the client sent (may be empty). */
+  readonly name: string;
+  /** The content type the client sent (may be empty; the bytes decide). */
+  readonly type: string;
+  /** Total bytes. */
+  readonly size: number;
+  /** The bytes, in order. */
+  readonly chunks: readonly Uint8Array[];
+}
+
+/** An uploaded edit input, checked like any other but kept as the chunks it arrived in. */
 export interface UploadedInput {
   /** The uploaded bytes, as received. */
-  bytes: Blob;
+  bytes: UploadedFile;
   /** The type the bytes' magic number shows. */
   mime: InputMime;
   /** A safe upload file name whose extension matches `mime`. */
@@ -127,7 +139,7 @@ export interface InputResolver {
    * Checks an uploaded file (`field` names it in errors) under the same size and type rules;
    * throws a `ValidationError` for a refused one.
    */
-  fromUpload(file: Blob, field: string): Promise<UploadedInput>;
+  fromUpload(file: UploadedFile, field: string): UploadedInput;
 }
 
 /** Bytes enough for {@link sniffKind} to tell every accepted type and text apart. */
@@ -162,6 +174,19 @@ export function catalogIdOfRef(ref: string): string | null {
   const id = match?.[1] ?? "";
   if (!URI_ID.test(id) || id.includes("..")) return null;
   return UUID.test(id) ? id.toLowerCase() : id;
+}
+
+/** The first `size` bytes of `chunks` (fewer when they hold fewer). */
+function headOf(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  const head = new Uint8Array(size);
+  let filled = 0;
+  for (const chunk of chunks) {
+    if (filled >= size) break;
+    const part = chunk.subarray(0, size - filled);
+    head.set(part, filled);
+    filled += part.length;
+  }
+  return head.subarray(0, filled);
 }
 
 function baseName(file: string): string {
@@ -321,14 +346,16 @@ export function createInputResolver(options: InputResolverOptions): InputResolve
     throw fail("unsupported", `the "${scheme}" scheme is not supported; ${ACCEPTED}`);
   }
 
-  async function fromUpload(file: Blob, field: string): Promise<UploadedInput> {
-    const name = file instanceof File ? file.name : "";
-    const fail = refusal(field, name || "upload");
+  function fromUpload(file: UploadedFile, field: string): UploadedInput {
+    const fail = refusal(field, file.name || "upload");
     if (file.size === 0) throw fail("empty", "the file is empty");
-    // Only the head is read: the rest stays in the Blob until the upstream call streams it.
-    const head = new Uint8Array(await file.slice(0, SNIFF_BYTES).arrayBuffer());
-    const mime = check(fail, head, file.size);
-    return { bytes: file, mime, filename: fileNameFor(name || "image", mime), source: "upload" };
+    const mime = check(fail, headOf(file.chunks, SNIFF_BYTES), file.size);
+    return {
+      bytes: file,
+      mime,
+      filename: fileNameFor(file.name || "image", mime),
+      source: "upload",
+    };
   }
 
   return { resolve, fromUpload };

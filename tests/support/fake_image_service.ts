@@ -21,6 +21,7 @@ import type {
   ListImagesOptions,
   ModelSummary,
   StartOptions,
+  UploadedFile,
   UploadSlot,
 } from "../../src/core_types.ts";
 import { HeldUpload } from "../../src/core/upload_slot.ts";
@@ -55,7 +56,7 @@ export interface FakeCall {
   /** The start options (without the signal and the upload slot). */
   readonly options: Omit<StartOptions, "signal" | "upload"> & { hasSignal: boolean };
   /** The files of the request's upload slot, by the references the input names them with. */
-  readonly uploads: ReadonlyMap<string, Blob>;
+  readonly uploads: ReadonlyMap<string, UploadedFile>;
 }
 
 interface Stored {

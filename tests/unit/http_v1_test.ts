@@ -185,7 +185,7 @@ Deno.test("a failed streamed generation ends with an error event in OpenAI's sha
   });
 });
 
-Deno.test("POST /v1/images/edits passes multipart uploads to the core as Blobs in its upload slot", async () => {
+Deno.test("POST /v1/images/edits passes multipart uploads to the core as bytes in its upload slot", async () => {
   await using t = await startTestApp();
   const form = new FormData();
   form.append("prompt", "add a hat");
@@ -210,8 +210,13 @@ Deno.test("POST /v1/images/edits passes multipart uploads to the core as Blobs i
   });
   const files = [...call.uploads.entries()];
   assert.deepEqual(files.map(([ref]) => ref), ["upload:0", "upload:1", "upload:2"]);
-  for (const [, file] of files) assert.deepEqual(await file.bytes(), TINY_PNG);
-  assert.equal((files[1][1] as File).name, "b.bin");
+  for (const [, file] of files) {
+    assert.deepEqual(
+      await new Blob(file.chunks as readonly BlobPart[] as BlobPart[]).bytes(),
+      TINY_PNG,
+    );
+  }
+  assert.equal(files[1][1].name, "b.bin");
   assert.equal(t.images.slotsHeld, 0);
 });
 
