@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { joinBytes } from "../bytes.ts";
 
 /** A body that is not well-formed multipart; the message says what is wrong. */
 export class MultipartError extends Error {
@@ -67,11 +68,7 @@ function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
+  return a.length === 0 ? b : joinBytes([a, b]);
 }
 
 /** The parameters of a `Content-Disposition: form-data; name="…"; filename="…"` header. */
@@ -128,7 +125,7 @@ class Part {
 
   finish(): MultipartEntry {
     if (this.filename === undefined) {
-      const text = new TextDecoder().decode(concatAll(this.#chunks, this.#size));
+      const text = new TextDecoder().decode(joinBytes(this.#chunks, this.#size));
       return [this.name, text];
     }
     return [
@@ -136,16 +133,6 @@ class Part {
       { name: this.filename, type: this.type, size: this.#size, chunks: this.#chunks },
     ];
   }
-}
-
-function concatAll(chunks: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
 
 /**
