@@ -409,7 +409,7 @@ async function parseEdit(c: Context<HttpEnv>, upload?: UploadSlot): Promise<Edit
   }
   let form: MultipartEntry[];
   try {
-    // Streamed, not `formData()`: each file is held once, as the Blob the core sends upstream.
+    // Streamed, not `formData()`: each file is held once, as the chunks the upstream call sends.
     form = await readMultipart(c.req.raw.body, c.req.header("content-type") ?? "");
   } catch (error) {
     throw new ValidationError("body", `Malformed multipart body: ${(error as Error).message}`);
