@@ -126,6 +126,8 @@ export class FakeImageService implements ImageService {
   now: () => number = Date.now;
   /** Upload slots given out and not yet used by an edit or given back. */
   slotsHeld = 0;
+  /** When set, {@link reserveUpload} refuses with this (a caller at its in-flight limit). */
+  refuseUploads: AppError | undefined;
   /** What the authorization policy depends on. */
   policy: PolicySettings = { imagesPublic: true };
   /** The hourly allowances {@link allowance} reports (it enforces none). */
@@ -357,6 +359,7 @@ export class FakeImageService implements ImageService {
   reserveUpload(caller: Caller): Promise<UploadSlot> {
     try {
       authorize(caller, "edit", this.policy);
+      if (this.refuseUploads) throw this.refuseUploads;
     } catch (error) {
       return Promise.reject(error);
     }

@@ -220,6 +220,33 @@ Deno.test("POST /v1/images/edits passes multipart uploads to the core as bytes i
   assert.equal(t.images.slotsHeld, 0);
 });
 
+Deno.test("POST /v1/images/edits refused an upload slot answers 429 without reading the body", async () => {
+  await using t = await startTestApp();
+  t.images.refuseUploads = new AppError("rate_limited", "Too many concurrent generations", {
+    retryAfterSeconds: 1,
+  });
+  const total = 8 * 1024 * 1024;
+  let served = 0;
+  // No declared length: the edge guard would read such a body to its limit after a refusal.
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (served >= total) return controller.close();
+      controller.enqueue(new Uint8Array(64 * 1024));
+      served += 64 * 1024;
+    },
+  });
+  const res = await t.request("/v1/images/edits", {
+    method: "POST",
+    headers: { "Content-Type": "multipart/form-data; boundary=xyz" },
+    body,
+    duplex: "half",
+  } as RequestInit);
+  assert.equal(res.status, 429);
+  assert.equal((await res.json()).error.code, "rate_limit_exceeded");
+  assert.ok(served < total, `the body was read: ${served} of ${total} bytes`);
+  assert.equal(t.images.calls.length, 0);
+});
+
 Deno.test("POST /v1/images/edits accepts a JSON body with image references", async () => {
   await using t = await startTestApp();
   const seeded = await t.images.seed();
