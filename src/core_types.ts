@@ -6,8 +6,9 @@
  */
 import type { AppError } from "./errors.ts";
 import type { CatalogRecord, Door } from "./images/catalog.ts";
+import type { UploadedFile } from "./images/inputs.ts";
 
-export type { Door };
+export type { Door, UploadedFile };
 
 /** One stored image, as the catalog knows it. */
 export type ImageRecord = CatalogRecord;
@@ -113,6 +114,23 @@ export interface StartOptions {
   onProgress?: ProgressListener;
   /** Partial images to request (0–3); each costs extra output tokens. */
   partialImages?: number;
+  /**
+   * The slot {@link ImageService.reserveUpload} gave the door for this request: the edit runs in
+   * it (its in-flight count is not taken again) and may name its files by their references.
+   */
+  upload?: UploadSlot;
+}
+
+/**
+ * A concurrency slot a door holds for a caller while it reads an upload, so that requests beyond
+ * the caller's in-flight limit are refused before their bodies are read. An edit given the slot
+ * consumes it; otherwise the door gives it back with {@link UploadSlot.release}.
+ */
+export interface UploadSlot extends AsyncDisposable {
+  /** Keeps an uploaded file for the edit; returns the reference that names it in `images`/`mask`. */
+  add(file: UploadedFile): string;
+  /** Gives the slot back unless an edit took it; safe to call more than once. */
+  release(): Promise<void>;
 }
 
 /** The finished result of a job. */
@@ -253,6 +271,11 @@ export interface ImageService {
   generate(input: unknown, options: StartOptions): Promise<GenerationJob>;
   /** Like {@link generate}; stored images used as inputs must be readable by the caller. */
   edit(input: unknown, options: StartOptions): Promise<GenerationJob>;
+  /**
+   * Takes one of the caller's in-flight slots for an edit whose upload is still to be read, or
+   * refuses at once (`rate_limited`, as {@link edit} would) when the caller is at its limit.
+   */
+  reserveUpload(caller: Caller): Promise<UploadSlot>;
   /** The catalog record of an image the caller may read, or null when there is none. */
   get(id: string, caller: Caller): Promise<ImageRecord | null>;
   /** The record and full bytes of an image the caller may read, or null. */

@@ -18,7 +18,8 @@ import type {
   ModelSummary,
   StartOptions,
 } from "./core_types.ts";
-import type { Admission } from "./core/admission.ts";
+import type { Admission, HeldInflight } from "./core/admission.ts";
+import { HeldUpload } from "./core/upload_slot.ts";
 import { authorize, permits, type PolicySettings, scopeOf } from "./core/policy.ts";
 import { AppError, toAppError, ValidationError } from "./errors.ts";
 import { catalogIdOfRef } from "./images/inputs.ts";
@@ -174,12 +175,19 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
     options: StartOptions,
   ): Promise<GenerationJob> {
     const caller: Caller = options;
+    // The door's slot is this request's from here on: every way out below releases or settles it.
+    const taken = takeUpload(options);
+    const held: HeldInflight | undefined = taken?.held;
+    const refuse = async (error: unknown) => {
+      await held?.release();
+      return toAppError(error);
+    };
     let checked;
     try {
       checked = generator.validate(operation, input, options);
     } catch (error) {
       // The model is not validated yet: never publish caller text as a label.
-      const appError = toAppError(error);
+      const appError = await refuse(error);
       admission.refused(caller, "unknown", appError);
       throw appError;
     }
@@ -193,14 +201,20 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
       }
       // A bad input image is a bad request: refused before the limits, like any other field.
       if (operation === "edit") {
-        prepared = await generator.prepareInputs(input, options, options.signal);
+        prepared = await generator.prepareInputs(input, {
+          ...options,
+          ...(taken === null ? {} : { uploads: taken.files }),
+        }, options.signal);
       }
     } catch (error) {
-      const appError = toAppError(error);
+      const appError = await refuse(error);
       admission.refused(caller, checked.model, appError);
       throw appError;
     }
-    const admitted = await admission.admit(caller, checked, options.signal);
+    const admitted = await admission.admit(caller, checked, {
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(held === undefined ? {} : { held }),
+    });
     let job: GenerationJob;
     try {
       job = operation === "edit"
@@ -221,6 +235,20 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
       },
     );
     return { ...job, done };
+  }
+
+  /** The slot and files of the door's upload, taken over once; null without one. */
+  function takeUpload(options: StartOptions) {
+    const slot = options.upload;
+    if (slot === undefined) return null;
+    if (!(slot instanceof HeldUpload)) {
+      throw new TypeError("Cannot start an edit: its upload slot was not made by this service");
+    }
+    const taken = slot.take();
+    if (taken === null) {
+      throw new TypeError("Cannot start an edit: its upload slot was already used or given back");
+    }
+    return taken;
   }
 
   // A gallery page asks for many thumbnails at once, sometimes the same one twice.
@@ -265,6 +293,11 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
     validate: (operation, input) => Promise.try(() => generator.validate(operation, input)),
     generate: (input, options) => start("generate", input, options),
     edit: (input, options) => start("edit", input, options),
+
+    async reserveUpload(caller) {
+      authorize(caller, "edit", policy);
+      return new HeldUpload(await admission.hold(caller));
+    },
 
     get: readable,
 

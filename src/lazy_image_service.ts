@@ -27,6 +27,7 @@ export function lazyImageService(
     validate: async (operation, input) => (await get()).validate(operation, input),
     generate: async (input, options) => (await get()).generate(input, options),
     edit: async (input, options) => (await get()).edit(input, options),
+    reserveUpload: async (caller) => (await get()).reserveUpload(caller),
     get: async (id, caller) => (await get()).get(id, caller),
     read: async (id, caller) => (await get()).read(id, caller),
     view: async (id, caller, limits) => (await get()).view(id, caller, limits),

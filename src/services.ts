@@ -240,6 +240,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
         }),
       store,
       resolveInput: (ref, field, signal) => resolver.resolve(ref, field, signal),
+      resolveUpload: (file, field) => resolver.fromUpload(file, field),
       now,
       transient,
       watchCancel: (jobId, onCancel) => watchCancel(kv, jobId, onCancel, { pollMs: cancelPollMs }),

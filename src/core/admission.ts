@@ -71,10 +71,33 @@ export interface Admitted {
   >;
 }
 
+/**
+ * One of a caller's in-flight slots, taken before its request is known (an upload still to be
+ * read); {@link Admission.admit} given it runs the request in it instead of taking another.
+ */
+export interface HeldInflight {
+  /** The concurrency lease. */
+  readonly lease: InflightLease;
+  /** Stops counting the slot in the in-flight gauge; safe to call more than once. */
+  readonly stopGauge: () => void;
+  /** Gives the slot back; safe to call more than once. */
+  release(): Promise<void>;
+}
+
+/** Options of {@link Admission.admit}. */
+export interface AdmitOptions {
+  /** Aborts waiting in the upstream queue. */
+  signal?: AbortSignal;
+  /** A slot {@link Admission.hold} took for this request; admission owns it from then on. */
+  held?: HeldInflight;
+}
+
 /** Admission and settlement bound to the limiter and metrics. */
 export interface Admission {
   /** Admits `checked` for `caller` or throws the refusal (nothing is held then). */
-  admit(caller: Caller, checked: CheckedRequest, signal?: AbortSignal): Promise<Admitted>;
+  admit(caller: Caller, checked: CheckedRequest, options?: AdmitOptions): Promise<Admitted>;
+  /** Takes one of `caller`'s in-flight slots now, or throws the refusal `admit` would. */
+  hold(caller: Caller): Promise<HeldInflight>;
   /** Records a request refused before admission (invalid, unauthorised) in the metrics. */
   refused(caller: Caller, model: string, error: AppError): void;
   /** The hourly image allowance of `caller` (0 = no cap). */
@@ -120,19 +143,47 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     return hourlyImageLimit(deps.limits, isLocalOrAnonymous(caller));
   }
 
+  async function hold(caller: Caller): Promise<HeldInflight> {
+    let lease: InflightLease;
+    try {
+      lease = await limiter.acquireInflight(caller.principal!.id);
+    } catch (error) {
+      // The request is not read yet: its model is unknown, and caller text is never a label.
+      const appError = toAppError(error);
+      recordFailure(caller, "unknown", appError, "inflight");
+      throw appError;
+    }
+    const untrack = metrics.trackInflight();
+    let tracked = true;
+    const stopGauge = () => {
+      if (tracked) untrack();
+      tracked = false;
+    };
+    return {
+      lease,
+      stopGauge,
+      async release() {
+        stopGauge();
+        await quietly("release a concurrency slot", () => lease.release());
+      },
+    };
+  }
+
   async function admit(
     caller: Caller,
     checked: CheckedRequest,
-    signal?: AbortSignal,
+    options: AdmitOptions = {},
   ): Promise<Admitted> {
+    const { signal } = options;
+    const slot = options.held;
     const principal = caller.principal!;
     const id = principal.id;
     const started = performance.now();
     let limit: LimitName = "budget";
     let spend: SpendReservation | undefined;
     let window: GenerationReservation | undefined;
-    let lease: InflightLease | undefined;
-    let stopGauge: (() => void) | undefined;
+    let lease: InflightLease | undefined = slot?.lease;
+    let stopGauge: (() => void) | undefined = slot?.stopGauge;
     const releaseAll = async (refundWindow: boolean) => {
       stopGauge?.();
       if (lease) await quietly("release a concurrency slot", () => lease!.release());
@@ -152,8 +203,10 @@ export function createAdmission(deps: AdmissionDeps): Admission {
             anonymous: isLocalOrAnonymous(caller),
           });
           limit = "inflight";
-          lease = await limiter.acquireInflight(id);
-          stopGauge = metrics.trackInflight();
+          if (slot === undefined) {
+            lease = await limiter.acquireInflight(id);
+            stopGauge = metrics.trackInflight();
+          }
           limit = "upstream";
           const grant = await limiter.waitForUpstream(checked.n, signal);
           if (grant.ticket >= 0) metrics.observeUpstreamQueueWait(grant.waitedMs / 1000);
@@ -219,6 +272,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
 
   return {
     admit,
+    hold,
     refused: (caller, model, error) => recordFailure(caller, model, error),
     imagesPerHour,
   };

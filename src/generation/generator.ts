@@ -21,6 +21,7 @@ import { AppError, toAppError } from "../errors.ts";
 import { verifyImage } from "../images/codec.ts";
 import { newImageId } from "../images/ids.ts";
 import type { ImageExt } from "../images/ids.ts";
+import type { UploadedFile } from "../images/inputs.ts";
 import type { ImageStore } from "../images/store.ts";
 import { getLog } from "../log.ts";
 import { type SpanAttributes, withSpan } from "../tracing.ts";
@@ -49,6 +50,9 @@ const log = getLog("generator");
 
 /** Resolves an edit's image references to bytes (see src/images/inputs.ts). */
 export type ResolveInput = (ref: string, field: string, signal?: AbortSignal) => Promise<EditInput>;
+
+/** Checks an edit input a door received as an upload (see src/images/inputs.ts). */
+export type ResolveUpload = (file: UploadedFile, field: string) => EditInput;
 
 /**
  * Edit inputs resolved before the job starts, by request field (`images[0]`, `mask`, `markup`):
@@ -80,6 +84,8 @@ export interface GeneratorDeps {
   store: ImageStore;
   /** Edit input resolution. */
   resolveInput: ResolveInput;
+  /** Checks uploaded edit inputs; without it, edits with uploads are refused. */
+  resolveUpload?: ResolveUpload;
   /** Clock. */
   now?: () => number;
   /** Images kept when `save` is false, so the door can still show them once. */
@@ -165,11 +171,12 @@ export class Generator {
   /**
    * Resolves the edit inputs of `input` that live here — catalog images, files, data URLs — so a
    * bad one is refused (400 naming its field) before any limit is consulted. URL inputs are
-   * fetched by the job itself: fetching them is work the limits exist to bound.
+   * fetched by the job itself: fetching them is work the limits exist to bound. References in
+   * `options.uploads` name files the door received in this request.
    */
   async prepareInputs(
     input: unknown,
-    options: Pick<StartOptions, "partialImages">,
+    options: Pick<StartOptions, "partialImages"> & { uploads?: ReadonlyMap<string, UploadedFile> },
     signal?: AbortSignal,
   ): Promise<PreparedInputs> {
     const edit = this.#normalize("edit", input, options) as EditNormalization;
@@ -178,6 +185,11 @@ export class Generator {
     if (edit.request.markup) refs.push(["markup", edit.request.markup]);
     const prepared = new Map<string, EditInput>();
     for (const [field, ref] of refs) {
+      const upload = options.uploads?.get(ref.trim());
+      if (upload !== undefined && this.#deps.resolveUpload !== undefined) {
+        prepared.set(field, this.#deps.resolveUpload(upload, field));
+        continue;
+      }
       if (/^\s*https?:/i.test(ref)) continue;
       prepared.set(field, await this.#deps.resolveInput(ref, field, signal));
     }

@@ -19,6 +19,7 @@ import OpenAI, {
   AzureOpenAI,
   OpenAIError,
   toFile,
+  toStreamingFile,
 } from "openai";
 import type {
   ImageEditParamsNonStreaming,
@@ -28,6 +29,7 @@ import type {
   ImagesResponse,
 } from "openai/resources/images";
 import type { Config } from "../config.ts";
+import type { UploadedFile } from "../images/inputs.ts";
 import { AppError } from "../errors.ts";
 import { getLog } from "../log.ts";
 import { decodeImagesResponse } from "./response_stream.ts";
@@ -145,8 +147,8 @@ export interface ImageCallOptions {
 
 /** An input file for an edit, already resolved to bytes. */
 export interface EditInput {
-  /** File contents. */
-  readonly bytes: Uint8Array;
+  /** File contents; an upload stays in the chunks it arrived in, streamed upstream as they are. */
+  readonly bytes: Uint8Array | UploadedFile;
   /** File name sent in the multipart body. */
   readonly filename: string;
   /** MIME type (`image/png`, `image/jpeg`, `image/webp`). */
@@ -514,6 +516,15 @@ export function generateImages(
   });
 }
 
+/** `chunks` as an async iterable that starts over each time it is read (a retried call). */
+function replayable(chunks: readonly Uint8Array[]): AsyncIterable<Uint8Array<ArrayBuffer>> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      for (const chunk of chunks) yield chunk as Uint8Array<ArrayBuffer>;
+    },
+  };
+}
+
 /**
  * Edits images: `inputs` are the request's images resolved to bytes (same order), `mask` the
  * resolved mask. Sent as multipart with repeated `image[]` fields when there are several.
@@ -537,7 +548,11 @@ export async function editImages(
   if ((request.markup === undefined) !== (options.markup === undefined)) {
     throw new RangeError("Cannot edit: the markup file and the request's markup must go together");
   }
-  const upload = (input: EditInput) => toFile(input.bytes, input.filename, { type: input.mime });
+  const upload = (input: EditInput) =>
+    input.bytes instanceof Uint8Array
+      ? toFile(input.bytes, input.filename, { type: input.mime })
+      // Streamed from its chunks: a File would copy the whole upload once more.
+      : toStreamingFile(replayable(input.bytes.chunks), input.filename, { type: input.mime });
   const files = await Promise.all(inputs.map(upload));
   const extra = {
     image: files.length === 1 ? files[0] : files,

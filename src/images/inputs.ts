@@ -7,7 +7,9 @@
  * 2. `file://` URIs and paths (POSIX, Windows, relative to the first allowed folder), read only
  *    when their real path lies inside `EDIT_ALLOWED_ROOTS`;
  * 3. `http(s)` URLs on `EDIT_ALLOWED_URL_HOSTS`, behind an SSRF guard;
- * 4. small `data:image/…;base64,…` URLs.
+ * 4. small `data:image/…;base64,…` URLs;
+ * 5. files a door received in an upload ({@link InputResolver.fromUpload}), kept as the chunks
+ *    they arrived in: never joined, copied into a string or a second buffer.
  *
  * Base64 is the least practical input for a model (it must emit the whole blob), so the limit
  * on data URLs is small and the other forms are preferred. The type of every input is decided by
@@ -42,6 +44,30 @@ export type { InputMime } from "./inputs/sniff.ts";
 
 /** Where an input came from: catalog id, `image://` URI, file (path or `file://`), URL or data URL. */
 export type InputSource = "id" | "uri" | "path" | "url" | "data";
+
+/** A file a door received in a request body, as the chunks it arrived in. */
+export interface UploadedFile {
+  /** The file name the client sent (may be empty). */
+  readonly name: string;
+  /** The content type the client sent (may be empty; the bytes decide). */
+  readonly type: string;
+  /** Total bytes. */
+  readonly size: number;
+  /** The bytes, in order. */
+  readonly chunks: readonly Uint8Array[];
+}
+
+/** An uploaded edit input, checked like any other but kept as the chunks it arrived in. */
+export interface UploadedInput {
+  /** The uploaded bytes, as received. */
+  bytes: UploadedFile;
+  /** The type the bytes' magic number shows. */
+  mime: InputMime;
+  /** A safe upload file name whose extension matches `mime`. */
+  filename: string;
+  /** Always `upload`. */
+  source: "upload";
+}
 
 /** An edit input turned into bytes. */
 export interface ResolvedInput {
@@ -109,7 +135,15 @@ export interface InputResolver {
    * `not_found` for an unknown image id, and the abort reason when `signal` aborts.
    */
   resolve(ref: string, field: string, signal?: AbortSignal): Promise<ResolvedInput>;
+  /**
+   * Checks an uploaded file (`field` names it in errors) under the same size and type rules;
+   * throws a `ValidationError` for a refused one.
+   */
+  fromUpload(file: UploadedFile, field: string): UploadedInput;
 }
+
+/** Bytes enough for {@link sniffKind} to tell every accepted type and text apart. */
+const SNIFF_BYTES = 512;
 
 /** Default largest input: 50 MB, the limit OpenAI sets for an edit image. */
 export const DEFAULT_MAX_INPUT_BYTES = 50 * 1024 * 1024;
@@ -142,6 +176,19 @@ export function catalogIdOfRef(ref: string): string | null {
   return UUID.test(id) ? id.toLowerCase() : id;
 }
 
+/** The first `size` bytes of `chunks` (fewer when they hold fewer). */
+function headOf(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  const head = new Uint8Array(size);
+  let filled = 0;
+  for (const chunk of chunks) {
+    if (filled >= size) break;
+    const part = chunk.subarray(0, size - filled);
+    head.set(part, filled);
+    filled += part.length;
+  }
+  return head.subarray(0, filled);
+}
+
 function baseName(file: string): string {
   return file.split(/[\\/]/).pop() ?? "";
 }
@@ -160,6 +207,16 @@ export function createInputResolver(options: InputResolverOptions): InputResolve
   const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
   const showServerPaths = options.showServerPaths ?? true;
 
+  /** The input type of `head` (the first bytes of `size`), or the refusal. */
+  function check(fail: Refuse, head: Uint8Array, size: number): InputMime {
+    if (size > maxBytes) {
+      throw fail("too_large", `it is larger than the ${formatSize(maxBytes)} limit`);
+    }
+    const kind = sniffKind(head);
+    if (!isInputMime(kind)) throw fail("not_an_image", describeUnacceptedKind(kind));
+    return kind;
+  }
+
   function finish(
     fail: Refuse,
     bytes: Uint8Array,
@@ -167,11 +224,7 @@ export function createInputResolver(options: InputResolverOptions): InputResolve
     source: InputSource,
     imageId?: string,
   ): ResolvedInput {
-    if (bytes.length > maxBytes) {
-      throw fail("too_large", `it is larger than the ${formatSize(maxBytes)} limit`);
-    }
-    const kind = sniffKind(bytes);
-    if (!isInputMime(kind)) throw fail("not_an_image", describeUnacceptedKind(kind));
+    const kind = check(fail, bytes, bytes.length);
     return {
       bytes,
       mime: kind,
@@ -293,5 +346,17 @@ export function createInputResolver(options: InputResolverOptions): InputResolve
     throw fail("unsupported", `the "${scheme}" scheme is not supported; ${ACCEPTED}`);
   }
 
-  return { resolve };
+  function fromUpload(file: UploadedFile, field: string): UploadedInput {
+    const fail = refusal(field, file.name || "upload");
+    if (file.size === 0) throw fail("empty", "the file is empty");
+    const mime = check(fail, headOf(file.chunks, SNIFF_BYTES), file.size);
+    return {
+      bytes: file,
+      mime,
+      filename: fileNameFor(file.name || "image", mime),
+      source: "upload",
+    };
+  }
+
+  return { resolve, fromUpload };
 }

@@ -8,38 +8,13 @@
  */
 import assert from "node:assert/strict";
 import { spawnHttpService } from "./support/http_server.ts";
+import { resetPeak, sendUntilAnswered, statusBytes } from "./support/process_memory.ts";
 
 const MB = 1024 * 1024;
 const BODY_BYTES = 150 * MB;
 const CHUNK = new Uint8Array(256 * 1024).fill(0x61);
 
-/** Runs `command` with `args`; its standard output. */
-async function run(command: string, args: string[]): Promise<string> {
-  const output = await new Deno.Command(command, { args, stderr: "inherit" }).output();
-  assert.ok(output.success, `${command} ${args.join(" ")}`);
-  return new TextDecoder().decode(output.stdout);
-}
-
-/**
- * A size line of /proc/<pid>/status, in bytes. Read by `cat`: Deno's permissions let only
- * `--allow-all` read /proc itself.
- */
-async function statusBytes(pid: number, field: "VmRSS" | "VmHWM"): Promise<number> {
-  const status = await run("cat", [`/proc/${pid}/status`]);
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(status);
-  assert.ok(match, `${field} in /proc/${pid}/status`);
-  return Number(match[1]) * 1024;
-}
-
-/** Resets the peak resident size of `pid` to its current one (Linux `clear_refs`, value 5). */
-async function resetPeak(pid: number): Promise<void> {
-  await run("sh", ["-c", 'printf 5 > "/proc/$1/clear_refs"', "sh", String(pid)]);
-}
-
-/**
- * Sends `POST path` with a chunked body of `total` bytes over a raw connection, stopping when the
- * service answers or closes; returns the status line's code.
- */
+/** Sends `POST path` with a chunked body of `total` bytes; the status the service answers. */
 async function postChunked(
   base: string,
   path: string,
@@ -47,45 +22,19 @@ async function postChunked(
   total: number,
 ): Promise<number> {
   const url = new URL(base);
-  const conn = await Deno.connect({ hostname: url.hostname, port: Number(url.port) });
-  const encoder = new TextEncoder();
-  let answered = false;
-  const reading = (async () => {
-    const buffer = new Uint8Array(4096);
-    let text = "";
-    while (!text.includes("\r\n")) {
-      const n = await conn.read(buffer).catch(() => null);
-      if (n === null) break;
-      text += new TextDecoder().decode(buffer.subarray(0, n));
-    }
-    answered = true;
-    return text;
-  })();
-  const writeAll = async (bytes: Uint8Array) => {
-    let offset = 0;
-    while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
-  };
-  try {
-    await writeAll(encoder.encode(
-      `POST ${path} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: ${contentType}\r\n` +
-        "Transfer-Encoding: chunked\r\n\r\n",
-    ));
-    const head = encoder.encode(`${CHUNK.length.toString(16)}\r\n`);
-    const tail = encoder.encode("\r\n");
-    for (let sent = 0; sent < total && !answered; sent += CHUNK.length) {
-      await writeAll(head);
-      await writeAll(CHUNK);
-      await writeAll(tail);
-    }
-    if (!answered) await writeAll(encoder.encode("0\r\n\r\n"));
-  } catch {
-    // The service may close the connection once it has answered: the answer is what counts.
+  const head = `POST ${path} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: ${contentType}\r\n` +
+    "Transfer-Encoding: chunked\r\n\r\n";
+  function* chunks(): Generator<Uint8Array> {
+    const encoder = new TextEncoder();
+    const framed = new Uint8Array([
+      ...encoder.encode(`${CHUNK.length.toString(16)}\r\n`),
+      ...CHUNK,
+      ...encoder.encode("\r\n"),
+    ]);
+    for (let sent = 0; sent < total; sent += CHUNK.length) yield framed;
+    yield encoder.encode("0\r\n\r\n");
   }
-  const statusLine = await reading;
-  conn.close();
-  const code = /^HTTP\/1\.1 (\d{3})/.exec(statusLine)?.[1];
-  assert.ok(code, `a status line for POST ${path}, got ${JSON.stringify(statusLine)}`);
-  return Number(code);
+  return (await sendUntilAnswered(base, head, chunks())).status;
 }
 
 Deno.test({

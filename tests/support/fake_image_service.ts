@@ -21,7 +21,10 @@ import type {
   ListImagesOptions,
   ModelSummary,
   StartOptions,
+  UploadedFile,
+  UploadSlot,
 } from "../../src/core_types.ts";
+import { HeldUpload } from "../../src/core/upload_slot.ts";
 import { authorize, type PolicySettings } from "../../src/core/policy.ts";
 import { hourlyImageLimit, type LimitSettings } from "../../src/ratelimit/limiter.ts";
 import { AppError, ValidationError } from "../../src/errors.ts";
@@ -31,6 +34,13 @@ import { newImageId, sha256Hex } from "../../src/images/ids.ts";
 export const TINY_PNG: Uint8Array<ArrayBuffer> = Uint8Array.fromBase64(
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
 );
+
+const NO_LEASE = {
+  id: "fake",
+  renew: () => Promise.resolve(true),
+  release: () => Promise.resolve(),
+  [Symbol.asyncDispose]: () => Promise.resolve(),
+};
 
 /** Bytes standing in for a WebP thumbnail. */
 export const FAKE_THUMB: Uint8Array<ArrayBuffer> = new TextEncoder().encode(
@@ -43,8 +53,10 @@ export interface FakeCall {
   readonly method: "generate" | "edit";
   /** The input as given. */
   readonly input: Record<string, unknown>;
-  /** The start options (without the signal). */
-  readonly options: Omit<StartOptions, "signal"> & { hasSignal: boolean };
+  /** The start options (without the signal and the upload slot). */
+  readonly options: Omit<StartOptions, "signal" | "upload"> & { hasSignal: boolean };
+  /** The files of the request's upload slot, by the references the input names them with. */
+  readonly uploads: ReadonlyMap<string, UploadedFile>;
 }
 
 interface Stored {
@@ -112,6 +124,10 @@ export class FakeImageService implements ImageService {
   hold: Promise<void> | undefined;
   /** Clock for records. */
   now: () => number = Date.now;
+  /** Upload slots given out and not yet used by an edit or given back. */
+  slotsHeld = 0;
+  /** When set, {@link reserveUpload} refuses with this (a caller at its in-flight limit). */
+  refuseUploads: AppError | undefined;
   /** What the authorization policy depends on. */
   policy: PolicySettings = { imagesPublic: true };
   /** The hourly allowances {@link allowance} reports (it enforces none). */
@@ -219,8 +235,16 @@ export class FakeImageService implements ImageService {
     options: StartOptions,
   ): GenerationJob {
     const input = (raw ?? {}) as Record<string, unknown>;
-    const { signal, ...rest } = options;
-    this.calls.push({ method, input, options: { ...rest, hasSignal: signal !== undefined } });
+    const { signal, upload, ...rest } = options;
+    const taken = upload instanceof HeldUpload ? upload.take() : null;
+    // Like the real core, the edit owns the slot from here: it ends with the job.
+    if (taken !== null) void taken.held.release();
+    this.calls.push({
+      method,
+      input,
+      options: { ...rest, hasSignal: signal !== undefined },
+      uploads: taken?.files ?? new Map(),
+    });
     const n = this.#check(method, input);
     authorize(options, method, this.policy);
     const model = typeof input.model === "string" ? input.model : "gpt-image-2";
@@ -329,6 +353,26 @@ export class FakeImageService implements ImageService {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** A slot under no limit, counted in {@link slotsHeld} until it is used or given back. */
+  reserveUpload(caller: Caller): Promise<UploadSlot> {
+    try {
+      authorize(caller, "edit", this.policy);
+      if (this.refuseUploads) throw this.refuseUploads;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.slotsHeld++;
+    let held = true;
+    const release = () => {
+      if (held) this.slotsHeld--;
+      held = false;
+      return Promise.resolve();
+    };
+    return Promise.resolve(
+      new HeldUpload({ lease: NO_LEASE, stopGauge: () => {}, release }),
+    );
   }
 
   #find(id: string): ImageRecord | null {

@@ -7,13 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { resolveConfig } from "../../src/config.ts";
-import type { Caller, GenerationJob, Principal } from "../../src/core_types.ts";
+import type { Caller, GenerationJob, Principal, UploadedFile } from "../../src/core_types.ts";
 import { LOCAL_PRINCIPAL } from "../../src/core/policy.ts";
 import { AppError } from "../../src/errors.ts";
 import { createMetrics } from "../../src/metrics.ts";
 import { usageReport } from "../../src/ratelimit/limiter.ts";
 import { createServices, type Services } from "../../src/services.ts";
 import { type FakeOpenAI, startFakeOpenAI } from "../fake_openai.ts";
+import { TINY_PNG } from "../support/fake_image_service.ts";
 import { pinnedClock } from "../support/pinned_time.ts";
 
 const KEY: Principal = { id: "key_gate", name: "gate test", role: "user", kind: "key" };
@@ -237,5 +238,57 @@ Deno.test("stdio and CLI generations pass the same limits and land in the same m
       stdio.images.generate({ prompt: "a third", quality: "low" }, local("mcp")),
     );
     assert.equal(error.kind, "rate_limited");
+  });
+});
+
+/** `bytes` as an upload a door read: one file in chunks of 7 bytes. */
+function uploaded(bytes: Uint8Array, name = "in.png"): UploadedFile {
+  const chunks: Uint8Array[] = [];
+  for (let at = 0; at < bytes.length; at += 7) chunks.push(bytes.subarray(at, at + 7));
+  return { name, type: "image/png", size: bytes.length, chunks };
+}
+
+Deno.test("an upload slot is the edit's one in-flight slot: refused at once at the limit, given back at the end", async () => {
+  await withCore({ MAX_INFLIGHT_PER_KEY: "1" }, async ({ upstream, services }) => {
+    const { images } = await services("http");
+    const slot = await images.reserveUpload(V1);
+    // The caller is at its limit: a second upload is refused before anything of it is read.
+    const refused = await rejection(images.reserveUpload(V1));
+    assert.equal(refused.kind, "rate_limited");
+
+    // The edit runs in the slot it was given: with a limit of 1 it is admitted, not refused.
+    const ref = slot.add(uploaded(TINY_PNG));
+    const job = await images.edit({ prompt: "add a hat", images: [ref] }, { ...V1, upload: slot });
+    await job.done;
+    const sent = upstream.lastRequest?.fields?.["image"] as { size: number } | undefined;
+    assert.equal(sent?.size, TINY_PNG.length, "the upload reached the upstream as it was read");
+
+    // The job ended: its slot is free again, and releasing the used slot changes nothing.
+    await slot.release();
+    const next = await images.reserveUpload(V1);
+    await next.release();
+    await (await images.reserveUpload(V1)).release();
+  });
+});
+
+Deno.test("an edit refused before admission gives its upload slot back; an upload reference needs its slot", async () => {
+  await withCore({ MAX_INFLIGHT_PER_KEY: "1" }, async ({ upstream, services }) => {
+    const { images } = await services("http");
+    const slot = await images.reserveUpload(V1);
+    const ref = slot.add(uploaded(new TextEncoder().encode("just some text")));
+    const refused = await rejection(
+      images.edit({ prompt: "add a hat", images: [ref] }, { ...V1, upload: slot }),
+    );
+    assert.equal(refused.kind, "validation");
+    assert.equal(refused.field, "images[0]");
+    await (await images.reserveUpload(V1)).release();
+
+    // Without the slot that holds it, an upload reference is just an unsupported scheme.
+    const unbacked = await rejection(
+      images.edit({ prompt: "add a hat", images: ["upload:0"] }, V1),
+    );
+    assert.equal(unbacked.kind, "validation");
+    assert.match(unbacked.message, /"upload:" scheme is not supported/);
+    assert.equal(upstream.requests.length, 0);
   });
 });

@@ -185,7 +185,7 @@ Deno.test("a failed streamed generation ends with an error event in OpenAI's sha
   });
 });
 
-Deno.test("POST /v1/images/edits passes multipart uploads to the core as data URLs", async () => {
+Deno.test("POST /v1/images/edits passes multipart uploads to the core as bytes in its upload slot", async () => {
   await using t = await startTestApp();
   const form = new FormData();
   form.append("prompt", "add a hat");
@@ -201,14 +201,50 @@ Deno.test("POST /v1/images/edits passes multipart uploads to the core as data UR
   assert.equal(body.data.length, 1);
   const [call] = t.images.calls;
   assert.equal(call.method, "edit");
-  const dataUrl = `data:image/png;base64,${TINY_PNG.toBase64()}`;
   assert.deepEqual(call.input, {
     prompt: "add a hat",
     n: 1,
     input_fidelity: "high",
-    images: [dataUrl, dataUrl],
-    mask: dataUrl,
+    images: ["upload:0", "upload:1"],
+    mask: "upload:2",
   });
+  const files = [...call.uploads.entries()];
+  assert.deepEqual(files.map(([ref]) => ref), ["upload:0", "upload:1", "upload:2"]);
+  for (const [, file] of files) {
+    assert.deepEqual(
+      await new Blob(file.chunks as readonly BlobPart[] as BlobPart[]).bytes(),
+      TINY_PNG,
+    );
+  }
+  assert.equal(files[1][1].name, "b.bin");
+  assert.equal(t.images.slotsHeld, 0);
+});
+
+Deno.test("POST /v1/images/edits refused an upload slot answers 429 without reading the body", async () => {
+  await using t = await startTestApp();
+  t.images.refuseUploads = new AppError("rate_limited", "Too many concurrent generations", {
+    retryAfterSeconds: 1,
+  });
+  const total = 8 * 1024 * 1024;
+  let served = 0;
+  // No declared length: the edge guard would read such a body to its limit after a refusal.
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (served >= total) return controller.close();
+      controller.enqueue(new Uint8Array(64 * 1024));
+      served += 64 * 1024;
+    },
+  });
+  const res = await t.request("/v1/images/edits", {
+    method: "POST",
+    headers: { "Content-Type": "multipart/form-data; boundary=xyz" },
+    body,
+    duplex: "half",
+  } as RequestInit);
+  assert.equal(res.status, 429);
+  assert.equal((await res.json()).error.code, "rate_limit_exceeded");
+  assert.ok(served < total, `the body was read: ${served} of ${total} bytes`);
+  assert.equal(t.images.calls.length, 0);
 });
 
 Deno.test("POST /v1/images/edits accepts a JSON body with image references", async () => {
@@ -235,13 +271,24 @@ Deno.test("POST /v1/images/edits refuses a request without images or prompt", as
   const res2 = await t.request("/v1/images/edits", { method: "POST", body: noPrompt });
   assert.equal(res2.status, 400);
   assert.equal((await res2.json()).error.param, "prompt");
-  const empty = new FormData();
-  empty.append("prompt", "x");
-  empty.append("image", new File([], "a.png", { type: "image/png" }));
-  const res3 = await t.request("/v1/images/edits", { method: "POST", body: empty });
-  assert.equal(res3.status, 400);
-  assert.equal((await res3.json()).error.param, "image[0]");
   assert.equal(t.images.calls.length, 0);
+  // Refused by the door: the upload slots it took for them were given back.
+  assert.equal(t.images.slotsHeld, 0);
+});
+
+Deno.test("POST /v1/images/edits answers 400 to a malformed multipart body and gives its slot back", async () => {
+  await using t = await startTestApp();
+  const res = await t.request("/v1/images/edits", {
+    method: "POST",
+    headers: { "Content-Type": "multipart/form-data; boundary=xyz" },
+    body: '--xyz\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nx',
+  });
+  assert.equal(res.status, 400);
+  const body = await res.json();
+  assert.equal(body.error.param, "body");
+  assert.match(body.error.message, /^Malformed multipart body: the body ended before/);
+  assert.equal(t.images.calls.length, 0);
+  assert.equal(t.images.slotsHeld, 0);
 });
 
 Deno.test("GET /v1/images pages newest first in OpenAI's list style with after=<last id>", async () => {

@@ -161,6 +161,9 @@ export function edgeGuard(config: EdgeConfig): MiddlewareHandler {
     // read to the limit and discarded, so the answer to an oversized body is 413 on every path,
     // and never more than the limit is read.
     const rest = c.req.raw.body;
+    // A request refused for a limit before its body was read (an upload beyond its caller's
+    // in-flight slots) is not read afterwards either: not reading it is what the refusal is for.
+    if (c.res.status === 429) return;
     if (tripped === null && !ended && declared === null && rest !== null && !rest.locked) {
       await drain(rest);
     }

@@ -13,15 +13,16 @@ import type {
   GenerationResult,
   ImageRecord,
   ProgressListener,
+  UploadSlot,
 } from "../../core_types.ts";
 import { encodeBase64 } from "../../encoding.ts";
 import { AppError, toAppError, ValidationError } from "../../errors.ts";
-import { sniffKind } from "../../images/inputs/sniff.ts";
 import { CheckedFields } from "../../generation/request_fields.ts";
 import { coreInputOf, multipartRequestSchema } from "../../generation/request_schema.ts";
 import { getLog } from "../../log.ts";
 import type { HttpEnv } from "../deps.ts";
 import { errorBody } from "../errors.ts";
+import { type MultipartEntry, readMultipart } from "../multipart.ts";
 import { requireAuth } from "../middleware/auth.ts";
 import { requestLimit } from "../middleware/rate_limit.ts";
 import { callerOf, imageUrl, type RouteContext } from "../route_context.ts";
@@ -362,17 +363,6 @@ function streamJob(
   });
 }
 
-async function toDataUrl(file: File, field: string): Promise<string> {
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  if (bytes.length === 0) throw new ValidationError(field, `Invalid ${field}: the file is empty`);
-  // The bytes decide the type; the resolver behind the ImageService checks it again.
-  const sniffed = sniffKind(bytes);
-  const mime = sniffed !== null && sniffed !== "text"
-    ? sniffed
-    : file.type || "application/octet-stream";
-  return `data:${mime};base64,${encodeBase64(bytes)}`;
-}
-
 /** The text fields of an edit, as multipart (or JSON) carries them. */
 const EditFieldsSchema = multipartRequestSchema("v1", "edit");
 
@@ -394,7 +384,12 @@ function refOf(value: z.infer<typeof ImageRefSchema>): string {
   return typeof value === "string" ? value : value.image_url;
 }
 
-async function parseEdit(c: Context<HttpEnv>): Promise<EditRequest> {
+function isMultipart(c: Context<HttpEnv>): boolean {
+  return (c.req.header("content-type") ?? "").toLowerCase().startsWith("multipart/form-data");
+}
+
+/** Reads an edit; uploaded files go into `upload`, and the request names them by reference. */
+async function parseEdit(c: Context<HttpEnv>, upload?: UploadSlot): Promise<EditRequest> {
   const type = (c.req.header("content-type") ?? "").toLowerCase();
   if (type.startsWith("application/json")) {
     const body: unknown = await c.req.json();
@@ -406,30 +401,30 @@ async function parseEdit(c: Context<HttpEnv>): Promise<EditRequest> {
       ...(mask === undefined ? {} : { mask: refOf(mask) }),
     };
   }
-  if (!type.startsWith("multipart/form-data")) {
+  if (!type.startsWith("multipart/form-data") || upload === undefined) {
     throw new ValidationError(
       "body",
       "Invalid request body: send multipart/form-data (image[], mask, prompt, …) or JSON",
     );
   }
-  let form: FormData;
+  let form: MultipartEntry[];
   try {
-    form = await c.req.formData();
+    // Streamed, not `formData()`: each file is held once, as the chunks the upstream call sends.
+    form = await readMultipart(c.req.raw.body, c.req.header("content-type") ?? "");
   } catch (error) {
     throw new ValidationError("body", `Malformed multipart body: ${(error as Error).message}`);
   }
   const images: string[] = [];
   let mask: string | undefined;
   const fields: Record<string, string> = {};
-  for (const [key, value] of form.entries()) {
+  for (const [key, value] of form) {
     if (key === "image" || key === "image[]") {
       if (images.length >= MAX_EDIT_IMAGES) {
         throw new ValidationError("image", `Too many images: at most ${MAX_EDIT_IMAGES}`);
       }
-      const field = `image[${images.length}]`;
-      images.push(typeof value === "string" ? value : await toDataUrl(value, field));
+      images.push(typeof value === "string" ? value : upload.add(value));
     } else if (key === "mask") {
-      mask = typeof value === "string" ? value : await toDataUrl(value, "mask");
+      mask = typeof value === "string" ? value : upload.add(value);
     } else if (typeof value === "string") {
       fields[key] = value;
     }
@@ -451,6 +446,8 @@ async function runImages(
     fields: CheckedFields;
     /** The request as the core reads it. */
     input: Record<string, unknown>;
+    /** The slot holding the request's uploads. */
+    upload?: UploadSlot;
   },
 ): Promise<Response> {
   const { fields } = options;
@@ -462,6 +459,7 @@ async function runImages(
     principal: c.get("principal"),
     door: "v1",
     signal: c.req.raw.signal,
+    ...(options.upload === undefined ? {} : { upload: options.upload }),
     ...(stream
       ? { onProgress: collector.listener, partialImages: fields.integer("partial_images") ?? 0 }
       : {}),
@@ -582,7 +580,12 @@ export function registerV1Routes(app: OpenAPIHono<HttpEnv>, ctx: RouteContext): 
 
   app.openAPIRegistry.registerPath(editsRoute);
   app.post("/v1/images/edits", async (c) => {
-    const edit = await parseEdit(c);
+    // An upload waits for one of the caller's in-flight slots before its body is read, so the
+    // requests over the limit are refused without reading (or buffering) what they send.
+    await using upload = isMultipart(c)
+      ? await ctx.images.reserveUpload(callerOf(c, "v1"))
+      : undefined;
+    const edit = await parseEdit(c, upload);
     const input = {
       ...coreInputOf("v1", "edit", edit.fields),
       images: edit.images,
@@ -592,6 +595,7 @@ export function registerV1Routes(app: OpenAPIHono<HttpEnv>, ctx: RouteContext): 
       kind: "image_edit",
       fields: new CheckedFields(edit.fields),
       input,
+      ...(upload === undefined ? {} : { upload }),
     });
   });
 

@@ -17,6 +17,7 @@
  * @module
  */
 
+import { joinBytes } from "../../bytes.ts";
 import { AppError } from "../../errors.ts";
 import { blockedAddress, hostMatcher, isIpLiteral, normalizeHost } from "./addresses.ts";
 import { formatSize, refusal } from "./refusal.ts";
@@ -124,13 +125,7 @@ async function readCapped(
   } finally {
     reader.releaseLock();
   }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
-  return bytes;
+  return joinBytes(chunks, total);
 }
 
 // An injected resolver may ignore the signal; the deadline must still hold.
