@@ -174,7 +174,13 @@ Deno.test("random JSON-RPC traffic on /mcp never gets a 5xx", async () => {
     const wild = fc.jsonValue({ maxDepth: 3 });
     const message = fc.record({
       jsonrpc: fc.oneof({ weight: 4, arbitrary: fc.constant("2.0") }, wild),
-      id: fc.oneof(fc.integer(), fc.string({ maxLength: 8 }), fc.constant(null), wild),
+      id: fc.oneof(
+        fc.integer(),
+        fc.string({ maxLength: 8 }),
+        fc.string({ minLength: 129, maxLength: 6_000 }),
+        fc.constant(null),
+        wild,
+      ),
       method: fc.oneof(
         fc.constantFrom(
           "initialize",
@@ -208,6 +214,8 @@ Deno.test("random JSON-RPC traffic on /mcp never gets a 5xx", async () => {
     const body = fc.oneof(
       { weight: 4, arbitrary: message },
       fc.array(message, { minLength: 1, maxLength: 3 }),
+      // Batches that hold things other than messages (numbers, null, arrays).
+      fc.array(fc.oneof(message, wild), { minLength: 1, maxLength: 4 }),
     );
     await fc.assert(
       fc.asyncProperty(body, fc.constantFrom("2025-06-18", "2025-11-25", "1999-01-01", ""), async (

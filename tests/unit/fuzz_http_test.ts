@@ -437,6 +437,26 @@ Deno.test({
   },
 });
 
+Deno.test("list queries with long, odd or hostile values answer a client error or a page, never a 5xx", async () => {
+  await using t = await startFuzzApp();
+  // Query values become KV key parts (model, creator filters) and cursors: any length, any text.
+  const value = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.string({ minLength: 1_000, maxLength: 3_000 }),
+    fc.constantFrom("", "0", "-1", "101", "1e9", "null", "gpt-image-2", "\u0000", "%00"),
+  );
+  const query = fc.dictionary(fc.constantFrom("model", "limit", "after", "creator", "q"), value);
+  await fc.assert(
+    fc.asyncProperty(query, async (params) => {
+      const search = new URLSearchParams(params).toString();
+      const response = await t.request(`/v1/images?${search}`);
+      await checkResponse(response, "v1", `GET /v1/images?${search.slice(0, 200)}`);
+    }),
+    PARAMS,
+  );
+  assertNoUnhandled();
+});
+
 Deno.test("multipart edits with hostile fields and files are refused cleanly or succeed", async () => {
   await using t = await startFuzzApp();
   await using _outside = await writeOutsideFiles(t.dir);
