@@ -60,6 +60,30 @@ async function postJson(
   return { status: response.status, body: await response.json() };
 }
 
+/** Sends one MCP `tools/call` over stateless Streamable HTTP as the caller `headers` name. */
+function postToolCall(
+  server: HttpServerProcess,
+  headers: Record<string, string>,
+  id: number,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<Response> {
+  return fetch(`${server.url}/mcp`, {
+    method: "POST",
+    headers: {
+      ...headers,
+      "Content-Type": "application/json",
+      Accept: "application/json, text/event-stream",
+    },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name, arguments: args },
+    }),
+  });
+}
+
 const GOOD = { prompt: "a fox", quality: "low" };
 
 Deno.test("a bad request is a 400 naming the field and costs no allowance, in every HTTP door", async (t) => {
@@ -143,19 +167,9 @@ Deno.test("a bad request is a 400 naming the field and costs no allowance, in ev
       const notAnImage = await edit(new Blob(["just some text"], { type: "image/png" }));
       assert.equal(notAnImage.status, 400, JSON.stringify(notAnImage.body));
       assert.match(notAnImage.body.error.param, /^image/);
-      const call = await fetch(`${server.url}/mcp`, {
-        method: "POST",
-        headers: {
-          ...from,
-          "Content-Type": "application/json",
-          Accept: "application/json, text/event-stream",
-        },
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 1,
-          method: "tools/call",
-          params: { name: "edit_image", arguments: { ...GOOD, images: ["/etc/passwd"] } },
-        }),
+      const call = await postToolCall(server, from, 1, "edit_image", {
+        ...GOOD,
+        images: ["/etc/passwd"],
       });
       const text = await call.text();
       assert.equal(call.status, 200, text);
@@ -167,19 +181,9 @@ Deno.test("a bad request is a 400 naming the field and costs no allowance, in ev
       const from = caller("198.51.100.4");
       let id = 0;
       const call = async (values: Record<string, string>) => {
-        const response = await fetch(`${server.url}/mcp`, {
-          method: "POST",
-          headers: {
-            ...from,
-            "Content-Type": "application/json",
-            Accept: "application/json, text/event-stream",
-          },
-          body: JSON.stringify({
-            jsonrpc: "2.0",
-            id: ++id,
-            method: "tools/call",
-            params: { name: "generate_image", arguments: { ...GOOD, ...values } },
-          }),
+        const response = await postToolCall(server, from, ++id, "generate_image", {
+          ...GOOD,
+          ...values,
         });
         assert.equal(response.status, 200);
         const text = await response.text();
