@@ -15,7 +15,7 @@ import type { Context } from "hono";
 import { type Clock, systemClock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { GenerationJob, ImageService, Principal } from "../core_types.ts";
-import { kvCommit, kvGet } from "../images/kv_retry.ts";
+import { kvCommit, kvGet } from "../kv/mod.ts";
 import { getLog, type LoggingHandle, withLogScope } from "../log.ts";
 import type { McpContext } from "../mcp/context.ts";
 import { createMcpServer } from "../mcp/server.ts";

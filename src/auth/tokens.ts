@@ -6,7 +6,7 @@
  * @module
  */
 import type { Principal as CorePrincipal } from "../core_types.ts";
-import { kvCommit, kvGet } from "../images/kv_retry.ts";
+import { kvCommit, kvGet } from "../kv/mod.ts";
 import { getLog } from "../log.ts";
 import { AUTH_KEYS, hasActiveKeys, KEY_PREFIX, type Role, type StoredKey } from "./api_keys.ts";
 import { constantTimeEqual, sha256 } from "./constant_time.ts";

@@ -96,7 +96,7 @@ export class CliSession {
   kv(): Promise<Deno.Kv> {
     if (this.#services) return this.#services.then((s) => s.kv);
     this.#kv ??= (async () => {
-      const { openKv } = await import("../services.ts");
+      const { openKv } = await import("../kv/mod.ts");
       return await openKv(await this.config());
     })();
     return this.#kv;

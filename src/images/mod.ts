@@ -17,7 +17,6 @@ export {
   thumbFileName,
 } from "./ids.ts";
 export { KEYS, SCHEMA_VERSION } from "./kv_keys.ts";
-export { isKvLockedError, withKvRetry } from "./kv_retry.ts";
 export {
   Catalog,
   type CatalogCounters,

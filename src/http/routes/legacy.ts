@@ -15,7 +15,7 @@ import type { ImageRecord } from "../../core_types.ts";
 import { AppError, ValidationError } from "../../errors.ts";
 import { CheckedFields } from "../../generation/request_fields.ts";
 import { coreInputOf } from "../../generation/request_schema.ts";
-import { probeKvWrite } from "../../images/kv_retry.ts";
+import { probeKvWrite } from "../../kv/mod.ts";
 import { encodeBase64 } from "../../encoding.ts";
 import { VERSION } from "../../version.ts";
 import type { HttpEnv } from "../deps.ts";
