@@ -11,30 +11,38 @@
  *
  * @module
  */
-import { Catalog } from "./images/catalog.ts";
-import { folderCatalogPath } from "./images/folder.ts";
-import { scratchCopy } from "./images/scratch.ts";
+import {
+  Catalog,
+  type Codec,
+  createCodec,
+  createImageStore,
+  createInputResolver,
+  folderCatalogPath,
+  type ImageStore,
+  prepareImageStore,
+  scratchCopy,
+  startCleanupTimer,
+} from "./images/mod.ts";
 import type { Config } from "./config.ts";
 import { openKv, openKvToRead } from "./kv/mod.ts";
 import type { Door, ImageService } from "./core_types.ts";
-import { LOCAL_CANCEL_POLL_MS, requestCancel, watchCancel } from "./generation/cancels.ts";
-import { Generator } from "./generation/generator.ts";
-import { createAdmission } from "./core/admission.ts";
-import { createLimiter, type Limiter } from "./ratelimit/limiter.ts";
-import { createMetrics, type ServiceMetrics } from "./metrics.ts";
 import {
+  createImageClient,
+  type FetchLike,
+  Generator,
+  type ImageClient,
+  Instance,
   loadModelRegistry,
+  LOCAL_CANCEL_POLL_MS,
   type ModelRegistry,
+  requestCancel,
   validateModelDefaults,
-} from "./generation/models.ts";
-import { Instance } from "./generation/instances.ts";
-import { createImageClient, type FetchLike, type ImageClient } from "./generation/openai.ts";
+  watchCancel,
+} from "./generation/mod.ts";
+import { createAdmission } from "./core/mod.ts";
+import { createLimiter, type Limiter } from "./ratelimit/mod.ts";
+import { createMetrics, type ServiceMetrics } from "./metrics.ts";
 import { createImageService, TransientImages } from "./image_service.ts";
-import { type Codec, createCodec } from "./images/codec.ts";
-import { createInputResolver } from "./images/inputs.ts";
-import { startCleanupTimer } from "./images/retention.ts";
-import { createImageStore, prepareImageStore } from "./images/open_store.ts";
-import type { ImageStore } from "./images/store.ts";
 import { AppError } from "./errors.ts";
 import { getLog, type LoggingHandle } from "./log.ts";
 import { systemClock } from "./clock.ts";

@@ -11,20 +11,6 @@ import { getLog } from "../log.ts";
 import { AUTH_KEYS, hasActiveKeys, KEY_PREFIX, type Role, type StoredKey } from "./api_keys.ts";
 import { constantTimeEqual, sha256 } from "./constant_time.ts";
 
-export {
-  type ApiKeyInfo,
-  createApiKey,
-  type CreateApiKeyOptions,
-  isRole,
-  KEY_PREFIX,
-  listApiKeys,
-  revokeApiKey,
-  type Role,
-  ROLES,
-} from "./api_keys.ts";
-export { type AuthorizationHeader, parseAuthorization } from "./authorization.ts";
-export { constantTimeEqual, secretsEqual, sha256 } from "./constant_time.ts";
-
 /** An authenticated (or, with auth off, anonymous) caller. */
 export interface Principal extends CorePrincipal {
   /** `token`: MCP_AUTH_TOKEN; `key`: a named API key; `anonymous`: no credentials. */

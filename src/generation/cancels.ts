@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { KEYS } from "../images/kv_keys.ts";
+import { KEYS } from "../images/mod.ts";
 import { kvCommit, kvGet } from "../kv/mod.ts";
 import { systemClock } from "../clock.ts";
 

@@ -24,22 +24,16 @@
 import { type Context, Hono } from "hono";
 import { html } from "hono/html";
 import type { Child } from "hono/jsx";
-import {
-  anonymousPrincipal,
-  authenticate,
-  authRequired,
-  type Principal,
-} from "../../auth/tokens.ts";
+import { anonymousPrincipal, authenticate, authRequired, type Principal } from "../../auth/mod.ts";
 import type { Config } from "../../config.ts";
 import type { Caller, ImageLookup, ImageRecord, ImageService } from "../../core_types.ts";
 import { permits } from "../../core/policy.ts";
 import { AppError, toAppError, ValidationError } from "../../errors.ts";
-import type { ModelRegistry } from "../../generation/models.ts";
-import { isImageId } from "../../images/ids.ts";
+import type { ModelRegistry } from "../../generation/mod.ts";
+import { imagePath, isImageId } from "../../images/mod.ts";
 import { getLog } from "../../log.ts";
-import { recordAuthFailure } from "../../ratelimit/auth_failures.ts";
+import { recordAuthFailure } from "../../ratelimit/mod.ts";
 import { clientIp, requestBaseUrl } from "../client_ip.ts";
-import { imagePath } from "../../images/urls.ts";
 import { type Asset, galleryAssets, IMMUTABLE_CACHE } from "../gallery/assets/mod.ts";
 import type { ShownError, ShownImage } from "../gallery/components.tsx";
 import { DetailPage } from "../gallery/detail_page.tsx";
