@@ -15,11 +15,15 @@ const ENTRYPOINTS = ["src/main_mcp.ts", "src/main_http.ts", "src/main_cli.ts"];
 
 interface InfoModule {
   specifier: string;
-  dependencies?: { code?: { specifier?: string }; type?: { specifier?: string } }[];
+  dependencies?: {
+    code?: { specifier?: string };
+    type?: { specifier?: string };
+    isDynamic?: boolean;
+  }[];
 }
 
-/** The `src/` part of `entry`'s module graph: module path → the `src/` paths it imports. */
-async function sourceGraph(entry: string): Promise<Map<string, string[]>> {
+/** `deno info --json` of `entry`: every module of its graph with its dependencies. */
+async function moduleInfo(entry: string): Promise<InfoModule[]> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", "--config", "deno.json", entry],
     cwd: ROOT,
@@ -27,19 +31,52 @@ async function sourceGraph(entry: string): Promise<Map<string, string[]>> {
     stderr: "piped",
   }).output();
   assert.ok(output.success, new TextDecoder().decode(output.stderr));
-  const info = JSON.parse(new TextDecoder().decode(output.stdout)) as { modules: InfoModule[] };
-  const local = (specifier: string | undefined) =>
-    specifier?.startsWith("file://") ? relative(ROOT, fromFileUrl(specifier)) : undefined;
+  return (JSON.parse(new TextDecoder().decode(output.stdout)) as { modules: InfoModule[] }).modules;
+}
+
+/** A `file:` specifier as a path relative to the repository; any other specifier as it is. */
+function named(specifier: string): string {
+  return specifier.startsWith("file://") ? relative(ROOT, fromFileUrl(specifier)) : specifier;
+}
+
+/** The `src/` part of `entry`'s module graph: module path → the `src/` paths it imports. */
+async function sourceGraph(entry: string): Promise<Map<string, string[]>> {
   const graph = new Map<string, string[]>();
-  for (const module of info.modules) {
-    const path = local(module.specifier);
-    if (path === undefined || !path.startsWith("src/")) continue;
+  for (const module of await moduleInfo(entry)) {
+    const path = named(module.specifier);
+    if (!path.startsWith("src/")) continue;
     const imports = (module.dependencies ?? [])
-      .flatMap((d) => [local(d.code?.specifier), local(d.type?.specifier)])
-      .filter((p): p is string => p !== undefined && p.startsWith("src/"));
+      .flatMap((d) => [d.code?.specifier, d.type?.specifier])
+      .filter((s): s is string => s !== undefined)
+      .map(named)
+      .filter((p) => p.startsWith("src/"));
     graph.set(path, [...new Set(imports)]);
   }
   return graph;
+}
+
+/**
+ * What loading `roots` of `entry`'s graph loads at run time: the static imports that are not
+ * type-only, followed from each root (npm and node modules by specifier).
+ */
+async function loadedBy(entry: string, roots: string[]): Promise<Set<string>> {
+  const imports = new Map<string, string[]>();
+  for (const module of await moduleInfo(entry)) {
+    imports.set(
+      named(module.specifier),
+      (module.dependencies ?? [])
+        .filter((d) => !d.isDynamic && d.code?.specifier !== undefined)
+        .map((d) => named(d.code!.specifier!)),
+    );
+  }
+  const loaded = new Set<string>();
+  const visit = (path: string) => {
+    if (loaded.has(path)) return;
+    loaded.add(path);
+    for (const next of imports.get(path) ?? []) visit(next);
+  };
+  roots.forEach(visit);
+  return loaded;
 }
 
 /** Every TypeScript module under `src/`, as paths relative to the repository. */
@@ -239,6 +276,22 @@ Deno.test("the stdio MCP door reaches nothing of the HTTP door or the compositio
   const graph = await sourceGraph("src/main_mcp.ts");
   const reached = [...graph.keys()].filter((p) => /^src\/(http|app)\//.test(p));
   assert.deepEqual(reached, []);
+});
+
+Deno.test("before its first tool call the stdio door loads no core, no engine and no storage", async () => {
+  // main_mcp.ts loads the door, and the door loads the MCP server, before any tool call; the first
+  // call loads services.ts, and with it the rest. A heavy mod.ts imported too early shows here.
+  const loaded = await loadedBy("src/main_mcp.ts", [
+    "src/main_mcp.ts",
+    "src/stdio_door.ts",
+    "src/mcp/mod.ts",
+  ]);
+  assert.ok(loaded.has("src/mcp/server.ts") && loaded.has("src/generation/vocabulary.ts"));
+  const early = [...loaded].filter((p) =>
+    /^src\/(services|image_service)\.ts$|^src\/(images|ratelimit|auth|kv|http|app)\/|^src\/(core|generation)\/mod\.ts$|^npm:\/?openai@/
+      .test(p)
+  );
+  assert.deepEqual(early, []);
 });
 
 Deno.test("every module of src/ belongs to one layer of docs/architecture.md", async () => {
