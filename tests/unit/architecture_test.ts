@@ -3,8 +3,9 @@
  * for every entrypoint and for all of `src/`: no import cycle inside `src/`, no entrypoint imports
  * another, the HTTP door (`src/http/`) and the MCP server (`src/mcp/`) meet only in the composition
  * root (`src/app/`), which only the entrypoints' doors import; every import points down the layers
- * of docs/architecture.md; and an import from outside a folder goes through the folder's `mod.ts`
- * (or one of the few light public modules listed here, each with its reason).
+ * of docs/architecture.md; an import from outside a folder goes through the folder's `mod.ts`
+ * (or one of the few light public modules listed here, each with its reason); and the stdio door
+ * loads no core before its first tool call.
  */
 import assert from "node:assert/strict";
 import { join, relative } from "node:path";
