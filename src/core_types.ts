@@ -5,8 +5,7 @@
  * @module
  */
 import type { AppError } from "./errors.ts";
-import type { CatalogRecord, Door } from "./images/catalog.ts";
-import type { UploadedFile } from "./images/inputs.ts";
+import type { CatalogRecord, Door, UploadedFile } from "./images/mod.ts";
 
 export type { Door, UploadedFile };
 

@@ -5,12 +5,12 @@
  *
  * @module
  */
-import { authRequired } from "./auth/tokens.ts";
+import { authRequired } from "./auth/mod.ts";
 import { type Config, isLoopbackHost } from "./config.ts";
-import { createHttpApp } from "./app/http_app.ts";
-import { createCleanupHandler } from "./images/retention.ts";
+import { createHttpApp } from "./app/mod.ts";
+import { createCleanupHandler } from "./images/mod.ts";
 import { getLog, type LoggingHandle } from "./log.ts";
-import { isFullyPriced } from "./generation/pricing.ts";
+import { isFullyPriced } from "./generation/mod.ts";
 import { createServices, type ServiceDeps } from "./services.ts";
 
 const log = getLog("http");

@@ -18,17 +18,31 @@ import type {
   ModelSummary,
   StartOptions,
 } from "./core_types.ts";
-import type { Admission, HeldInflight } from "./core/admission.ts";
-import { HeldUpload } from "./core/upload_slot.ts";
-import { authorize, permits, type PolicySettings, scopeOf } from "./core/policy.ts";
+import {
+  type Admission,
+  authorize,
+  type HeldInflight,
+  HeldUpload,
+  permits,
+  type PolicySettings,
+  scopeOf,
+} from "./core/mod.ts";
 import { AppError, toAppError, ValidationError } from "./errors.ts";
-import { catalogIdOfRef } from "./images/inputs.ts";
-import { checkImageRef } from "./images/fs_store.ts";
-import { type Codec, sniffImage } from "./images/codec.ts";
-import { isImageId } from "./images/ids.ts";
-import type { ImageStore } from "./images/store.ts";
-import type { Generator, PreparedInputs } from "./generation/generator.ts";
-import { lifecycleOf, type ModelInfo, type ModelRegistry } from "./generation/models.ts";
+import {
+  catalogIdOfRef,
+  checkImageRef,
+  type Codec,
+  type ImageStore,
+  isImageId,
+  sniffImage,
+} from "./images/mod.ts";
+import {
+  type Generator,
+  lifecycleOf,
+  type ModelInfo,
+  type ModelRegistry,
+  type PreparedInputs,
+} from "./generation/mod.ts";
 import { withSpan } from "./tracing.ts";
 import { systemClock } from "./clock.ts";
 

@@ -5,9 +5,7 @@
  *
  * @module
  */
-import { processIo } from "./cli/io.ts";
-import { currentInvocation, programName } from "./cli/program.ts";
-import { runCli } from "./cli/run.ts";
+import { currentInvocation, processIo, programName, runCli } from "./cli/mod.ts";
 
 if (import.meta.main) {
   Deno.exit(await runCli(Deno.args, processIo(), { program: programName(currentInvocation()) }));

@@ -11,30 +11,38 @@
  *
  * @module
  */
-import { dirname } from "node:path";
-import { Catalog } from "./images/catalog.ts";
-import { folderCatalogPath } from "./images/folder.ts";
-import { scratchCopy } from "./images/scratch.ts";
-import type { Config } from "./config.ts";
-import type { Door, ImageService } from "./core_types.ts";
-import { LOCAL_CANCEL_POLL_MS, requestCancel, watchCancel } from "./generation/cancels.ts";
-import { Generator } from "./generation/generator.ts";
-import { createAdmission } from "./core/admission.ts";
-import { createLimiter, type Limiter } from "./ratelimit/limiter.ts";
-import { createMetrics, type ServiceMetrics } from "./metrics.ts";
 import {
+  Catalog,
+  type Codec,
+  createCodec,
+  createImageStore,
+  createInputResolver,
+  folderCatalogPath,
+  type ImageStore,
+  prepareImageStore,
+  scratchCopy,
+  startCleanupTimer,
+} from "./images/mod.ts";
+import type { Config } from "./config.ts";
+import { openKv, openKvToRead } from "./kv/mod.ts";
+import type { Door, ImageService } from "./core_types.ts";
+import {
+  createImageClient,
+  type FetchLike,
+  Generator,
+  type ImageClient,
+  Instance,
   loadModelRegistry,
+  LOCAL_CANCEL_POLL_MS,
   type ModelRegistry,
+  requestCancel,
   validateModelDefaults,
-} from "./generation/models.ts";
-import { Instance } from "./generation/instances.ts";
-import { createImageClient, type FetchLike, type ImageClient } from "./generation/openai.ts";
+  watchCancel,
+} from "./generation/mod.ts";
+import { createAdmission } from "./core/mod.ts";
+import { createLimiter, type Limiter } from "./ratelimit/mod.ts";
+import { createMetrics, type ServiceMetrics } from "./metrics.ts";
 import { createImageService, TransientImages } from "./image_service.ts";
-import { type Codec, createCodec } from "./images/codec.ts";
-import { createInputResolver } from "./images/inputs.ts";
-import { startCleanupTimer } from "./images/retention.ts";
-import { createImageStore, prepareImageStore } from "./images/open_store.ts";
-import type { ImageStore } from "./images/store.ts";
 import { AppError } from "./errors.ts";
 import { getLog, type LoggingHandle } from "./log.ts";
 import { systemClock } from "./clock.ts";
@@ -96,32 +104,6 @@ export interface Services extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** Opens the configured KV: `KV_URL` (KV Connect), `KV_PATH` (local file), or Deploy's own. */
-export async function openKv(config: Pick<Config, "kvUrl" | "kvPath">): Promise<Deno.Kv> {
-  if (config.kvUrl) return await Deno.openKv(config.kvUrl);
-  if (config.kvPath && config.kvPath !== ":memory:") {
-    await Deno.mkdir(dirname(config.kvPath), { recursive: true });
-  }
-  return await Deno.openKv(config.kvPath);
-}
-
-/** Opens the configured KV for reading only: a local file that does not exist is not created. */
-async function openKvToRead(config: Pick<Config, "kvUrl" | "kvPath">): Promise<Deno.Kv> {
-  if (config.kvUrl || config.kvPath === undefined || config.kvPath === ":memory:") {
-    return await openKv(config);
-  }
-  return await Deno.openKv(await fileExists(config.kvPath) ? config.kvPath : ":memory:");
-}
-
-async function fileExists(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isFile;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
-
 /** The catalog's KV: the folder's own file, the configured KV, or (read-only) a scratch copy. */
 async function openCatalogKv(
   path: string | null,
@@ -130,8 +112,7 @@ async function openCatalogKv(
 ): Promise<{ catalogKv: Deno.Kv; owned: boolean }> {
   if (readOnly) {
     if (path === null) return { catalogKv: await scratchCopy(kv), owned: true };
-    if (!(await fileExists(path))) return { catalogKv: await scratchCopy(null), owned: true };
-    const source = await Deno.openKv(path);
+    const source = await openKvToRead({ kvPath: path });
     try {
       return { catalogKv: await scratchCopy(source), owned: true };
     } finally {
@@ -139,8 +120,7 @@ async function openCatalogKv(
     }
   }
   if (path === null) return { catalogKv: kv, owned: false };
-  await Deno.mkdir(dirname(path), { recursive: true });
-  return { catalogKv: await Deno.openKv(path), owned: true };
+  return { catalogKv: await openKv({ kvPath: path }), owned: true };
 }
 
 /** Builds every service from `config`. */

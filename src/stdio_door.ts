@@ -8,7 +8,7 @@ import { systemClock } from "./clock.ts";
 import { SETTINGS } from "./config.ts";
 import { startEntrypoint } from "./entrypoint.ts";
 import { getLog } from "./log.ts";
-import { type KeyVariable, missingKeyHint } from "./generation/key_hint.ts";
+import { type KeyVariable, missingKeyHint } from "./generation/vocabulary.ts";
 import { lazyImageService } from "./lazy_image_service.ts";
 import type { FastStdioTransport } from "./mcp/fast_stdio.ts";
 import { LOCAL_PRINCIPAL } from "./core/policy.ts";
@@ -51,7 +51,7 @@ export async function runStdioServer(
     return services.images;
   });
 
-  const { createMcpServer } = await import("./mcp/server.ts");
+  const { createMcpServer } = await import("./mcp/mod.ts");
   // PUBLIC_BASE_URL links must open for the client too: signed with the HTTP service's secret (in
   // the shared KV) when images are not public. Loaded on first use, like the rest of the core.
   let sign: ((file: string) => Promise<string>) | undefined;
@@ -61,7 +61,7 @@ export async function runStdioServer(
       imageLink: async (file: string) => {
         if (!services) return undefined;
         if (!sign) {
-          const { imagePath, readableImageUrl, UrlSigner } = await import("./images/urls.ts");
+          const { imagePath, readableImageUrl, UrlSigner } = await import("./images/mod.ts");
           const signer = new UrlSigner(services.kv, {
             now: systemClock,
             ttlSeconds: config.imageUrlTtlSeconds,

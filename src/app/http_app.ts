@@ -8,12 +8,9 @@
  * @module
  */
 import { type Clock, systemClock } from "../clock.ts";
-import { createApp, type HttpApp } from "../http/app.ts";
-import { readyProbeKey } from "../http/routes/legacy.ts";
-import { createGalleryApp } from "../http/gallery/mod.ts";
-import { probeKvWrite } from "../images/kv_retry.ts";
-import { runCleanup } from "../images/retention.ts";
-import { imagePath, readableImageUrl, UrlSigner } from "../images/urls.ts";
+import { createApp, createGalleryApp, type HttpApp, readyProbeKey } from "../http/mod.ts";
+import { probeKvWrite } from "../kv/mod.ts";
+import { imagePath, readableImageUrl, runCleanup, UrlSigner } from "../images/mod.ts";
 import type { LoggingHandle } from "../log.ts";
 import type { Services } from "../services.ts";
 import { createMcpEndpoint } from "./mcp_endpoint.ts";

@@ -15,16 +15,23 @@ import type { Context } from "hono";
 import { type Clock, systemClock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { GenerationJob, ImageService, Principal } from "../core_types.ts";
-import { kvCommit, kvGet } from "../images/kv_retry.ts";
+import { kvCommit, kvGet } from "../kv/mod.ts";
 import { getLog, type LoggingHandle, withLogScope } from "../log.ts";
-import type { McpContext } from "../mcp/context.ts";
-import { createMcpServer } from "../mcp/server.ts";
-import { type McpServer, WebStandardStreamableHTTPServerTransport } from "../mcp/sdk.ts";
-import { requestBaseUrl } from "../http/client_ip.ts";
-import type { HttpEnv } from "../http/deps.ts";
-import { checkJsonRpcBody, isAcceptedId, type JsonRpcMessage } from "../http/jsonrpc_body.ts";
-import { McpSessionTable } from "../http/mcp_sessions.ts";
-import { imagePath, readableImageUrl, UrlSigner } from "../images/urls.ts";
+import {
+  createMcpServer,
+  type McpContext,
+  type McpServer,
+  WebStandardStreamableHTTPServerTransport,
+} from "../mcp/mod.ts";
+import {
+  checkJsonRpcBody,
+  type HttpEnv,
+  isAcceptedId,
+  type JsonRpcMessage,
+  McpSessionTable,
+  requestBaseUrl,
+} from "../http/mod.ts";
+import { imagePath, readableImageUrl, UrlSigner } from "../images/mod.ts";
 
 const log = getLog("http", "mcp");
 

@@ -13,7 +13,7 @@
  * @module
  */
 import { AppError, ValidationError } from "../errors.ts";
-import { kvCommit, kvGet, kvList } from "../images/kv_retry.ts";
+import { kvCommit, kvGet, kvList } from "../kv/mod.ts";
 import { sha256 } from "./constant_time.ts";
 
 /** What a principal may do: `admin` includes everything `user` may. */

@@ -6,24 +6,10 @@
  * @module
  */
 import type { Principal as CorePrincipal } from "../core_types.ts";
-import { kvCommit, kvGet } from "../images/kv_retry.ts";
+import { kvCommit, kvGet } from "../kv/mod.ts";
 import { getLog } from "../log.ts";
 import { AUTH_KEYS, hasActiveKeys, KEY_PREFIX, type Role, type StoredKey } from "./api_keys.ts";
 import { constantTimeEqual, sha256 } from "./constant_time.ts";
-
-export {
-  type ApiKeyInfo,
-  createApiKey,
-  type CreateApiKeyOptions,
-  isRole,
-  KEY_PREFIX,
-  listApiKeys,
-  revokeApiKey,
-  type Role,
-  ROLES,
-} from "./api_keys.ts";
-export { type AuthorizationHeader, parseAuthorization } from "./authorization.ts";
-export { constantTimeEqual, secretsEqual, sha256 } from "./constant_time.ts";
 
 /** An authenticated (or, with auth off, anonymous) caller. */
 export interface Principal extends CorePrincipal {

@@ -7,9 +7,13 @@
  */
 import { type Config, ConfigError, redactConfig } from "../config.ts";
 import { AppError } from "../errors.ts";
-import { loadModelRegistry, validateModelDefaults } from "../generation/models.ts";
-import { missingKeyHint } from "../generation/key_hint.ts";
-import { createImageClient, mapUpstreamError } from "../generation/openai.ts";
+import {
+  createImageClient,
+  loadModelRegistry,
+  mapUpstreamError,
+  missingKeyHint,
+  validateModelDefaults,
+} from "../generation/mod.ts";
 import { EXIT_CONFIG } from "./exit_codes.ts";
 import type { Command } from "./command.ts";
 import type { CliSession } from "./context.ts";

@@ -9,7 +9,7 @@
 import { type Config, readDotenvFile, readProcessEnv, resolveConfig, SETTINGS } from "../config.ts";
 import type { Caller, Principal } from "../core_types.ts";
 import { LOCAL_PRINCIPAL } from "../core/policy.ts";
-import { DEFAULT_MAX_INPUT_BYTES } from "../images/inputs.ts";
+import { DEFAULT_MAX_INPUT_BYTES } from "../images/mod.ts";
 import { type LoggingHandle, setupLogging } from "../log.ts";
 import type { Services } from "../services.ts";
 import type { CliIo } from "./io.ts";
@@ -96,7 +96,7 @@ export class CliSession {
   kv(): Promise<Deno.Kv> {
     if (this.#services) return this.#services.then((s) => s.kv);
     this.#kv ??= (async () => {
-      const { openKv } = await import("../services.ts");
+      const { openKv } = await import("../kv/mod.ts");
       return await openKv(await this.config());
     })();
     return this.#kv;

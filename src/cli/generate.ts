@@ -8,8 +8,8 @@
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { GenerationJob, GenerationResult, ImageRecord, StartOptions } from "../core_types.ts";
-import { sniffImage } from "../images/codec.ts";
-import type { FieldName, Operation } from "../generation/request_fields.ts";
+import { sniffImage } from "../images/mod.ts";
+import type { FieldName, Operation } from "../generation/vocabulary.ts";
 import { intOption, isOptionName, type OptionValues, UsageError } from "./args.ts";
 import type { Command, OptionDoc } from "./command.ts";
 import type { CliSession } from "./context.ts";

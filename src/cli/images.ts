@@ -8,13 +8,16 @@ import { join, resolve } from "node:path";
 import type { Config } from "../config.ts";
 import type { ImageRecord } from "../core_types.ts";
 import { AppError } from "../errors.ts";
-import { adoptPredecessorFiles } from "../images/adopt.ts";
-import { formatBytesExact, formatDuration } from "../images/catalog.ts";
-import { folderCatalogPath } from "../images/folder.ts";
-import { FsImageStore } from "../images/fs_store.ts";
-import { classifyFileName } from "../images/ids.ts";
-import { runCleanup } from "../images/retention.ts";
-import type { UnknownFiles } from "../images/store.ts";
+import {
+  adoptPredecessorFiles,
+  classifyFileName,
+  folderCatalogPath,
+  formatBytesExact,
+  formatDuration,
+  FsImageStore,
+  runCleanup,
+  type UnknownFiles,
+} from "../images/mod.ts";
 import type { Services } from "../services.ts";
 import {
   choiceOption,

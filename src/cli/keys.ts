@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { createApiKey, listApiKeys, revokeApiKey, ROLES } from "../auth/tokens.ts";
-import { usageReport } from "../ratelimit/limiter.ts";
+import { createApiKey, listApiKeys, revokeApiKey, ROLES } from "../auth/mod.ts";
+import { usageReport } from "../ratelimit/mod.ts";
 import { choiceOption, UsageError } from "./args.ts";
 import type { Command } from "./command.ts";
 import { printJson, renderTable, shortTime } from "./output.ts";

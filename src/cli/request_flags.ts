@@ -12,7 +12,7 @@ import {
   fieldSpec,
   type Operation,
   REQUEST_FIELDS,
-} from "../generation/request_fields.ts";
+} from "../generation/vocabulary.ts";
 
 type Fields = typeof REQUEST_FIELDS;
 

@@ -17,7 +17,7 @@
  */
 import type { Caller, CheckedRequest, Cost, GenerationResult } from "../core_types.ts";
 import { type AppError, type ErrorKind, toAppError } from "../errors.ts";
-import type { UpstreamWatch } from "../generation/generator.ts";
+import type { UpstreamWatch } from "../generation/mod.ts";
 import { getLog } from "../log.ts";
 import type { LimitName, MetricsDoor, ServiceMetrics } from "../metrics.ts";
 import {
@@ -27,7 +27,7 @@ import {
   type Limiter,
   type LimitSettings,
   type SpendReservation,
-} from "../ratelimit/limiter.ts";
+} from "../ratelimit/mod.ts";
 import { withSpan } from "../tracing.ts";
 
 const log = getLog("core", "admission");

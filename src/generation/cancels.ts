@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { KEYS } from "../images/kv_keys.ts";
-import { kvCommit, kvGet } from "../images/kv_retry.ts";
+import { KEYS } from "../images/mod.ts";
+import { kvCommit, kvGet } from "../kv/mod.ts";
 import { systemClock } from "../clock.ts";
 
 /** How long a cancel request is kept (jobs older than this have long finished). */

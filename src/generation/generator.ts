@@ -18,11 +18,13 @@ import type {
   StartOptions,
 } from "../core_types.ts";
 import { AppError, toAppError } from "../errors.ts";
-import { verifyImage } from "../images/codec.ts";
-import { newImageId } from "../images/ids.ts";
-import type { ImageExt } from "../images/ids.ts";
-import type { UploadedFile } from "../images/inputs.ts";
-import type { ImageStore } from "../images/store.ts";
+import {
+  type ImageExt,
+  type ImageStore,
+  newImageId,
+  type UploadedFile,
+  verifyImage,
+} from "../images/mod.ts";
 import { getLog } from "../log.ts";
 import { type SpanAttributes, withSpan } from "../tracing.ts";
 import type { ModelRegistry } from "./models.ts";

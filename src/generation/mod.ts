@@ -1,6 +1,8 @@
 /**
  * The generation engine: model registry, request schema and normalization, the OpenAI client
- * wrapper and pricing. Doors and the generator import from here.
+ * wrapper, pricing, the generator (a generation as a job), cancels across instances and instance
+ * heartbeats. The public module of `src/generation/`; its request vocabulary (`vocabulary.ts`) is
+ * also a light public module of its own, for doors that must not load the engine yet.
  *
  * @module
  */
@@ -68,3 +70,32 @@ export {
   type ImageUsage,
   isFullyPriced,
 } from "./pricing.ts";
+export {
+  Generator,
+  type GeneratorDeps,
+  type PreparedInputs,
+  type ResolveInput,
+  type ResolveUpload,
+  type UpstreamWatch,
+} from "./generator.ts";
+export { LOCAL_CANCEL_POLL_MS, requestCancel, watchCancel } from "./cancels.ts";
+export { Instance, type InstanceOptions } from "./instances.ts";
+export { type PriceCeiling, priceCeiling, quoteRequest } from "./price_ceiling.ts";
+export {
+  CheckedFields,
+  coreInputOf,
+  coreRequestSchema,
+  type Door,
+  doorFields,
+  doorRequestSchema,
+  FIELD_NAMES,
+  type FieldName,
+  type FieldSpec,
+  fieldSpec,
+  isFieldName,
+  type KeyVariable,
+  missingKeyHint,
+  multipartRequestSchema,
+  type Operation,
+  REQUEST_FIELDS,
+} from "./vocabulary.ts";

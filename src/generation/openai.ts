@@ -29,7 +29,7 @@ import type {
   ImagesResponse,
 } from "openai/resources/images";
 import type { Config } from "../config.ts";
-import type { UploadedFile } from "../images/inputs.ts";
+import type { UploadedFile } from "../images/mod.ts";
 import { AppError } from "../errors.ts";
 import { getLog } from "../log.ts";
 import { decodeImagesResponse } from "./response_stream.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { createLimiter } from "../ratelimit/limiter.ts";
+import { createLimiter } from "../ratelimit/mod.ts";
 import { createRedactor } from "../log.ts";
 import type { AppDeps, HttpEnv } from "./deps.ts";
 import { createErrorHandler, errorStyleForRequest, notFoundHandler } from "./errors.ts";
@@ -25,7 +25,7 @@ import { registerAdminRoutes } from "./routes/admin.ts";
 import { registerImageRoutes } from "./routes/images.ts";
 import { registerLegacyRoutes } from "./routes/legacy.ts";
 import { registerV1Routes } from "./routes/v1.ts";
-import { UrlSigner } from "../images/urls.ts";
+import { UrlSigner } from "../images/mod.ts";
 import { validationErrorOf } from "./validation.ts";
 import { systemClock } from "../clock.ts";
 

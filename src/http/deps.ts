@@ -8,13 +8,11 @@
 import type { Context } from "hono";
 import type { Config } from "../config.ts";
 import type { ImageService } from "../core_types.ts";
-import type { Principal } from "../auth/tokens.ts";
-import type { ImageStats } from "../images/catalog.ts";
-import type { Limiter } from "../ratelimit/limiter.ts";
+import type { Principal } from "../auth/mod.ts";
+import type { CleanupReport, ImageStats, UnknownFiles } from "../images/mod.ts";
+import type { Limiter } from "../ratelimit/mod.ts";
 import type { ServiceMetrics } from "../metrics.ts";
 import type { ErrorStyle } from "./errors.ts";
-import type { CleanupReport } from "../images/retention.ts";
-import type { UnknownFiles } from "../images/store.ts";
 
 /** What a cleanup run reports, in the predecessor's shape (the retention report minus reconcile). */
 export type CleanupResults = Omit<CleanupReport, "reconcile">;

@@ -7,13 +7,13 @@
 import type { Context } from "hono";
 import type { Config } from "../config.ts";
 import type { Caller, Door, ImageRecord, ImageService } from "../core_types.ts";
-import type { Limiter } from "../ratelimit/limiter.ts";
+import type { Limiter } from "../ratelimit/mod.ts";
 import type { ServiceMetrics } from "../metrics.ts";
 import { requestBaseUrl } from "./client_ip.ts";
 import type { AppDeps, HttpEnv, ReadinessCheck, RetentionApi } from "./deps.ts";
 import type { AuthContext } from "./middleware/auth.ts";
 import type { RequestLimitContext } from "./middleware/rate_limit.ts";
-import { imagePath, readableImageUrl, type UrlSigner } from "../images/urls.ts";
+import { imagePath, readableImageUrl, type UrlSigner } from "../images/mod.ts";
 
 /** The resolved collaborators shared by the route modules. */
 export interface RouteContext {

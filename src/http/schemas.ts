@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import { doorRequestSchema } from "../generation/request_schema.ts";
+import { doorRequestSchema } from "../generation/vocabulary.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Errors

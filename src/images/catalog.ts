@@ -13,7 +13,7 @@
 import { AppError, ValidationError } from "../errors.ts";
 import { isImageId, isStoreFileName } from "./ids.ts";
 import { KEYS, type TextField } from "./kv_keys.ts";
-import { kvCommit, kvGet, kvGetMany, kvList } from "./kv_retry.ts";
+import { kvCommit, kvGet, kvGetMany, kvList } from "../kv/mod.ts";
 import { systemClock } from "../clock.ts";
 import { formatBytes } from "../format_bytes.ts";
 

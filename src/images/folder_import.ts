@@ -14,7 +14,7 @@ import type { Catalog } from "./catalog.ts";
 import type { FsImageStore } from "./fs_store.ts";
 import { sha256Hex } from "./ids.ts";
 import { KEYS } from "./kv_keys.ts";
-import { kvCommit, kvGet } from "./kv_retry.ts";
+import { kvCommit, kvGet } from "../kv/mod.ts";
 
 /** Options of {@link importFolderRecords}. */
 export interface ImportOptions {

@@ -47,7 +47,7 @@ import {
   thumbFileName,
 } from "./ids.ts";
 import { KEYS } from "./kv_keys.ts";
-import { kvCommit, kvGet, kvList } from "./kv_retry.ts";
+import { kvCommit, kvGet, kvList } from "../kv/mod.ts";
 import { RecordFiles } from "./record_files.ts";
 import {
   emptyLeftoverReport,

@@ -28,7 +28,7 @@ import {
   thumbFileName,
 } from "./ids.ts";
 import { type BlobPart, KEYS } from "./kv_keys.ts";
-import { kvCommit, kvGet, kvGetMany, kvList, probeKvWrite } from "./kv_retry.ts";
+import { kvCommit, kvGet, kvGetMany, kvList, probeKvWrite } from "../kv/mod.ts";
 import {
   emptyLeftoverReport,
   type ImageStore,

@@ -14,7 +14,7 @@ import { addInsert, buildRecord, type Catalog, type Door } from "./catalog.ts";
 import { sniffImage } from "./codec.ts";
 import { classifyFileName, mimeOfExt, newImageId, sha256Hex } from "./ids.ts";
 import { KEYS, SCHEMA_VERSION, V1_KEYS, type V1Record } from "./kv_keys.ts";
-import { kvCommit, kvGet, kvList } from "./kv_retry.ts";
+import { kvCommit, kvGet, kvList } from "../kv/mod.ts";
 
 /** Options of {@link migrateCatalog}. */
 export interface MigrateOptions {

@@ -1,12 +1,14 @@
 /**
  * Image storage: the store (files or KV blobs), the KV catalog with jobs, retention, reconcile,
- * adoption of the predecessor's folder and layout migration. The public module of `src/images/`
- * (the codec has its own, `codec.ts`).
+ * adoption of the predecessor's folder and layout migration; the codec (importing it loads no
+ * engine); edit inputs (ids, paths, URLs, uploads) and the addresses they may not reach; signed
+ * image links. The public module of `src/images/`.
  *
  * @module
  */
 
 export {
+  classifyFileName,
   type ImageExt,
   imageFileName,
   imageIdTime,
@@ -17,7 +19,6 @@ export {
   thumbFileName,
 } from "./ids.ts";
 export { KEYS, SCHEMA_VERSION } from "./kv_keys.ts";
-export { isKvLockedError, withKvRetry } from "./kv_retry.ts";
 export {
   Catalog,
   type CatalogCounters,
@@ -26,6 +27,7 @@ export {
   DOORS,
   type FileSummary,
   formatBytesExact,
+  formatDuration,
   type ImageStats,
   isJobId,
   type JobRecord,
@@ -43,6 +45,7 @@ export {
   type SaveInput,
   type StoredFile,
   type StoredImage,
+  type UnknownFiles,
 } from "./store.ts";
 export {
   createImageStore,
@@ -52,7 +55,7 @@ export {
   type PrepareOptions,
   type StartupReport,
 } from "./open_store.ts";
-export { FsImageStore } from "./fs_store.ts";
+export { checkImageRef, FsImageStore } from "./fs_store.ts";
 export { KvImageStore } from "./kv_store.ts";
 export { reconcile, type ReconcileOptions, type ReconcileReport } from "./reconcile.ts";
 export { adoptPredecessorFiles, type AdoptReport } from "./adopt.ts";
@@ -70,3 +73,16 @@ export {
   runCleanup,
   startCleanupTimer,
 } from "./retention.ts";
+export { type Codec, type CodecOptions, createCodec, sniffImage, verifyImage } from "./codec.ts";
+export {
+  catalogIdOfRef,
+  createInputResolver,
+  DEFAULT_MAX_INPUT_BYTES,
+  type InputResolver,
+  type InputResolverOptions,
+  type UploadedFile,
+} from "./inputs.ts";
+export { parseIp } from "./inputs/addresses.ts";
+export { folderCatalogPath } from "./folder.ts";
+export { scratchCopy } from "./scratch.ts";
+export { imagePath, readableImageUrl, UrlSigner, type UrlSignerOptions } from "./urls.ts";

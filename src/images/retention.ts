@@ -21,7 +21,7 @@
 import type { Config } from "../config.ts";
 import { getLog } from "../log.ts";
 import { KEYS } from "./kv_keys.ts";
-import { kvCommit, kvGet } from "./kv_retry.ts";
+import { kvCommit, kvGet } from "../kv/mod.ts";
 import { reconcile, type ReconcileReport } from "./reconcile.ts";
 import { type ImageStore, summarizeUnknown, type UnknownFiles } from "./store.ts";
 

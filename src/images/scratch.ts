@@ -8,7 +8,7 @@
  * @module
  */
 
-import { kvCommit, kvList } from "./kv_retry.ts";
+import { kvCommit, kvList } from "../kv/mod.ts";
 
 const ROOT: Deno.KvKey = ["images"];
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { kvHmacKey } from "../auth/kv_secret.ts";
+import { kvHmacKey } from "../kv/mod.ts";
 
 /** KV key of the URL-signing secret (32 random bytes). */
 export const SIGNING_KEY_KV: Deno.KvKey = ["http", "url_signing_key"];

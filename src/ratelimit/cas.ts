@@ -6,7 +6,7 @@
  */
 import { sleep } from "../clock.ts";
 import { AppError } from "../errors.ts";
-import { kvCommit, kvGet } from "../images/kv_retry.ts";
+import { kvCommit, kvGet } from "../kv/mod.ts";
 
 /** What {@link updateValue} should do with the value it read. */
 export interface Decision<V, R> {

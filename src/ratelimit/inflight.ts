@@ -8,7 +8,7 @@
  */
 import { AppError } from "../errors.ts";
 import { getLog } from "../log.ts";
-import { kvGet } from "../images/kv_retry.ts";
+import { kvGet } from "../kv/mod.ts";
 import { updateValue } from "./cas.ts";
 import { type InflightState, KEYS } from "./keys.ts";
 

@@ -9,7 +9,7 @@
  * @module
  */
 import { AppError } from "../errors.ts";
-import { kvCommit, kvGet, kvGetMany, kvList } from "../images/kv_retry.ts";
+import { kvCommit, kvGet, kvGetMany, kvList } from "../kv/mod.ts";
 import { conflictPause } from "./cas.ts";
 import { KEYS, type LedgerField, type ReservedState } from "./keys.ts";
 import { systemClock } from "../clock.ts";

@@ -13,7 +13,7 @@
  */
 import { sleep } from "../clock.ts";
 import { AppError } from "../errors.ts";
-import { kvCommit, kvGet } from "../images/kv_retry.ts";
+import { kvCommit, kvGet } from "../kv/mod.ts";
 import { conflictPause } from "./cas.ts";
 import { KEYS, type TicketState, type UpstreamState } from "./keys.ts";
 

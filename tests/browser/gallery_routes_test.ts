@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import { createApiKey, revokeApiKey } from "../../src/auth/tokens.ts";
+import { createApiKey, revokeApiKey } from "../../src/auth/mod.ts";
 import { resolveConfig } from "../../src/config.ts";
 import { AppError } from "../../src/errors.ts";
 import { createModelRegistry } from "../../src/generation/models.ts";

@@ -10,7 +10,7 @@ import { LOCAL_PRINCIPAL } from "../../src/core/policy.ts";
 import assert from "node:assert/strict";
 import axe from "axe-core";
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from "playwright-core";
-import { createApiKey } from "../../src/auth/tokens.ts";
+import { createApiKey } from "../../src/auth/mod.ts";
 import {
   type GalleryServer,
   hasChromium,

@@ -9,7 +9,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { createApiKey } from "../../src/auth/tokens.ts";
+import { createApiKey } from "../../src/auth/mod.ts";
 import { type Config, resolveConfig } from "../../src/config.ts";
 import { type HttpService, startHttpService } from "../../src/http_door.ts";
 import { startFakeOpenAI } from "../fake_openai.ts";

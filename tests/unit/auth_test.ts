@@ -12,7 +12,7 @@ import {
   revokeApiKey,
   secretsEqual,
   TOKEN_PRINCIPAL,
-} from "../../src/auth/tokens.ts";
+} from "../../src/auth/mod.ts";
 
 const T0 = Date.UTC(2026, 10, 15, 12, 0, 0);
 

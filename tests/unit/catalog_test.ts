@@ -9,7 +9,7 @@ import {
 } from "../../src/images/catalog.ts";
 import { newImageId } from "../../src/images/ids.ts";
 import { KEYS } from "../../src/images/kv_keys.ts";
-import { withKvRetry } from "../../src/images/kv_retry.ts";
+import { withKvRetry } from "../../src/kv/mod.ts";
 import { fields, testClock } from "./fixtures/image_store_fixture.ts";
 
 const SHA = "a".repeat(64);

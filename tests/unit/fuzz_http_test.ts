@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import fc from "fast-check";
-import { createApiKey, revokeApiKey } from "../../src/auth/tokens.ts";
+import { createApiKey, revokeApiKey } from "../../src/auth/mod.ts";
 import { type Config, resolveConfig } from "../../src/config.ts";
 import { ERROR_KINDS } from "../../src/errors.ts";
 import type { FetchLike } from "../../src/generation/openai.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Context } from "hono";
-import { createApiKey } from "../../src/auth/tokens.ts";
+import { createApiKey } from "../../src/auth/mod.ts";
 import type { HttpEnv } from "../../src/http/app.ts";
 import { bearer, json, startTestApp, type TestApp } from "../support/http_app.ts";
 

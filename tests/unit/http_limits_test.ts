@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createApiKey } from "../../src/auth/tokens.ts";
+import { createApiKey } from "../../src/auth/mod.ts";
 import { bearer, json, startRealTestApp, startTestApp } from "../support/http_app.ts";
 
 Deno.test("limited routes carry RateLimit-Policy and RateLimit headers; image reads and health do not", async () => {

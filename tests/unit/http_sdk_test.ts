@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import OpenAI, { AuthenticationError, BadRequestError, RateLimitError } from "openai";
-import { createApiKey } from "../../src/auth/tokens.ts";
+import { createApiKey } from "../../src/auth/mod.ts";
 import { AppError } from "../../src/errors.ts";
 import { TINY_PNG } from "../support/fake_image_service.ts";
 import { startTestApp } from "../support/http_app.ts";

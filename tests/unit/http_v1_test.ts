@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createApiKey } from "../../src/auth/tokens.ts";
+import { createApiKey } from "../../src/auth/mod.ts";
 import { AppError } from "../../src/errors.ts";
 import { TINY_PNG } from "../support/fake_image_service.ts";
 import { bearer, json, startTestApp } from "../support/http_app.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { quoteRequest } from "../../src/generation/price_ceiling.ts";
 import type { PriceCeiling } from "../../src/generation/price_ceiling.ts";
-import { kvHmacKey } from "../../src/auth/kv_secret.ts";
+import { kvHmacKey } from "../../src/kv/mod.ts";
 import {
   CONFIRM_INPUT_KEY,
   type Confirmation,

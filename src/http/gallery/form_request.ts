@@ -5,7 +5,7 @@
  * @module
  */
 import { ValidationError } from "../../errors.ts";
-import { doorFields, type FieldName, fieldSpec } from "../../generation/request_fields.ts";
+import { doorFields, type FieldName, fieldSpec } from "../../generation/vocabulary.ts";
 import { FORM_MAX_IMAGES } from "./model_options.ts";
 
 /** The form's label of `name` (its field name when the table gives none). */

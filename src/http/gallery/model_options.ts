@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { lifecycleOf, type ModelRegistry, parseSize } from "../../generation/models.ts";
+import { lifecycleOf, type ModelRegistry, parseSize } from "../../generation/mod.ts";
 
 /** A `<option>`: value and label. */
 export type Choice = readonly [value: string, label: string];

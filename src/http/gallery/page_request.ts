@@ -8,7 +8,7 @@
  * @module
  */
 import type { Context } from "hono";
-import { anonymousPrincipal, authRequired } from "../../auth/tokens.ts";
+import { anonymousPrincipal, authRequired } from "../../auth/mod.ts";
 import type { Caller } from "../../core_types.ts";
 import { clientIp, requestBaseUrl } from "../client_ip.ts";
 import type { GalleryContext } from "./context.ts";

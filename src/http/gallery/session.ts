@@ -22,10 +22,14 @@
  */
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { AUTH_KEYS, type StoredKey } from "../../auth/api_keys.ts";
-import { constantTimeEqual, type Principal, sha256 } from "../../auth/tokens.ts";
-import { kvCommit, kvGet } from "../../images/kv_retry.ts";
-import { kvHmacKey } from "../../auth/kv_secret.ts";
+import {
+  AUTH_KEYS,
+  constantTimeEqual,
+  type Principal,
+  sha256,
+  type StoredKey,
+} from "../../auth/mod.ts";
+import { kvCommit, kvGet, kvHmacKey } from "../../kv/mod.ts";
 
 /** KV keys of the gallery's own records. */
 export const GALLERY_KV = {

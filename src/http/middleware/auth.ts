@@ -25,10 +25,10 @@ import {
   parseAuthorization,
   type Principal,
   type Role,
-} from "../../auth/tokens.ts";
+} from "../../auth/mod.ts";
 import type { Config } from "../../config.ts";
 import { AppError } from "../../errors.ts";
-import { recordAuthFailure } from "../../ratelimit/auth_failures.ts";
+import { recordAuthFailure } from "../../ratelimit/mod.ts";
 import { clientIp } from "../client_ip.ts";
 import type { HttpEnv } from "../deps.ts";
 

@@ -7,9 +7,9 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
-import type { Principal } from "../../auth/tokens.ts";
+import type { Principal } from "../../auth/mod.ts";
 import { AppError } from "../../errors.ts";
-import { type Limiter, rateLimitHeaders } from "../../ratelimit/limiter.ts";
+import { type Limiter, rateLimitHeaders } from "../../ratelimit/mod.ts";
 import type { ServiceMetrics } from "../../metrics.ts";
 import type { HttpEnv } from "../deps.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { createApiKey, listApiKeys, revokeApiKey } from "../../auth/tokens.ts";
+import { createApiKey, listApiKeys, revokeApiKey } from "../../auth/mod.ts";
 import type { HttpEnv } from "../deps.ts";
 import { requireAuth } from "../middleware/auth.ts";
 import { requestLimit } from "../middleware/rate_limit.ts";

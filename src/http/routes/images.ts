@@ -12,10 +12,9 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { AppError } from "../../errors.ts";
 import type { Caller, ImageRecord } from "../../core_types.ts";
-import { classifyFileName, isImageId } from "../../images/ids.ts";
+import { classifyFileName, imagePath, isImageId } from "../../images/mod.ts";
 import { optionalPrincipal } from "../middleware/auth.ts";
 import type { HttpEnv } from "../deps.ts";
-import { imagePath } from "../../images/urls.ts";
 import type { RouteContext } from "../route_context.ts";
 import { RestErrorSchema } from "../schemas.ts";
 

@@ -17,8 +17,7 @@ import type {
 } from "../../core_types.ts";
 import { encodeBase64 } from "../../encoding.ts";
 import { AppError, toAppError, ValidationError } from "../../errors.ts";
-import { CheckedFields } from "../../generation/request_fields.ts";
-import { coreInputOf, multipartRequestSchema } from "../../generation/request_schema.ts";
+import { CheckedFields, coreInputOf, multipartRequestSchema } from "../../generation/vocabulary.ts";
 import { getLog } from "../../log.ts";
 import type { HttpEnv } from "../deps.ts";
 import { errorBody } from "../errors.ts";

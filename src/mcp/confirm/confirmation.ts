@@ -13,8 +13,8 @@
  *
  * @module
  */
-import type { PriceCeiling } from "../../generation/price_ceiling.ts";
-import type { ToolResult } from "../tasks/task_service.ts";
+import type { PriceCeiling } from "../../generation/mod.ts";
+import type { ToolResult } from "../tasks/mod.ts";
 import type { ConfirmationStateCodec, StateBinding } from "./request_state.ts";
 
 /** The key of the confirmation form among a result's `inputRequests`. */

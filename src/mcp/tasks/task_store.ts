@@ -13,7 +13,7 @@
  * @module
  */
 import type { JobStage, Principal } from "../../core_types.ts";
-import { kvCommit, kvGet, kvList } from "../../images/kv_retry.ts";
+import { kvCommit, kvGet, kvList } from "../../kv/mod.ts";
 
 const ROOT = "mcp_tasks";
 /** Kept past the TTL so that a late `tasks/get` hears "expired" rather than "not found". */

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { doorRequestSchema } from "../../generation/request_schema.ts";
+import { doorRequestSchema } from "../../generation/vocabulary.ts";
 import type { McpContext } from "../context.ts";
 import { runJobTool } from "../run_job.ts";
 import type { McpServer } from "../sdk.ts";

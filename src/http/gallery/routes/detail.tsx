@@ -9,7 +9,7 @@ import type { Hono } from "hono";
 import type { ImageRecord } from "../../../core_types.ts";
 import { permits } from "../../../core/policy.ts";
 import { AppError, toAppError, ValidationError } from "../../../errors.ts";
-import { isImageId } from "../../../images/ids.ts";
+import { isImageId } from "../../../images/mod.ts";
 import { getLog } from "../../../log.ts";
 import { requestBaseUrl } from "../../client_ip.ts";
 import type { ShownError } from "../components.tsx";

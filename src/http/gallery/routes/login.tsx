@@ -6,9 +6,9 @@
  * @module
  */
 import type { Hono } from "hono";
-import { authenticate } from "../../../auth/tokens.ts";
+import { authenticate } from "../../../auth/mod.ts";
 import { getLog } from "../../../log.ts";
-import { recordAuthFailure } from "../../../ratelimit/auth_failures.ts";
+import { recordAuthFailure } from "../../../ratelimit/mod.ts";
 import { clientIp } from "../../client_ip.ts";
 import type { GalleryContext } from "../context.ts";
 import { readSubmittedForm } from "../form_token.ts";

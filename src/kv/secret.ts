@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { kvCommit, kvGet } from "../images/kv_retry.ts";
+import { kvCommit, kvGet } from "./retry.ts";
 
 async function loadSecret(kv: Deno.Kv, key: Deno.KvKey): Promise<Uint8Array> {
   for (;;) {
