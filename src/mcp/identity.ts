@@ -5,14 +5,14 @@
  * @module
  */
 import { SERVER_NAME, VERSION } from "../version.ts";
-import { SERVER_ICONS } from "./presentation.ts";
+import { iconList } from "./presentation.ts";
 
 /** `serverInfo` of the `initialize` answer (with the icons clients may show beside the title). */
 export const SERVER_INFO = Object.freeze({
   name: SERVER_NAME,
   title: "OpenAI Image Generation",
   version: VERSION,
-  icons: SERVER_ICONS.map((icon) => ({ ...icon, sizes: [...(icon.sizes ?? [])] })),
+  icons: iconList(),
 });
 
 /** Capabilities declared to the SDK; the SDK adds `listChanged` to tools, resources and prompts. */
