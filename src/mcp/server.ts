@@ -43,13 +43,15 @@ const STABLE_LIST: CacheHint = { ttlMs: 300_000, cacheScope: "public" };
  * keeps the SDK's default (`0`, `private`); a stored image never changes, so `resources/read` may
  * be kept by the caller that read it.
  */
-export const CACHE_HINTS = Object.freeze({
-  "server/discover": STABLE_LIST,
-  "tools/list": STABLE_LIST,
-  "prompts/list": STABLE_LIST,
-  "resources/templates/list": STABLE_LIST,
-  "resources/read": { ttlMs: 3_600_000, cacheScope: "private" },
-} satisfies Record<string, CacheHint>);
+export const CACHE_HINTS = Object.freeze(
+  {
+    "server/discover": STABLE_LIST,
+    "tools/list": STABLE_LIST,
+    "prompts/list": STABLE_LIST,
+    "resources/templates/list": STABLE_LIST,
+    "resources/read": { ttlMs: 3_600_000, cacheScope: "private" },
+  } satisfies Record<string, CacheHint>,
+);
 
 /** Options of {@link createMcpServer}. */
 export interface McpServerOptions {
