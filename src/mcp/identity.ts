@@ -33,7 +33,11 @@ export const ANNOUNCED_CAPABILITIES = Object.freeze({
   completions: {},
 });
 
-/** Protocol versions the pinned SDK (1.32.2) speaks, newest first (a test checks the SDK's list). */
+/**
+ * 2025-era protocol versions the SDK (v2, `SUPPORTED_PROTOCOL_VERSIONS`) answers `initialize` with,
+ * newest first; 2026-07-28 is negotiated by `server/discover`, never by `initialize`.
+ * tests/unit/mcp_door_test.ts checks the early answer against the SDK's own.
+ */
 export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = Object.freeze([
   "2025-11-25",
   "2025-06-18",
