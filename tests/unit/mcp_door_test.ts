@@ -11,6 +11,7 @@ import { FastStdioTransport } from "../../src/mcp/fast_stdio.ts";
 import { createMcpServer } from "../../src/mcp/server.ts";
 import { createMcpHandler, type ProtocolEra, serveStdio } from "../../src/mcp/sdk.ts";
 import { FakeImageService } from "../support/fake_image_service.ts";
+import { initializeLine, PROTOCOL_VERSION } from "../e2e/support/initialize.ts";
 
 type Message = Record<string, unknown>;
 
@@ -76,16 +77,7 @@ async function overStdio(lines: Message[], earlyAnswers: number, answers: number
 Deno.test("stdio: the early initialize answer is the SDK's own, and a custom tasks/get is served on the 2025 era", async () => {
   const { written, suppressed, early } = await overStdio(
     [
-      {
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: {
-          protocolVersion: "2025-06-18",
-          capabilities: {},
-          clientInfo: { name: "door-test", version: "1" },
-        },
-      },
+      JSON.parse(initializeLine("door-test")),
       { jsonrpc: "2.0", method: "notifications/initialized" },
       { jsonrpc: "2.0", id: 2, method: "tasks/get", params: { taskId: "t-1" } },
     ],
@@ -95,7 +87,7 @@ Deno.test("stdio: the early initialize answer is the SDK's own, and a custom tas
   assert.equal(early.length, 1, "initialize was answered before the SDK connected");
   assert.equal(suppressed.length, 1, "the SDK's own answer was dropped");
   assert.deepEqual(early[0], suppressed[0], "and it is the same answer");
-  assert.equal((early[0].result as Message).protocolVersion, "2025-06-18");
+  assert.equal((early[0].result as Message).protocolVersion, PROTOCOL_VERSION);
   assert.deepEqual(written[1], { jsonrpc: "2.0", id: 2, result: { taskId: "t-1", era: "legacy" } });
 });
 

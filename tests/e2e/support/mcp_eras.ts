@@ -13,9 +13,8 @@ import {
 import { StdioClientTransport as StdioTransportV2 } from "@modelcontextprotocol/client/stdio";
 import {
   Client as ClientV1,
-  MAIN_MCP,
-  ROOT,
   StdioClientTransport as StdioTransportV1,
+  stdioServerParameters,
   StreamableHTTPClientTransport as HttpTransportV1,
 } from "./mcp_client.ts";
 
@@ -53,19 +52,42 @@ const CALL_TIMEOUT = { timeout: 60_000, resetTimeoutOnProgress: true };
 
 function stdioParameters(target: { env: Record<string, string>; cwd: string }) {
   return {
-    command: Deno.execPath(),
-    args: ["run", "-P=mcp", "--config", `${ROOT}deno.json`, MAIN_MCP],
-    cwd: target.cwd,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: target.cwd,
-      DATA_DIR: target.cwd,
-      NO_COLOR: "1",
-      LOG_LEVEL: "error",
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
-      ...target.env,
-    },
+    ...stdioServerParameters(target.cwd, { LOG_LEVEL: "error", ...target.env }),
     stderr: "ignore" as const,
+  };
+}
+
+/** What both SDKs' clients share, as far as these tests use it. */
+interface SdkClient {
+  getServerVersion(): unknown;
+  listTools(): Promise<unknown>;
+  listPrompts(): Promise<unknown>;
+  getPrompt(params: { name: string; arguments: Record<string, string> }): Promise<unknown>;
+  listResources(): Promise<unknown>;
+  readResource(params: { uri: string }): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** The shared interface over `client`; `callTool` and `version` are the SDK-specific parts. */
+function eraClient(
+  client: SdkClient,
+  version: () => string | undefined,
+  callTool: (name: string, args: Loose) => Promise<unknown>,
+): EraClient {
+  return {
+    get version() {
+      return version();
+    },
+    serverInfo: () => client.getServerVersion() as Loose | undefined,
+    listTools: () => client.listTools() as Promise<{ tools: Loose[] }>,
+    listPrompts: () => client.listPrompts() as Promise<{ prompts: Loose[] }>,
+    getPrompt: (name, args) =>
+      client.getPrompt({ name, arguments: args }) as Promise<{ messages: Loose[] }>,
+    callTool: (name, args) =>
+      callTool(name, args) as Promise<{ content: Loose[]; isError?: boolean }>,
+    listResources: () => client.listResources() as Promise<{ resources: Loose[] }>,
+    readResource: (uri) => client.readResource({ uri }) as Promise<{ contents: Loose[] }>,
+    [Symbol.asyncDispose]: () => client.close(),
   };
 }
 
@@ -80,21 +102,11 @@ export async function connectV2(target: EraTarget): Promise<EraClient> {
       requestInit: { headers: { Authorization: `Bearer ${target.token}` } },
     });
   await client.connect(transport);
-  return {
-    version: client.getNegotiatedProtocolVersion(),
-    serverInfo: () => client.getServerVersion() as Loose | undefined,
-    listTools: () => client.listTools() as Promise<{ tools: Loose[] }>,
-    listPrompts: () => client.listPrompts() as Promise<{ prompts: Loose[] }>,
-    getPrompt: (name, args) =>
-      client.getPrompt({ name, arguments: args }) as Promise<{ messages: Loose[] }>,
-    callTool: (name, args) =>
-      client.callTool({ name, arguments: args }, CALL_TIMEOUT) as Promise<
-        { content: Loose[]; isError?: boolean }
-      >,
-    listResources: () => client.listResources() as Promise<{ resources: Loose[] }>,
-    readResource: (uri) => client.readResource({ uri }) as Promise<{ contents: Loose[] }>,
-    [Symbol.asyncDispose]: () => client.close(),
-  };
+  return eraClient(
+    client,
+    () => client.getNegotiatedProtocolVersion(),
+    (name, args) => client.callTool({ name, arguments: args }, CALL_TIMEOUT),
+  );
 }
 
 /**
@@ -138,23 +150,11 @@ export async function connectV1(target: EraTarget, version: EraVersion): Promise
     },
   });
   await client.connect(transport);
-  return {
-    get version() {
-      return negotiated;
-    },
-    serverInfo: () => client.getServerVersion() as Loose | undefined,
-    listTools: () => client.listTools() as Promise<{ tools: Loose[] }>,
-    listPrompts: () => client.listPrompts() as Promise<{ prompts: Loose[] }>,
-    getPrompt: (name, args) =>
-      client.getPrompt({ name, arguments: args }) as Promise<{ messages: Loose[] }>,
-    callTool: (name, args) =>
-      client.callTool({ name, arguments: args }, undefined, CALL_TIMEOUT) as Promise<
-        { content: Loose[]; isError?: boolean }
-      >,
-    listResources: () => client.listResources() as Promise<{ resources: Loose[] }>,
-    readResource: (uri) => client.readResource({ uri }) as Promise<{ contents: Loose[] }>,
-    [Symbol.asyncDispose]: () => client.close(),
-  };
+  return eraClient(
+    client,
+    () => negotiated,
+    (name, args) => client.callTool({ name, arguments: args }, undefined, CALL_TIMEOUT),
+  );
 }
 
 /** Connects the client that speaks `version`. */
