@@ -51,7 +51,7 @@ export async function runStdioServer(
     return services.images;
   });
 
-  const { createMcpServer } = await import("./mcp/mod.ts");
+  const { createMcpServer, serveStdio } = await import("./mcp/mod.ts");
   // PUBLIC_BASE_URL links must open for the client too: signed with the HTTP service's secret (in
   // the shared KV) when images are not public. Loaded on first use, like the rest of the core.
   let sign: ((file: string) => Promise<string>) | undefined;
@@ -74,14 +74,18 @@ export async function runStdioServer(
       },
     }
     : config;
-  const server = createMcpServer((mcp) => ({
-    images,
-    config: linkConfig,
-    principal: () => LOCAL_PRINCIPAL,
-    client: () => ({ name: mcp.server.getClientVersion()?.name }),
-    redact: logging.redact,
-  }), { logging });
-  await server.connect(transport);
+  // One instance per connection, its era chosen by the opening message (`initialize`: 2025;
+  // `server/discover` or an enveloped request: 2026-07-28), from the same factory.
+  const stdio = serveStdio(({ era }) =>
+    createMcpServer(() => ({
+      images,
+      config: linkConfig,
+      principal: () => LOCAL_PRINCIPAL,
+      redact: logging.redact,
+    }), { era, logging }), {
+    transport,
+    onerror: (error) => log.debug("MCP stdio: {message}", { message: error.message }),
+  });
   log.info("MCP server {name} {version} ready on stdio (key {keyState})", {
     name: SERVER_NAME,
     version: VERSION,
@@ -90,8 +94,7 @@ export async function runStdioServer(
       : `missing: ${missingKeyHint("mcp", SETTINGS.openaiApiKey.name as KeyVariable)}`,
   });
   await closed.promise;
-  server.dispose();
-  await server.close().catch(() => {});
+  await stdio.close().catch(() => {});
   // Nobody is left to receive a result: generations still waiting for OpenAI are cancelled (the
   // client's in-flight calls are aborted by the SDK; this covers jobs already answered as pending),
   // so the process exits promptly. Images whose bytes already arrived finish storing first.

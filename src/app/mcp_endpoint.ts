@@ -1,9 +1,11 @@
 /**
  * MCP over Streamable HTTP on `/mcp`: the same MCP server as the stdio door (one factory), behind
- * the app's edge guard (Host and Origin, as on every route), bearer auth and limits. Stateless by
- * default (a fresh server per request, so any instance can answer); `MCP_HTTP_SESSIONS=stateful`
- * keeps `Mcp-Session-Id` sessions in this process — closed when idle and capped per principal
- * (src/http/mcp_sessions.ts). Log messages reach only the session whose work logged them. A
+ * the app's edge guard (Host and Origin, as on every route), bearer auth and limits. Requests of
+ * the 2026-07-28 era (a `_meta` envelope on every request, `server/discover`) go to the SDK's
+ * `createMcpHandler`, which is stateless by design. Requests of the 2025 era (`initialize` first)
+ * are stateless by default too (a fresh server per request, so any instance can answer);
+ * `MCP_HTTP_SESSIONS=stateful` keeps their `Mcp-Session-Id` sessions in this process — closed
+ * when idle and capped per principal (src/http/mcp_sessions.ts). Log messages reach only the session whose work logged them. A
  * `notifications/cancelled` reaches the running call through KV even when it arrives at another
  * instance or in another stateless request. Bodies are checked (src/http/jsonrpc_body.ts) before
  * the SDK or any KV key sees them. It lives in the composition root because it joins the two
@@ -18,9 +20,12 @@ import type { GenerationJob, ImageService, Principal } from "../core_types.ts";
 import { kvCommit, kvGet } from "../kv/mod.ts";
 import { getLog, type LoggingHandle, withLogScope } from "../log.ts";
 import {
+  createMcpHandler,
   createMcpServer,
-  type McpContext,
-  type McpServer,
+  type ImageMcpServer,
+  isLegacyRequest,
+  type McpDoorContext,
+  type ProtocolEra,
   WebStandardStreamableHTTPServerTransport,
 } from "../mcp/mod.ts";
 import {
@@ -58,6 +63,13 @@ export interface McpEndpoint extends AsyncDisposable {
   handle(c: Context<HttpEnv>): Promise<Response>;
   /** Stateful sessions open in this process (closes the idle ones first). */
   openSessions(): Promise<number>;
+}
+
+/** What the server factory of a 2026-era request needs to know about its HTTP request. */
+interface ModernSetup {
+  readonly principal: Principal;
+  readonly baseUrl: string;
+  readonly scope: string;
 }
 
 function jsonRpcError(status: number, code: number, message: string): Response {
@@ -131,7 +143,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   const images = options.images;
   const stateful = config.mcpHttpSessions === "stateful";
   type Session = {
-    server: McpServer & { dispose(): void };
+    server: ImageMcpServer;
     transport: WebStandardStreamableHTTPServerTransport;
     scope: string;
     close(): Promise<void>;
@@ -154,7 +166,8 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     sessionKey: () => string,
     baseUrl: string,
     scope: string,
-  ) {
+    era: ProtocolEra,
+  ): ImageMcpServer {
     // Remote clients get HTTP links only (the server's file paths mean nothing to them), signed
     // when images are not public.
     const base = config.publicBaseUrl ?? baseUrl;
@@ -168,22 +181,45 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
           imagesPublic: config.imagesPublic,
         }),
     });
-    return createMcpServer((server): McpContext => ({
+    return createMcpServer((): McpDoorContext => ({
       images,
       config: linked,
       principal: () => principal,
-      client: () => ({ name: server.server.getClientVersion()?.name }),
       redact,
       onJobStarted: async (extra, job: GenerationJob) => {
         await kvCommit(
           kv,
           (op) =>
-            op.set(requestJobKey(principal, sessionKey(), extra.requestId), job.id, {
+            op.set(requestJobKey(principal, sessionKey(), extra.mcpReq.id), job.id, {
               expireIn: REQUEST_JOB_TTL_MS,
             }),
         );
       },
-    }), { ...(options.logging ? { logging: options.logging } : {}), logScope: scope });
+    }), { era, ...(options.logging ? { logging: options.logging } : {}), logScope: scope });
+  }
+
+  // 2026-07-28: the SDK's per-request entry. Its factory learns who is calling from the HTTP
+  // request it serves; 2025-era traffic never reaches it (routed below, before it).
+  const setups = new WeakMap<Request, ModernSetup>();
+  const modern = createMcpHandler(({ era, requestInfo }) => {
+    const setup = requestInfo ? setups.get(requestInfo) : undefined;
+    if (!setup) throw new Error("MCP request served without its caller");
+    return buildServer(setup.principal, () => "", setup.baseUrl, setup.scope, era);
+  }, {
+    legacy: "reject",
+    onerror: (error) => log.debug("MCP: {message}", { message: error.message }),
+  });
+
+  async function handleModern(
+    c: Context<HttpEnv>,
+    principal: Principal,
+    body: unknown,
+    messages: readonly JsonRpcMessage[],
+  ) {
+    await routeCancels(principal, "", messages);
+    const scope = crypto.randomUUID();
+    setups.set(c.req.raw, { principal, baseUrl: requestBaseUrl(c, config), scope });
+    return await withLogScope(scope, () => modern.fetch(c.req.raw, { parsedBody: body }));
   }
 
   /** Routes every `notifications/cancelled` in `messages` to its job; returns how many were found. */
@@ -234,7 +270,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     }
     await routeCancels(principal, "", messages);
     const scope = crypto.randomUUID();
-    const server = buildServer(principal, () => "", requestBaseUrl(c, config), scope);
+    const server = buildServer(principal, () => "", requestBaseUrl(c, config), scope, "legacy");
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
     });
@@ -317,6 +353,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       () => transport.sessionId ?? "",
       requestBaseUrl(c, config),
       scope,
+      "legacy",
     );
     const session: Session = {
       server,
@@ -350,6 +387,9 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         const checked = checkJsonRpcBody(body);
         if (!checked.ok) return jsonRpcError(400, -32600, checked.reason);
         messages = checked.messages;
+        if (!await isLegacyRequest(c.req.raw, body)) {
+          return await handleModern(c, principal, body, messages);
+        }
       }
       return stateful
         ? await handleStateful(c, principal, body, messages)
@@ -360,6 +400,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       return sessions.size;
     },
     async [Symbol.asyncDispose]() {
+      await modern.close();
       await sessions[Symbol.asyncDispose]();
     },
   };

@@ -5,14 +5,14 @@
  * @module
  */
 import { SERVER_NAME, VERSION } from "../version.ts";
-import { SERVER_ICONS } from "./presentation.ts";
+import { iconList } from "./presentation.ts";
 
 /** `serverInfo` of the `initialize` answer (with the icons clients may show beside the title). */
 export const SERVER_INFO = Object.freeze({
   name: SERVER_NAME,
   title: "OpenAI Image Generation",
   version: VERSION,
-  icons: SERVER_ICONS.map((icon) => ({ ...icon, sizes: [...(icon.sizes ?? [])] })),
+  icons: iconList(),
 });
 
 /** Capabilities declared to the SDK; the SDK adds `listChanged` to tools, resources and prompts. */
@@ -33,7 +33,11 @@ export const ANNOUNCED_CAPABILITIES = Object.freeze({
   completions: {},
 });
 
-/** Protocol versions the pinned SDK (1.32.2) speaks, newest first (a test checks the SDK's list). */
+/**
+ * 2025-era protocol versions the SDK (v2, `SUPPORTED_PROTOCOL_VERSIONS`) answers `initialize` with,
+ * newest first; 2026-07-28 is negotiated by `server/discover`, never by `initialize`.
+ * tests/unit/mcp_door_test.ts checks the early answer against the SDK's own.
+ */
 export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = Object.freeze([
   "2025-11-25",
   "2025-06-18",

@@ -1,11 +1,19 @@
 /**
- * The MCP server both transports serve: `createMcpServer` (tools, resources, prompts), the context
- * its tools run in, and the SDK pieces the HTTP mount needs. `fast_stdio.ts` is a light public
- * module of its own: the stdio transport that listens before the SDK loads.
+ * The MCP server both transports serve: `createMcpServer` (tools, resources, prompts, for either
+ * protocol era), the context its tools run in, and the SDK pieces the doors mount it with (the HTTP
+ * handler for 2026-07-28 requests, the stateful/stateless transport for 2025 ones, stdio).
+ * `fast_stdio.ts` is a light public module of its own: the stdio transport that listens before the
+ * SDK loads.
  *
  * @module
  */
-export { createMcpServer, type McpServerOptions } from "./server.ts";
-export { callerOf, type McpContext } from "./context.ts";
-export { type McpServer, WebStandardStreamableHTTPServerTransport } from "./sdk.ts";
+export { createMcpServer, type ImageMcpServer, type McpServerOptions } from "./server.ts";
+export { callerOf, type McpContext, type McpDoorContext } from "./context.ts";
+export {
+  createMcpHandler,
+  isLegacyRequest,
+  type ProtocolEra,
+  serveStdio,
+  WebStandardStreamableHTTPServerTransport,
+} from "./sdk.ts";
 export { FastStdioTransport } from "./fast_stdio.ts";

@@ -51,6 +51,14 @@ export const SERVER_ICONS: readonly Icon[] = Object.freeze([
   }),
 ]);
 
+/** An icon as the SDK's registrations take it (a mutable `sizes` list). */
+export type IconEntry = Omit<Icon, "sizes"> & { sizes?: string[] };
+
+/** Mutable copies of `icons`, the form the SDK's registrations and `serverInfo` take. */
+export function iconList(icons: readonly Icon[] = SERVER_ICONS): IconEntry[] {
+  return icons.map(({ sizes, ...icon }) => ({ ...icon, ...(sizes ? { sizes: [...sizes] } : {}) }));
+}
+
 function shown(title: string): Presentation {
   return Object.freeze({ title, icons: SERVER_ICONS });
 }

@@ -5,11 +5,11 @@
  * @module
  */
 import type { JobStage } from "../core_types.ts";
-import type { RequestHandlerExtra, ServerNotification, ServerRequest } from "./sdk.ts";
+import type { ServerContext } from "./sdk.ts";
 import { systemClock } from "../clock.ts";
 
-/** The request context the SDK hands to a tool. */
-export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+/** The request context the SDK hands to a tool, resource or prompt handler. */
+export type ToolExtra = ServerContext;
 
 /** Each stage of a generation in words, as progress messages and task statuses show it. */
 export const STAGE_TEXT: Readonly<Record<JobStage, string>> = {
@@ -44,7 +44,7 @@ export function createProgressReporter(
   extra: ToolExtra,
   options: ProgressOptions = {},
 ): ProgressReporter {
-  const token = extra._meta?.progressToken;
+  const token = extra.mcpReq._meta?.progressToken;
   const now = options.now ?? systemClock;
   const started = now();
   let current: JobStage = "queued";
@@ -52,7 +52,7 @@ export function createProgressReporter(
   let last = 0;
   let stopped = token === undefined;
   const send = () => {
-    if (stopped || extra.signal.aborted) return;
+    if (stopped || extra.mcpReq.signal.aborted) return;
     const elapsedMs = now() - started;
     // Progress must strictly increase; elapsed seconds with a tiny step guarantee it.
     const progress = Math.max(Math.round(elapsedMs / 100) / 10, last + 0.001);
@@ -60,7 +60,7 @@ export function createProgressReporter(
     const seconds = Math.round(elapsedMs / 1000);
     const parts = [STAGE_TEXT[current], options.subject, detail, `${seconds} s elapsed`]
       .filter(Boolean);
-    extra.sendNotification({
+    extra.mcpReq.notify({
       method: "notifications/progress",
       params: { progressToken: token!, progress, message: parts.join(" · ") },
     }).catch(() => {

@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { PROMPT_PRESENTATION } from "./presentation.ts";
+import { iconList, PROMPT_PRESENTATION } from "./presentation.ts";
 import type { GetPromptResult, McpServer } from "./sdk.ts";
 
 function ask(text: string): GetPromptResult {
@@ -18,13 +18,14 @@ export function registerPrompts(server: McpServer): void {
     "app_icon",
     {
       title: PROMPT_PRESENTATION.app_icon.title,
+      icons: iconList(PROMPT_PRESENTATION.app_icon.icons),
       description: "A square app icon for a product, on a transparent background.",
-      argsSchema: {
+      argsSchema: z.object({
         subject: z.string().describe("What the app is or does, e.g. 'a budgeting app'."),
         style: z.string().optional().describe(
           "Visual style, e.g. 'flat', 'glossy 3D', 'line art'.",
         ),
-      },
+      }),
     },
     ({ subject, style }) =>
       ask(
@@ -41,13 +42,14 @@ export function registerPrompts(server: McpServer): void {
     "product_photo",
     {
       title: PROMPT_PRESENTATION.product_photo.title,
+      icons: iconList(PROMPT_PRESENTATION.product_photo.icons),
       description: "A studio-quality product photograph.",
-      argsSchema: {
+      argsSchema: z.object({
         product: z.string().describe("The product, with material and colour."),
         setting: z.string().optional().describe(
           "Scene, e.g. 'white seamless backdrop', 'kitchen counter'.",
         ),
-      },
+      }),
     },
     ({ product, setting }) =>
       ask(
@@ -63,11 +65,12 @@ export function registerPrompts(server: McpServer): void {
     "illustration",
     {
       title: PROMPT_PRESENTATION.illustration.title,
+      icons: iconList(PROMPT_PRESENTATION.illustration.icons),
       description: "An editorial illustration for an article or slide.",
-      argsSchema: {
+      argsSchema: z.object({
         subject: z.string().describe("What the illustration shows or explains."),
         mood: z.string().optional().describe("Mood or palette, e.g. 'warm and optimistic'."),
-      },
+      }),
     },
     ({ subject, mood }) =>
       ask(

@@ -7,16 +7,14 @@
 import { encodeBase64 } from "../encoding.ts";
 import type { ImageRecord } from "../core_types.ts";
 import { callerOf, type McpContext } from "./context.ts";
-import { ListResourcesRequestSchema, McpError, type McpServer, ResourceTemplate } from "./sdk.ts";
+import { type McpServer, ProtocolError, ResourceNotFoundError, ResourceTemplate } from "./sdk.ts";
 
 /** JSON-RPC's error code for invalid parameters. */
 const INVALID_PARAMS = -32602;
 
-/** MCP's error code for a resource that does not exist. */
-const RESOURCE_NOT_FOUND = -32002;
-
-function notFound(id: string): McpError {
-  return new McpError(RESOURCE_NOT_FOUND, `Image not found: no image has id "${id}"`, { id });
+/** A resource that does not exist: `-32602` with `data: { uri }` in both eras (SDK v2). */
+function notFound(uri: URL, id: string): ResourceNotFoundError {
+  return new ResourceNotFoundError(uri.href, `Image not found: no image has id "${id}"`);
 }
 
 /** Images per `resources/list` page (newest first; `nextCursor` leads to older ones). */
@@ -28,7 +26,7 @@ function idOf(variables: Record<string, string | string[]>): string {
   try {
     return decodeURIComponent(raw);
   } catch {
-    throw new McpError(
+    throw new ProtocolError(
       INVALID_PARAMS,
       `Invalid image URI: "${raw}" is not a valid id (percent-encoding)`,
     );
@@ -68,7 +66,7 @@ export function registerImageResources(server: McpServer, ctx: McpContext): void
     async (uri, variables, extra) => {
       const id = idOf(variables);
       const found = await ctx.images.read(id, callerOf(ctx, extra));
-      if (!found) throw notFound(id);
+      if (!found) throw notFound(uri, id);
       return {
         contents: [{ uri: uri.href, mimeType: found.record.mime, blob: encodeBase64(found.bytes) }],
       };
@@ -91,7 +89,7 @@ export function registerImageResources(server: McpServer, ctx: McpContext): void
         maxBytes: ctx.config.mcpResultMaxBytes,
         maxSide: ctx.config.mcpPreviewMaxSide,
       });
-      if (!shaped) throw notFound(id);
+      if (!shaped) throw notFound(uri, id);
       return {
         contents: [{
           uri: uri.href,
@@ -103,7 +101,7 @@ export function registerImageResources(server: McpServer, ctx: McpContext): void
   );
   // The SDK lists template resources without paging; answer `resources/list` with the catalog's
   // own cursor so every image can be reached, newest first.
-  server.server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) => {
+  server.server.setRequestHandler("resources/list", async (request, extra) => {
     const page = await ctx.images.list(callerOf(ctx, extra), {
       limit: LISTED_IMAGES,
       ...(request.params?.cursor ? { cursor: request.params.cursor } : {}),

@@ -27,7 +27,7 @@ export async function runJobTool(
     job = await start({
       door: "mcp",
       principal: ctx.principal(extra),
-      signal: extra.signal,
+      signal: extra.mcpReq.signal,
       partialImages: ctx.config.mcpPartialImages,
       onProgress: (event) => {
         progress.stage(
@@ -54,7 +54,7 @@ export async function runJobTool(
       );
       return await pendingResult(
         ctx.config,
-        ctx.client(),
+        ctx.client(extra),
         job,
         (ctx.images.now() - started) / 1000,
       );
@@ -63,7 +63,7 @@ export async function runJobTool(
     return await generationResult(
       { images: ctx.images, caller: callerOf(ctx, extra) },
       ctx.config,
-      ctx.client(),
+      ctx.client(extra),
       outcome,
     );
   } catch (error) {

@@ -1,30 +1,37 @@
 /**
- * The one module that imports the MCP SDK (server side). Each deep import carries a `@ts-types`
- * pragma because the SDK's wildcard `types` mapping does not resolve under `deno check`.
+ * The one module that imports the MCP SDK (server side, v2): `@modelcontextprotocol/server`, its
+ * stdio entry and its eval-free JSON Schema validator.
  *
  * @module
  */
-// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/server/mcp"
-export { McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
-// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/server/mcp"
-export type { RegisteredTool } from "@modelcontextprotocol/sdk/server/mcp.js";
-// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/server/stdio"
-export { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/server/webStandardStreamableHttp"
-export { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/shared/protocol"
-export type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
-// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/types"
-export { ListResourcesRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
-// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/types"
+export {
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
+  createMcpHandler,
+  isLegacyRequest,
+  McpServer,
+  ProtocolError,
+  ResourceNotFoundError,
+  ResourceTemplate,
+  SUPPORTED_PROTOCOL_VERSIONS as SDK_PROTOCOL_VERSIONS,
+  WebStandardStreamableHTTPServerTransport,
+} from "@modelcontextprotocol/server";
 export type {
+  AuthInfo,
+  CacheHint,
   CallToolResult,
+  ClientCapabilities,
   ContentBlock,
   GetPromptResult,
+  Implementation,
   LoggingLevel,
+  McpHttpHandler,
+  McpRequestContext,
+  ProtocolEra,
   ReadResourceResult,
-  ServerNotification,
-  ServerRequest,
-} from "@modelcontextprotocol/sdk/types.js";
-// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/validation/cfworker"
-export { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
+  RegisteredTool,
+  ServerContext,
+  Transport,
+} from "@modelcontextprotocol/server";
+export { serveStdio } from "@modelcontextprotocol/server/stdio";
+export { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/server/validators/cf-worker";

@@ -1,16 +1,23 @@
 /**
  * Builds the MCP server used by both the stdio door and Streamable HTTP: the same tools,
- * resources and prompts, one factory.
+ * resources and prompts, one factory, for both protocol eras (2026-07-28 and 2025-era).
  *
  * @module
  */
 import type { LogLevel as LogTapeLevel } from "@logtape/logtape";
 import { type LoggingHandle, logScopeOf } from "../log.ts";
 import { DECLARED_CAPABILITIES, INSTRUCTIONS, SERVER_INFO } from "./identity.ts";
-import type { McpContext } from "./context.ts";
+import { clientView } from "./client_view.ts";
+import type { McpContext, McpDoorContext } from "./context.ts";
 import { registerPrompts } from "./prompts.ts";
 import { registerImageResources } from "./resources.ts";
-import { CfWorkerJsonSchemaValidator, type LoggingLevel, McpServer } from "./sdk.ts";
+import {
+  type CacheHint,
+  CfWorkerJsonSchemaValidator,
+  type LoggingLevel,
+  McpServer,
+  type ProtocolEra,
+} from "./sdk.ts";
 import { registerDeleteImageTool } from "./tools/delete_image.ts";
 import { registerEditImageTool } from "./tools/edit_image.ts";
 import { registerGenerateImageTool } from "./tools/generate_image.ts";
@@ -27,8 +34,29 @@ const MCP_LEVEL: Record<LogTapeLevel, LoggingLevel> = {
   fatal: "critical",
 };
 
+/** The tool, prompt and template lists change only with the settings: clients may keep them. */
+const STABLE_LIST: CacheHint = { ttlMs: 300_000, cacheScope: "public" };
+
+/**
+ * Cache hints of the 2026-07-28 cacheable results (`ttlMs`/`cacheScope`; 2025-era answers never
+ * carry them). `resources/list` pages change with every new image and belong to one caller, so it
+ * keeps the SDK's default (`0`, `private`); a stored image never changes, so `resources/read` may
+ * be kept by the caller that read it.
+ */
+export const CACHE_HINTS = Object.freeze(
+  {
+    "server/discover": STABLE_LIST,
+    "tools/list": STABLE_LIST,
+    "prompts/list": STABLE_LIST,
+    "resources/templates/list": STABLE_LIST,
+    "resources/read": { ttlMs: 3_600_000, cacheScope: "private" },
+  } satisfies Record<string, CacheHint>,
+);
+
 /** Options of {@link createMcpServer}. */
 export interface McpServerOptions {
+  /** The era this instance serves (the SDK's serving entries say it; default `legacy`). */
+  era?: ProtocolEra;
   /** Forwards warnings and errors to the client as MCP log messages. */
   logging?: Pick<LoggingHandle, "addListener">;
   /**
@@ -38,11 +66,20 @@ export interface McpServerOptions {
   logScope?: string;
 }
 
+/** An MCP server with every tool, resource and prompt registered, and the context they share. */
+export type ImageMcpServer = McpServer & {
+  /** The context the handlers received (era, client, caller). */
+  readonly context: McpContext;
+  /** Stops forwarding logs (also done when the server closes). */
+  dispose(): void;
+};
+
 /** Creates an MCP server with every tool, resource and prompt registered. */
 export function createMcpServer(
-  makeContext: (server: McpServer) => McpContext,
+  makeContext: (server: McpServer) => McpDoorContext,
   options: McpServerOptions = {},
-): McpServer & { dispose(): void } {
+): ImageMcpServer {
+  const era = options.era ?? "legacy";
   const server = new McpServer(
     { ...SERVER_INFO },
     {
@@ -51,9 +88,15 @@ export function createMcpServer(
       // The eval-free validator: Deno Deploy forbids the code generation Ajv relies on, and one
       // validator everywhere means the tested path is the deployed one.
       jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
+      cacheHints: CACHE_HINTS,
     },
   );
-  const ctx = makeContext(server);
+  const ctx: McpContext = {
+    ...makeContext(server),
+    era,
+    client: (extra) => ({ name: clientView(server, era, extra).info?.name }),
+    capabilities: (extra) => clientView(server, era, extra).capabilities,
+  };
   registerGenerateImageTool(server, ctx);
   registerEditImageTool(server, ctx);
   registerGetImageTool(server, ctx);
@@ -75,5 +118,8 @@ export function createMcpServer(
       // The client may have gone; logs still reach stderr.
     });
   });
-  return Object.assign(server, { dispose: () => void remove?.() });
+  const dispose = () => void remove?.();
+  // The SDK's serving entries close per-request and per-connection instances themselves.
+  server.server.onclose = dispose;
+  return Object.assign(server, { context: ctx, dispose });
 }

@@ -1,18 +1,19 @@
 /**
- * Titles and icons as a real MCP client sees them: the stdio server driven by the SDK's client.
- * SDK 1.32 carries icons for the server only (its `registerTool` takes none); tools and prompts
- * show the titles of src/mcp/presentation.ts.
+ * Titles and icons as a real MCP client sees them: the stdio server driven by SDK 1.x's client
+ * (2025-11-25). The server, its tools and its prompts show the titles and icons of
+ * src/mcp/presentation.ts (SDK v2's registrations carry icons; mcp_eras_test.ts checks every era).
  */
 import assert from "node:assert/strict";
 import { startFakeOpenAI } from "../fake_openai.ts";
 import { sniffImage } from "../../src/images/codec.ts";
 import { decodeBase64 } from "../../src/encoding.ts";
-import { PROMPT_PRESENTATION, TOOL_PRESENTATION } from "../../src/mcp/presentation.ts";
+import { iconList, PROMPT_PRESENTATION, TOOL_PRESENTATION } from "../../src/mcp/presentation.ts";
 import { Icon } from "../support/mcp_shapes.ts";
 import { startStdioServer } from "./support/mcp_client.ts";
 
 Deno.test({
-  name: "the server shows its title and icons, and tools/list and prompts/list show every title",
+  name:
+    "the server shows its title and icons, and tools/list and prompts/list show every title and icon",
   // The SDK client leaves an unref'd 2 s kill timer behind on close (client/stdio.js), by design.
   sanitizeOps: false,
   sanitizeResources: false,
@@ -41,11 +42,14 @@ Deno.test({
       assert.ok(shown, `${tool.name} has a presentation`);
       assert.equal(tool.title, shown.title);
       assert.equal(tool.annotations?.title, shown.title);
+      assert.deepEqual(tool.icons, iconList(shown.icons), `${tool.name} shows its icons`);
     }
     const { prompts } = await client.listPrompts();
     assert.deepEqual(
-      prompts.map((prompt) => [prompt.name, prompt.title]),
-      Object.entries(PROMPT_PRESENTATION).map(([name, shown]) => [name, shown.title]),
+      prompts.map((prompt) => [prompt.name, prompt.title, prompt.icons]),
+      Object.entries(PROMPT_PRESENTATION).map((
+        [name, shown],
+      ) => [name, shown.title, iconList(shown.icons)]),
     );
   },
 });

@@ -333,14 +333,18 @@ Deno.test("edit_image refuses URL inputs that are or resolve to non-public addre
 });
 
 Deno.test({
-  name: "resources/read of an unknown image answers -32002 (resource not found)",
+  name: "resources/read of an unknown image answers -32602 with the URI (resource not found)",
   async fn() {
     await using h = await startHarness();
     const error = await h.client.readResource({ uri: "image://no-such-image" }).then(
       () => null,
       (e) => e,
     );
-    assert.equal((error as { code?: number } | null)?.code, -32002, String(error));
+    // SDK v2 answers a missing resource with -32602 and `data: { uri }` in every era (2026-07-28
+    // retired -32002).
+    const answer = error as { code?: number; data?: unknown } | null;
+    assert.equal(answer?.code, -32602, String(error));
+    assert.deepEqual(answer?.data, { uri: "image://no-such-image" });
   },
 });
 

@@ -129,7 +129,7 @@ Deno.test("every generation of the default model has a cost; an estimated price 
     );
     const text = result.content.map((block) => block.type === "text" ? block.text : "").join("\n");
     assert.match(text, /Cost is an estimate: estimated from .*not confirmed for this model/);
-    assert.equal(result.structuredContent?.cost_estimated, true);
+    assert.equal((result.structuredContent as { cost_estimated?: boolean })?.cost_estimated, true);
   });
 });
 

@@ -51,7 +51,7 @@ Deno.test("resources/list pages through every image, newest first", async () => 
   assert.deepEqual(uris, seeded.reverse().map((r) => `image://${r.id}`));
 });
 
-Deno.test("image ids complete from a prefix, and an unknown image is -32002", async () => {
+Deno.test("image ids complete from a prefix, and an unknown image is -32602 naming its URI", async () => {
   const images = new FakeImageService();
   const record = await images.seed();
   await using session = await connect(images);
@@ -62,6 +62,7 @@ Deno.test("image ids complete from a prefix, and an unknown image is -32002", as
   assert.deepEqual(completed.completion.values, [record.id]);
   await assert.rejects(
     session.client.readResource({ uri: "image://0195f3c2-8d1e-7abc-9def-0123456789ab" }),
-    (error: { code?: number }) => error.code === -32002,
+    (error: { code?: number; data?: { uri?: string } }) =>
+      error.code === -32602 && error.data?.uri === "image://0195f3c2-8d1e-7abc-9def-0123456789ab",
   );
 });

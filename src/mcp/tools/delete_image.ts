@@ -8,7 +8,7 @@ import { AppError } from "../../errors.ts";
 import { callerOf, type McpContext } from "../context.ts";
 import { errorResult } from "../results.ts";
 import type { CallToolResult, McpServer } from "../sdk.ts";
-import { TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
+import { iconList, TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
 
 /** Registers `delete_image` on `server`. */
 export function registerDeleteImageTool(server: McpServer, ctx: McpContext): void {
@@ -16,10 +16,11 @@ export function registerDeleteImageTool(server: McpServer, ctx: McpContext): voi
     "delete_image",
     {
       title: SHOWN.delete_image.title,
+      icons: iconList(SHOWN.delete_image.icons),
       description:
         "Permanently delete a stored image (file and catalog entry) by id or image:// URI. A user " +
         "key may delete only its own images.",
-      inputSchema: { id: z.string().describe("Image id or image:// URI.") },
+      inputSchema: z.object({ id: z.string().describe("Image id or image:// URI.") }),
       annotations: {
         title: SHOWN.delete_image.title,
         readOnlyHint: false,

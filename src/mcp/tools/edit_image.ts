@@ -7,7 +7,7 @@ import { doorRequestSchema } from "../../generation/vocabulary.ts";
 import type { McpContext } from "../context.ts";
 import { runJobTool } from "../run_job.ts";
 import type { McpServer } from "../sdk.ts";
-import { TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
+import { iconList, TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
 
 /** Input of `edit_image`: the MCP door's projection of the edit request fields. */
 export const editImageInput = doorRequestSchema("mcp", "edit");
@@ -18,6 +18,7 @@ export function registerEditImageTool(server: McpServer, ctx: McpContext): void 
     "edit_image",
     {
       title: SHOWN.edit_image.title,
+      icons: iconList(SHOWN.edit_image.icons),
       description:
         "Edit one image or combine several with a prompt (optionally only inside a mask). Inputs are " +
         "references, never base64: image ids, image:// URIs, allowed file paths or URLs. Returns the " +

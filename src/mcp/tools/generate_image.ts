@@ -7,7 +7,7 @@ import { doorRequestSchema } from "../../generation/vocabulary.ts";
 import type { McpContext } from "../context.ts";
 import { runJobTool } from "../run_job.ts";
 import type { McpServer } from "../sdk.ts";
-import { TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
+import { iconList, TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
 
 /**
  * Input of `generate_image`: the MCP door's projection of the request fields (validated in depth
@@ -21,6 +21,7 @@ export function registerGenerateImageTool(server: McpServer, ctx: McpContext): v
     "generate_image",
     {
       title: SHOWN.generate_image.title,
+      icons: iconList(SHOWN.generate_image.icons),
       description:
         "Generate images from a text prompt with OpenAI's image models. Returns a preview you can see, " +
         "a link to the full-size file (image://<id>), its id for edit_image/get_image, and the cost. " +

@@ -10,7 +10,7 @@ import { callerOf, type McpContext } from "../context.ts";
 import { errorResult, imageBlocks } from "../results.ts";
 import type { CallToolResult, McpServer } from "../sdk.ts";
 import { createProgressReporter } from "../progress.ts";
-import { TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
+import { iconList, TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
 
 /** Longest wait inside one call, below Claude Desktop's ~60 s tool timeout. */
 const MAX_WAIT_SECONDS = 50;
@@ -21,17 +21,18 @@ export function registerGetImageTool(server: McpServer, ctx: McpContext): void {
     "get_image",
     {
       title: SHOWN.get_image.title,
+      icons: iconList(SHOWN.get_image.icons),
       description:
         "Show a stored image by id or image:// URI. If the image is still being generated (a pending id " +
         "from generate_image or edit_image), waits for it up to wait_seconds. size=full returns the " +
         "original when it fits in a tool result, otherwise a preview plus the link.",
-      inputSchema: {
+      inputSchema: z.object({
         id: z.string().describe("Image id or image:// URI."),
         size: z.enum(["preview", "full"]).optional().describe("preview (default) or full."),
         wait_seconds: z.number().min(0).max(MAX_WAIT_SECONDS).optional().describe(
           `How long to wait for a pending image, 0–${MAX_WAIT_SECONDS} s (default 40).`,
         ),
-      },
+      }),
       annotations: { title: SHOWN.get_image.title, readOnlyHint: true, openWorldHint: false },
     },
     async (args, extra): Promise<CallToolResult> => {
@@ -42,7 +43,7 @@ export function registerGetImageTool(server: McpServer, ctx: McpContext): void {
         const caller = callerOf(ctx, extra);
         const found = await ctx.images.lookup(id, caller, {
           waitMs: (args.wait_seconds ?? 40) * 1000,
-          signal: extra.signal,
+          signal: extra.mcpReq.signal,
         });
         switch (found.status) {
           case "ready": {

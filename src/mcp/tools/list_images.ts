@@ -8,7 +8,7 @@ import { callerOf, type McpContext } from "../context.ts";
 import { formatBytes } from "../../format_bytes.ts";
 import { describeImage, errorResult, wantsStructuredContent } from "../results.ts";
 import type { CallToolResult, ContentBlock, McpServer } from "../sdk.ts";
-import { TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
+import { iconList, TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
 
 /** Registers `list_images` on `server`. */
 export function registerListImagesTool(server: McpServer, ctx: McpContext): void {
@@ -16,18 +16,19 @@ export function registerListImagesTool(server: McpServer, ctx: McpContext): void
     "list_images",
     {
       title: SHOWN.list_images.title,
+      icons: iconList(SHOWN.list_images.icons),
       description:
         "List stored images, newest first: id, prompt, model, size, cost and age. Filter by model or " +
         "by text in the prompt; pass the returned cursor to get the next page. A user key sees " +
         "only its own images.",
-      inputSchema: {
+      inputSchema: z.object({
         limit: z.number().int().min(1).max(100).optional().describe(
           "Page size, 1–100 (default 20).",
         ),
         cursor: z.string().optional().describe("Cursor from the previous page."),
         model: z.string().optional().describe("Only images made by this model."),
         query: z.string().optional().describe("Only images whose prompt contains this text."),
-      },
+      }),
       annotations: { title: SHOWN.list_images.title, readOnlyHint: true, openWorldHint: false },
     },
     async (args, extra): Promise<CallToolResult> => {
@@ -59,7 +60,7 @@ export function registerListImagesTool(server: McpServer, ctx: McpContext): void
           } as ContentBlock);
         }
         const result: CallToolResult = { content };
-        if (wantsStructuredContent(ctx.config.mcpStructuredContent, ctx.client())) {
+        if (wantsStructuredContent(ctx.config.mcpStructuredContent, ctx.client(extra))) {
           result.structuredContent = {
             images: await Promise.all(page.items.map((r) => describeImage(ctx.config, r))),
             next_cursor: page.nextCursor,

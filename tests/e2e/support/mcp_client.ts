@@ -18,6 +18,28 @@ export const MAIN_MCP = new URL("../../../src/main_mcp.ts", import.meta.url).pat
 /** Project root (where deno.json lives). */
 export const ROOT = new URL("../../../", import.meta.url).pathname;
 
+/**
+ * How a client spawns the stdio server in `dataDir` (DATA_DIR, HOME and working directory): the
+ * command, its arguments and a clean environment with JSON debug logs, plus `env`.
+ */
+export function stdioServerParameters(dataDir: string, env: Record<string, string>) {
+  return {
+    command: Deno.execPath(),
+    args: ["run", "-P=mcp", "--config", `${ROOT}deno.json`, MAIN_MCP],
+    cwd: dataDir,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "",
+      HOME: dataDir,
+      DATA_DIR: dataDir,
+      NO_COLOR: "1",
+      LOG_FORMAT: "json",
+      LOG_LEVEL: "debug",
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+      ...env,
+    },
+  };
+}
+
 /** A connected client and everything to clean up. */
 export interface StdioSession extends AsyncDisposable {
   client: InstanceType<typeof Client>;
@@ -34,19 +56,7 @@ export async function startStdioServer(
 ): Promise<StdioSession> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "mcp-e2e-" });
   const transport = new StdioClientTransport({
-    command: Deno.execPath(),
-    args: ["run", "-P=mcp", "--config", `${ROOT}deno.json`, MAIN_MCP],
-    cwd: dataDir,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: dataDir,
-      DATA_DIR: dataDir,
-      NO_COLOR: "1",
-      LOG_FORMAT: "json",
-      LOG_LEVEL: "debug",
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
-      ...env,
-    },
+    ...stdioServerParameters(dataDir, env),
     stderr: "pipe",
   });
   let stderr = "";
