@@ -459,6 +459,41 @@ Deno.test("latency marker delays the answer past a short SDK timeout", async () 
   assert.equal(fake.stats.connectionsClosedByClient, 1);
 });
 
+Deno.test("slow marker spreads a stream's events over its time; leaving midway is recorded", async () => {
+  await using fake = await startFakeOpenAI();
+  const stream = await clientFor(fake).images.generate({
+    model: "gpt-image-2",
+    prompt: "a slow dawn [fault:slow=15000]",
+    size: "256x256",
+    stream: true,
+    partial_images: 2,
+  });
+  for await (const event of stream) {
+    // The first partial image comes a third of the way in; the final image would take 15 s.
+    assert.equal(event.type, "image_generation.partial_image");
+    assert.equal(fake.stats.imagesProduced, 0);
+    break;
+  }
+  await eventually(() => fake.stats.connectionsClosedByClient === 1, "the stream to be dropped");
+  assert.equal(fake.lastRequest?.outcome, "client_closed");
+  assert.equal(fake.lastRequest?.fault, null, "a timing fault does not change the answer");
+  assert.equal(fake.stats.imagesProduced, 0);
+  assert.equal(fake.stats.inFlight, 0);
+});
+
+Deno.test("slow marker on a JSON request delays the whole answer", async () => {
+  await using fake = await startFakeOpenAI();
+  await assert.rejects(
+    clientFor(fake, { timeout: 150 }).images.generate({
+      model: "gpt-image-2",
+      prompt: "slow [fault:slow=5000]",
+    }),
+    APIConnectionTimeoutError,
+  );
+  await eventually(() => fake.stats.inFlight === 0, "the delayed request to end");
+  assert.equal(fake.lastRequest?.outcome, "client_closed");
+});
+
 Deno.test("aborting with a signal raises APIUserAbortError and the fake sees the disconnect", async () => {
   await using fake = await startFakeOpenAI({ latencyMs: 5000 });
   const controller = new AbortController();
