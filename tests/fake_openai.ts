@@ -8,7 +8,7 @@
  * `setFault("NAME")` or `POST /_control/fault {"fault":"NAME","count":1}`. Names: `rate_limit`,
  * `rate_limit_once`, `quota`, `moderation[=cat,…]`, `unauthorized`, `org_verification`,
  * `billing`, `server_error`, `overloaded`, `malformed_json`, `reset`, `hang`, `stream_error`,
- * `stream_cut`, `latency=MS` — and faults that answer 200 with a broken body: `extra_images[=K]`,
+ * `stream_cut`, `latency=MS`, `slow=MS` (a stream's events spread over MS) — and faults that answer 200 with a broken body: `extra_images[=K]`,
  * `huge_image[=MB]`, `absurd_usage`, `undecodable_image`. Control routes: `POST /_control/fault`, `GET /_control/stats`,
  * `GET /_control/requests`, `POST /_control/reset`.
  *

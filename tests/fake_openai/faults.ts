@@ -8,7 +8,7 @@
 
 import { type ApiError, invalidRequest } from "./models.ts";
 
-/** Every fault the fake can inject, besides `latency=MS`. */
+/** Every fault the fake can inject, besides the timing faults `latency=MS` and `slow=MS`. */
 export const FAULT_NAMES = [
   "rate_limit",
   "rate_limit_once",
@@ -39,11 +39,17 @@ export const ANSWER_FAULT_NAMES = [
   "undecodable_image",
 ] as const;
 
-/** A fault name, or `latency` (which delays and then answers normally). */
+/**
+ * A fault name, `latency` (waits, then answers normally) or `slow` (answers normally over the
+ * given time: a stream's events, partial images included, spread evenly across it).
+ */
 export type FaultName =
   | typeof FAULT_NAMES[number]
   | typeof ANSWER_FAULT_NAMES[number]
-  | "latency";
+  | "latency"
+  | "slow";
+
+const TIMING_FAULTS = ["latency", "slow"] as const;
 
 /** A parsed fault. */
 export interface Fault {
@@ -57,11 +63,11 @@ export interface Fault {
 export function parseFault(text: string): Fault {
   const [name, ...rest] = text.trim().split("=");
   const value = rest.length > 0 ? rest.join("=") : undefined;
-  if (name === "latency") {
+  if ((TIMING_FAULTS as readonly string[]).includes(name)) {
     if (value === undefined || !/^\d+$/.test(value)) {
-      throw new TypeError(`Cannot parse fault: latency needs milliseconds, e.g. "latency=1500"`);
+      throw new TypeError(`Cannot parse fault: ${name} needs milliseconds, e.g. "${name}=1500"`);
     }
-    return { name, value };
+    return { name: name as FaultName, value };
   }
   const known = [...FAULT_NAMES, ...ANSWER_FAULT_NAMES] as readonly string[];
   if (!known.includes(name)) {
@@ -126,6 +132,16 @@ export function answerShape(fault: string | null): AnswerShape {
 /** Returns the milliseconds of a `latency` fault, 0 for any other. */
 export function latencyOf(fault: Fault): number {
   return fault.name === "latency" ? Number(fault.value) : 0;
+}
+
+/** Returns the milliseconds of a `slow` fault, 0 for any other. */
+export function slowOf(fault: Fault): number {
+  return fault.name === "slow" ? Number(fault.value) : 0;
+}
+
+/** True for `latency` and `slow`, which change when the answer comes, not what it is. */
+export function isTimingFault(fault: Fault): boolean {
+  return (TIMING_FAULTS as readonly string[]).includes(fault.name);
 }
 
 /** Context an error answer may mention. */

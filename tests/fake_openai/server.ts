@@ -11,8 +11,10 @@ import {
   type Fault,
   faultAnswer,
   faultsInText,
+  isTimingFault,
   latencyOf,
   parseFault,
+  slowOf,
   UNDECODABLE_BYTES,
 } from "./faults.ts";
 import { startTcpFront, type TcpFront } from "./front.ts";
@@ -373,7 +375,12 @@ class FakeOpenAIServer implements FakeOpenAI {
     if (body?.ok) record.fields = recordedFields(body.fields, body.uploads);
     const prompt = body?.ok && typeof body.fields.prompt === "string" ? body.fields.prompt : null;
     const faults = this.#takeFaults(prompt, request.headers, isImages || isModels);
-    const delay = this.#options.latencyMs + faults.reduce((sum, f) => sum + latencyOf(f), 0);
+    const stream = body?.ok === true &&
+      (body.fields.stream === true || body.fields.stream === "true");
+    // `slow` spreads its time over a stream's events; a JSON answer waits it all up front.
+    const slowMs = faults.reduce((sum, f) => sum + slowOf(f), 0);
+    const delay = this.#options.latencyMs + faults.reduce((sum, f) => sum + latencyOf(f), 0) +
+      (stream ? 0 : slowMs);
     if (delay > 0) await sleep(delay, exchange.signal);
     if (exchange.signal.aborted) return new Response(null, { status: 499 });
 
@@ -389,13 +396,13 @@ class FakeOpenAIServer implements FakeOpenAI {
     if (body && !body.ok) return apiError(body.error, record.requestId, {});
 
     const modelId = azure ? decodeURIComponent(azure[1]) : body?.ok ? body.fields.model : null;
-    const fault = faults.find((f) => f.name !== "latency") ?? null;
+    const fault = faults.find((f) => !isTimingFault(f)) ?? null;
     if (fault) {
       record.fault = fault.value === undefined ? fault.name : `${fault.name}=${fault.value}`;
       const special = await this.#applyFault(fault, exchange, {
         model: typeof modelId === "string" ? modelId : null,
         prompt,
-        stream: body?.ok === true && (body.fields.stream === true || body.fields.stream === "true"),
+        stream,
         kind: verb === "edits" ? "edit" : "generation",
       });
       if (special) return special;
@@ -412,7 +419,7 @@ class FakeOpenAIServer implements FakeOpenAI {
       images: body?.ok ? body.uploads : [],
     });
     if (isApiError(plan)) return apiError(plan, record.requestId, {});
-    if (plan.stream) return this.#streamImages(plan, exchange);
+    if (plan.stream) return this.#streamImages(plan, exchange, slowMs);
     return await this.#jsonImages(plan, exchange);
   }
 
@@ -622,7 +629,8 @@ class FakeOpenAIServer implements FakeOpenAI {
     return response;
   }
 
-  #streamImages(plan: ImagePlan, exchange: Exchange): Response {
+  /** The stream of `plan`; with `slowMs` above 0 its events are spread evenly over that time. */
+  #streamImages(plan: ImagePlan, exchange: Exchange, slowMs = 0): Response {
     const prefix = plan.kind === "generation" ? "image_generation" : "image_edit";
     const fault = exchange.record.fault;
     const common = () => ({
@@ -684,7 +692,7 @@ class FakeOpenAIServer implements FakeOpenAI {
         });
       } else steps.push(() => Promise.resolve("cut" as const));
     }
-    return this.#sseResponse(steps, exchange);
+    return this.#sseResponse(steps, exchange, slowMs > 0 ? slowMs / steps.length : undefined);
   }
 
   #brokenStream(exchange: Exchange, kind: "generation" | "edit"): Response {
@@ -695,12 +703,21 @@ class FakeOpenAIServer implements FakeOpenAI {
     );
   }
 
-  #sseResponse(steps: Array<() => Promise<string | "cut">>, exchange: Exchange): Response {
+  /**
+   * Sends `steps` as server-sent events: with `pauseMs`, after a pause before each one (the first
+   * included); otherwise with the configured `streamIntervalMs` between them.
+   */
+  #sseResponse(
+    steps: Array<() => Promise<string | "cut">>,
+    exchange: Exchange,
+    pauseMs?: number,
+  ): Response {
     let next = 0;
-    const interval = this.#options.streamIntervalMs;
+    const interval = pauseMs ?? this.#options.streamIntervalMs;
     const body = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
-        if (next > 0 && interval > 0) await sleep(interval, exchange.signal);
+        const pause = pauseMs !== undefined ? next < steps.length : next > 0;
+        if (pause && interval > 0) await sleep(interval, exchange.signal);
         if (exchange.signal.aborted || exchange.done) {
           controller.close();
           return;

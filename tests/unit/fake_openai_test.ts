@@ -448,15 +448,18 @@ Deno.test("a hung request ends in APIConnectionTimeoutError and counts as closed
   assert.equal(fake.lastRequest?.outcome, "client_closed");
 });
 
-Deno.test("latency marker delays the answer past a short SDK timeout", async () => {
+Deno.test("latency and slow markers delay a JSON answer past a short SDK timeout", async () => {
   await using fake = await startFakeOpenAI();
   const openai = clientFor(fake, { timeout: 150 });
-  await assert.rejects(
-    openai.images.generate({ model: "gpt-image-2", prompt: "slow [fault:latency=5000]" }),
-    APIConnectionTimeoutError,
-  );
-  await eventually(() => fake.stats.inFlight === 0, "the delayed request to end");
-  assert.equal(fake.stats.connectionsClosedByClient, 1);
+  for (const [index, marker] of ["latency=5000", "slow=5000"].entries()) {
+    await assert.rejects(
+      openai.images.generate({ model: "gpt-image-2", prompt: `slow [fault:${marker}]` }),
+      APIConnectionTimeoutError,
+      marker,
+    );
+    await eventually(() => fake.stats.inFlight === 0, "the delayed request to end");
+    assert.equal(fake.stats.connectionsClosedByClient, index + 1, marker);
+  }
 });
 
 Deno.test("aborting with a signal raises APIUserAbortError and the fake sees the disconnect", async () => {
@@ -474,21 +477,31 @@ Deno.test("aborting with a signal raises APIUserAbortError and the fake sees the
   assert.equal(fake.stats.requestsServed, 0);
 });
 
-Deno.test("breaking off a stream counts as closed by the client", async () => {
-  await using fake = await startFakeOpenAI({ streamIntervalMs: 100 });
-  const stream = await clientFor(fake).images.generate({
-    model: "gpt-image-2",
-    prompt: "long stream",
-    size: "256x256",
-    stream: true,
-    partial_images: 3,
-  });
-  for await (const event of stream) {
-    assert.equal(event.type, "image_generation.partial_image");
-    break;
+Deno.test("breaking off a stream counts as closed by the client, also one slowed by slow=MS", async () => {
+  const cases = [
+    { options: { streamIntervalMs: 100 }, prompt: "long stream", partials: 3 },
+    // The first partial image comes a third of the way in; the final image would take 15 s.
+    { options: {}, prompt: "a slow dawn [fault:slow=15000]", partials: 2 },
+  ];
+  for (const { options, prompt, partials } of cases) {
+    await using fake = await startFakeOpenAI(options);
+    const stream = await clientFor(fake).images.generate({
+      model: "gpt-image-2",
+      prompt,
+      size: "256x256",
+      stream: true,
+      partial_images: partials,
+    });
+    for await (const event of stream) {
+      assert.equal(event.type, "image_generation.partial_image");
+      break;
+    }
+    await eventually(() => fake.stats.connectionsClosedByClient === 1, "the stream to be dropped");
+    assert.equal(fake.lastRequest?.outcome, "client_closed", prompt);
+    assert.equal(fake.lastRequest?.fault, null, "a timing fault does not change the answer");
+    assert.equal(fake.stats.imagesProduced, 0, prompt);
+    assert.equal(fake.stats.inFlight, 0);
   }
-  await eventually(() => fake.stats.connectionsClosedByClient === 1, "the stream to be dropped");
-  assert.equal(fake.stats.inFlight, 0);
 });
 
 Deno.test("rate_limit_once fails once, then the SDK's retry after retry-after succeeds", async () => {
