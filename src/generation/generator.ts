@@ -19,7 +19,7 @@ import type {
 } from "../core_types.ts";
 import { AppError, toAppError } from "../errors.ts";
 import { verifyImage } from "../images/codec.ts";
-import { newImageId } from "../images/ids.ts";
+import { newImageId, newJobId } from "../images/ids.ts";
 import type { ImageExt } from "../images/ids.ts";
 import type { UploadedFile } from "../images/inputs.ts";
 import type { ImageStore } from "../images/store.ts";
@@ -281,7 +281,7 @@ export class Generator {
     }
     const { request } = normalized;
     const warnings = [...normalized.warnings];
-    const jobId = newImageId(this.#now());
+    const jobId = newJobId(this.#now());
     const imageIds = Array.from({ length: request.n }, () => newImageId(this.#now()));
     const instance = this.#deps.instance;
     // Indexed before it exists, so a process dying in between leaves no job nobody can interrupt.

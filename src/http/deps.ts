@@ -8,7 +8,7 @@
 import type { Context } from "hono";
 import type { Config } from "../config.ts";
 import type { ImageService } from "../core_types.ts";
-import type { Principal } from "../auth/tokens.ts";
+import type { Principal } from "../core_types.ts";
 import type { ImageStats } from "../images/catalog.ts";
 import type { Limiter } from "../ratelimit/limiter.ts";
 import type { ServiceMetrics } from "../metrics.ts";

@@ -11,8 +11,10 @@ export {
   imageFileName,
   imageIdTime,
   isImageId,
+  isJobId,
   isStoreFileName,
   newImageId,
+  newJobId,
   sha256Hex,
   thumbFileName,
 } from "./ids.ts";
@@ -27,7 +29,6 @@ export {
   type FileSummary,
   formatBytesExact,
   type ImageStats,
-  isJobId,
   type JobRecord,
   type JobState,
   type JobUpdate,

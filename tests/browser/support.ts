@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import { createHttpApp } from "../../src/app/http_app.ts";
 import { resolveConfig } from "../../src/config.ts";
-import type { Principal } from "../../src/auth/tokens.ts";
+import type { Principal } from "../../src/core_types.ts";
 import { createServices, type Services } from "../../src/services.ts";
 import { type FakeOpenAI, type FakeOpenAIOptions, startFakeOpenAI } from "../fake_openai.ts";
 

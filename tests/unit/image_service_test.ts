@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { Caller } from "../../src/core_types.ts";
 import { LOCAL_PRINCIPAL } from "../../src/core/policy.ts";
 import { resolveConfig } from "../../src/config.ts";
+import { isJobId, newJobId } from "../../src/images/ids.ts";
 import { createServices } from "../../src/services.ts";
 import { startFakeOpenAI } from "../fake_openai.ts";
 import { generationResult } from "../../src/mcp/results.ts";
@@ -39,6 +40,18 @@ async function withServices(
   }
 }
 
+Deno.test("a generation runs under a job id the catalog and the gallery accept", async () => {
+  await withServices(async ({ images, store }) => {
+    const job = await images.generate({ prompt: "a red kite", quality: "low" }, {
+      door: "mcp",
+      principal,
+    });
+    await job.done;
+    assert.ok(isJobId(job.id), job.id);
+    assert.equal((await store.catalog.getJob(job.id))?.state, "succeeded");
+  });
+});
+
 Deno.test("a thumbnail asked for many times at once is made once and kept", async () => {
   await withServices(async ({ images, store }) => {
     const job = await images.generate({ prompt: "a red kite", quality: "low" }, {
@@ -63,13 +76,14 @@ Deno.test("a job that stopped updating is reported as interrupted, not pending f
   let clock = Date.UTC(2026, 10, 24, 12);
   await withServices(async ({ images, store }) => {
     const imageId = "0195f3c2-8d1e-7abc-9def-0123456789ab";
-    await store.catalog.createJob("job-lost", {
+    const jobId = newJobId();
+    await store.catalog.createJob(jobId, {
       prompt: "x",
       model: "gpt-image-2",
       door: "http",
       imageIds: [imageId],
     });
-    await store.catalog.updateJob("job-lost", { state: "running" });
+    await store.catalog.updateJob(jobId, { state: "running" });
     assert.equal((await images.lookup(imageId, ADMIN)).status, "pending");
     // Longer than every upstream attempt (600 s timeout × 3 attempts) plus 2 min for storing.
     clock += 40 * 60_000;

@@ -23,7 +23,8 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { AUTH_KEYS, type StoredKey } from "../../auth/api_keys.ts";
-import { constantTimeEqual, type Principal, sha256 } from "../../auth/tokens.ts";
+import { constantTimeEqual, sha256 } from "../../auth/tokens.ts";
+import type { Principal } from "../../core_types.ts";
 import { kvCommit, kvGet } from "../../images/kv_retry.ts";
 import { kvHmacKey } from "../../auth/kv_secret.ts";
 

@@ -24,18 +24,19 @@
 import { type Context, Hono } from "hono";
 import { html } from "hono/html";
 import type { Child } from "hono/jsx";
-import {
-  anonymousPrincipal,
-  authenticate,
-  authRequired,
-  type Principal,
-} from "../../auth/tokens.ts";
+import { anonymousPrincipal, authenticate, authRequired } from "../../auth/tokens.ts";
 import type { Config } from "../../config.ts";
-import type { Caller, ImageLookup, ImageRecord, ImageService } from "../../core_types.ts";
+import type {
+  Caller,
+  ImageLookup,
+  ImageRecord,
+  ImageService,
+  Principal,
+} from "../../core_types.ts";
 import { permits } from "../../core/policy.ts";
 import { AppError, toAppError, ValidationError } from "../../errors.ts";
 import type { ModelRegistry } from "../../generation/models.ts";
-import { isImageId } from "../../images/ids.ts";
+import { isImageId, isJobId } from "../../images/ids.ts";
 import { getLog } from "../../log.ts";
 import { recordAuthFailure } from "../../ratelimit/auth_failures.ts";
 import { clientIp, requestBaseUrl } from "../client_ip.ts";
@@ -109,11 +110,6 @@ interface PageRequest {
   readonly viewer: Viewer;
   readonly session: Session | null;
   readonly scope: CookieScope;
-}
-
-/** Job ids are UUIDs (v7 from the generator); anything else names no job. */
-function isJobId(id: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id);
 }
 
 /** A path on this site to return to, or `/` when `raw` is anything else. */
