@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { systemClock } from "../../src/clock.ts";
 import { type Config, resolveConfig } from "../../src/config.ts";
 import { createServices, type Services } from "../../src/services.ts";
 import { createTaskResultRenderer, TaskService } from "../../src/mcp/tasks/mod.ts";
@@ -59,7 +60,7 @@ export function taskServiceFor(
   return new TaskService({
     images: services.images,
     kv: options.kv ?? services.kv,
-    now: options.now ?? (() => Date.now()),
+    now: options.now ?? systemClock,
     render: createTaskResultRenderer({
       images: services.images,
       config: services.config,

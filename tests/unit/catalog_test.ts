@@ -10,7 +10,8 @@ import {
 import { newImageId, newJobId } from "../../src/images/ids.ts";
 import { KEYS } from "../../src/images/kv_keys.ts";
 import { withKvRetry } from "../../src/images/kv_retry.ts";
-import { fields, testClock } from "./fixtures/image_store_fixture.ts";
+import { manualClock } from "../support/pinned_time.ts";
+import { fields } from "./fixtures/image_store_fixture.ts";
 
 const SHA = "a".repeat(64);
 
@@ -31,7 +32,7 @@ function record(created: number, overrides: Partial<RecordFields> = {}, bytes = 
 async function withCatalog(fn: (catalog: Catalog, kv: Deno.Kv) => Promise<void>) {
   const kv = await Deno.openKv(":memory:");
   try {
-    await fn(new Catalog(kv, { now: testClock().now }), kv);
+    await fn(new Catalog(kv, { now: manualClock().now }), kv);
   } finally {
     kv.close();
   }

@@ -5,6 +5,7 @@ import { resolveConfig } from "../../src/config.ts";
 import { isJobId, newJobId } from "../../src/images/ids.ts";
 import { createServices } from "../../src/services.ts";
 import { startFakeOpenAI } from "../fake_openai.ts";
+import { manualClock } from "../support/pinned_time.ts";
 import { generationResult } from "../../src/mcp/results.ts";
 
 const ADMIN: Caller = { principal: LOCAL_PRINCIPAL, door: "mcp" };
@@ -73,7 +74,7 @@ Deno.test("a thumbnail asked for many times at once is made once and kept", asyn
 });
 
 Deno.test("a job that stopped updating is reported as interrupted, not pending forever", async () => {
-  let clock = Date.UTC(2026, 10, 24, 12);
+  const clock = manualClock(Date.UTC(2026, 10, 24, 12));
   await withServices(async ({ images, store }) => {
     const imageId = "0195f3c2-8d1e-7abc-9def-0123456789ab";
     const jobId = newJobId();
@@ -86,11 +87,11 @@ Deno.test("a job that stopped updating is reported as interrupted, not pending f
     await store.catalog.updateJob(jobId, { state: "running" });
     assert.equal((await images.lookup(imageId, ADMIN)).status, "pending");
     // Longer than every upstream attempt (600 s timeout × 3 attempts) plus 2 min for storing.
-    clock += 40 * 60_000;
+    clock.advance(40 * 60_000);
     const lost = await images.lookup(imageId, ADMIN);
     assert.equal(lost.status, "failed");
     assert.match(lost.status === "failed" ? lost.error.message : "", /interrupted/);
-  }, () => clock);
+  }, clock.now);
 });
 
 Deno.test("validate checks a request the way generate does and starts nothing", async () => {

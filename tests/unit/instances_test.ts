@@ -5,21 +5,16 @@ import { resolveConfig } from "../../src/config.ts";
 import { Instance, INTERRUPTED_MESSAGE } from "../../src/generation/instances.ts";
 import { newJobId } from "../../src/images/ids.ts";
 import { createServices } from "../../src/services.ts";
+import { manualClock } from "../support/pinned_time.ts";
 
 const ADMIN: Caller = { principal: LOCAL_PRINCIPAL, door: "mcp" };
 
 const T0 = Date.UTC(2026, 11, 2, 12);
 
-/** A clock the test moves by hand. */
-function mutableClock() {
-  let at = T0;
-  return { now: () => at, advance: (ms: number) => void (at += ms) };
-}
-
 /** Two instances on one KV with one clock; `interrupted` collects the jobs marked. */
 async function twoInstances(intervalMs = 15_000) {
   const kv = await Deno.openKv(":memory:");
-  const clock = mutableClock();
+  const clock = manualClock(T0);
   const interrupted: [string, string][] = [];
   const interrupt = (jobId: string, message: string) => {
     interrupted.push([jobId, message]);
@@ -153,7 +148,7 @@ async function runningJob(
   await catalog.updateJob(jobId, { state: "running" });
 }
 
-const clock = mutableClock();
+const clock = manualClock(T0);
 const now = clock.now;
 
 Deno.test("the next process marks the jobs of a dead one interrupted at start-up and lookups say so", async () => {

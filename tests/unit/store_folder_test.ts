@@ -7,7 +7,8 @@ import { reconcile } from "../../src/images/reconcile.ts";
 import { runCleanup } from "../../src/images/retention.ts";
 import { newJobId, sha256Hex } from "../../src/images/ids.ts";
 import { createImageStore, prepareImageStore } from "../../src/images/open_store.ts";
-import { fakePng, listDir, pngInput, testClock } from "./fixtures/image_store_fixture.ts";
+import { manualClock } from "../support/pinned_time.ts";
+import { fakePng, listDir, pngInput } from "./fixtures/image_store_fixture.ts";
 
 async function withTemp(fn: (root: string) => Promise<void>): Promise<void> {
   const root = await Deno.makeTempDir({ prefix: "store_folder_" });
@@ -21,7 +22,7 @@ async function withTemp(fn: (root: string) => Promise<void>): Promise<void> {
 Deno.test("a lost catalog is rebuilt from the folder's record files, texts and thumbnails included", async () => {
   await withTemp(async (root) => {
     const dir = join(root, "images");
-    const clock = testClock();
+    const clock = manualClock();
     let saved;
     {
       await using kv = await Deno.openKv(join(root, "first.sqlite3"));
