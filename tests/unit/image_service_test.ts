@@ -1,44 +1,20 @@
 import assert from "node:assert/strict";
 import type { Caller } from "../../src/core_types.ts";
 import { LOCAL_PRINCIPAL } from "../../src/core/policy.ts";
-import { resolveConfig } from "../../src/config.ts";
+import type { Clock } from "../../src/clock.ts";
 import { isJobId, newJobId } from "../../src/images/ids.ts";
-import { createServices } from "../../src/services.ts";
-import { startFakeOpenAI } from "../fake_openai.ts";
+import type { Services } from "../../src/services.ts";
 import { manualClock } from "../support/pinned_time.ts";
+import { withRealCore } from "../support/real_core.ts";
 import { generationResult } from "../../src/mcp/results.ts";
 
 const ADMIN: Caller = { principal: LOCAL_PRINCIPAL, door: "mcp" };
 
 const principal = { id: "local", name: "local user", role: "admin" as const };
 
-async function withServices(
-  fn: (services: Awaited<ReturnType<typeof createServices>>) => Promise<void>,
-  now?: () => number,
-) {
-  await using fake = await startFakeOpenAI();
-  const dataDir = await Deno.makeTempDir({ prefix: "image-service-" });
-  const kv = await Deno.openKv(":memory:");
-  try {
-    const config = resolveConfig({
-      env: {
-        OPENAI_API_KEY: "sk-test-image-service-0123",
-        OPENAI_BASE_URL: fake.baseUrl,
-        DATA_DIR: dataDir,
-        KV_PATH: ":memory:",
-      },
-    });
-    await using services = await createServices(config, {
-      door: "mcp",
-      kv,
-      skipStartupReconcile: true,
-      ...(now ? { now } : {}),
-    });
-    await fn(services);
-  } finally {
-    kv.close();
-    await Deno.remove(dataDir, { recursive: true });
-  }
+/** Runs `fn` with the real core's services, on `now` when given. */
+function withServices(fn: (services: Services) => Promise<void>, now?: Clock): Promise<void> {
+  return withRealCore(({ services }) => fn(services), now ? { now } : {});
 }
 
 Deno.test("a generation runs under a job id the catalog and the gallery accept", async () => {
