@@ -10,7 +10,7 @@
 import { type Clock, systemClock } from "../clock.ts";
 import { createApp, type HttpApp } from "../http/app.ts";
 import { readyProbeKey } from "../http/routes/legacy.ts";
-import { createGalleryApp } from "../http/routes/gallery.tsx";
+import { createGalleryApp } from "../http/gallery/mod.ts";
 import { probeKvWrite } from "../images/kv_retry.ts";
 import { runCleanup } from "../images/retention.ts";
 import { imagePath, readableImageUrl, UrlSigner } from "../images/urls.ts";

@@ -84,7 +84,7 @@ export function createApp(deps: AppDeps): HttpApp {
     "*",
     requestId(),
     edgeGuard(config),
-    securityHeaders(),
+    securityHeaders({ keepRouteHeaders: true }),
     cors(config.corsOrigins),
     httpMetrics(deps.metrics),
     async function errorStyleMiddleware(c, next) {

@@ -10,7 +10,7 @@ import { createApiKey, revokeApiKey } from "../../src/auth/tokens.ts";
 import { resolveConfig } from "../../src/config.ts";
 import { AppError } from "../../src/errors.ts";
 import { createModelRegistry } from "../../src/generation/models.ts";
-import { createGalleryApp, type GalleryDeps } from "../../src/http/routes/gallery.tsx";
+import { createGalleryApp, type GalleryDeps } from "../../src/http/gallery/mod.ts";
 import { eventually } from "../support/eventually.ts";
 import { FakeImageService } from "../support/fake_image_service.ts";
 import { modelWhere, pinnedClock } from "../support/pinned_time.ts";

@@ -320,7 +320,7 @@ function streamJob(
     background: param(record, "background") ?? request.background ?? "auto",
     output_format: formatOf(record) ?? request.outputFormat ?? "png",
   });
-  return sseResponse(async (send) => {
+  return sseResponse(c, async (send) => {
     let outcome: { ok: true; result: GenerationResult } | { ok: false; error: unknown } | undefined;
     job.done.then(
       (result) => (outcome = { ok: true, result }),
