@@ -5,9 +5,9 @@
  * @module
  */
 import type { AppError } from "./errors.ts";
-import type { CatalogRecord, Door, UploadedFile } from "./images/mod.ts";
+import type { CatalogRecord, Door, JobState, UploadedFile } from "./images/mod.ts";
 
-export type { Door, UploadedFile };
+export type { Door, JobState, UploadedFile };
 
 /** One stored image, as the catalog knows it. */
 export type ImageRecord = CatalogRecord;
@@ -20,7 +20,11 @@ export interface Principal {
   readonly name: string;
   /** What the principal may do (see docs/authorization.md). */
   readonly role: "admin" | "user";
-  /** How it was identified; `anonymous` callers may have their own hourly image allowance. */
+  /**
+   * How it was identified: `token` (MCP_AUTH_TOKEN), `key` (a named API key), `anonymous` (no
+   * credentials; may have its own hourly image allowance), `local` (stdio server and CLI). Absent
+   * on the owner an MCP task record keeps, which holds only id, name and role.
+   */
   readonly kind?: "token" | "key" | "anonymous" | "local";
 }
 
@@ -72,9 +76,6 @@ export type JobStage =
   | "partial_image"
   | "storing"
   | "done";
-
-/** Lifecycle state of a job as kept in KV. */
-export type JobState = "pending" | "running" | "succeeded" | "failed" | "cancelled";
 
 /** What KV knows about a job (visible to every instance). */
 export interface JobStatus {

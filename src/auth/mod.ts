@@ -10,7 +10,6 @@ export {
   type AuthenticateOptions,
   authRequired,
   hasRole,
-  type Principal,
   TOKEN_PRINCIPAL,
 } from "./tokens.ts";
 export {

@@ -5,17 +5,11 @@
  *
  * @module
  */
-import type { Principal as CorePrincipal } from "../core_types.ts";
+import type { Principal } from "../core_types.ts";
 import { kvCommit, kvGet } from "../kv/mod.ts";
 import { getLog } from "../log.ts";
 import { AUTH_KEYS, hasActiveKeys, KEY_PREFIX, type Role, type StoredKey } from "./api_keys.ts";
 import { constantTimeEqual, sha256 } from "./constant_time.ts";
-
-/** An authenticated (or, with auth off, anonymous) caller. */
-export interface Principal extends CorePrincipal {
-  /** `token`: MCP_AUTH_TOKEN; `key`: a named API key; `anonymous`: no credentials. */
-  readonly kind: "token" | "key" | "anonymous";
-}
 
 /** The principal of `MCP_AUTH_TOKEN`: full access. */
 export const TOKEN_PRINCIPAL: Principal = Object.freeze({

@@ -22,6 +22,7 @@ import {
   type ImageExt,
   type ImageStore,
   newImageId,
+  newJobId,
   type UploadedFile,
   verifyImage,
 } from "../images/mod.ts";
@@ -283,7 +284,7 @@ export class Generator {
     }
     const { request } = normalized;
     const warnings = [...normalized.warnings];
-    const jobId = newImageId(this.#now());
+    const jobId = newJobId(this.#now());
     const imageIds = Array.from({ length: request.n }, () => newImageId(this.#now()));
     const instance = this.#deps.instance;
     // Indexed before it exists, so a process dying in between leaves no job nobody can interrupt.

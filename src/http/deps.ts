@@ -8,7 +8,7 @@
 import type { Context } from "hono";
 import type { Config } from "../config.ts";
 import type { ImageService } from "../core_types.ts";
-import type { Principal } from "../auth/mod.ts";
+import type { Principal } from "../core_types.ts";
 import type { CleanupReport, ImageStats, UnknownFiles } from "../images/mod.ts";
 import type { Limiter } from "../ratelimit/mod.ts";
 import type { ServiceMetrics } from "../metrics.ts";

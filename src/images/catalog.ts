@@ -11,7 +11,7 @@
  */
 
 import { AppError, ValidationError } from "../errors.ts";
-import { isImageId, isStoreFileName } from "./ids.ts";
+import { isImageId, isJobId, isStoreFileName } from "./ids.ts";
 import { KEYS, type TextField } from "./kv_keys.ts";
 import { kvCommit, kvGet, kvGetMany, kvList } from "../kv/mod.ts";
 import { systemClock } from "../clock.ts";
@@ -214,7 +214,7 @@ export function validateRecord(record: CatalogRecord): void {
     throw new ValidationError("costUsd", "Invalid costUsd: expected a number or null");
   }
   if (record.jobId !== null && !isJobId(record.jobId)) {
-    throw new ValidationError("jobId", "Invalid jobId: expected 1 to 128 of A-Z a-z 0-9 _ -");
+    throw new ValidationError("jobId", "Invalid jobId: expected a UUIDv7");
   }
   const size = encoder.encode(JSON.stringify({ ...record, prompt: "", revisedPrompt: null }))
     .length;
@@ -457,7 +457,7 @@ export function formatDuration(ms: number): string {
   return `${Number((s / 86_400).toFixed(1))} days`;
 }
 
-/** Job states of a generation. */
+/** Lifecycle state of a generation job as kept in KV. */
 export type JobState = "pending" | "running" | "succeeded" | "failed" | "cancelled";
 
 const TERMINAL_JOB_STATES: readonly JobState[] = ["succeeded", "failed", "cancelled"];
@@ -517,11 +517,6 @@ export interface JobUpdate {
   imageIds?: string[];
   /** What went wrong (with `failed`). */
   error?: { kind: string; message: string };
-}
-
-/** True when `jobId` is an acceptable job id. */
-export function isJobId(jobId: unknown): jobId is string {
-  return typeof jobId === "string" && /^[A-Za-z0-9_-]{1,128}$/.test(jobId);
 }
 
 /** Options of {@link Catalog}. */
@@ -856,7 +851,7 @@ export class Catalog {
   /** Starts a job in state `pending`. Throws a `conflict` error when `jobId` exists. */
   async createJob(jobId: string, input: NewJob): Promise<JobRecord> {
     if (!isJobId(jobId)) {
-      throw new ValidationError("jobId", "Invalid jobId: expected 1 to 128 of A-Z a-z 0-9 _ -");
+      throw new ValidationError("jobId", "Invalid jobId: expected a UUIDv7");
     }
     checkKeyText("model", input.model, false);
     checkKeyText("creator", input.creator ?? null, true);

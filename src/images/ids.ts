@@ -1,6 +1,6 @@
 /**
- * Image ids and the file names built from them. Ids are UUIDv7 (48-bit millisecond timestamp,
- * then random bits), so they never collide between processes and sort by creation time. Every
+ * Image and job ids and the file names built from them. Ids are UUIDv7 (48-bit millisecond
+ * timestamp, then random bits), so they never collide between processes and sort by creation time. Every
  * name that reaches the file system is checked against a strict pattern first: a name that does not
  * match cannot be turned into a path, so path traversal is impossible by construction.
  *
@@ -40,6 +40,11 @@ export const THUMB_SUFFIX = ".thumb.webp";
 /** True when `id` is a well-formed image id (a canonical lower-case UUIDv7). */
 export function isImageId(id: unknown): id is string {
   return typeof id === "string" && id.length === 36 && IMAGE_ID_PATTERN.test(id);
+}
+
+/** True when `id` is a well-formed job id: job ids are minted like image ids (see {@link newJobId}). */
+export function isJobId(id: unknown): id is string {
+  return isImageId(id);
 }
 
 /** True when `ext` is one of {@link IMAGE_EXTENSIONS}. */
@@ -143,6 +148,11 @@ export function newImageId(ms: number = systemClock()): string {
   bytes[8] = 0x80 | (bytes[8] & 0x3f);
   const h = hex(bytes);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** Makes a new job id for `ms` (default: the current time): a UUIDv7, like an image id. */
+export function newJobId(ms: number = systemClock()): string {
+  return newImageId(ms);
 }
 
 /** The millisecond timestamp inside an image id. */

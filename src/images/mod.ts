@@ -13,8 +13,10 @@ export {
   imageFileName,
   imageIdTime,
   isImageId,
+  isJobId,
   isStoreFileName,
   newImageId,
+  newJobId,
   sha256Hex,
   thumbFileName,
 } from "./ids.ts";
@@ -29,7 +31,6 @@ export {
   formatBytesExact,
   formatDuration,
   type ImageStats,
-  isJobId,
   type JobRecord,
   type JobState,
   type JobUpdate,

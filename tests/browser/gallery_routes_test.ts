@@ -11,8 +11,10 @@ import { resolveConfig } from "../../src/config.ts";
 import { AppError } from "../../src/errors.ts";
 import { createModelRegistry } from "../../src/generation/models.ts";
 import { createGalleryApp, type GalleryDeps } from "../../src/http/gallery/mod.ts";
+import { eventually } from "../support/eventually.ts";
 import { FakeImageService } from "../support/fake_image_service.ts";
 import { modelWhere, pinnedClock } from "../support/pinned_time.ts";
+import { systemClock } from "../../src/clock.ts";
 
 const TOKEN = "gallery-route-token-0123456789";
 const REMOTE = "203.0.113.7";
@@ -265,14 +267,18 @@ Deno.test("a wrong key gets no session, and sign-in never redirects off the site
 
 Deno.test("revoking a key ends its gallery session on the next page", async () => {
   await using h = await harness({ env: { MCP_AUTH_TOKEN: TOKEN } });
-  const { key, record } = await createApiKey(h.kv, { name: "Robin", role: "user", now: Date.now });
+  const { key, record } = await createApiKey(h.kv, {
+    name: "Robin",
+    role: "user",
+    now: systemClock,
+  });
   const token = await h.csrfFrom("/login");
   const signIn = await h.post("/login", { _csrf: token, key, next: "/generate" });
   assert.equal(signIn.status, 303);
   const before = await h.request("/generate");
   assert.equal(before.status, 200);
   assert.match(await before.text(), /Robin/);
-  await revokeApiKey(h.kv, record.id, { now: Date.now });
+  await revokeApiKey(h.kv, record.id, { now: systemClock });
   const after = await h.request("/generate", { redirect: "manual" });
   assert.equal(after.status, 303);
   assert.equal(after.headers.get("location"), "/login?next=%2Fgenerate");
@@ -374,10 +380,10 @@ Deno.test("a missing OpenAI key and a spent budget say what to do", async () => 
   const jobPath = started.headers.get("location")!;
   // The job settles on its own; the page then shows the failure.
   let page = "";
-  for (let i = 0; i < 50 && !page.includes('data-job-state="failed"'); i++) {
+  await eventually(async () => {
     page = await (await b.request(jobPath, {}, LOCAL)).text();
-    if (!page.includes('data-job-state="failed"')) await new Promise((r) => setTimeout(r, 20));
-  }
+    return page.includes('data-job-state="failed"');
+  }, "the job page to show the failure");
   assert.match(page, /Monthly budget used up/);
   assert.match(page, /Monthly budget of \$5\.00 reached/);
 });

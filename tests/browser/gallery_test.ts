@@ -19,6 +19,7 @@ import {
   startGalleryServer,
 } from "./support.ts";
 import { modelWhere, pinnedClock } from "../support/pinned_time.ts";
+import { systemClock } from "../../src/clock.ts";
 
 const ADMIN: Caller = { principal: LOCAL_PRINCIPAL, door: "mcp" };
 
@@ -261,7 +262,7 @@ Deno.test({
       const { key: userKey } = await createApiKey(server.kv, {
         name: "Robin",
         role: "user",
-        now: Date.now,
+        now: systemClock,
       });
       const id = await seedImage(server.services, { prompt: "A red kite", quality: "low" });
       // Images are public by default: browsing works signed out, generating needs a session.

@@ -7,10 +7,10 @@
  */
 import fs from "node:fs";
 import { createHttpApp } from "../../src/app/http_app.ts";
-import { resolveConfig } from "../../src/config.ts";
-import type { Principal } from "../../src/auth/mod.ts";
-import { createServices, type Services } from "../../src/services.ts";
-import { type FakeOpenAI, type FakeOpenAIOptions, startFakeOpenAI } from "../fake_openai.ts";
+import type { Principal } from "../../src/core_types.ts";
+import type { Services } from "../../src/services.ts";
+import type { FakeOpenAI, FakeOpenAIOptions } from "../fake_openai.ts";
+import { startRealCore } from "../support/real_core.ts";
 
 // playwright-core probes for WSL at import time with `fs.existsSync` on a /proc path that Deno
 // only lets `--allow-all` read; under a permission set the probe throws instead of answering
@@ -75,7 +75,7 @@ export interface GalleryServerOptions {
   port?: number;
   /** `fetch` for upstream calls (default: the real one, reaching the fake). */
   upstreamFetch?: typeof fetch;
-  /** Clock of the services and the gallery (default `Date.now`). */
+  /** Clock of the services and the gallery (default: the system clock). */
   now?: () => number;
 }
 
@@ -83,64 +83,40 @@ export interface GalleryServerOptions {
 export async function startGalleryServer(
   options: GalleryServerOptions = {},
 ): Promise<GalleryServer> {
-  const fake = await startFakeOpenAI(options.fake ?? {});
-  const dataDir = await Deno.makeTempDir({ prefix: "gallery_test_" });
-  const kv = await Deno.openKv(":memory:");
-  let services: Services | undefined;
+  const core = await startRealCore({
+    door: "http",
+    env: { KV_PATH: ":memory:", LOG_LEVEL: "error", ...options.env },
+    ...(options.fake ? { fake: options.fake } : {}),
+    ...(options.upstreamFetch ? { fetch: options.upstreamFetch } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
   try {
-    const config = resolveConfig({
-      env: {
-        OPENAI_API_KEY: "sk-test-gallery",
-        OPENAI_BASE_URL: fake.baseUrl,
-        DATA_DIR: dataDir,
-        KV_PATH: ":memory:",
-        LOG_LEVEL: "error",
-        ...options.env,
-      },
-      dotenv: {},
-      flags: {},
-    });
-    services = await createServices(config, {
-      door: "http",
-      kv,
-      skipStartupReconcile: true,
-      ...(options.upstreamFetch ? { fetch: options.upstreamFetch } : {}),
-      ...(options.now ? { now: options.now } : {}),
-    });
     // The whole app, as the service serves it: the gallery with the real image routes and links.
-    const http = createHttpApp(services, options.now ? { now: options.now } : {});
+    const http = createHttpApp(core.services, options.now ? { now: options.now } : {});
     const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
     const server = Deno.serve(
       { hostname: "127.0.0.1", port: options.port ?? 0, onListen: resolve },
       (request, info) => http.app.fetch(request, { remoteAddr: info.remoteAddr }),
     );
     const addr = await listening;
-    const running = services;
     let closed = false;
     const close = async () => {
       if (closed) return;
       closed = true;
       await http[Symbol.asyncDispose]();
       await server.shutdown();
-      await running.drain();
-      await running.close();
-      kv.close();
-      await fake.close();
-      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+      await core[Symbol.asyncDispose]();
     };
     return {
       baseUrl: `http://${addr.hostname}:${addr.port}`,
-      services: running,
-      fake,
-      kv,
+      services: core.services,
+      fake: core.fake,
+      kv: core.kv,
       close,
       [Symbol.asyncDispose]: close,
     };
   } catch (error) {
-    await services?.close();
-    kv.close();
-    await fake.close();
-    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    await core[Symbol.asyncDispose]();
     throw error;
   }
 }

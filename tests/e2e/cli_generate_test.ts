@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { errorKindInfo } from "../../src/errors.ts";
 import { probeImage, startFakeOpenAI } from "../fake_openai.ts";
 import { cliCommand, cliEnv, runCli, shellWord, stdoutJson, tempDataDir } from "./support/cli.ts";
-import { waitFor } from "./support/mcp_client.ts";
+import { eventually } from "../support/eventually.ts";
 
 const KEY = "sk-test-cli-generate-0123456789";
 
@@ -280,13 +280,13 @@ Deno.test("Ctrl+C cancels a running generation: the upstream call is closed and 
   }).spawn();
   const output = child.output();
   try {
-    await waitFor(() => fake.stats.inFlight === 1, 20_000, "the upstream call");
+    await eventually(() => fake.stats.inFlight === 1, "the upstream call", 20_000);
     child.kill("SIGINT");
     const result = await output;
     assert.equal(result.code, errorKindInfo("cancelled").exitCode);
     assert.match(new TextDecoder().decode(result.stderr), /^error: .*cancelled/m);
     assert.equal(new TextDecoder().decode(result.stdout), "");
-    await waitFor(() => fake.stats.connectionsClosedByClient === 1, 10_000, "the closed call");
+    await eventually(() => fake.stats.connectionsClosedByClient === 1, "the closed call", 10_000);
     const stats = stdoutJson<{ stats: { count: number } }>(
       await runCli(["images", "stats", "--json"], { dataDir: dir.path }),
     );

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { type FakeOpenAI, startFakeOpenAI } from "../fake_openai.ts";
 import { sha256Hex } from "./support/fleet.ts";
 import { type HttpServerProcess, spawnHttpService } from "./support/http_server.ts";
-import { waitFor } from "./support/mcp_client.ts";
+import { eventually } from "../support/eventually.ts";
 
 const TOKEN = "deploy-token-0123456789abcdef";
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -114,7 +114,7 @@ Deno.test("Deploy mode drains an in-flight generation on SIGINT, then exits 0", 
       body: JSON.stringify({ prompt: "[fault:latency=1500] a slow sunrise" }),
     });
     try {
-      await waitFor(() => fake.stats.inFlight === 1, 20_000, "the upstream call");
+      await eventually(() => fake.stats.inFlight === 1, "the upstream call", 20_000);
       instance.kill("SIGINT");
       const response = await pending;
       const body = await response.json();

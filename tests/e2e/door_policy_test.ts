@@ -15,6 +15,7 @@ import { type HttpService, startHttpService } from "../../src/http_door.ts";
 import { startFakeOpenAI } from "../fake_openai.ts";
 import { runCli } from "./support/cli.ts";
 import { Client, startStdioServer, StreamableHTTPClientTransport } from "./support/mcp_client.ts";
+import { systemClock } from "../../src/clock.ts";
 
 type DoorName = "v1" | "rest" | "remote_mcp" | "gallery" | "stdio" | "cli";
 type Operation = "generate" | "edit" | "get" | "list" | "delete";
@@ -305,8 +306,8 @@ Deno.test({
   async fn() {
     await using setup = await serve({ MCP_AUTH_TOKEN: ADMIN_TOKEN });
     const kv = await Deno.openKv(setup.config.kvPath);
-    const alice = (await createApiKey(kv, { name: "alice", role: "user", now: Date.now })).key;
-    const admin = (await createApiKey(kv, { name: "root", role: "admin", now: Date.now })).key;
+    const alice = (await createApiKey(kv, { name: "alice", role: "user", now: systemClock })).key;
+    const admin = (await createApiKey(kv, { name: "root", role: "admin", now: systemClock })).key;
     kv.close();
     // Images to act on: made through /v1 by their owner, a fresh one per attempt.
     const imageOf = (token: string) => async () => {

@@ -25,8 +25,8 @@ import {
   startStdioServer,
   StdioClientTransport,
   StreamableHTTPClientTransport,
-  waitFor,
 } from "./support/mcp_client.ts";
+import { eventually } from "../support/eventually.ts";
 
 const KEY = "sk-fault-matrix-key-0123456789";
 /** Upstream timeout of every process here: `hang` ends after this. */
@@ -302,7 +302,7 @@ processTest("fault matrix: REST POST /mcp, and an upstream slower than the timeo
     assert.equal(slow.shown, "504 upstream_timeout", slow.detail);
     assert.match(slow.detail, /did not answer within 2 s.*OPENAI_TIMEOUT_MS/);
     assert.equal(await door.catalogCount!(), before);
-    await waitFor(() => fake.stats.inFlight === 0, 10_000, "the slow upstream call to end");
+    await eventually(() => fake.stats.inFlight === 0, "the slow upstream call to end", 10_000);
     assert.equal(await door.catalogCount!(), before, "the late answer is not stored either");
     await directoryState(door.imagesDir);
     const stored = /^images_stored_total (\d+)$/m.exec(await door.metrics!())?.[1];
@@ -493,13 +493,13 @@ processTest("generations succeed while a second process storms the same KV file"
     // Start generating once the storm is under way.
     const observer = await Deno.openKv(kvPath);
     try {
-      await waitFor(
+      await eventually(
         async () => {
           const count = await observer.get<Deno.KvU64>(["zz_hammer_count"]).catch(() => null);
           return (count?.value?.value ?? 0n) >= 100n;
         },
-        20_000,
         "the second process to be writing",
+        20_000,
       );
     } finally {
       observer.close();
@@ -569,7 +569,11 @@ processTest(
       assert.notEqual(pending.isError, true, text);
       pendingId = /image:\/\/([0-9a-f-]{36})/.exec(JSON.stringify(pending))?.[1] ?? "";
       assert.ok(pendingId, `a pending image id in: ${text}`);
-      await waitFor(() => fake.stats.inFlight === 1, 10_000, "the upstream call to be in flight");
+      await eventually(
+        () => fake.stats.inFlight === 1,
+        "the upstream call to be in flight",
+        10_000,
+      );
       Deno.kill(transport.pid!, "SIGKILL");
     } finally {
       await client.close().catch(() => {});

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { type FakeOpenAI, startFakeOpenAI } from "../fake_openai.ts";
 import { runBounded, sha256Hex, startFleet } from "./support/fleet.ts";
 import type { HttpServerProcess } from "./support/http_server.ts";
-import { waitFor } from "./support/mcp_client.ts";
+import { eventually } from "../support/eventually.ts";
 
 const TOKEN = "fleet-token-0123456789abcdef";
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -163,7 +163,7 @@ Deno.test("a remote-MCP cancel sent to one instance stops the call running on an
   });
   let answer: string | undefined;
   try {
-    await waitFor(() => fake.stats.inFlight === 1, 20_000, "the upstream call of instance A");
+    await eventually(() => fake.stats.inFlight === 1, "the upstream call of instance A", 20_000);
     // The call's request id is mapped to its job in KV just after the job starts; a cancel that
     // arrives before that finds nothing, so it is repeated (a bounded number of times) until the
     // upstream connection closes. Every cancel goes to B only.
@@ -179,7 +179,7 @@ Deno.test("a remote-MCP cancel sent to one instance stops the call running on an
       });
       await cancel.body?.cancel();
       assert.equal(cancel.status, 202);
-      await waitFor(() => fake.stats.connectionsClosedByClient > 0, 2_000, "the cancel").catch(
+      await eventually(() => fake.stats.connectionsClosedByClient > 0, "the cancel", 2_000).catch(
         () => {},
       );
     }

@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { resolveConfig } from "../../src/config.ts";
 import { FAKE_OPENAI_DEFAULT_PORT } from "../fake_openai.ts";
+import { eventually } from "../support/eventually.ts";
 import { ROOT } from "./support/mcp_client.ts";
 
 const README = join(ROOT, "README.md");
@@ -75,15 +76,18 @@ class Running implements AsyncDisposable {
 
   /** Waits until the output matches `pattern`; fails when the process ends or time runs out. */
   async waitFor(pattern: RegExp, what: string, timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
     let ended = false;
     this.#child.status.then(() => (ended = true));
-    while (!pattern.test(this.#output)) {
-      if (ended || Date.now() > deadline) {
-        assert.fail(`${what} did not happen (ended: ${ended}); output:\n${this.#output}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await eventually(
+      () => {
+        if (ended && !pattern.test(this.#output)) {
+          throw new Error(`The process ended before ${what}`);
+        }
+        return pattern.test(this.#output);
+      },
+      what,
+      timeoutMs,
+    ).catch((error) => assert.fail(`${error.message}; output:\n${this.#output}`));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

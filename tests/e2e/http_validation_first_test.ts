@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { TINY_PNG } from "../support/fake_image_service.ts";
 import { type HttpServerProcess, withHttpService } from "./support/http_server.ts";
-import { waitFor } from "./support/mcp_client.ts";
+import { eventually } from "../support/eventually.ts";
 
 /** Requests that pass each door's own body schema but not the core's per-model validation. */
 const BAD_FIELDS: readonly { field: string; values: Record<string, string> }[] = [
@@ -240,14 +240,14 @@ Deno.test("a bad request is a 400 naming the field and costs no allowance, in ev
           if (!expected) return;
           const job = `${server.url}${answer.headers.get("location")}`;
           let state = "";
-          await waitFor(
+          await eventually(
             async () => {
               const page = await fetch(job, { headers: { ...from, cookie } });
               state = /data-job-state="(\w+)"/.exec(await page.text())?.[1] ?? "";
               return state !== "running";
             },
-            20_000,
             "the gallery job",
+            20_000,
           );
           assert.equal(state, "succeeded");
         },

@@ -5,7 +5,7 @@
  * a session's log and progress notifications reach that session only.
  */
 import assert from "node:assert/strict";
-import { waitFor } from "./support/mcp_client.ts";
+import { eventually } from "../support/eventually.ts";
 import { INITIALIZE, postMcp } from "./support/mcp_http.ts";
 import {
   connectMcp as connect,
@@ -69,12 +69,16 @@ sdkClientTest(
       undefined,
       { signal: controller.signal, timeout: 60_000 },
     ).catch((error: unknown) => error);
-    await waitFor(() => service.fake.stats.inFlight > 0, 20_000, "the upstream request");
+    await eventually(() => service.fake.stats.inFlight > 0, "the upstream request", 20_000);
     service.advance(IDLE_SECONDS * 3000);
     assert.equal(await service.openSessions(), 1, "busy, so not idle");
     controller.abort("done waiting");
     await call;
-    await waitFor(() => service.fake.stats.inFlight === 0, 20_000, "the upstream request to end");
+    await eventually(
+      () => service.fake.stats.inFlight === 0,
+      "the upstream request to end",
+      20_000,
+    );
   },
 );
 
@@ -155,7 +159,7 @@ sdkClientTest(
     assert.ok(progress.length >= 1, "alice's call reported progress to alice");
     const isWarning = (n: { method: string; params?: Record<string, unknown> }) =>
       n.method === "notifications/message" && /were asked for/.test(String(n.params?.data));
-    await waitFor(() => alice.notifications.some(isWarning), 10_000, "alice's log message");
+    await eventually(() => alice.notifications.some(isWarning), "alice's log message", 10_000);
     assert.ok(
       service.logs().some((line) => /were asked for/.test(line)),
       "the warning was logged",

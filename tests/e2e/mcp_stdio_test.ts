@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { startFakeOpenAI } from "../fake_openai.ts";
 import { sniffImage } from "../../src/images/codec.ts";
 import { decodeBase64 } from "../../src/encoding.ts";
-import { startStdioServer, waitFor } from "./support/mcp_client.ts";
+import { startStdioServer } from "./support/mcp_client.ts";
+import { eventually } from "../support/eventually.ts";
 import { startHttpServer } from "./support/http_server.ts";
 
 /** The SDK client leaves an unref'd 2 s kill timer behind on close (client/stdio.js), by design. */
@@ -153,14 +154,14 @@ e2eTest("cancelling a call aborts the upstream request and stores nothing", asyn
       undefined,
       { signal: controller.signal },
     ).catch((error) => error);
-    await waitFor(() => fake.stats.inFlight > 0, 20_000, "the upstream request");
+    await eventually(() => fake.stats.inFlight > 0, "the upstream request", 20_000);
     const closedBefore = fake.stats.connectionsClosedByClient;
     controller.abort();
     assert.ok(await call instanceof Error);
-    await waitFor(
+    await eventually(
       () => fake.stats.connectionsClosedByClient > closedBefore,
-      20_000,
       "the upstream connection to close",
+      20_000,
     );
     const list = await client.callTool({ name: "list_images", arguments: {} }) as ToolResult;
     assert.match(texts(list), /No images found/);

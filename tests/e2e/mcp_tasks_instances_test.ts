@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { resolveConfig } from "../../src/config.ts";
 import { createServices, type Services } from "../../src/services.ts";
 import { ExtensionTaskMethods, type TaskService } from "../../src/mcp/tasks/mod.ts";
+import { eventually } from "../support/eventually.ts";
 import { taskServiceFor } from "../support/real_core.ts";
 import { type FakeOpenAI, startFakeOpenAI } from "../fake_openai.ts";
 import { CallToolResult2025, GetTaskResult2026 } from "../support/mcp_shapes.ts";
@@ -47,9 +48,7 @@ async function close(...instances: Instance[]): Promise<void> {
 /** How the fake's request ended, once the fake has noticed. */
 async function outcomeOf(fake: FakeOpenAI, seq: number): Promise<string | undefined> {
   const find = () => fake.requests.find((request) => request.seq === seq)?.outcome;
-  for (let i = 0; i < 1000 && (find() === undefined || find() === "pending"); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await eventually(() => find() !== undefined && find() !== "pending", `request ${seq} to end`);
   return find();
 }
 
@@ -81,17 +80,21 @@ Deno.test("a task runs on one instance and is followed, answered and cancelled f
     assert.equal((await b.tasks.status(view.taskId, alice)).state, "working", "B finds it at once");
 
     const stages: string[] = [];
-    for (;;) {
-      const [onA, onB] = [
-        await a.tasks.status(view.taskId, alice),
-        await b.tasks.status(view.taskId, alice),
-      ];
-      assert.equal(onB.state, onA.state, "both instances answer the same state");
-      if (onB.state !== "working") break;
-      const stage = stageOf(onB.statusMessage)!;
-      if (stages.at(-1) !== stage) stages.push(stage);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await eventually(
+      async () => {
+        const [onA, onB] = [
+          await a.tasks.status(view.taskId, alice),
+          await b.tasks.status(view.taskId, alice),
+        ];
+        assert.equal(onB.state, onA.state, "both instances answer the same state");
+        if (onB.state !== "working") return true;
+        const stage = stageOf(onB.statusMessage)!;
+        if (stages.at(-1) !== stage) stages.push(stage);
+        return false;
+      },
+      "the task to finish",
+      30_000,
+    );
     assert.ok(stages.includes("Generating"), `stages seen: ${stages.join(" → ")}`);
     assert.ok(stages.includes("Partial image received"), `stages seen: ${stages.join(" → ")}`);
     assert.ok(
@@ -112,7 +115,7 @@ Deno.test("a task runs on one instance and is followed, answered and cancelled f
       start: (options) =>
         a.services.images.generate({ prompt: "a slow dawn [fault:hang]", quality: "low" }, options),
     });
-    while (fake.stats.inFlight === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually(() => fake.stats.inFlight > 0, "the upstream request");
     const seq = fake.requests.at(-1)!.seq;
     await b.methods.cancel({ taskId: hanging.taskId, ...withExtension }, alice);
     assert.equal(await outcomeOf(fake, seq), "client_closed", "the upstream request was closed");

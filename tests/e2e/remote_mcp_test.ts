@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { decodeBase64 } from "../../src/encoding.ts";
 import { type FakeOpenAI, startFakeOpenAI } from "../fake_openai.ts";
-import { Client, StreamableHTTPClientTransport, waitFor } from "./support/mcp_client.ts";
+import { Client, StreamableHTTPClientTransport } from "./support/mcp_client.ts";
+import { eventually } from "../support/eventually.ts";
 import { INITIALIZE, postMcp } from "./support/mcp_http.ts";
 import {
   type HttpServerProcess,
@@ -97,7 +98,7 @@ async function startHangingCall(session: RemoteSession, fake: FakeOpenAI, signal
     undefined,
     { ...(signal ? { signal } : {}), timeout: 60_000 },
   ).then((result) => result as ToolResult, (error: unknown) => error as Error);
-  await waitFor(() => fake.stats.inFlight > 0, 20_000, "the upstream request");
+  await eventually(() => fake.stats.inFlight > 0, "the upstream request", 20_000);
   assert.equal(session.callIds.length, before + 1);
   return { call, requestId: session.callIds[before] };
 }
@@ -157,12 +158,12 @@ for (const mode of MODES) {
         const closedBefore = fake.stats.connectionsClosedByClient;
         controller.abort("the user changed their mind");
         assert.ok(await call instanceof Error, "the call rejects on abort");
-        await waitFor(
+        await eventually(
           () => fake.stats.connectionsClosedByClient > closedBefore,
-          20_000,
           "the upstream connection to close",
+          20_000,
         );
-        await waitFor(() => fake.stats.inFlight === 0, 20_000, "no upstream request left");
+        await eventually(() => fake.stats.inFlight === 0, "no upstream request left", 20_000);
         assert.equal(fake.stats.imagesProduced, 0);
         assert.equal(await catalogCount(server), 0);
         const list = await session.client.callTool({ name: "list_images", arguments: {} });
@@ -205,10 +206,10 @@ for (const mode of MODES) {
           }, { Authorization: `Bearer ${TOKEN}`, ...sessionHeader });
           await cancel.body?.cancel();
           if (cancel.status === 202) accepted++;
-          const closed = await waitFor(
+          const closed = await eventually(
             () => fake.stats.connectionsClosedByClient > closedBefore,
-            1_000,
             "the upstream connection to close",
+            1_000,
           ).then(() => true, () => false);
           if (closed) break;
         }
@@ -219,7 +220,7 @@ for (const mode of MODES) {
           assert.equal(settled.isError, true);
           assert.match(texts(settled), /cancel/i);
         }
-        await waitFor(() => fake.stats.inFlight === 0, 20_000, "no upstream request left");
+        await eventually(() => fake.stats.inFlight === 0, "no upstream request left", 20_000);
         assert.equal(fake.stats.imagesProduced, 0);
         assert.equal(await catalogCount(a), 0);
         assert.equal(await catalogCount(b), 0);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { CleanupReport, CleanupTick } from "../../src/images/retention.ts";
 import { createImageStore } from "../../src/images/open_store.ts";
+import { manualClock } from "../support/pinned_time.ts";
 import { runWorkers } from "./support/workers.ts";
 
 const worker = new URL("./fixtures/image_cleanup_once.ts", import.meta.url).pathname;
@@ -15,10 +16,10 @@ const IMAGES = 60;
 async function seed(dir: string, kvPath: string): Promise<void> {
   const kv = await Deno.openKv(kvPath);
   try {
-    let t = START;
-    const store = createImageStore({ imageStore: "fs", outputDir: dir }, { kv, now: () => t });
+    const clock = manualClock(START);
+    const store = createImageStore({ imageStore: "fs", outputDir: dir }, { kv, now: clock.now });
     for (let i = 0; i < IMAGES; i++) {
-      t = START + i * DAY / 2;
+      clock.set(START + i * DAY / 2);
       const bytes = new Uint8Array(1000 + (i % 7) * 500);
       crypto.getRandomValues(bytes);
       await store.save({

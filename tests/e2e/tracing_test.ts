@@ -9,7 +9,7 @@ import { ERROR_KINDS, errorKindInfo } from "../../src/errors.ts";
 import { createMetrics } from "../../src/metrics.ts";
 import { startFakeOpenAI } from "../fake_openai.ts";
 import { startHttpServer } from "./support/http_server.ts";
-import { waitFor } from "./support/mcp_client.ts";
+import { eventually } from "../support/eventually.ts";
 
 const API_KEY = "sk-tracing-openai-key-7f3a9c1e5b";
 const TOKEN = "mcp-tracing-bearer-token-c0ffee42d1";
@@ -119,12 +119,12 @@ Deno.test("OTEL_DENO exports spans of the upstream call, storage, catalog and li
     await listed.body?.cancel();
 
     const named = (name: string) => receiver.spans.filter((s) => s.name === name);
-    await waitFor(
+    await eventually(
       () =>
         named("openai.images.generate").length >= 2 && named("images.store").length >= 1 &&
         named("catalog.list").length >= 1 && named("ratelimit.check").length >= 3,
-      20_000,
       "the spans to reach the OTLP receiver",
+      20_000,
     );
 
     const upstream = named("openai.images.generate").map(attributes);

@@ -33,6 +33,7 @@ import {
   usageFor,
 } from "./models.ts";
 import { renderImage } from "./render.ts";
+import { systemClock } from "../../src/clock.ts";
 
 /** Options of `startFakeOpenAI`. */
 export interface FakeOpenAIOptions {
@@ -46,7 +47,7 @@ export interface FakeOpenAIOptions {
   retryAfterMs?: number;
   /** Pause between server-sent events of a stream, in milliseconds; defaults to 0. */
   streamIntervalMs?: number;
-  /** Clock in epoch milliseconds, for `created` / `created_at`; defaults to `Date.now`. */
+  /** Clock in epoch milliseconds, for `created` / `created_at`; defaults to the system clock. */
   now?: () => number;
 }
 
@@ -185,7 +186,7 @@ class FakeOpenAIServer implements FakeOpenAI {
       latencyMs: options.latencyMs ?? 0,
       retryAfterMs: options.retryAfterMs ?? 1000,
       streamIntervalMs: options.streamIntervalMs ?? 0,
-      now: options.now ?? Date.now,
+      now: options.now ?? systemClock,
     };
     const hostname = options.hostname ?? "127.0.0.1";
     this.#server = Deno.serve(

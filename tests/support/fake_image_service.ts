@@ -28,7 +28,8 @@ import { HeldUpload } from "../../src/core/upload_slot.ts";
 import { authorize, type PolicySettings } from "../../src/core/policy.ts";
 import { hourlyImageLimit, type LimitSettings } from "../../src/ratelimit/limiter.ts";
 import { AppError, ValidationError } from "../../src/errors.ts";
-import { newImageId, sha256Hex } from "../../src/images/ids.ts";
+import { newImageId, newJobId, sha256Hex } from "../../src/images/ids.ts";
+import { type Clock, systemClock } from "../../src/clock.ts";
 
 /** A 1x1 PNG. */
 export const TINY_PNG: Uint8Array<ArrayBuffer> = Uint8Array.fromBase64(
@@ -123,7 +124,7 @@ export class FakeImageService implements ImageService {
   /** When set, jobs wait for this promise before finishing. */
   hold: Promise<void> | undefined;
   /** Clock for records. */
-  now: () => number = Date.now;
+  now: Clock = systemClock;
   /** Upload slots given out and not yet used by an edit or given back. */
   slotsHeld = 0;
   /** When set, {@link reserveUpload} refuses with this (a caller at its in-flight limit). */
@@ -250,7 +251,7 @@ export class FakeImageService implements ImageService {
     const model = typeof input.model === "string" ? input.model : "gpt-image-2";
     const created = this.now();
     const imageIds = Array.from({ length: n }, () => newImageId(created));
-    const jobId = crypto.randomUUID();
+    const jobId = newJobId(created);
     const failure = this.failNext;
     this.failNext = undefined;
     let cancelled = false;

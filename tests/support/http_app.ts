@@ -16,6 +16,7 @@ import { createMetrics, type ServiceMetrics } from "../../src/metrics.ts";
 import { createServices, type Services } from "../../src/services.ts";
 import { type FakeOpenAI, startFakeOpenAI } from "../fake_openai.ts";
 import { FakeImageService } from "./fake_image_service.ts";
+import { manualClock } from "./pinned_time.ts";
 
 /** Calls made to the fake retention. */
 export interface FakeRetention extends RetentionApi {
@@ -97,8 +98,8 @@ function requester(app: HttpApp): TestApp["request"] {
 
 /** Builds an app over fresh fakes. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  let clock = Date.UTC(2026, 10, 20, 12, 0, 0);
-  const now = () => clock;
+  const clock = manualClock();
+  const now = clock.now;
   const config = resolveConfig({
     env: { OUTPUT_DIR: "/srv/images", ...options.env },
     dotenv: {},
@@ -121,9 +122,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     metrics,
     retention,
     now,
-    advance(ms) {
-      clock += ms;
-    },
+    advance: clock.advance,
     request: requester(app),
     [Symbol.asyncDispose]() {
       kv.close();
@@ -170,8 +169,8 @@ export interface RealTestApp extends Omit<TestApp, "images" | "retention"> {
 export async function startRealTestApp(options: { env?: Record<string, string> } = {}): Promise<
   RealTestApp
 > {
-  let clock = Date.UTC(2026, 10, 20, 12, 0, 0);
-  const now = () => clock;
+  const clock = manualClock();
+  const now = clock.now;
   const upstream = await startFakeOpenAI({ now });
   const dataDir = await Deno.makeTempDir({ prefix: "http-real-core-" });
   const kv = await Deno.openKv(":memory:");
@@ -205,9 +204,7 @@ export async function startRealTestApp(options: { env?: Record<string, string> }
     config,
     metrics,
     now,
-    advance(ms) {
-      clock += ms;
-    },
+    advance: clock.advance,
     request: requester(app),
     async [Symbol.asyncDispose]() {
       await services.drain();

@@ -1,7 +1,9 @@
 /**
- * Pinned time for tests whose answer depends on the calendar (model lifecycles, monthly budgets).
- * Such a test runs at {@link PINNED_NOW} and picks the models it needs by their state on that day,
- * so it gives the same answer on any date it is run — CI reruns the suite a year ahead to prove it.
+ * Time in tests. Code under test takes a {@link Clock} (src/clock.ts); a test hands it
+ * {@link pinnedClock} when time stands still, or a {@link manualClock} it moves by hand — never a
+ * stubbed `Date.now`. Tests whose answer depends on the calendar (model lifecycles, monthly budgets)
+ * run at {@link PINNED_NOW} and pick the models they need by their state on that day, so they give
+ * the same answer on any date they are run — CI reruns the suite a year ahead to prove it.
  *
  * @module
  */
@@ -20,6 +22,30 @@ export const PINNED_NOW: number = Date.UTC(2026, 10, 20, 12, 0, 0);
 
 /** A clock fixed at {@link PINNED_NOW}. */
 export const pinnedClock: Clock = fixedClock(PINNED_NOW);
+
+/** A clock the test sets and moves by hand. */
+export interface ManualClock {
+  /** The current time: pass it where the code under test takes a clock. */
+  readonly now: Clock;
+  /** Sets the time, epoch milliseconds. */
+  set(ms: number): void;
+  /** Moves the time on by `ms`. */
+  advance(ms: number): void;
+}
+
+/** A clock that starts at `start` and moves only when the test moves it. */
+export function manualClock(start: number = PINNED_NOW): ManualClock {
+  let t = start;
+  return {
+    now: () => t,
+    set(ms) {
+      t = ms;
+    },
+    advance(ms) {
+      t += ms;
+    },
+  };
+}
 
 /** What {@link modelWhere} looks for. */
 export interface ModelQuery {

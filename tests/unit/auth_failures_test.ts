@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { AppError } from "../../src/errors.ts";
 import { recordAuthFailure } from "../../src/ratelimit/auth_failures.ts";
-import { PINNED_NOW } from "../support/pinned_time.ts";
+import { manualClock, PINNED_NOW, pinnedClock } from "../support/pinned_time.ts";
 
 const LIMIT = { limit: 3, windowMs: 60_000 };
 
@@ -27,11 +27,11 @@ async function withKvFile(handles: number, fn: (kvs: Deno.Kv[]) => Promise<void>
 
 Deno.test("an address gets its failures, then 429 with Retry-After until its window ends", async () => {
   await withKvFile(1, async ([kv]) => {
-    let clock = PINNED_NOW;
-    const options = { limit: LIMIT, now: () => clock };
+    const clock = manualClock();
+    const options = { limit: LIMIT, now: clock.now };
     for (let i = 0; i < 3; i++) {
       assert.equal(await recordAuthFailure(kv, "203.0.113.5", options), null, `failure ${i + 1}`);
-      clock += 1_000;
+      clock.advance(1_000);
     }
     const lockout = await recordAuthFailure(kv, "203.0.113.5", options);
     assert.ok(lockout instanceof AppError);
@@ -44,14 +44,14 @@ Deno.test("an address gets its failures, then 429 with Retry-After until its win
       null,
       "another address has its own count",
     );
-    clock = PINNED_NOW + 60_000;
+    clock.set(PINNED_NOW + 60_000);
     assert.equal(await recordAuthFailure(kv, "203.0.113.5", options), null, "a new window");
   });
 });
 
 Deno.test("IPv6 addresses of one /64 share a count, other /64s do not", async () => {
   await withKvFile(1, async ([kv]) => {
-    const options = { limit: LIMIT, now: () => PINNED_NOW };
+    const options = { limit: LIMIT, now: pinnedClock };
     for (const address of ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::9"]) {
       assert.equal(await recordAuthFailure(kv, address, options), null, address);
     }
@@ -62,7 +62,7 @@ Deno.test("IPv6 addresses of one /64 share a count, other /64s do not", async ()
 
 Deno.test("processes sharing a KV file share the count", async () => {
   await withKvFile(2, async ([a, b]) => {
-    const options = { limit: LIMIT, now: () => PINNED_NOW };
+    const options = { limit: LIMIT, now: pinnedClock };
     assert.equal(await recordAuthFailure(a, "198.51.100.4", options), null);
     assert.equal(await recordAuthFailure(b, "198.51.100.4", options), null);
     assert.equal(await recordAuthFailure(a, "198.51.100.4", options), null);
@@ -72,7 +72,7 @@ Deno.test("processes sharing a KV file share the count", async () => {
 
 Deno.test("AUTH_FAILURE_LIMIT=0 counts nothing and locks nobody out", async () => {
   await withKvFile(1, async ([kv]) => {
-    const options = { limit: { limit: 0, windowMs: 0 }, now: () => PINNED_NOW };
+    const options = { limit: { limit: 0, windowMs: 0 }, now: pinnedClock };
     for (let i = 0; i < 20; i++) {
       assert.equal(await recordAuthFailure(kv, "192.0.2.1", options), null);
     }

@@ -13,13 +13,9 @@ import {
   secretsEqual,
   TOKEN_PRINCIPAL,
 } from "../../src/auth/mod.ts";
+import { manualClock } from "../support/pinned_time.ts";
 
 const T0 = Date.UTC(2026, 10, 15, 12, 0, 0);
-
-function clock(start = T0) {
-  let t = start;
-  return { now: () => t, advance: (ms: number) => void (t += ms) };
-}
 
 async function withKv(fn: (kv: Deno.Kv) => Promise<void>): Promise<void> {
   const kv = await Deno.openKv(":memory:");
@@ -32,7 +28,7 @@ async function withKv(fn: (kv: Deno.Kv) => Promise<void>): Promise<void> {
 
 Deno.test("MCP_AUTH_TOKEN authenticates as a full-access admin", async () => {
   await withKv(async (kv) => {
-    const { now } = clock();
+    const { now } = manualClock(T0);
     const token = "predecessor-shared-token-123";
     assert.deepEqual(await authenticate(kv, token, { authToken: token, now }), TOKEN_PRINCIPAL);
     assert.equal(TOKEN_PRINCIPAL.role, "admin");
@@ -46,7 +42,7 @@ Deno.test("MCP_AUTH_TOKEN authenticates as a full-access admin", async () => {
 
 Deno.test("API keys authenticate with their role; admin includes user", async () => {
   await withKv(async (kv) => {
-    const { now } = clock();
+    const { now } = manualClock(T0);
     const admin = await createApiKey(kv, { name: "ops", role: "admin", now });
     const user = await createApiKey(kv, { name: "designer laptop", role: "user", now });
     assert.match(admin.key, /^oig_[A-Za-z0-9_-]{43}$/);
@@ -73,7 +69,7 @@ Deno.test("a revoked key is refused at once, also through another handle on the 
   const kvA = await Deno.openKv(`${dir}/kv.sqlite3`);
   const kvB = await Deno.openKv(`${dir}/kv.sqlite3`);
   try {
-    const { now } = clock();
+    const { now } = manualClock(T0);
     const { key, record } = await createApiKey(kvA, { name: "ci", role: "user", now });
     assert.notEqual(await authenticate(kvB, key, { now }), null);
     const revoked = await revokeApiKey(kvA, record.id, { now });
@@ -90,7 +86,7 @@ Deno.test("a revoked key is refused at once, also through another handle on the 
 
 Deno.test("keys are stored hashed: no plaintext key anywhere in KV", async () => {
   await withKv(async (kv) => {
-    const { now } = clock();
+    const { now } = manualClock(T0);
     const keys = [];
     for (const role of ["admin", "user"] as const) {
       keys.push((await createApiKey(kv, { name: `k-${role}`, role, now })).key);
@@ -115,7 +111,7 @@ Deno.test("keys are stored hashed: no plaintext key anywhere in KV", async () =>
 
 Deno.test("listApiKeys hides revoked keys unless asked; unknown ids are not found", async () => {
   await withKv(async (kv) => {
-    const c = clock();
+    const c = manualClock(T0);
     const first = await createApiKey(kv, { name: "first", role: "user", now: c.now });
     c.advance(1000);
     const second = await createApiKey(kv, { name: "second", role: "admin", now: c.now });
@@ -135,7 +131,7 @@ Deno.test("listApiKeys hides revoked keys unless asked; unknown ids are not foun
 
 Deno.test("createApiKey rejects a bad role or name", async () => {
   await withKv(async (kv) => {
-    const { now } = clock();
+    const { now } = manualClock(T0);
     await assert.rejects(
       createApiKey(kv, { name: "x", role: "owner" as "admin", now }),
       (e) => e instanceof AppError && e.kind === "validation" && e.field === "role",
@@ -152,7 +148,7 @@ Deno.test("createApiKey rejects a bad role or name", async () => {
 
 Deno.test("authenticate records lastUsedAt, at most once a minute", async () => {
   await withKv(async (kv) => {
-    const c = clock();
+    const c = manualClock(T0);
     const { key } = await createApiKey(kv, { name: "k", role: "user", now: c.now });
     assert.equal((await listApiKeys(kv))[0].lastUsedAt, null);
     await authenticate(kv, key, { now: c.now });
@@ -168,7 +164,7 @@ Deno.test("authenticate records lastUsedAt, at most once a minute", async () => 
 
 Deno.test("authRequired is true with MCP_AUTH_TOKEN or while any active key exists", async () => {
   await withKv(async (kv) => {
-    const { now } = clock();
+    const { now } = manualClock(T0);
     assert.equal(await authRequired({}, kv), false);
     assert.equal(await authRequired({ mcpAuthToken: "" }, kv), false);
     assert.equal(await authRequired({ mcpAuthToken: "t" }, kv), true);

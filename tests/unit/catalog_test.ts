@@ -7,10 +7,11 @@ import {
   formatBytesExact,
   type RecordFields,
 } from "../../src/images/catalog.ts";
-import { newImageId } from "../../src/images/ids.ts";
+import { newImageId, newJobId } from "../../src/images/ids.ts";
 import { KEYS } from "../../src/images/kv_keys.ts";
 import { withKvRetry } from "../../src/kv/mod.ts";
-import { fields, testClock } from "./fixtures/image_store_fixture.ts";
+import { manualClock } from "../support/pinned_time.ts";
+import { fields } from "./fixtures/image_store_fixture.ts";
 
 const SHA = "a".repeat(64);
 
@@ -31,7 +32,7 @@ function record(created: number, overrides: Partial<RecordFields> = {}, bytes = 
 async function withCatalog(fn: (catalog: Catalog, kv: Deno.Kv) => Promise<void>) {
   const kv = await Deno.openKv(":memory:");
   try {
-    await fn(new Catalog(kv, { now: testClock().now }), kv);
+    await fn(new Catalog(kv, { now: manualClock().now }), kv);
   } finally {
     kv.close();
   }
@@ -195,7 +196,8 @@ Deno.test("records are validated before anything is written", async () => {
 Deno.test("jobs move from pending through running to a final state that sticks", async () => {
   await withCatalog(async (catalog) => {
     const imageId = newImageId();
-    const job = await catalog.createJob("job_1", {
+    const [job1, job2, job3] = [newJobId(), newJobId(), newJobId()];
+    const job = await catalog.createJob(job1, {
       prompt: "p".repeat(5000),
       model: "gpt-image-2",
       creator: "ada",
@@ -205,21 +207,21 @@ Deno.test("jobs move from pending through running to a final state that sticks",
     assert.equal(job.state, "pending");
     assert.equal(job.prompt.length, 4000);
     assert.equal(job.promptTruncated, true);
-    assert.equal((await catalog.getJobByImageId(imageId))?.jobId, "job_1");
-    assert.equal((await catalog.updateJob("job_1", { state: "running" }))?.state, "running");
-    const done = await catalog.updateJob("job_1", { state: "succeeded", imageIds: [imageId] });
+    assert.equal((await catalog.getJobByImageId(imageId))?.jobId, job1);
+    assert.equal((await catalog.updateJob(job1, { state: "running" }))?.state, "running");
+    const done = await catalog.updateJob(job1, { state: "succeeded", imageIds: [imageId] });
     assert.deepEqual(done?.imageIds, [imageId]);
-    assert.equal((await catalog.getJob("job_1"))?.state, "succeeded");
+    assert.equal((await catalog.getJob(job1))?.state, "succeeded");
     await assert.rejects(
-      catalog.updateJob("job_1", { state: "cancelled" }),
+      catalog.updateJob(job1, { state: "cancelled" }),
       (e) => e instanceof AppError && e.kind === "conflict",
     );
     await assert.rejects(
-      catalog.createJob("job_1", { prompt: "p", model: "m", door: "cli" }),
+      catalog.createJob(job1, { prompt: "p", model: "m", door: "cli" }),
       (e) => e instanceof AppError && e.kind === "conflict",
     );
-    await catalog.createJob("job_2", { prompt: "p", model: "m", door: "v1" });
-    const failed = await catalog.updateJob("job_2", {
+    await catalog.createJob(job2, { prompt: "p", model: "m", door: "v1" });
+    const failed = await catalog.updateJob(job2, {
       state: "failed",
       error: { kind: "upstream_timeout", message: "OpenAI did not answer in time" },
     });
@@ -227,9 +229,9 @@ Deno.test("jobs move from pending through running to a final state that sticks",
       kind: "upstream_timeout",
       message: "OpenAI did not answer in time",
     });
-    await catalog.createJob("job_3", { prompt: "p", model: "m", door: "http" });
-    assert.equal((await catalog.updateJob("job_3", { state: "cancelled" }))?.state, "cancelled");
-    assert.equal(await catalog.updateJob("missing", { state: "running" }), null);
+    await catalog.createJob(job3, { prompt: "p", model: "m", door: "http" });
+    assert.equal((await catalog.updateJob(job3, { state: "cancelled" }))?.state, "cancelled");
+    assert.equal(await catalog.updateJob(newJobId(), { state: "running" }), null);
     assert.equal(await catalog.getJob("../bad"), null);
   });
 });

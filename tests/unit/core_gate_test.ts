@@ -14,6 +14,7 @@ import { createMetrics } from "../../src/metrics.ts";
 import { usageReport } from "../../src/ratelimit/limiter.ts";
 import { createServices, type Services } from "../../src/services.ts";
 import { type FakeOpenAI, startFakeOpenAI } from "../fake_openai.ts";
+import { eventually } from "../support/eventually.ts";
 import { TINY_PNG } from "../support/fake_image_service.ts";
 import { pinnedClock } from "../support/pinned_time.ts";
 
@@ -84,13 +85,6 @@ async function rejection(promise: Promise<unknown>): Promise<AppError> {
   assert.fail("expected a rejection");
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 1000 && !condition(); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  assert.ok(condition(), `timed out waiting until ${what}`);
-}
-
 Deno.test("five requests cancelled after the upstream call was sent leave 0 of 5 images and are charged", async () => {
   const env = { IMAGE_GENERATION_RATE_LIMIT: "5", MAX_INFLIGHT_PER_KEY: "0" };
   await withCore(env, async ({ upstream, kv, services }) => {
@@ -99,7 +93,7 @@ Deno.test("five requests cancelled after the upstream call was sent leave 0 of 5
     for (let i = 0; i < 5; i++) {
       jobs.push(await images.generate({ prompt: `slow ${i} [fault:hang]`, quality: "low" }, V1));
     }
-    await until(() => upstream.stats.inFlight === 5, "the upstream has all five calls");
+    await eventually(() => upstream.stats.inFlight === 5, "the upstream has all five calls");
     for (const job of jobs) job.cancel("the client went away");
     for (const job of jobs) assert.equal((await rejection(job.done)).kind, "cancelled");
 

@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import fc from "fast-check";
 import { createApiKey, revokeApiKey } from "../../src/auth/mod.ts";
+import { systemClock } from "../../src/clock.ts";
 import { type Config, resolveConfig } from "../../src/config.ts";
 import { ERROR_KINDS } from "../../src/errors.ts";
 import type { FetchLike } from "../../src/generation/openai.ts";
@@ -23,6 +24,7 @@ import { createMetrics } from "../../src/metrics.ts";
 import { createServices, type Services } from "../../src/services.ts";
 import { renderImage } from "../fake_openai/render.ts";
 import { INITIALIZE } from "../e2e/support/mcp_http.ts";
+import { manualClock } from "../support/pinned_time.ts";
 
 const SEED = Number(Deno.env.get("FC_SEED") ?? Math.floor(Math.random() * 2 ** 31));
 console.log(`fast-check seed: ${SEED} (replay with FC_SEED=${SEED})`);
@@ -114,8 +116,8 @@ interface FuzzApp extends AsyncDisposable {
 
 async function startFuzzApp(env: Record<string, string> = {}): Promise<FuzzApp> {
   const dir = await Deno.makeTempDir({ prefix: "fuzz-http-" });
-  let clock = Date.now();
-  const now = () => clock;
+  const clock = manualClock(systemClock());
+  const now = clock.now;
   const config = resolveConfig({
     env: {
       OPENAI_API_KEY: KEY,
@@ -154,9 +156,7 @@ async function startFuzzApp(env: Record<string, string> = {}): Promise<FuzzApp> 
     config,
     services,
     kv,
-    advance(ms) {
-      clock += ms;
-    },
+    advance: clock.advance,
     request: (path, init) =>
       Promise.resolve(
         app.request(path, init, {
@@ -590,10 +590,14 @@ Deno.test("path traversal on /images, /v1/images/{id} and thumbnails never reach
 
 Deno.test("no protected route succeeds without a valid credential of the needed role, and a lockout never refuses one", async () => {
   await using t = await startFuzzApp({ MCP_AUTH_TOKEN: TOKEN });
-  const user = await createApiKey(t.kv, { name: "fuzz-user", role: "user", now: Date.now });
-  const admin = await createApiKey(t.kv, { name: "fuzz-admin", role: "admin", now: Date.now });
-  const revoked = await createApiKey(t.kv, { name: "fuzz-revoked", role: "admin", now: Date.now });
-  await revokeApiKey(t.kv, revoked.record.id, { now: Date.now });
+  const user = await createApiKey(t.kv, { name: "fuzz-user", role: "user", now: systemClock });
+  const admin = await createApiKey(t.kv, { name: "fuzz-admin", role: "admin", now: systemClock });
+  const revoked = await createApiKey(t.kv, {
+    name: "fuzz-revoked",
+    role: "admin",
+    now: systemClock,
+  });
+  await revokeApiKey(t.kv, revoked.record.id, { now: systemClock });
   const roleOf = new Map([[TOKEN, "admin"], [user.key, "user"], [admin.key, "admin"]]);
   const credential = fc.constantFrom(TOKEN, user.key, admin.key, revoked.key);
   const mutated = fc.oneof(
@@ -696,7 +700,7 @@ Deno.test("signed image URLs: only the exact, unexpired signature opens an image
   const good = await t.request(`${url.pathname}${url.search}`);
   assert.equal(good.status, 200, "the genuine signed URL works");
   await good.body?.cancel();
-  const signer = new UrlSigner(t.kv, { now: Date.now, ttlSeconds: 600 });
+  const signer = new UrlSigner(t.kv, { now: systemClock, ttlSeconds: 600 });
   const otherPath = `${url.pathname}/thumb`;
   const otherSigned = new URLSearchParams(await signer.sign(otherPath));
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { eventually } from "../support/eventually.ts";
 import { FAKE_THUMB, TINY_PNG } from "../support/fake_image_service.ts";
 import { bearer, json, startTestApp } from "../support/http_app.ts";
 
@@ -101,9 +102,7 @@ Deno.test("an image still being generated answers 404 with Retry-After", async (
   let release!: () => void;
   t.images.hold = new Promise((resolve) => (release = resolve));
   const pending = t.request("/mcp", json({ prompt: "slow" }));
-  for (let i = 0; i < 200 && t.images.pendingIds().length === 0; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await eventually(() => t.images.pendingIds().length > 0, "the job to start");
   const [id] = t.images.pendingIds();
   assert.ok(id, "the job started");
   const res = await t.request(`/images/${id}`);

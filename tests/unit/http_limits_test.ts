@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createApiKey } from "../../src/auth/mod.ts";
+import { eventually } from "../support/eventually.ts";
 import { bearer, json, startRealTestApp, startTestApp } from "../support/http_app.ts";
 
 Deno.test("limited routes carry RateLimit-Policy and RateLimit headers; image reads and health do not", async () => {
@@ -176,10 +177,7 @@ Deno.test("images reserved for a generation the upstream refused are given back;
 Deno.test("MAX_INFLIGHT_PER_KEY refuses a second concurrent generation with 429", async () => {
   await using t = await startRealTestApp({ env: { MAX_INFLIGHT_PER_KEY: "1" } });
   const first = t.request("/mcp", json({ prompt: "slow [fault:latency=1500]", quality: "low" }));
-  // Wait (bounded) until the first generation has reached the upstream.
-  for (let i = 0; i < 400 && t.upstream.stats.inFlight === 0; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await eventually(() => t.upstream.stats.inFlight > 0, "the first generation at the upstream");
   assert.equal(t.upstream.stats.inFlight, 1);
   const second = await t.request("/v1/images/generations", json({ prompt: "fast" }));
   assert.equal(second.status, 429);

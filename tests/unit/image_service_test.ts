@@ -1,43 +1,33 @@
 import assert from "node:assert/strict";
 import type { Caller } from "../../src/core_types.ts";
 import { LOCAL_PRINCIPAL } from "../../src/core/policy.ts";
-import { resolveConfig } from "../../src/config.ts";
-import { createServices } from "../../src/services.ts";
-import { startFakeOpenAI } from "../fake_openai.ts";
+import type { Clock } from "../../src/clock.ts";
+import { isJobId, newJobId } from "../../src/images/ids.ts";
+import type { Services } from "../../src/services.ts";
+import { manualClock } from "../support/pinned_time.ts";
+import { withRealCore } from "../support/real_core.ts";
 import { generationResult } from "../../src/mcp/results.ts";
 
 const ADMIN: Caller = { principal: LOCAL_PRINCIPAL, door: "mcp" };
 
 const principal = { id: "local", name: "local user", role: "admin" as const };
 
-async function withServices(
-  fn: (services: Awaited<ReturnType<typeof createServices>>) => Promise<void>,
-  now?: () => number,
-) {
-  await using fake = await startFakeOpenAI();
-  const dataDir = await Deno.makeTempDir({ prefix: "image-service-" });
-  const kv = await Deno.openKv(":memory:");
-  try {
-    const config = resolveConfig({
-      env: {
-        OPENAI_API_KEY: "sk-test-image-service-0123",
-        OPENAI_BASE_URL: fake.baseUrl,
-        DATA_DIR: dataDir,
-        KV_PATH: ":memory:",
-      },
-    });
-    await using services = await createServices(config, {
-      door: "mcp",
-      kv,
-      skipStartupReconcile: true,
-      ...(now ? { now } : {}),
-    });
-    await fn(services);
-  } finally {
-    kv.close();
-    await Deno.remove(dataDir, { recursive: true });
-  }
+/** Runs `fn` with the real core's services, on `now` when given. */
+function withServices(fn: (services: Services) => Promise<void>, now?: Clock): Promise<void> {
+  return withRealCore(({ services }) => fn(services), now ? { now } : {});
 }
+
+Deno.test("a generation runs under a job id the catalog and the gallery accept", async () => {
+  await withServices(async ({ images, store }) => {
+    const job = await images.generate({ prompt: "a red kite", quality: "low" }, {
+      door: "mcp",
+      principal,
+    });
+    await job.done;
+    assert.ok(isJobId(job.id), job.id);
+    assert.equal((await store.catalog.getJob(job.id))?.state, "succeeded");
+  });
+});
 
 Deno.test("a thumbnail asked for many times at once is made once and kept", async () => {
   await withServices(async ({ images, store }) => {
@@ -60,23 +50,24 @@ Deno.test("a thumbnail asked for many times at once is made once and kept", asyn
 });
 
 Deno.test("a job that stopped updating is reported as interrupted, not pending forever", async () => {
-  let clock = Date.UTC(2026, 10, 24, 12);
+  const clock = manualClock(Date.UTC(2026, 10, 24, 12));
   await withServices(async ({ images, store }) => {
     const imageId = "0195f3c2-8d1e-7abc-9def-0123456789ab";
-    await store.catalog.createJob("job-lost", {
+    const jobId = newJobId();
+    await store.catalog.createJob(jobId, {
       prompt: "x",
       model: "gpt-image-2",
       door: "http",
       imageIds: [imageId],
     });
-    await store.catalog.updateJob("job-lost", { state: "running" });
+    await store.catalog.updateJob(jobId, { state: "running" });
     assert.equal((await images.lookup(imageId, ADMIN)).status, "pending");
     // Longer than every upstream attempt (600 s timeout × 3 attempts) plus 2 min for storing.
-    clock += 40 * 60_000;
+    clock.advance(40 * 60_000);
     const lost = await images.lookup(imageId, ADMIN);
     assert.equal(lost.status, "failed");
     assert.match(lost.status === "failed" ? lost.error.message : "", /interrupted/);
-  }, () => clock);
+  }, clock.now);
 });
 
 Deno.test("validate checks a request the way generate does and starts nothing", async () => {

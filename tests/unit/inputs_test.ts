@@ -726,34 +726,6 @@ Deno.test("an http URL is pinned to the checked address through the client it is
   assert.equal(server.requests.length, 1);
 });
 
-Deno.test("the default pinned client sends a request for a host name to the given address", async () => {
-  // A child process, because fetch checks net permission for the URL's host name and the test
-  // permission set only grants loopback.
-  await using server = serve(imageHost);
-  const module = new URL("../../src/images/inputs/fetch_url.ts", import.meta.url).href;
-  const script = `
-    import { pinnedDenoClient } from ${JSON.stringify(module)};
-    const client = pinnedDenoClient("127.0.0.1", ${server.port});
-    const response = await fetch("http://pinned.example.test/cat.png", { client });
-    await response.body?.cancel();
-    client.close();
-    console.log(response.status);
-  `;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-config", "--allow-net=127.0.0.1,pinned.example.test", "-"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(script));
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  assert.equal(new TextDecoder().decode(stdout).trim(), "200");
-  assert.equal(server.requests[0].host, "pinned.example.test");
-});
-
 Deno.test("a generic binary content type is accepted when the bytes are an image", async () => {
   await using server = serve(imageHost);
   const input = await resolver({

@@ -3,22 +3,18 @@ import type { Caller } from "../../src/core_types.ts";
 import { LOCAL_PRINCIPAL } from "../../src/core/policy.ts";
 import { resolveConfig } from "../../src/config.ts";
 import { Instance, INTERRUPTED_MESSAGE } from "../../src/generation/instances.ts";
+import { newJobId } from "../../src/images/ids.ts";
 import { createServices } from "../../src/services.ts";
+import { manualClock } from "../support/pinned_time.ts";
 
 const ADMIN: Caller = { principal: LOCAL_PRINCIPAL, door: "mcp" };
 
 const T0 = Date.UTC(2026, 11, 2, 12);
 
-/** A clock the test moves by hand. */
-function mutableClock() {
-  let at = T0;
-  return { now: () => at, advance: (ms: number) => void (at += ms) };
-}
-
 /** Two instances on one KV with one clock; `interrupted` collects the jobs marked. */
 async function twoInstances(intervalMs = 15_000) {
   const kv = await Deno.openKv(":memory:");
-  const clock = mutableClock();
+  const clock = manualClock(T0);
   const interrupted: [string, string][] = [];
   const interrupt = (jobId: string, message: string) => {
     interrupted.push([jobId, message]);
@@ -152,19 +148,20 @@ async function runningJob(
   await catalog.updateJob(jobId, { state: "running" });
 }
 
-const clock = mutableClock();
+const clock = manualClock(T0);
 const now = clock.now;
 
 Deno.test("the next process marks the jobs of a dead one interrupted at start-up and lookups say so", async () => {
   await processes(async (start) => {
     const imageId = "0195f3c2-8d1e-7abc-9def-0123456789ab";
+    const jobId = newJobId();
     {
       // A process (instance "dead") starts a job, then dies without closing its instance.
       await using first = await start();
       const dead = new Instance(first.kv, { now, interrupt: () => Promise.resolve(), id: "dead" });
       await dead.beat();
-      await dead.jobStarted("job-of-dead");
-      await runningJob(first, "job-of-dead", imageId, "dead");
+      await dead.jobStarted(jobId);
+      await runningJob(first, jobId, imageId, "dead");
       assert.equal(
         (await first.images.lookup(imageId, ADMIN)).status,
         "pending",
@@ -173,7 +170,7 @@ Deno.test("the next process marks the jobs of a dead one interrupted at start-up
     }
     clock.advance(46_000);
     await using next = await start();
-    const job = await next.store.catalog.getJob("job-of-dead");
+    const job = await next.store.catalog.getJob(jobId);
     assert.equal(job?.state, "failed", "marked by the start-up sweep");
     assert.equal(job?.error?.message, INTERRUPTED_MESSAGE);
     const lookup = await next.images.lookup(imageId, ADMIN);
@@ -186,7 +183,7 @@ Deno.test("a job whose instance left no heartbeat reads as interrupted before an
   await processes(async (start) => {
     await using services = await start();
     const imageId = "0195f3c2-8d1e-7abc-9def-0123456789ac";
-    await runningJob(services, "job-unindexed", imageId, "gone");
+    await runningJob(services, newJobId(), imageId, "gone");
     const lookup = await services.images.lookup(imageId, ADMIN);
     assert.equal(lookup.status, "failed");
     assert.match(lookup.status === "failed" ? lookup.error.message : "", /interrupted/);

@@ -18,6 +18,8 @@ import {
   PriceConfirmation,
 } from "../../src/mcp/confirm/mod.ts";
 import { ProtocolError } from "../../src/mcp/protocol_error.ts";
+import { systemClock } from "../../src/clock.ts";
+import { type ManualClock, manualClock } from "../support/pinned_time.ts";
 import { withRealCore } from "../support/real_core.ts";
 import {
   CallToolResult2025,
@@ -39,17 +41,14 @@ const legacy = { era: "2025-11-25", elicitation: true } as const;
 const neither = { era: "2026-07-28", elicitation: false } as const;
 
 async function withConfirmation(
-  fn: (confirm: PriceConfirmation, clock: { now: number }) => Promise<void>,
+  fn: (confirm: PriceConfirmation, clock: ManualClock) => Promise<void>,
   // null: the setting is off.
   thresholdUsd: number | null = 0.1,
 ) {
   const kv = await Deno.openKv(":memory:");
   try {
-    const clock = { now: Date.UTC(2026, 11, 2, 12) };
-    const codec = new ConfirmationStateCodec(
-      kvHmacKey(kv, ["mcp", "confirm_key"]),
-      () => clock.now,
-    );
+    const clock = manualClock(Date.UTC(2026, 11, 2, 12));
+    const codec = new ConfirmationStateCodec(kvHmacKey(kv, ["mcp", "confirm_key"]), clock.now);
     await fn(new PriceConfirmation({ thresholdUsd: thresholdUsd ?? undefined, codec }), clock);
   } finally {
     kv.close();
@@ -158,7 +157,7 @@ Deno.test("a requestState that was tampered with, expired, or minted for another
         (error: ProtocolError) => error.code === -32602 && message.test(error.message),
       );
     }
-    clock.now += 600_000;
+    clock.advance(600_000);
     await assert.rejects(
       confirm.decide(request({ requestState, inputResponses: accepted })),
       (error: ProtocolError) => error.code === -32602 && /expired/.test(error.message),
@@ -232,7 +231,7 @@ Deno.test("with the real core, an accepted confirmation generates once and a dec
   await withRealCore(async ({ fake, services, config, kv }) => {
     const confirm = new PriceConfirmation({
       thresholdUsd: config.mcpConfirmAboveUsd,
-      codec: new ConfirmationStateCodec(kvHmacKey(kv, ["mcp", "confirm_key"]), () => Date.now()),
+      codec: new ConfirmationStateCodec(kvHmacKey(kv, ["mcp", "confirm_key"]), systemClock),
     });
     const input = { prompt: "a cathedral at night", quality: "high", size: "1536x1024" };
     const call = (extra: Partial<ConfirmRequest>) =>

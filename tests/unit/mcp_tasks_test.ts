@@ -20,6 +20,8 @@ import {
 } from "../../src/mcp/tasks/mod.ts";
 import { ProtocolError } from "../../src/mcp/protocol_error.ts";
 import type { FakeOpenAI } from "../fake_openai.ts";
+import { eventually } from "../support/eventually.ts";
+import { manualClock } from "../support/pinned_time.ts";
 import { taskServiceFor, withRealCore } from "../support/real_core.ts";
 import {
   CallToolResult2025,
@@ -98,14 +100,12 @@ async function withTasks(
 
 /** Resolves once the fake holds an unanswered request (the job is at the upstream call). */
 async function upstreamInFlight(fake: FakeOpenAI): Promise<void> {
-  while (fake.stats.inFlight === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  await eventually(() => fake.stats.inFlight > 0, "the upstream request");
 }
 
 /** How the fake's first request ended, once the fake has noticed (a closed socket takes a moment). */
 async function upstreamOutcome(fake: FakeOpenAI): Promise<string | undefined> {
-  for (let i = 0; i < 500 && fake.requests[0]?.outcome === "pending"; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await eventually(() => fake.requests[0]?.outcome !== "pending", "the upstream request to end");
   return fake.requests[0]?.outcome;
 }
 
@@ -233,26 +233,26 @@ Deno.test("another principal's task reads as not found, in both eras", async () 
 });
 
 Deno.test("a task past its ttl answers -32602 Task has expired", async () => {
-  let clock = Date.UTC(2026, 11, 2, 12);
+  const clock = manualClock(Date.UTC(2026, 11, 2, 12));
   await withTasks(async ({ generate, legacy, tasks }) => {
     const view = await generate("a glacier", alice, 90_000);
     assert.equal(view.ttlMs, 90_000);
     await tasks.waitForOutcome(view.taskId, alice);
-    clock += 90_000;
+    clock.advance(90_000);
     const error = await rejection(legacy.get({ taskId: view.taskId }, alice));
     assert.equal(error.code, -32602);
     assert.equal(error.message, "Failed to retrieve task: Task has expired");
     assert.deepEqual((await legacy.list({}, alice)).tasks, [], "expired tasks are not listed");
-  }, { now: () => clock });
+  }, { now: clock.now });
 });
 
 Deno.test("tasks/list pages through the caller's tasks newest first, and refuses a made-up cursor", async () => {
-  let clock = Date.UTC(2026, 11, 2, 12);
+  const clock = manualClock(Date.UTC(2026, 11, 2, 12));
   await withTasks(async ({ generate, legacy, tasks }) => {
     const made: string[] = [];
     for (const prompt of ["one", "two", "three"]) {
       made.push((await generate(`image ${prompt}`)).taskId);
-      clock += 1000;
+      clock.advance(1000);
     }
     await generate("not alice's", bob);
     const paged = new LegacyTaskMethods(tasks, { pageSize: 2 });
@@ -271,7 +271,7 @@ Deno.test("tasks/list pages through the caller's tasks newest first, and refuses
     const error = await rejection(legacy.list({ cursor: "not-a-cursor" }, alice));
     assert.equal(error.code, -32602);
     assert.match(error.message, /Invalid cursor .*nextCursor/);
-  }, { now: () => clock });
+  }, { now: clock.now });
 });
 
 Deno.test("tasks/cancel of 2025-11-25 answers the task already cancelled, and refuses a finished one", async () => {

@@ -236,31 +236,3 @@ Deno.test("trackInflight counts a generation until its done function is called o
   families = parseExposition(await metrics.metricsText());
   assert.equal(value(families, "generations_in_flight"), 0);
 });
-
-Deno.test("default process metrics work under the http permission set", async () => {
-  const moduleUrl = new URL("../../src/metrics.ts", import.meta.url).href;
-  const script = `
-    import { createMetrics } from ${JSON.stringify(moduleUrl)};
-    const metrics = createMetrics();
-    const text = await metrics.metricsText();
-    const json = await metrics.metricsJson();
-    console.log(JSON.stringify({
-      rss: text.includes("\\nprocess_resident_memory_bytes "),
-      heap: json.gauges.some((g) => g.name === "nodejs_heap_size_used_bytes"),
-    }));
-  `;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--config", new URL("../../deno.json", import.meta.url).pathname, "-P=http", "-"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(script));
-  await writer.close();
-  const output = await child.output();
-  const stderr = new TextDecoder().decode(output.stderr);
-  assert.equal(output.code, 0, stderr);
-  assert.doesNotMatch(stderr, /NotCapable|PermissionDenied/);
-  assert.deepEqual(JSON.parse(new TextDecoder().decode(output.stdout)), { rss: true, heap: true });
-});

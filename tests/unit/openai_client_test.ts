@@ -15,6 +15,7 @@ import {
 } from "../../src/generation/mod.ts";
 import { believableUsage } from "../../src/generation/upstream_bounds.ts";
 import { type FakeOpenAI, probeImage, startFakeOpenAI } from "../fake_openai.ts";
+import { sleep } from "../../src/clock.ts";
 import { eventually } from "../support/eventually.ts";
 
 const NOW = new Date("2026-11-24T12:00:00Z");
@@ -695,7 +696,7 @@ Deno.test("partial images stream in order and the final image is returned", asyn
     {
       onPartialImage: async (p) => {
         // Later partials finish faster: order must still hold because callbacks are awaited.
-        await new Promise((resolve) => setTimeout(resolve, 15 - p.index * 5));
+        await sleep(15 - p.index * 5);
         assert.deepEqual(p.bytes, PNG);
         seen.push(p.index);
       },

@@ -17,21 +17,9 @@ import {
   waitForUpstreamBudget,
 } from "../../src/ratelimit/limiter.ts";
 import { KEYS, type UpstreamState } from "../../src/ratelimit/keys.ts";
+import { sleep, systemClock } from "../../src/clock.ts";
 import { eventually } from "../support/eventually.ts";
-
-/** A clock the test moves by hand. */
-function manualClock(start = Date.UTC(2026, 10, 15, 12, 0, 0)) {
-  let t = start;
-  return {
-    now: () => t,
-    advance(ms: number) {
-      t += ms;
-    },
-    set(ms: number) {
-      t = ms;
-    },
-  };
-}
+import { manualClock } from "../support/pinned_time.ts";
 
 async function withKv(fn: (kv: Deno.Kv) => Promise<void>): Promise<void> {
   const kv = await Deno.openKv(":memory:");
@@ -106,7 +94,7 @@ Deno.test("checkRequestRate keeps principals apart and does nothing when the lim
 Deno.test("REQUEST_RATE_LIMIT=0 as configured (no window) switches the check off", async () => {
   await withKv(async (kv) => {
     const { requestRateLimit } = resolveConfig({ env: { REQUEST_RATE_LIMIT: "0" } });
-    const result = await checkRequestRate(kv, "d", { ...requestRateLimit, now: Date.now });
+    const result = await checkRequestRate(kv, "d", { ...requestRateLimit, now: systemClock });
     assert.equal(result.allowed, true);
   });
 });
@@ -318,13 +306,13 @@ Deno.test("the upstream queue admits in FIFO order as the minute window rolls ov
         `${name} to take a ticket`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await sleep(30);
     assert.deepEqual(order, [], "the third request waits while the window is full");
 
     clock.advance(60_000);
     await eventually(() => order.length === 2, "C and D");
     assert.deepEqual(order, ["C", "D"]);
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await sleep(30);
     assert.deepEqual(order, ["C", "D"], "E waits for the next window");
 
     clock.advance(60_000);
@@ -398,7 +386,7 @@ Deno.test("a ticket left by a crashed process is skipped once its deadline passe
     });
     let settled = false;
     waiting.then(() => settled = true, () => settled = true);
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await sleep(30);
     assert.equal(settled, false, "waits behind the dead ticket until its deadline");
     clock.advance(10_000);
     assert.equal((await waiting).waitedMs, 10_000);

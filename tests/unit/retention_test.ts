@@ -17,9 +17,9 @@ import {
   type FsStoreContext,
   listDir,
   pngInput,
-  testClock,
   withFsStore,
 } from "./fixtures/image_store_fixture.ts";
+import { manualClock } from "../support/pinned_time.ts";
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -187,7 +187,7 @@ Deno.test("the scheduled handler does nothing while cleanup is disabled", async 
 Deno.test("the scheduled handler runs once per interval across instances", async () => {
   await withFsStore(async (ctx) => {
     await seed(ctx, 10);
-    const clock = testClock(START + 10 * DAY);
+    const clock = manualClock(START + 10 * DAY);
     const make = (instanceId: string) =>
       createCleanupHandler({
         store: ctx.store,

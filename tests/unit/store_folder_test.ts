@@ -5,9 +5,10 @@ import { FsImageStore } from "../../src/images/fs_store.ts";
 import { rebuildFromRecordFiles } from "../../src/images/rebuild.ts";
 import { reconcile } from "../../src/images/reconcile.ts";
 import { runCleanup } from "../../src/images/retention.ts";
-import { sha256Hex } from "../../src/images/ids.ts";
+import { newJobId, sha256Hex } from "../../src/images/ids.ts";
 import { createImageStore, prepareImageStore } from "../../src/images/open_store.ts";
-import { fakePng, listDir, pngInput, testClock } from "./fixtures/image_store_fixture.ts";
+import { manualClock } from "../support/pinned_time.ts";
+import { fakePng, listDir, pngInput } from "./fixtures/image_store_fixture.ts";
 
 async function withTemp(fn: (root: string) => Promise<void>): Promise<void> {
   const root = await Deno.makeTempDir({ prefix: "store_folder_" });
@@ -21,7 +22,7 @@ async function withTemp(fn: (root: string) => Promise<void>): Promise<void> {
 Deno.test("a lost catalog is rebuilt from the folder's record files, texts and thumbnails included", async () => {
   await withTemp(async (root) => {
     const dir = join(root, "images");
-    const clock = testClock();
+    const clock = manualClock();
     let saved;
     {
       await using kv = await Deno.openKv(join(root, "first.sqlite3"));
@@ -158,10 +159,11 @@ Deno.test("jobs live in the configured KV while records live in the folder's cat
       kv: folderKv,
       jobsKv: configured,
     });
-    await store.catalog.createJob("job_1", { prompt: "p", model: "gpt-image-2", door: "cli" });
+    const jobId = newJobId();
+    await store.catalog.createJob(jobId, { prompt: "p", model: "gpt-image-2", door: "cli" });
     const saved = await store.save(pngInput(200));
-    assert.equal((await new Catalog(configured).getJob("job_1"))?.state, "pending");
-    assert.equal(await new Catalog(folderKv).getJob("job_1"), null);
+    assert.equal((await new Catalog(configured).getJob(jobId))?.state, "pending");
+    assert.equal(await new Catalog(folderKv).getJob(jobId), null);
     assert.equal(await new Catalog(configured).get(saved.id), null);
     assert.notEqual(await new Catalog(folderKv).get(saved.id), null);
   });

@@ -75,11 +75,6 @@ export interface JobTrackerOptions {
   redact?: (text: string) => string;
 }
 
-/** Whether `id` can name a job: job ids are UUIDs (v7 from the generator). */
-export function isJobId(id: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id);
-}
-
 /** Jobs started from the gallery in this process. */
 export class JobTracker {
   #jobs = new Map<string, TrackedJob>();

@@ -6,7 +6,7 @@
  */
 import type { Child, FC } from "hono/jsx";
 import { raw } from "hono/html";
-import type { Principal } from "../../auth/mod.ts";
+import type { Principal } from "../../core_types.ts";
 import { type GalleryAssets, ICON_SVG } from "./assets/mod.ts";
 
 /** Who is looking at a page. */

@@ -22,13 +22,8 @@
  */
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import {
-  AUTH_KEYS,
-  constantTimeEqual,
-  type Principal,
-  sha256,
-  type StoredKey,
-} from "../../auth/mod.ts";
+import { AUTH_KEYS, constantTimeEqual, sha256, type StoredKey } from "../../auth/mod.ts";
+import type { Principal } from "../../core_types.ts";
 import { kvCommit, kvGet, kvHmacKey } from "../../kv/mod.ts";
 
 /** KV keys of the gallery's own records. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Principal } from "../../auth/mod.ts";
+import type { Principal } from "../../core_types.ts";
 import type { GalleryContext } from "./context.ts";
 
 /** What {@link startJob} starts. */

@@ -23,10 +23,10 @@ import {
   authRequired,
   hasRole,
   parseAuthorization,
-  type Principal,
   type Role,
 } from "../../auth/mod.ts";
 import type { Config } from "../../config.ts";
+import type { Principal } from "../../core_types.ts";
 import { AppError } from "../../errors.ts";
 import { recordAuthFailure } from "../../ratelimit/mod.ts";
 import { clientIp } from "../client_ip.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
-import type { Principal } from "../../auth/mod.ts";
+import type { Principal } from "../../core_types.ts";
 import { AppError } from "../../errors.ts";
 import { type Limiter, rateLimitHeaders } from "../../ratelimit/mod.ts";
 import type { ServiceMetrics } from "../../metrics.ts";

@@ -70,6 +70,12 @@ export function requireTasksExtension(method: string, params: unknown): void {
   );
 }
 
+/** The `taskId` of an extension method's params, once the request has declared the extension. */
+function extensionTaskId(method: string, params: unknown): string {
+  requireTasksExtension(method, params);
+  return taskIdParam(method, params);
+}
+
 /** A task view in the extension's shape. */
 export function extensionTask(view: TaskView): ExtensionTask {
   return {
@@ -101,8 +107,7 @@ export class ExtensionTaskMethods {
     params: unknown,
     principal: Pick<Principal, "id">,
   ): Promise<DetailedTask & { resultType: "complete" }> {
-    requireTasksExtension("tasks/get", params);
-    const taskId = taskIdParam("tasks/get", params);
+    const taskId = extensionTaskId("tasks/get", params);
     return await asProtocolErrors(async () => ({
       resultType: "complete",
       ...await this.detailedTask(taskId, principal),
@@ -118,8 +123,7 @@ export class ExtensionTaskMethods {
     params: unknown,
     principal: Pick<Principal, "id">,
   ): Promise<{ resultType: "complete" }> {
-    requireTasksExtension("tasks/update", params);
-    const taskId = taskIdParam("tasks/update", params);
+    const taskId = extensionTaskId("tasks/update", params);
     const { inputResponses } = paramsObject("tasks/update", params);
     if (typeof inputResponses !== "object" || inputResponses === null) {
       throw new ProtocolError(
@@ -129,10 +133,7 @@ export class ExtensionTaskMethods {
         }`,
       );
     }
-    return await asProtocolErrors(async () => {
-      await this.#tasks.status(taskId, principal);
-      return { resultType: "complete" };
-    });
+    return await this.#acknowledge(taskId, principal);
   }
 
   /**
@@ -143,12 +144,22 @@ export class ExtensionTaskMethods {
     params: unknown,
     principal: Pick<Principal, "id">,
   ): Promise<{ resultType: "complete" }> {
-    requireTasksExtension("tasks/cancel", params);
-    const taskId = taskIdParam("tasks/cancel", params);
+    const taskId = extensionTaskId("tasks/cancel", params);
+    return await this.#acknowledge(taskId, principal, async (view) => {
+      if (view.state === "working") await this.#tasks.cancel(taskId, principal);
+    });
+  }
+
+  /** Finds the caller's task (an unknown one is an error), runs `then` on it and acknowledges. */
+  async #acknowledge(
+    taskId: string,
+    principal: Pick<Principal, "id">,
+    then?: (view: TaskView) => Promise<void>,
+  ): Promise<{ resultType: "complete" }> {
     return await asProtocolErrors(async () => {
       const view = await this.#tasks.status(taskId, principal);
-      if (view.state === "working") await this.#tasks.cancel(taskId, principal);
-      return { resultType: "complete" };
+      await then?.(view);
+      return { resultType: "complete" as const };
     });
   }
 

@@ -11,6 +11,7 @@ import { resolveConfig } from "../../../src/config.ts";
 import { type HttpService, startHttpService } from "../../../src/http_door.ts";
 import { setupLogging } from "../../../src/log.ts";
 import { type FakeOpenAI, startFakeOpenAI } from "../../fake_openai.ts";
+import { manualClock } from "../../support/pinned_time.ts";
 import { Client, StreamableHTTPClientTransport } from "./mcp_client.ts";
 import { TEST_OPENAI_KEY } from "./http_server.ts";
 
@@ -39,8 +40,8 @@ export async function startInProcessService(
   const dataDir = await Deno.makeTempDir({ prefix: "mcp-sessions-" });
   const fake = await startFakeOpenAI();
   const kv = await Deno.openKv(":memory:");
-  let clock = Date.UTC(2026, 10, 20, 12, 0, 0);
-  const now = () => clock;
+  const clock = manualClock();
+  const now = clock.now;
   const config = resolveConfig({
     env: {
       OPENAI_API_KEY: TEST_OPENAI_KEY,
@@ -77,9 +78,7 @@ export async function startInProcessService(
     fake,
     dataDir,
     keys: { alice: alice.key, bob: bob.key },
-    advance(ms) {
-      clock += ms;
-    },
+    advance: clock.advance,
     openSessions: () => service.openMcpSessions(),
     logs: () => [...lines],
     async [Symbol.asyncDispose]() {

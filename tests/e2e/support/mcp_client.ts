@@ -75,18 +75,3 @@ export async function startStdioServer(
     },
   };
 }
-
-/** Polls `check` every 25 ms until it is true or `timeoutMs` passes (then throws). */
-export async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-  what = "condition",
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

@@ -13,7 +13,8 @@ import type { GalleryContext } from "../context.ts";
 import { readSubmittedForm } from "../form_token.ts";
 import { stageLabel } from "../format.ts";
 import { JobPage, type JobView } from "../job_page.tsx";
-import { isJobId, type TrackedJob } from "../jobs.ts";
+import { isJobId } from "../../../images/mod.ts";
+import type { TrackedJob } from "../jobs.ts";
 import { callerOf, type PageRequest, readPageRequest, toLogin } from "../page_request.ts";
 import { frameOf, messagePage, page, shownError, shownImages } from "../render.tsx";
 

@@ -13,7 +13,8 @@ import { AppError } from "../../../errors.ts";
 import { type SendEvent, sseResponse } from "../../sse.ts";
 import type { GalleryContext } from "../context.ts";
 import { stageLabel } from "../format.ts";
-import { isJobId, type TrackedJob } from "../jobs.ts";
+import { isJobId } from "../../../images/mod.ts";
+import type { TrackedJob } from "../jobs.ts";
 import { callerOf, type PageRequest, readPageRequest } from "../page_request.ts";
 import { shownError } from "../render.tsx";
 
