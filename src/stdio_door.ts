@@ -44,14 +44,22 @@ export async function runStdioServer(
   Deno.addSignalListener("SIGINT", stop);
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
 
-  let services: Awaited<ReturnType<typeof import("./services.ts").createServices>> | undefined;
-  const images = lazyImageService(async () => {
-    const { createServices } = await import("./services.ts");
-    services = await createServices(config, { door: "mcp", logging });
-    return services.images;
-  });
+  type Services = Awaited<ReturnType<typeof import("./services.ts").createServices>>;
+  let services: Services | undefined;
+  let loading: Promise<Services> | undefined;
+  /** The core, loaded on first use (once; again after a failure). */
+  const core = () =>
+    loading ??= import("./services.ts")
+      .then(({ createServices }) => createServices(config, { door: "mcp", logging }))
+      .then((created) => services = created)
+      .catch((error) => {
+        loading = undefined;
+        throw error;
+      });
+  const images = lazyImageService(async () => (await core()).images);
 
-  const { createMcpServer, serveStdio } = await import("./mcp/mod.ts");
+  const { createMcpServer, createPriceGate, serveStdio } = await import("./mcp/mod.ts");
+  const confirm = createPriceGate(config, core, systemClock);
   // PUBLIC_BASE_URL links must open for the client too: signed with the HTTP service's secret (in
   // the shared KV) when images are not public. Loaded on first use, like the rest of the core.
   let sign: ((file: string) => Promise<string>) | undefined;
@@ -82,6 +90,7 @@ export async function runStdioServer(
       config: linkConfig,
       principal: () => LOCAL_PRINCIPAL,
       redact: logging.redact,
+      confirm,
     }), { era, logging }), {
     transport,
     onerror: (error) => log.debug("MCP stdio: {message}", { message: error.message }),

@@ -37,7 +37,14 @@ export function createHttpApp(services: Services, options: HttpAppOptions = {}):
   const { logging } = options;
   // One clock for every part of the door: links signed by one part are checked by another.
   const now = options.now ?? systemClock;
-  const mcp = createMcpEndpoint({ config, images, kv, ...(logging ? { logging } : {}), now });
+  const mcp = createMcpEndpoint({
+    config,
+    images,
+    kv,
+    registry: services.registry,
+    ...(logging ? { logging } : {}),
+    now,
+  });
   const retentionLimits = {
     retentionDays: config.retentionDays,
     maxCount: config.maxImageCount,

@@ -17,11 +17,13 @@ import type { Context } from "hono";
 import { type Clock, systemClock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { GenerationJob, ImageService, Principal } from "../core_types.ts";
+import type { ModelRegistry } from "../generation/mod.ts";
 import { kvCommit, kvGet } from "../kv/mod.ts";
 import { getLog, type LoggingHandle, withLogScope } from "../log.ts";
 import {
   createMcpHandler,
   createMcpServer,
+  createPriceGate,
   type ImageMcpServer,
   isLegacyRequest,
   type McpDoorContext,
@@ -49,8 +51,10 @@ export interface McpEndpointOptions {
   config: Config;
   /** The core. */
   images: ImageService;
-  /** KV shared by every instance (cancel routing). */
+  /** KV shared by every instance (cancel routing, price confirmation states). */
   kv: Deno.Kv;
+  /** The models, for price confirmations (`MCP_CONFIRM_ABOVE_USD`). */
+  registry: ModelRegistry;
   /** Log forwarding to clients. */
   logging?: Pick<LoggingHandle, "addListener" | "redact">;
   /** Clock for session idle times (default: the system clock). */
@@ -155,6 +159,8 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   });
   const redact = options.logging?.redact ?? ((text: string) => text);
   const signer = new UrlSigner(kv, { now, ttlSeconds: config.imageUrlTtlSeconds });
+  const { registry } = options;
+  const confirm = createPriceGate(config, () => Promise.resolve({ registry, kv }), now);
 
   /**
    * The MCP server for one principal. `baseUrl` is where this client reached the service: result
@@ -186,6 +192,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       config: linked,
       principal: () => principal,
       redact,
+      confirm,
       onJobStarted: async (extra, job: GenerationJob) => {
         await kvCommit(
           kv,

@@ -159,6 +159,8 @@ function tidy(key: string, value: unknown): unknown {
   switch (spec.type) {
     case "integer":
       return /^\s*\d{1,6}\s*$/.test(value) ? Number(value) : value;
+    case "number":
+      return /^\s*\d{1,9}(\.\d{1,9})?\s*$/.test(value) ? Number(value) : value;
     case "boolean": {
       const word = value.trim().toLowerCase();
       return word === "true" || word === "false" ? word === "true" : value;

@@ -93,6 +93,14 @@ export interface IntegerField extends FieldBase {
   readonly max: number;
 }
 
+/** A number (fractions allowed) from a minimum up. */
+export interface NumberField extends FieldBase {
+  /** The field's JSON type. */
+  readonly type: "number";
+  /** Smallest accepted value. */
+  readonly min: number;
+}
+
 /** True or false. */
 export interface BooleanField extends FieldBase {
   /** The field's JSON type. */
@@ -112,7 +120,13 @@ export interface ReferencesField extends FieldBase {
 }
 
 /** One field of a request. */
-export type FieldSpec = TextField | ChoiceField | IntegerField | BooleanField | ReferencesField;
+export type FieldSpec =
+  | TextField
+  | ChoiceField
+  | IntegerField
+  | NumberField
+  | BooleanField
+  | ReferencesField;
 
 /** Offered by every door and passed to the core. */
 const EVERY_DOOR = { mcp: "core", rest: "core", v1: "core", cli: "core", form: "core" } as const;
@@ -352,6 +366,18 @@ export const REQUEST_FIELDS = {
     accepted: "true or false",
     operations: BOTH,
     doors: { v1: "door" },
+  },
+  confirm_price_usd: {
+    type: "number",
+    min: 0,
+    core: false,
+    description: "The most you accept to pay for this call, in US dollars. Only needed when " +
+      "the server asks to confirm prices (MCP_CONFIRM_ABOVE_USD) and the client cannot show " +
+      "a confirmation form: the error result names the price; call again with the same " +
+      "arguments plus this field once the user agreed. Never sent to OpenAI.",
+    accepted: "a number of US dollars, 0 or more",
+    operations: BOTH,
+    doors: { mcp: "door" },
   },
   user: {
     type: "text",

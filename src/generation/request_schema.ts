@@ -29,6 +29,8 @@ function coreType(spec: FieldSpec): z.ZodType {
       return z.enum(spec.values);
     case "integer":
       return z.number().int().min(spec.min).max(spec.max);
+    case "number":
+      return z.number().min(spec.min);
     case "boolean":
       return z.boolean();
     case "references":
@@ -45,6 +47,8 @@ function jsonType(spec: FieldSpec): z.ZodType {
       return spec.caseless ? z.string() : z.enum(spec.values);
     case "integer":
       return z.number().int().min(spec.min).max(spec.max);
+    case "number":
+      return z.number().min(spec.min);
     case "boolean":
       return z.boolean();
     case "references":
@@ -57,6 +61,8 @@ function multipartType(spec: FieldSpec): z.ZodType {
   switch (spec.type) {
     case "integer":
       return z.coerce.number().int().min(spec.min).max(spec.max);
+    case "number":
+      return z.coerce.number().min(spec.min);
     case "boolean":
       return z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]);
     default:

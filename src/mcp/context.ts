@@ -6,6 +6,7 @@
  */
 import type { Config } from "../config.ts";
 import type { Caller, GenerationJob, ImageService, Principal } from "../core_types.ts";
+import type { PriceGate } from "./confirm/mod.ts";
 import type { ClientTraits } from "./results.ts";
 import type { ToolExtra } from "./progress.ts";
 import type { ClientCapabilities, ProtocolEra } from "./sdk.ts";
@@ -20,6 +21,11 @@ export interface McpDoorContext {
   principal(extra?: ToolExtra): Principal;
   /** Masks secrets in text shown to the client. */
   redact(text: string): string;
+  /**
+   * Confirmation before expensive renders (`MCP_CONFIRM_ABOVE_USD`, see `createPriceGate`);
+   * absent when the setting is off, and then nothing is asked.
+   */
+  readonly confirm?: PriceGate;
   /** Called when a tool starts a job (the HTTP door records request → job for remote cancels). */
   onJobStarted?(extra: ToolExtra, job: GenerationJob): Promise<void>;
 }

@@ -9,6 +9,7 @@
  */
 export { createMcpServer, type ImageMcpServer, type McpServerOptions } from "./server.ts";
 export { callerOf, type McpContext, type McpDoorContext } from "./context.ts";
+export { createPriceGate, type PriceGate } from "./confirm/mod.ts";
 export {
   createMcpHandler,
   isLegacyRequest,

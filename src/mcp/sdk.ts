@@ -24,6 +24,7 @@ export type {
   ContentBlock,
   GetPromptResult,
   Implementation,
+  InputRequiredResult,
   LoggingLevel,
   McpHttpHandler,
   McpRequestContext,

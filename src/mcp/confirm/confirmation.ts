@@ -251,23 +251,26 @@ function readAnswer(inputResponses: unknown): "accepted" | "declined" | "missing
   return readElicitResult(response);
 }
 
-/** How the door talks to the client and runs the tool, for {@link confirmThenRun}. */
-export interface ConfirmIo {
+/**
+ * How the door talks to the client and runs the tool, for {@link confirmThenRun}; `R` is what
+ * running answers (a tool result, or a task the tool started).
+ */
+export interface ConfirmIo<R = ToolResult> {
   /** Sends `elicitation/create` and resolves with the client's `ElicitResult` (2025-11-25). */
   elicit?: (params: ElicitFormParams) => Promise<unknown>;
   /** Runs the tool with the arguments the confirmation leaves (no `confirm_price_usd`). */
-  run: (args: Record<string, unknown>) => Promise<ToolResult>;
+  run: (args: Record<string, unknown>) => Promise<R>;
 }
 
 /**
  * Confirms if needed, then runs: the answer to a tool call is the tool's result, an
  * `input_required` result, or an `isError` result when the price was not confirmed.
  */
-export async function confirmThenRun(
+export async function confirmThenRun<R = ToolResult>(
   confirmation: PriceConfirmation,
   request: ConfirmRequest,
-  io: ConfirmIo,
-): Promise<ToolResult | InputRequiredResult> {
+  io: ConfirmIo<R>,
+): Promise<R | ToolResult | InputRequiredResult> {
   let decision = await confirmation.decide(request);
   if (decision.kind === "elicit") {
     if (!io.elicit) {

@@ -1,7 +1,8 @@
 /**
  * Confirmation before expensive renders (`MCP_CONFIRM_ABOVE_USD`) for both protocol eras: the
  * decision ({@link PriceConfirmation}), the signed multi round-trip state
- * ({@link ConfirmationStateCodec}) and the flow a door runs ({@link confirmThenRun}).
+ * ({@link ConfirmationStateCodec}), the flow a door runs ({@link confirmThenRun}) and the
+ * per-process gate the generation tools use ({@link createPriceGate}).
  *
  * @module
  */
@@ -19,6 +20,7 @@ export {
   PriceConfirmation,
   withoutConfirmation,
 } from "./confirmation.ts";
+export { CONFIRM_KEY_KV, createPriceGate, type PriceGate, type PriceGateCore } from "./gate.ts";
 export {
   canonicalJson,
   type ConfirmationState,

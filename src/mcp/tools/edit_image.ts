@@ -5,8 +5,8 @@
  */
 import { doorRequestSchema } from "../../generation/vocabulary.ts";
 import type { McpContext } from "../context.ts";
-import { runJobTool } from "../run_job.ts";
 import type { McpServer } from "../sdk.ts";
+import { runPricedJobTool } from "./priced_job.ts";
 import { iconList, TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
 
 /** Input of `edit_image`: the MCP door's projection of the edit request fields. */
@@ -32,6 +32,12 @@ export function registerEditImageTool(server: McpServer, ctx: McpContext): void 
         openWorldHint: true,
       },
     },
-    (args, extra) => runJobTool(ctx, extra, (options) => ctx.images.edit(args, options)),
+    (args, extra) =>
+      runPricedJobTool(ctx, extra, {
+        tool: "edit_image",
+        operation: "edit",
+        args,
+        start: (input, options) => ctx.images.edit(input, options),
+      }),
   );
 }

@@ -5,8 +5,8 @@
  */
 import { doorRequestSchema } from "../../generation/vocabulary.ts";
 import type { McpContext } from "../context.ts";
-import { runJobTool } from "../run_job.ts";
 import type { McpServer } from "../sdk.ts";
+import { runPricedJobTool } from "./priced_job.ts";
 import { iconList, TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
 
 /**
@@ -36,6 +36,12 @@ export function registerGenerateImageTool(server: McpServer, ctx: McpContext): v
         openWorldHint: true,
       },
     },
-    (args, extra) => runJobTool(ctx, extra, (options) => ctx.images.generate(args, options)),
+    (args, extra) =>
+      runPricedJobTool(ctx, extra, {
+        tool: "generate_image",
+        operation: "generate",
+        args,
+        start: (input, options) => ctx.images.generate(input, options),
+      }),
   );
 }
