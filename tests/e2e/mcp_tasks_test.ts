@@ -409,3 +409,27 @@ Deno.test("a client with neither input_required nor elicitation gets isError and
     assert.equal(fake.requests.length, 0, "no upstream call");
   });
 });
+
+Deno.test("a client that cannot be asked goes ahead with confirm_price_usd at or above the price", async () => {
+  await withHttpService({ ...CONFIRM, MCP_PARTIAL_IMAGES: "0" }, async ({ server, fake }) => {
+    const modern = new ModernClient(httpWire(server.url), { tasks: false, elicitation: false });
+    const legacy = new LegacyClient(httpWire(server.url), { tasks: false, elicitation: false });
+    await legacy.initialize();
+    const refused = errorText(await modern.callTool("generate_image", PRICEY));
+    const price = Number(/"confirm_price_usd": ([\d.]+)/.exec(refused)?.[1]);
+    assert.ok(price > 0.01, `the error names the price to pass: ${refused}`);
+
+    const below = await legacy.callTool("generate_image", { ...PRICEY, confirm_price_usd: 0.01 });
+    assert.match(errorText(below), /confirm_price_usd 0\.01 is below that price/);
+    assert.equal(fake.requests.length, 0, "a lower amount is no confirmation");
+
+    for (const client of [modern, legacy]) {
+      const before: number = fake.requests.length;
+      assertImage(await client.callTool("generate_image", { ...PRICEY, confirm_price_usd: price }));
+      assert.equal(fake.requests.length, before + 1, "the named price confirms");
+    }
+    for (const request of fake.requests) {
+      assert.ok(request.fields && !("confirm_price_usd" in request.fields), "never sent upstream");
+    }
+  });
+});
