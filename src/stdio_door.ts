@@ -44,14 +44,21 @@ export async function runStdioServer(
   Deno.addSignalListener("SIGINT", stop);
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
 
-  let services: Awaited<ReturnType<typeof import("./services.ts").createServices>> | undefined;
-  const images = lazyImageService(async () => {
-    const { createServices } = await import("./services.ts");
-    services = await createServices(config, { door: "mcp", logging });
-    return services.images;
-  });
+  type Services = Awaited<ReturnType<typeof import("./services.ts").createServices>>;
+  let services: Services | undefined;
+  let loading: Promise<Services> | undefined;
+  const loadServices = () =>
+    loading ??= import("./services.ts").then(async ({ createServices }) =>
+      services = await createServices(config, { door: "mcp", logging })
+    ).catch((error) => {
+      loading = undefined;
+      throw error;
+    });
+  const images = lazyImageService(async () => (await loadServices()).images);
 
-  const { createMcpServer, serveStdio } = await import("./mcp/mod.ts");
+  const { createMcpServer, serveStdio, TaskDrain } = await import("./mcp/mod.ts");
+  // Tasks live in the configured KV, opened with the rest of the core on first use.
+  const tasks = { kv: async () => (await loadServices()).kv, drain: new TaskDrain() };
   // PUBLIC_BASE_URL links must open for the client too: signed with the HTTP service's secret (in
   // the shared KV) when images are not public. Loaded on first use, like the rest of the core.
   let sign: ((file: string) => Promise<string>) | undefined;
@@ -82,7 +89,7 @@ export async function runStdioServer(
       config: linkConfig,
       principal: () => LOCAL_PRINCIPAL,
       redact: logging.redact,
-    }), { era, logging }), {
+    }), { era, logging, tasks }), {
     transport,
     onerror: (error) => log.debug("MCP stdio: {message}", { message: error.message }),
   });
@@ -104,6 +111,8 @@ export async function runStdioServer(
       generator.abortLocal(id, "cancelled because the MCP client disconnected");
     }
     await services.drain();
+    // The ends of tasks are written to KV once their jobs settle: before the KV closes.
+    await tasks.drain.drain();
     await services.close();
   }
   await logging[Symbol.asyncDispose]();

@@ -26,6 +26,7 @@ import {
   isLegacyRequest,
   type McpDoorContext,
   type ProtocolEra,
+  TaskDrain,
   WebStandardStreamableHTTPServerTransport,
 } from "../mcp/mod.ts";
 import {
@@ -63,6 +64,8 @@ export interface McpEndpoint extends AsyncDisposable {
   handle(c: Context<HttpEnv>): Promise<Response>;
   /** Stateful sessions open in this process (closes the idle ones first). */
   openSessions(): Promise<number>;
+  /** Waits until the ends of the tasks started here are recorded (after the jobs drained). */
+  drainTasks(): Promise<void>;
 }
 
 /** What the server factory of a 2026-era request needs to know about its HTTP request. */
@@ -155,6 +158,8 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   });
   const redact = options.logging?.redact ?? ((text: string) => text);
   const signer = new UrlSigner(kv, { now, ttlSeconds: config.imageUrlTtlSeconds });
+  // Generations as tasks: state in the shared KV, so any instance answers for any task.
+  const tasks = { kv: () => Promise.resolve(kv), drain: new TaskDrain() };
 
   /**
    * The MCP server for one principal. `baseUrl` is where this client reached the service: result
@@ -195,7 +200,12 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
             }),
         );
       },
-    }), { era, ...(options.logging ? { logging: options.logging } : {}), logScope: scope });
+    }), {
+      era,
+      ...(options.logging ? { logging: options.logging } : {}),
+      logScope: scope,
+      tasks,
+    });
   }
 
   // 2026-07-28: the SDK's per-request entry. Its factory learns who is calling from the HTTP
@@ -399,6 +409,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       await sessions.sweep();
       return sessions.size;
     },
+    drainTasks: () => tasks.drain.drain(),
     async [Symbol.asyncDispose]() {
       await modern.close();
       await sessions[Symbol.asyncDispose]();

@@ -9,6 +9,7 @@ import type { Caller, GenerationJob, ImageService, Principal } from "../core_typ
 import type { ClientTraits } from "./results.ts";
 import type { ToolExtra } from "./progress.ts";
 import type { ClientCapabilities, ProtocolEra } from "./sdk.ts";
+import type { McpTasks } from "./task_door.ts";
 
 /** What a door supplies for one server instance (see `createMcpServer`). */
 export interface McpDoorContext {
@@ -39,6 +40,8 @@ export interface McpContext extends McpDoorContext {
    * Undefined when nothing was declared (a stateless 2025 request never saw an `initialize`).
    */
   capabilities(extra?: ToolExtra): ClientCapabilities | undefined;
+  /** Generations as tasks, when the door serves them (see `task_door.ts`). */
+  readonly tasks?: McpTasks;
 }
 
 /** The caller of an MCP request, as the core takes it. */

@@ -17,3 +17,5 @@ export {
   WebStandardStreamableHTTPServerTransport,
 } from "./sdk.ts";
 export { FastStdioTransport } from "./fast_stdio.ts";
+export type { TaskSetup } from "./task_door.ts";
+export { TaskDrain } from "./tasks/mod.ts";

@@ -51,7 +51,11 @@ export function declaresTasksExtension(params: unknown): boolean {
   if (typeof params !== "object" || params === null) return false;
   const meta = (params as { _meta?: unknown })._meta;
   if (typeof meta !== "object" || meta === null) return false;
-  const capabilities = (meta as Record<string, unknown>)[CLIENT_CAPABILITIES_META];
+  return capabilitiesDeclareTasks((meta as Record<string, unknown>)[CLIENT_CAPABILITIES_META]);
+}
+
+/** True when client capabilities (one request's `clientCapabilities`) declare the extension. */
+export function capabilitiesDeclareTasks(capabilities: unknown): boolean {
   if (typeof capabilities !== "object" || capabilities === null) return false;
   const extensions = (capabilities as { extensions?: unknown }).extensions;
   if (typeof extensions !== "object" || extensions === null) return false;
