@@ -56,9 +56,9 @@ export async function runStdioServer(
     });
   const images = lazyImageService(async () => (await loadServices()).images);
 
-  const { createMcpServer, serveStdio, TaskDrain } = await import("./mcp/mod.ts");
+  const { createMcpServer, createTaskSetup, serveStdio } = await import("./mcp/mod.ts");
   // Tasks live in the configured KV, opened with the rest of the core on first use.
-  const tasks = { kv: async () => (await loadServices()).kv, drain: new TaskDrain() };
+  const tasks = createTaskSetup(async () => (await loadServices()).kv);
   // PUBLIC_BASE_URL links must open for the client too: signed with the HTTP service's secret (in
   // the shared KV) when images are not public. Loaded on first use, like the rest of the core.
   let sign: ((file: string) => Promise<string>) | undefined;
@@ -112,7 +112,7 @@ export async function runStdioServer(
     }
     await services.drain();
     // The ends of tasks are written to KV once their jobs settle: before the KV closes.
-    await tasks.drain.drain();
+    await tasks.drain();
     await services.close();
   }
   await logging[Symbol.asyncDispose]();

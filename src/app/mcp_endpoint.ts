@@ -22,11 +22,11 @@ import { getLog, type LoggingHandle, withLogScope } from "../log.ts";
 import {
   createMcpHandler,
   createMcpServer,
+  createTaskSetup,
   type ImageMcpServer,
   isLegacyRequest,
   type McpDoorContext,
   type ProtocolEra,
-  TaskDrain,
   WebStandardStreamableHTTPServerTransport,
 } from "../mcp/mod.ts";
 import {
@@ -159,7 +159,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   const redact = options.logging?.redact ?? ((text: string) => text);
   const signer = new UrlSigner(kv, { now, ttlSeconds: config.imageUrlTtlSeconds });
   // Generations as tasks: state in the shared KV, so any instance answers for any task.
-  const tasks = { kv: () => Promise.resolve(kv), drain: new TaskDrain() };
+  const tasks = createTaskSetup(() => Promise.resolve(kv));
 
   /**
    * The MCP server for one principal. `baseUrl` is where this client reached the service: result
@@ -409,7 +409,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       await sessions.sweep();
       return sessions.size;
     },
-    drainTasks: () => tasks.drain.drain(),
+    drainTasks: () => tasks.drain(),
     async [Symbol.asyncDispose]() {
       await modern.close();
       await sessions[Symbol.asyncDispose]();

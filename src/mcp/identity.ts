@@ -35,6 +35,14 @@ export const LEGACY_TASKS_CAPABILITY = Object.freeze({
   requests: { tools: { call: {} } },
 });
 
+/** The 2026-07-28 tasks extension's identifier. */
+export const TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
+
+/** What a 2026-era server adds to its capabilities (`server/discover`) for the tasks extension. */
+export const TASKS_EXTENSION_CAPABILITIES = Object.freeze({
+  extensions: Object.freeze({ [TASKS_EXTENSION]: Object.freeze({}) }),
+});
+
 /**
  * Capabilities of the 2025-era `initialize` answer, as the SDK announces them once the tools,
  * resources and prompts are registered (and the 2025-11-25 tasks the server factory adds).

@@ -17,5 +17,4 @@ export {
   WebStandardStreamableHTTPServerTransport,
 } from "./sdk.ts";
 export { FastStdioTransport } from "./fast_stdio.ts";
-export type { TaskSetup } from "./task_door.ts";
-export { TaskDrain } from "./tasks/mod.ts";
+export { createTaskSetup, type TaskSetup } from "./task_door.ts";

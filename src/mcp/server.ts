@@ -11,9 +11,10 @@ import {
   INSTRUCTIONS,
   LEGACY_TASKS_CAPABILITY,
   SERVER_INFO,
+  TASKS_EXTENSION_CAPABILITIES,
 } from "./identity.ts";
 import { clientView } from "./client_view.ts";
-import type { McpContext, McpDoorContext } from "./context.ts";
+import type { McpContext, McpDoorContext, McpTasks } from "./context.ts";
 import { registerPrompts } from "./prompts.ts";
 import { registerImageResources } from "./resources.ts";
 import {
@@ -29,8 +30,7 @@ import { registerGenerateImageTool } from "./tools/generate_image.ts";
 import { registerGetImageTool } from "./tools/get_image.ts";
 import { registerListImagesTool } from "./tools/list_images.ts";
 import { registerListModelsTool } from "./tools/list_models.ts";
-import { captureToolHandlers, installTasks, type McpTasks, type TaskSetup } from "./task_door.ts";
-import { TASKS_EXTENSION_CAPABILITIES } from "./tasks/mod.ts";
+import { captureToolHandlers, installTasks, type TaskSetup } from "./task_door.ts";
 
 const MCP_LEVEL: Record<LogTapeLevel, LoggingLevel> = {
   trace: "debug",

@@ -10,26 +10,29 @@
  */
 import { z } from "zod";
 import { systemClock } from "../clock.ts";
-import type { GenerationJob, StartOptions } from "../core_types.ts";
-import type { McpContext } from "./context.ts";
+import type { McpContext, McpTasks } from "./context.ts";
 import { createProgressReporter, type ToolExtra } from "./progress.ts";
 import { ProtocolError as DoorProtocolError } from "./protocol_error.ts";
-import { type CallToolResult, type McpServer, ProtocolError } from "./sdk.ts";
 import {
-  capabilitiesDeclareTasks,
-  CLIENT_CAPABILITIES_META,
-  createTaskResultRenderer,
-  extensionCreateTaskResult,
+  type CallToolResult,
+  CLIENT_CAPABILITIES_META_KEY,
+  type McpServer,
+  ProtocolError,
+} from "./sdk.ts";
+import type {
   ExtensionTaskMethods,
-  legacyCreateTaskResult,
-  legacyStatusNotification,
   LegacyTaskMethods,
-  requestedTask,
-  type TaskDrain,
-  type TaskRequest,
+  TaskDrain,
+  TaskRequest,
   TaskService,
-  type TaskSupport,
+  TaskSupport,
 } from "./tasks/mod.ts";
+
+/**
+ * The task modules, loaded with the first tool call or `tasks/*` request: they reach the KV
+ * helpers, which the stdio door must not load before its first tool call.
+ */
+const taskModules = () => import("./tasks/mod.ts");
 
 /** The tools that may run as tasks: the generations (minutes long, paid for). */
 const TASK_TOOLS: ReadonlySet<string> = new Set(["generate_image", "edit_image"]);
@@ -43,20 +46,20 @@ function taskSupportOf(tool: string): TaskSupport {
 export interface TaskSetup {
   /** The KV every instance shares (the stdio door opens it on first use). */
   kv(): Promise<Deno.Kv>;
-  /** Tracks task ends still being recorded; the door's shutdown drains it. */
-  readonly drain: TaskDrain;
+  /** Where task ends still being recorded are tracked (made with the first task). */
+  drainer(): Promise<TaskDrain>;
+  /** Waits until the ends of the tasks started in this process are recorded (before the KV closes). */
+  drain(): Promise<void>;
 }
 
-/** Task support of one server instance, as the generation tools see it. */
-export interface McpTasks {
-  /**
-   * Starts the tool call in `extra` as a task when its client asked for one, answering with the
-   * era's `CreateTaskResult`; undefined when the call is to run as a plain call.
-   */
-  start(
-    extra: ToolExtra,
-    start: (options: StartOptions) => Promise<GenerationJob>,
-  ): Promise<CallToolResult | undefined>;
+/** The task setup of a door whose KV is `kv()`. */
+export function createTaskSetup(kv: () => Promise<Deno.Kv>): TaskSetup {
+  let drainer: Promise<TaskDrain> | undefined;
+  return {
+    kv,
+    drainer: () => drainer ??= taskModules().then(({ TaskDrain }) => new TaskDrain()),
+    drain: async () => await (await drainer)?.drain(),
+  };
 }
 
 /** What the `tools/call` wrapper learnt of one call (keyed by the request's handler context). */
@@ -125,20 +128,21 @@ export function installTasks(
   const calls = new WeakMap<ToolExtra, ToolCall>();
   let service: Promise<TaskService> | undefined;
   const tasks = () =>
-    service ??= setup.kv().then((kv) =>
-      new TaskService({
+    service ??= (async () => {
+      const { TaskService, createTaskResultRenderer } = await taskModules();
+      return new TaskService({
         images: ctx.images,
-        kv,
+        kv: await setup.kv(),
         now: systemClock,
-        drain: setup.drain,
+        drain: await setup.drainer(),
         render: createTaskResultRenderer({
           images: ctx.images,
           config: ctx.config,
           client: () => ctx.client(),
           redact: ctx.redact,
         }),
-      })
-    );
+      });
+    })();
   const low = server.server;
   const { call, list } = handlers;
   if (call) {
@@ -146,7 +150,9 @@ export function installTasks(
       answering(async () => {
         const params = request.params as Record<string, unknown>;
         const tool = String(params.name);
-        const task = ctx.era === "legacy" ? requestedTask(tool, params, taskSupportOf(tool)) : null;
+        const task = ctx.era === "legacy"
+          ? (await taskModules()).requestedTask(tool, params, taskSupportOf(tool))
+          : null;
         calls.set(extra, { tool, task });
         return await call(request, extra) as CallToolResult;
       }));
@@ -165,9 +171,17 @@ export function installTasks(
         } as never;
       });
     }
-    registerLegacyMethods(server, ctx, async () => new LegacyTaskMethods(await tasks()));
+    registerLegacyMethods(
+      server,
+      ctx,
+      async () => new (await taskModules()).LegacyTaskMethods(await tasks()),
+    );
   } else {
-    registerExtensionMethods(server, ctx, async () => new ExtensionTaskMethods(await tasks()));
+    registerExtensionMethods(
+      server,
+      ctx,
+      async () => new (await taskModules()).ExtensionTaskMethods(await tasks()),
+    );
   }
 
   return {
@@ -176,6 +190,12 @@ export function installTasks(
       if (!found || !TASK_TOOLS.has(found.tool)) return undefined;
       const principal = ctx.principal(extra);
       const partialImages = ctx.config.mcpPartialImages;
+      const {
+        capabilitiesDeclareTasks,
+        extensionCreateTaskResult,
+        legacyCreateTaskResult,
+        legacyStatusNotification,
+      } = await taskModules();
       if (ctx.era === "modern") {
         if (!capabilitiesDeclareTasks(ctx.capabilities(extra))) return undefined;
         const view = await (await tasks()).start({
@@ -267,7 +287,7 @@ function registerExtensionMethods(
     ...params,
     _meta: {
       ...params._meta as Record<string, unknown> | undefined,
-      [CLIENT_CAPABILITIES_META]: ctx.capabilities(extra),
+      [CLIENT_CAPABILITIES_META_KEY]: ctx.capabilities(extra),
     },
   });
   for (const method of ["get", "update", "cancel"] as const) {

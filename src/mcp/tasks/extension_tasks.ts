@@ -13,15 +13,12 @@ import { ERROR_CODES, ProtocolError } from "../protocol_error.ts";
 import { asProtocolErrors, commonTaskFields, paramsObject, taskIdParam } from "./params.ts";
 import { TaskError, type TaskService, type TaskView, type ToolResult } from "./task_service.ts";
 
-/** The extension's identifier. */
-export const TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
+import { TASKS_EXTENSION } from "../identity.ts";
+
+/** The extension's identifier, and what this server adds to its capabilities for it. */
+export { TASKS_EXTENSION, TASKS_EXTENSION_CAPABILITIES } from "../identity.ts";
 /** The request `_meta` key holding the client's capabilities for that request. */
 export const CLIENT_CAPABILITIES_META = "io.modelcontextprotocol/clientCapabilities";
-
-/** What this server adds to its capabilities (`server/discover`) for the extension. */
-export const TASKS_EXTENSION_CAPABILITIES = Object.freeze({
-  extensions: Object.freeze({ [TASKS_EXTENSION]: Object.freeze({}) }),
-});
 
 /** A task as the extension carries it. */
 export interface ExtensionTask {
