@@ -135,6 +135,8 @@ export async function startHttpService(
         await http[Symbol.asyncDispose]();
         await Promise.race([server.shutdown(), deadline]);
         await Promise.race([services.drain(), deadline]);
+        // MCP tasks record their ends in KV once their jobs settle: before the KV closes.
+        await Promise.race([http.drainMcpTasks(), deadline]);
         await services.close();
       })();
       return shuttingDown;

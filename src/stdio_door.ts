@@ -58,8 +58,12 @@ export async function runStdioServer(
       });
   const images = lazyImageService(async () => (await core()).images);
 
-  const { createMcpServer, createPriceGate, serveStdio } = await import("./mcp/mod.ts");
+  const { createMcpServer, createPriceGate, createTaskSetup, serveStdio } = await import(
+    "./mcp/mod.ts"
+  );
   const confirm = createPriceGate(config, core, systemClock);
+  // Tasks live in the configured KV, opened with the rest of the core on first use.
+  const tasks = createTaskSetup(async () => (await core()).kv);
   // PUBLIC_BASE_URL links must open for the client too: signed with the HTTP service's secret (in
   // the shared KV) when images are not public. Loaded on first use, like the rest of the core.
   let sign: ((file: string) => Promise<string>) | undefined;
@@ -91,7 +95,7 @@ export async function runStdioServer(
       principal: () => LOCAL_PRINCIPAL,
       redact: logging.redact,
       confirm,
-    }), { era, logging }), {
+    }), { era, logging, tasks }), {
     transport,
     onerror: (error) => log.debug("MCP stdio: {message}", { message: error.message }),
   });
@@ -113,6 +117,8 @@ export async function runStdioServer(
       generator.abortLocal(id, "cancelled because the MCP client disconnected");
     }
     await services.drain();
+    // The ends of tasks are written to KV once their jobs settle: before the KV closes.
+    await tasks.drain();
     await services.close();
   }
   await logging[Symbol.asyncDispose]();

@@ -29,6 +29,8 @@ export interface ComposedHttpApp extends AsyncDisposable {
   readonly app: HttpApp;
   /** Stateful MCP sessions open in this process (idle ones are closed first). */
   openMcpSessions(): Promise<number>;
+  /** Waits until the ends of MCP tasks started here are recorded (before the KV closes). */
+  drainMcpTasks(): Promise<void>;
 }
 
 /** Builds the whole HTTP app over `services`; dispose it to end open MCP sessions. */
@@ -93,6 +95,7 @@ export function createHttpApp(services: Services, options: HttpAppOptions = {}):
   return {
     app,
     openMcpSessions: () => mcp.openSessions(),
+    drainMcpTasks: () => mcp.drainTasks(),
     [Symbol.asyncDispose]: () => mcp[Symbol.asyncDispose](),
   };
 }

@@ -24,6 +24,7 @@ import {
   createMcpHandler,
   createMcpServer,
   createPriceGate,
+  createTaskSetup,
   type ImageMcpServer,
   isLegacyRequest,
   type McpDoorContext,
@@ -67,6 +68,8 @@ export interface McpEndpoint extends AsyncDisposable {
   handle(c: Context<HttpEnv>): Promise<Response>;
   /** Stateful sessions open in this process (closes the idle ones first). */
   openSessions(): Promise<number>;
+  /** Waits until the ends of the tasks started here are recorded (after the jobs drained). */
+  drainTasks(): Promise<void>;
 }
 
 /** What the server factory of a 2026-era request needs to know about its HTTP request. */
@@ -161,6 +164,8 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   const signer = new UrlSigner(kv, { now, ttlSeconds: config.imageUrlTtlSeconds });
   const { registry } = options;
   const confirm = createPriceGate(config, () => Promise.resolve({ registry, kv }), now);
+  // Generations as tasks: state in the shared KV, so any instance answers for any task.
+  const tasks = createTaskSetup(() => Promise.resolve(kv));
 
   /**
    * The MCP server for one principal. `baseUrl` is where this client reached the service: result
@@ -202,7 +207,12 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
             }),
         );
       },
-    }), { era, ...(options.logging ? { logging: options.logging } : {}), logScope: scope });
+    }), {
+      era,
+      ...(options.logging ? { logging: options.logging } : {}),
+      logScope: scope,
+      tasks,
+    });
   }
 
   // 2026-07-28: the SDK's per-request entry. Its factory learns who is calling from the HTTP
@@ -406,6 +416,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       await sessions.sweep();
       return sessions.size;
     },
+    drainTasks: () => tasks.drain(),
     async [Symbol.asyncDispose]() {
       await modern.close();
       await sessions[Symbol.asyncDispose]();

@@ -5,11 +5,17 @@
  * @module
  */
 import type { Config } from "../config.ts";
-import type { Caller, GenerationJob, ImageService, Principal } from "../core_types.ts";
+import type {
+  Caller,
+  GenerationJob,
+  ImageService,
+  Principal,
+  StartOptions,
+} from "../core_types.ts";
 import type { PriceGate } from "./confirm/mod.ts";
 import type { ClientTraits } from "./results.ts";
 import type { ToolExtra } from "./progress.ts";
-import type { ClientCapabilities, ProtocolEra } from "./sdk.ts";
+import type { CallToolResult, ClientCapabilities, ProtocolEra } from "./sdk.ts";
 
 /** What a door supplies for one server instance (see `createMcpServer`). */
 export interface McpDoorContext {
@@ -30,6 +36,18 @@ export interface McpDoorContext {
   onJobStarted?(extra: ToolExtra, job: GenerationJob): Promise<void>;
 }
 
+/** Task support of one server instance, as the generation tools see it (`task_door.ts`). */
+export interface McpTasks {
+  /**
+   * Starts the tool call in `extra` as a task when its client asked for one, answering with the
+   * era's `CreateTaskResult`; undefined when the call is to run as a plain call.
+   */
+  start(
+    extra: ToolExtra,
+    start: (options: StartOptions) => Promise<GenerationJob>,
+  ): Promise<CallToolResult | undefined>;
+}
+
 /** Shared context of the MCP server's handlers: the door's part plus the client's. */
 export interface McpContext extends McpDoorContext {
   /**
@@ -45,6 +63,8 @@ export interface McpContext extends McpDoorContext {
    * Undefined when nothing was declared (a stateless 2025 request never saw an `initialize`).
    */
   capabilities(extra?: ToolExtra): ClientCapabilities | undefined;
+  /** Generations as tasks, when the door serves them (see `task_door.ts`). */
+  readonly tasks?: McpTasks;
 }
 
 /** The caller of an MCP request, as the core takes it. */

@@ -24,13 +24,36 @@ export const DECLARED_CAPABILITIES = Object.freeze({
   completions: {},
 });
 
-/** Capabilities as the SDK announces them once the tools, resources and prompts are registered. */
+/**
+ * `capabilities.tasks` of a 2025-era server (2025-11-25 tasks): `tasks/list`, `tasks/cancel` and
+ * task-augmented `tools/call`. Here, not in `tasks/`, so the early `initialize` answer needs no
+ * more than this module.
+ */
+export const LEGACY_TASKS_CAPABILITY = Object.freeze({
+  list: {},
+  cancel: {},
+  requests: { tools: { call: {} } },
+});
+
+/** The 2026-07-28 tasks extension's identifier. */
+export const TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
+
+/** What a 2026-era server adds to its capabilities (`server/discover`) for the tasks extension. */
+export const TASKS_EXTENSION_CAPABILITIES = Object.freeze({
+  extensions: Object.freeze({ [TASKS_EXTENSION]: Object.freeze({}) }),
+});
+
+/**
+ * Capabilities of the 2025-era `initialize` answer, as the SDK announces them once the tools,
+ * resources and prompts are registered (and the 2025-11-25 tasks the server factory adds).
+ */
 export const ANNOUNCED_CAPABILITIES = Object.freeze({
   logging: {},
   tools: { listChanged: true },
   resources: { listChanged: true },
   prompts: { listChanged: true },
   completions: {},
+  tasks: LEGACY_TASKS_CAPABILITY,
 });
 
 /**

@@ -18,3 +18,4 @@ export {
   WebStandardStreamableHTTPServerTransport,
 } from "./sdk.ts";
 export { FastStdioTransport } from "./fast_stdio.ts";
+export { createTaskSetup, type TaskSetup } from "./task_door.ts";

@@ -1,7 +1,8 @@
 /**
- * The flow shared by `generate_image` and `edit_image`: start the job with the caller's abort
- * signal, report progress, and answer with the images — or, when the job outlives
- * `MCP_LONG_JOB_SECONDS`, with the pending ids while the job finishes in the background.
+ * The flow shared by `generate_image` and `edit_image`: for a client that asked for a task (see
+ * `task_door.ts`), start the job as a task and answer with it at once; otherwise start the job
+ * with the caller's abort signal, report progress, and answer with the images — or, when the job
+ * outlives `MCP_LONG_JOB_SECONDS`, with the pending ids while the job finishes in the background.
  *
  * @module
  */
@@ -20,6 +21,12 @@ export async function runJobTool(
   extra: ToolExtra,
   start: (options: StartOptions) => Promise<GenerationJob>,
 ): Promise<CallToolResult> {
+  try {
+    const task = await ctx.tasks?.start(extra, start);
+    if (task) return task;
+  } catch (error) {
+    return errorResult(error, ctx.redact);
+  }
   const progress = createProgressReporter(extra);
   let job: GenerationJob | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;

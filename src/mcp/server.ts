@@ -6,9 +6,15 @@
  */
 import type { LogLevel as LogTapeLevel } from "@logtape/logtape";
 import { type LoggingHandle, logScopeOf } from "../log.ts";
-import { DECLARED_CAPABILITIES, INSTRUCTIONS, SERVER_INFO } from "./identity.ts";
+import {
+  DECLARED_CAPABILITIES,
+  INSTRUCTIONS,
+  LEGACY_TASKS_CAPABILITY,
+  SERVER_INFO,
+  TASKS_EXTENSION_CAPABILITIES,
+} from "./identity.ts";
 import { clientView } from "./client_view.ts";
-import type { McpContext, McpDoorContext } from "./context.ts";
+import type { McpContext, McpDoorContext, McpTasks } from "./context.ts";
 import { registerPrompts } from "./prompts.ts";
 import { registerImageResources } from "./resources.ts";
 import {
@@ -24,6 +30,7 @@ import { registerGenerateImageTool } from "./tools/generate_image.ts";
 import { registerGetImageTool } from "./tools/get_image.ts";
 import { registerListImagesTool } from "./tools/list_images.ts";
 import { registerListModelsTool } from "./tools/list_models.ts";
+import { captureToolHandlers, installTasks, type TaskSetup } from "./task_door.ts";
 
 const MCP_LEVEL: Record<LogTapeLevel, LoggingLevel> = {
   trace: "debug",
@@ -64,6 +71,22 @@ export interface McpServerOptions {
    * its own work, never another user's. Unset (stdio: one local user), every record is forwarded.
    */
   logScope?: string;
+  /**
+   * Serve `generate_image` and `edit_image` as tasks to clients that ask (2026-07-28 extension,
+   * 2025-11-25 `params.task`), and the era's `tasks/*` methods. Unset, every call runs as before.
+   */
+  tasks?: TaskSetup;
+}
+
+/** The capabilities an instance of `era` declares (tasks in the era's own way, when served). */
+function capabilitiesOf(era: ProtocolEra, tasks: boolean) {
+  // Without `tools` here the SDK installs its tools/* handlers (and declares `tools`) at the first
+  // registerTool, where captureToolHandlers sees them.
+  const { tools: _, ...declared } = structuredClone(DECLARED_CAPABILITIES);
+  if (!tasks) return declared;
+  return era === "modern"
+    ? { ...declared, extensions: structuredClone(TASKS_EXTENSION_CAPABILITIES.extensions) }
+    : { ...declared, tasks: structuredClone(LEGACY_TASKS_CAPABILITY) };
 }
 
 /** An MCP server with every tool, resource and prompt registered, and the context they share. */
@@ -83,7 +106,7 @@ export function createMcpServer(
   const server = new McpServer(
     { ...SERVER_INFO },
     {
-      capabilities: structuredClone(DECLARED_CAPABILITIES),
+      capabilities: capabilitiesOf(era, options.tasks !== undefined),
       instructions: INSTRUCTIONS,
       // The eval-free validator: Deno Deploy forbids the code generation Ajv relies on, and one
       // validator everywhere means the tested path is the deployed one.
@@ -91,18 +114,25 @@ export function createMcpServer(
       cacheHints: CACHE_HINTS,
     },
   );
+  let tasks: McpTasks | undefined;
   const ctx: McpContext = {
     ...makeContext(server),
     era,
     client: (extra) => ({ name: clientView(server, era, extra).info?.name }),
     capabilities: (extra) => clientView(server, era, extra).capabilities,
+    get tasks() {
+      return tasks;
+    },
   };
-  registerGenerateImageTool(server, ctx);
-  registerEditImageTool(server, ctx);
-  registerGetImageTool(server, ctx);
-  registerListImagesTool(server, ctx);
-  if (ctx.config.mcpAllowDelete) registerDeleteImageTool(server, ctx);
-  registerListModelsTool(server, ctx);
+  const handlers = captureToolHandlers(server, () => {
+    registerGenerateImageTool(server, ctx);
+    registerEditImageTool(server, ctx);
+    registerGetImageTool(server, ctx);
+    registerListImagesTool(server, ctx);
+    if (ctx.config.mcpAllowDelete) registerDeleteImageTool(server, ctx);
+    registerListModelsTool(server, ctx);
+  });
+  if (options.tasks) tasks = installTasks(server, ctx, options.tasks, handlers);
   registerImageResources(server, ctx);
   registerPrompts(server);
   const remove = options.logging?.addListener((record, message) => {

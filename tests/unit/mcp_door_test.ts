@@ -9,6 +9,7 @@ import { z } from "zod";
 import { resolveConfig } from "../../src/config.ts";
 import { FastStdioTransport } from "../../src/mcp/fast_stdio.ts";
 import { createMcpServer } from "../../src/mcp/server.ts";
+import { createTaskSetup } from "../../src/mcp/task_door.ts";
 import { createMcpHandler, type ProtocolEra, serveStdio } from "../../src/mcp/sdk.ts";
 import { FakeImageService } from "../support/fake_image_service.ts";
 import { initializeLine, PROTOCOL_VERSION } from "../e2e/support/initialize.ts";
@@ -21,7 +22,10 @@ const ENVELOPE = {
   "io.modelcontextprotocol/clientInfo": { name: "door-test", version: "1.0.0" },
 };
 
-/** The project's server plus a `tasks/get` answering with the era it ran in. */
+/**
+ * The project's server as the doors build it (serving tasks, so the capabilities are the doors'),
+ * with its `tasks/get` replaced by one answering with the era it ran in.
+ */
 function factory({ era }: { era: ProtocolEra }) {
   const config = resolveConfig({ env: { DATA_DIR: "/tmp/unused", KV_PATH: ":memory:" } });
   const server = createMcpServer(() => ({
@@ -29,7 +33,7 @@ function factory({ era }: { era: ProtocolEra }) {
     config,
     principal: () => ({ id: "local", name: "local", role: "admin" }),
     redact: (text) => text,
-  }), { era });
+  }), { era, tasks: createTaskSetup(() => Promise.reject(new Error("No KV in this test"))) });
   server.server.setRequestHandler(
     "tasks/get",
     { params: z.looseObject({ taskId: z.string() }) },

@@ -13,15 +13,12 @@ import { ERROR_CODES, ProtocolError } from "../protocol_error.ts";
 import { asProtocolErrors, commonTaskFields, paramsObject, taskIdParam } from "./params.ts";
 import { TaskError, type TaskService, type TaskView, type ToolResult } from "./task_service.ts";
 
-/** The extension's identifier. */
-export const TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
+import { TASKS_EXTENSION } from "../identity.ts";
+
+/** The extension's identifier, and what this server adds to its capabilities for it. */
+export { TASKS_EXTENSION, TASKS_EXTENSION_CAPABILITIES } from "../identity.ts";
 /** The request `_meta` key holding the client's capabilities for that request. */
 export const CLIENT_CAPABILITIES_META = "io.modelcontextprotocol/clientCapabilities";
-
-/** What this server adds to its capabilities (`server/discover`) for the extension. */
-export const TASKS_EXTENSION_CAPABILITIES = Object.freeze({
-  extensions: Object.freeze({ [TASKS_EXTENSION]: Object.freeze({}) }),
-});
 
 /** A task as the extension carries it. */
 export interface ExtensionTask {
@@ -51,7 +48,11 @@ export function declaresTasksExtension(params: unknown): boolean {
   if (typeof params !== "object" || params === null) return false;
   const meta = (params as { _meta?: unknown })._meta;
   if (typeof meta !== "object" || meta === null) return false;
-  const capabilities = (meta as Record<string, unknown>)[CLIENT_CAPABILITIES_META];
+  return capabilitiesDeclareTasks((meta as Record<string, unknown>)[CLIENT_CAPABILITIES_META]);
+}
+
+/** True when client capabilities (one request's `clientCapabilities`) declare the extension. */
+export function capabilitiesDeclareTasks(capabilities: unknown): boolean {
   if (typeof capabilities !== "object" || capabilities === null) return false;
   const extensions = (capabilities as { extensions?: unknown }).extensions;
   if (typeof extensions !== "object" || extensions === null) return false;

@@ -18,11 +18,7 @@ export const RELATED_TASK_META = "io.modelcontextprotocol/related-task";
 export const MODEL_IMMEDIATE_RESPONSE_META = "io.modelcontextprotocol/model-immediate-response";
 
 /** `capabilities.tasks` of this server: list, cancel, and task-augmented `tools/call`. */
-export const LEGACY_TASKS_CAPABILITY = Object.freeze({
-  list: {},
-  cancel: {},
-  requests: { tools: { call: {} } },
-});
+export { LEGACY_TASKS_CAPABILITY } from "../identity.ts";
 
 /** How a tool takes task augmentation (`execution.taskSupport`). */
 export type TaskSupport = "forbidden" | "optional" | "required";

@@ -9,6 +9,7 @@ export {
   DEFAULT_TTL_POLICY,
   grantedTtl,
   type StartTask,
+  TaskDrain,
   TaskError,
   type TaskOutcome,
   type TaskResultRenderer,
@@ -34,6 +35,7 @@ export {
   type TaskSupport,
 } from "./legacy_tasks.ts";
 export {
+  capabilitiesDeclareTasks,
   CLIENT_CAPABILITIES_META,
   declaresTasksExtension,
   type DetailedTask,

@@ -127,6 +127,28 @@ export interface TaskServiceDeps {
   ttl?: TaskTtlPolicy;
   /** Suggested poll interval (default 2 s: generations take seconds to minutes). */
   pollIntervalMs?: number;
+  /** Where the ends of tasks still being recorded are tracked (shared by a door's instances). */
+  drain?: TaskDrain;
+}
+
+/**
+ * The task ends still being written to KV, for every {@link TaskService} of a process (a door
+ * builds one service per server instance): its shutdown awaits {@link TaskDrain.drain} before it
+ * closes the KV.
+ */
+export class TaskDrain {
+  #settling = new Set<Promise<void>>();
+
+  /** Tracks `settled` until it settles. */
+  track(settled: Promise<void>): void {
+    this.#settling.add(settled);
+    settled.finally(() => this.#settling.delete(settled));
+  }
+
+  /** Waits until every tracked task end has been recorded. */
+  async drain(): Promise<void> {
+    while (this.#settling.size > 0) await Promise.allSettled([...this.#settling]);
+  }
 }
 
 /** The core caller a task acts as: its owner, through the MCP door. */
@@ -158,7 +180,7 @@ export class TaskService {
   #store: TaskStore;
   #ttl: TaskTtlPolicy;
   #pollIntervalMs: number;
-  #settling = new Set<Promise<void>>();
+  #drain: TaskDrain;
 
   /** Creates the service. */
   constructor(deps: TaskServiceDeps) {
@@ -166,6 +188,7 @@ export class TaskService {
     this.#store = new TaskStore(deps.kv);
     this.#ttl = deps.ttl ?? DEFAULT_TTL_POLICY;
     this.#pollIntervalMs = deps.pollIntervalMs ?? 2000;
+    this.#drain = deps.drain ?? new TaskDrain();
   }
 
   /**
@@ -232,6 +255,8 @@ export class TaskService {
         ttlMs: grantedTtl(input.ttlMs, this.#ttl),
       }, latest);
       created = true;
+      // A stage reported while the record was being written is not in it yet.
+      report();
     } catch (error) {
       // Nobody could ever ask for the result: do not pay for it.
       job.cancel("the task could not be recorded");
@@ -251,14 +276,13 @@ export class TaskService {
         });
       }
     });
-    this.#settling.add(settled);
-    settled.finally(() => this.#settling.delete(settled));
+    this.#drain.track(settled);
     return this.#working(record);
   }
 
   /** Waits until every task started here has recorded its end (before closing the KV). */
   async drain(): Promise<void> {
-    while (this.#settling.size > 0) await Promise.allSettled([...this.#settling]);
+    await this.#drain.drain();
   }
 
   /** The task as `principal` may see it; a TaskError when unknown, expired or someone else's. */
