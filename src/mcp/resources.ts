@@ -5,6 +5,7 @@
  * @module
  */
 import { encodeBase64 } from "../encoding.ts";
+import { AppError } from "../errors.ts";
 import type { ImageRecord } from "../core_types.ts";
 import { callerOf, type McpContext } from "./context.ts";
 import { type McpServer, ProtocolError, ResourceNotFoundError, ResourceTemplate } from "./sdk.ts";
@@ -15,6 +16,24 @@ const INVALID_PARAMS = -32602;
 /** A resource that does not exist: `-32602` with `data: { uri }` in both eras (SDK v2). */
 function notFound(uri: URL, id: string): ResourceNotFoundError {
   return new ResourceNotFoundError(uri.href, `Image not found: no image has id "${id}"`);
+}
+
+/**
+ * Reads through `read`, answering a refusal of the caller (another key's image, a bad id) as
+ * `-32602` with `data: { uri, kind }` instead of the SDK's internal error.
+ */
+async function readAs<T>(uri: URL, read: () => Promise<T>, redact: (text: string) => string) {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof AppError && (error.kind === "forbidden" || error.kind === "validation")) {
+      throw new ProtocolError(INVALID_PARAMS, redact(error.message), {
+        uri: uri.href,
+        kind: error.kind,
+      });
+    }
+    throw error;
+  }
 }
 
 /** Images per `resources/list` page (newest first; `nextCursor` leads to older ones). */
@@ -65,7 +84,7 @@ export function registerImageResources(server: McpServer, ctx: McpContext): void
     },
     async (uri, variables, extra) => {
       const id = idOf(variables);
-      const found = await ctx.images.read(id, callerOf(ctx, extra));
+      const found = await readAs(uri, () => ctx.images.read(id, callerOf(ctx, extra)), ctx.redact);
       if (!found) throw notFound(uri, id);
       return {
         contents: [{ uri: uri.href, mimeType: found.record.mime, blob: encodeBase64(found.bytes) }],
@@ -85,10 +104,11 @@ export function registerImageResources(server: McpServer, ctx: McpContext): void
     },
     async (uri, variables, extra) => {
       const id = idOf(variables);
-      const shaped = await ctx.images.view(id, callerOf(ctx, extra), {
-        maxBytes: ctx.config.mcpResultMaxBytes,
-        maxSide: ctx.config.mcpPreviewMaxSide,
-      });
+      const shaped = await readAs(uri, () =>
+        ctx.images.view(id, callerOf(ctx, extra), {
+          maxBytes: ctx.config.mcpResultMaxBytes,
+          maxSide: ctx.config.mcpPreviewMaxSide,
+        }), ctx.redact);
       if (!shaped) throw notFound(uri, id);
       return {
         contents: [{
