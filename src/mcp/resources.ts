@@ -19,18 +19,19 @@ function notFound(uri: URL, id: string): ResourceNotFoundError {
 }
 
 /**
- * Reads through `read`, answering a refusal of the caller (another key's image, a bad id) as
- * `-32602` with `data: { uri, kind }` instead of the SDK's internal error.
+ * Runs `work`, answering a refusal of the caller (another key's image, a bad id or cursor) as
+ * `-32602` with `data: { ...data, kind }` instead of the SDK's internal error.
  */
-async function readAs<T>(uri: URL, read: () => Promise<T>, redact: (text: string) => string) {
+async function refusalsAsInvalidParams<T>(
+  work: () => Promise<T>,
+  redact: (text: string) => string,
+  data: Record<string, unknown>,
+): Promise<T> {
   try {
-    return await read();
+    return await work();
   } catch (error) {
     if (error instanceof AppError && (error.kind === "forbidden" || error.kind === "validation")) {
-      throw new ProtocolError(INVALID_PARAMS, redact(error.message), {
-        uri: uri.href,
-        kind: error.kind,
-      });
+      throw new ProtocolError(INVALID_PARAMS, redact(error.message), { ...data, kind: error.kind });
     }
     throw error;
   }
@@ -84,7 +85,11 @@ export function registerImageResources(server: McpServer, ctx: McpContext): void
     },
     async (uri, variables, extra) => {
       const id = idOf(variables);
-      const found = await readAs(uri, () => ctx.images.read(id, callerOf(ctx, extra)), ctx.redact);
+      const found = await refusalsAsInvalidParams(
+        () => ctx.images.read(id, callerOf(ctx, extra)),
+        ctx.redact,
+        { uri: uri.href },
+      );
       if (!found) throw notFound(uri, id);
       return {
         contents: [{ uri: uri.href, mimeType: found.record.mime, blob: encodeBase64(found.bytes) }],
@@ -104,11 +109,15 @@ export function registerImageResources(server: McpServer, ctx: McpContext): void
     },
     async (uri, variables, extra) => {
       const id = idOf(variables);
-      const shaped = await readAs(uri, () =>
-        ctx.images.view(id, callerOf(ctx, extra), {
-          maxBytes: ctx.config.mcpResultMaxBytes,
-          maxSide: ctx.config.mcpPreviewMaxSide,
-        }), ctx.redact);
+      const shaped = await refusalsAsInvalidParams(
+        () =>
+          ctx.images.view(id, callerOf(ctx, extra), {
+            maxBytes: ctx.config.mcpResultMaxBytes,
+            maxSide: ctx.config.mcpPreviewMaxSide,
+          }),
+        ctx.redact,
+        { uri: uri.href },
+      );
       if (!shaped) throw notFound(uri, id);
       return {
         contents: [{
@@ -122,10 +131,16 @@ export function registerImageResources(server: McpServer, ctx: McpContext): void
   // The SDK lists template resources without paging; answer `resources/list` with the catalog's
   // own cursor so every image can be reached, newest first.
   server.server.setRequestHandler("resources/list", async (request, extra) => {
-    const page = await ctx.images.list(callerOf(ctx, extra), {
-      limit: LISTED_IMAGES,
-      ...(request.params?.cursor ? { cursor: request.params.cursor } : {}),
-    });
+    const cursor = request.params?.cursor;
+    const page = await refusalsAsInvalidParams(
+      () =>
+        ctx.images.list(callerOf(ctx, extra), {
+          limit: LISTED_IMAGES,
+          ...(cursor ? { cursor } : {}),
+        }),
+      ctx.redact,
+      { cursor },
+    );
     return {
       resources: page.items.map((record) => listing(record)),
       ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),

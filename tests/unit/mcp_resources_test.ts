@@ -86,3 +86,16 @@ Deno.test("another key's image is -32602 naming its URI and why, never an intern
     );
   }
 });
+
+Deno.test("a resources/list cursor that is no cursor is -32602 naming it", async () => {
+  const images = new FakeImageService();
+  await using session = await connect(images);
+  await assert.rejects(
+    session.client.listResources({ cursor: "garbage!!" }),
+    (error: { code?: number; message?: string; data?: { cursor?: string; kind?: string } }) => {
+      assert.equal(error.code, -32602, error.message);
+      assert.deepEqual(error.data, { cursor: "garbage!!", kind: "validation" });
+      return true;
+    },
+  );
+});
