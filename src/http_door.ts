@@ -127,15 +127,21 @@ export async function startHttpService(
     openMcpSessions: () => http.openMcpSessions(),
     shutdown(deadlineMs) {
       shuttingDown ??= (async () => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
         const deadline = new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, deadlineMs);
-          Deno.unrefTimer(timer);
+          const started = setTimeout(resolve, deadlineMs);
+          Deno.unrefTimer(started);
+          timer = started;
         });
-        // Open stateful MCP streams would hold server.shutdown() until the deadline: end them first.
-        await http[Symbol.asyncDispose]();
-        await Promise.race([server.shutdown(), deadline]);
-        await Promise.race([services.drain(), deadline]);
-        await services.close();
+        try {
+          // Open stateful MCP streams would hold server.shutdown() until the deadline: end them.
+          await http[Symbol.asyncDispose]();
+          await Promise.race([server.shutdown(), deadline]);
+          await Promise.race([services.drain(), deadline]);
+          await services.close();
+        } finally {
+          clearTimeout(timer);
+        }
       })();
       return shuttingDown;
     },
