@@ -5,35 +5,20 @@
  * service in this process, two user keys, the gallery's forms over real HTTP.
  */
 import assert from "node:assert/strict";
+import { galleryBrowser } from "./support/gallery_browser.ts";
 import { startInProcessService } from "./support/in_process.ts";
 
-/** A browser of the gallery signed in with `key`: keeps its cookies, follows no redirects. */
+/** A browser of the gallery signed in with `key`. */
 async function signedIn(base: string, key: string) {
-  const cookies = new Map<string, string>();
-  const request = async (path: string, init: RequestInit = {}) => {
-    const headers = new Headers(init.headers);
-    headers.set("cookie", [...cookies].map(([k, v]) => `${k}=${v}`).join("; "));
-    const res = await fetch(`${base}${path}`, { ...init, headers, redirect: "manual" });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(";");
-      const at = pair.indexOf("=");
-      cookies.set(pair.slice(0, at), pair.slice(at + 1));
-    }
-    return res;
-  };
-  const post = async (path: string, fields: Record<string, string>) => {
-    const form = await (await request(path === "/login" ? "/login" : "/generate")).text();
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(form)?.[1] ?? "";
-    return await request(path, {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ ...fields, _csrf: csrf }).toString(),
-    });
-  };
-  const login = await post("/login", { key, next: "/" });
+  const browser = galleryBrowser(base);
+  const login = await browser.post("/login", {
+    key,
+    next: "/",
+    _csrf: await browser.csrfOf("/login"),
+  });
   await login.body?.cancel();
   assert.equal(login.status, 303, "signed in");
-  return { request, post };
+  return browser;
 }
 
 Deno.test("another user key's session cannot follow a generation started here", async () => {
@@ -41,7 +26,10 @@ Deno.test("another user key's session cannot follow a generation started here", 
   const alice = await signedIn(service.url, service.keys.alice);
   const bob = await signedIn(service.url, service.keys.bob);
 
-  const started = await alice.post("/generate", { prompt: "alice's private lighthouse" });
+  const started = await alice.post("/generate", {
+    prompt: "alice's private lighthouse",
+    _csrf: await alice.csrfOf("/generate"),
+  });
   await started.body?.cancel();
   const jobPath = started.headers.get("location") ?? "";
   assert.match(jobPath, /^\/jobs\//, "the form started a job");
