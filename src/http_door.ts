@@ -127,17 +127,23 @@ export async function startHttpService(
     openMcpSessions: () => http.openMcpSessions(),
     shutdown(deadlineMs) {
       shuttingDown ??= (async () => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
         const deadline = new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, deadlineMs);
-          Deno.unrefTimer(timer);
+          const started = setTimeout(resolve, deadlineMs);
+          Deno.unrefTimer(started);
+          timer = started;
         });
-        // Open stateful MCP streams would hold server.shutdown() until the deadline: end them first.
-        await http[Symbol.asyncDispose]();
-        await Promise.race([server.shutdown(), deadline]);
-        await Promise.race([services.drain(), deadline]);
-        // MCP tasks record their ends in KV once their jobs settle: before the KV closes.
-        await Promise.race([http.drainMcpTasks(), deadline]);
-        await services.close();
+        try {
+          // Open stateful MCP streams would hold server.shutdown() until the deadline: end them.
+          await http[Symbol.asyncDispose]();
+          await Promise.race([server.shutdown(), deadline]);
+          await Promise.race([services.drain(), deadline]);
+          // MCP tasks record their ends in KV once their jobs settle: before the KV closes.
+          await Promise.race([http.drainMcpTasks(), deadline]);
+          await services.close();
+        } finally {
+          clearTimeout(timer);
+        }
       })();
       return shuttingDown;
     },

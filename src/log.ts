@@ -56,7 +56,8 @@ const GENERIC_SECRET_PATTERNS: RegExp[] = [
   // This service's own API keys (src/auth/api_keys.ts), wherever a caller pastes them.
   /\boig_[A-Za-z0-9_-]{16,}/g,
   /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{4,}/gi,
-  /\b(api[-_]?key|authorization|access[-_]?token|token)(["']?\s*[:=]\s*["']?)[^\s"',}]{4,}/gi,
+  // An `Authorization: Bearer …` value is left to the pattern above: the scheme is no secret.
+  /\b(api[-_]?key|authorization|access[-_]?token|token)(["']?\s*[:=]\s*["']?)(?!(?:Bearer|Basic)\s)[^\s"',}]{4,}/gi,
 ];
 
 function escapeRegExp(text: string): string {

@@ -54,9 +54,7 @@ export function toHttpAppError(error: unknown): AppError {
       );
     }
   }
-  if (error instanceof SyntaxError) {
-    return new ValidationError("body", `Malformed JSON in request body: ${error.message}`);
-  }
+  if (error instanceof SyntaxError) return new MalformedJsonError(error);
   return toAppError(error);
 }
 
@@ -84,8 +82,19 @@ function openAiType(kind: ErrorKind, status: number): string {
   return OPENAI_TYPES[kind] ?? (status >= 500 ? "server_error" : "invalid_request_error");
 }
 
-// JSON-RPC codes: -32600 invalid request, -32001 auth (as MCP servers commonly use), -32603 internal.
-function jsonRpcCode(kind: ErrorKind): number {
+/** A request body that is not JSON at all: on `/mcp` JSON-RPC's parse error (-32700). */
+export class MalformedJsonError extends ValidationError {
+  /** Wraps the parser's `error`. */
+  constructor(error: Error) {
+    super("body", `Malformed JSON in request body: ${error.message}`);
+  }
+}
+
+// JSON-RPC codes: -32700 parse error, -32600 invalid request, -32001 auth (as MCP servers commonly
+// use), -32603 internal.
+function jsonRpcCode(error: AppError): number {
+  const kind = error.kind;
+  if (error instanceof MalformedJsonError) return -32700;
   if (kind === "validation" || kind === "payload_too_large") return -32600;
   if (kind === "unauthorized" || kind === "forbidden") return -32001;
   if (kind === "rate_limited") return -32029;
@@ -127,7 +136,7 @@ export function errorBody(
       status,
       body: {
         jsonrpc: "2.0",
-        error: { code: jsonRpcCode(error.kind), message, data: { kind: error.kind } },
+        error: { code: jsonRpcCode(error), message, data: { kind: error.kind } },
         id: null,
       },
     };

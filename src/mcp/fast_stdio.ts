@@ -1,7 +1,7 @@
 /**
  * A stdio transport that answers `initialize` before the MCP SDK has loaded. Loading the SDK costs
  * ~90 ms of a ~200 ms start; clients wait for the handshake, so the transport listens at once,
- * answers `initialize` from {@link initializeResult}, and buffers everything else until the SDK
+ * answers an opening `initialize` from {@link initializeResult}, and buffers everything else until the SDK
  * server connects. The buffered messages (the `initialize` included, so the SDK learns the
  * client's capabilities) are then replayed, and the SDK's own answer to the already-answered
  * `initialize` is dropped. Implements the SDK's `Transport` interface structurally: no SDK import.
@@ -139,7 +139,10 @@ export class FastStdioTransport {
   }
 
   #receive(message: JsonRpcMessage): void {
-    if (!this.#started && message.method === "initialize" && message.id !== undefined) {
+    // Only an opening `initialize` is answered early: after another message the SDK may already
+    // have pinned the 2026-07-28 era and will answer it (with an error) itself.
+    const opening = !this.#started && this.#buffer.length === 0;
+    if (opening && message.method === "initialize" && message.id !== undefined) {
       const params = (message.params ?? {}) as { protocolVersion?: unknown };
       this.#answeredEarly.add(message.id as string | number);
       this.#send({

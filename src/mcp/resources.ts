@@ -5,6 +5,7 @@
  * @module
  */
 import { encodeBase64 } from "../encoding.ts";
+import { AppError } from "../errors.ts";
 import type { ImageRecord } from "../core_types.ts";
 import { callerOf, type McpContext } from "./context.ts";
 import { type McpServer, ProtocolError, ResourceNotFoundError, ResourceTemplate } from "./sdk.ts";
@@ -15,6 +16,25 @@ const INVALID_PARAMS = -32602;
 /** A resource that does not exist: `-32602` with `data: { uri }` in both eras (SDK v2). */
 function notFound(uri: URL, id: string): ResourceNotFoundError {
   return new ResourceNotFoundError(uri.href, `Image not found: no image has id "${id}"`);
+}
+
+/**
+ * Runs `work`, answering a refusal of the caller (another key's image, a bad id or cursor) as
+ * `-32602` with `data: { ...data, kind }` instead of the SDK's internal error.
+ */
+async function refusalsAsInvalidParams<T>(
+  work: () => Promise<T>,
+  redact: (text: string) => string,
+  data: Record<string, unknown>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof AppError && (error.kind === "forbidden" || error.kind === "validation")) {
+      throw new ProtocolError(INVALID_PARAMS, redact(error.message), { ...data, kind: error.kind });
+    }
+    throw error;
+  }
 }
 
 /** Images per `resources/list` page (newest first; `nextCursor` leads to older ones). */
@@ -65,7 +85,11 @@ export function registerImageResources(server: McpServer, ctx: McpContext): void
     },
     async (uri, variables, extra) => {
       const id = idOf(variables);
-      const found = await ctx.images.read(id, callerOf(ctx, extra));
+      const found = await refusalsAsInvalidParams(
+        () => ctx.images.read(id, callerOf(ctx, extra)),
+        ctx.redact,
+        { uri: uri.href },
+      );
       if (!found) throw notFound(uri, id);
       return {
         contents: [{ uri: uri.href, mimeType: found.record.mime, blob: encodeBase64(found.bytes) }],
@@ -85,10 +109,15 @@ export function registerImageResources(server: McpServer, ctx: McpContext): void
     },
     async (uri, variables, extra) => {
       const id = idOf(variables);
-      const shaped = await ctx.images.view(id, callerOf(ctx, extra), {
-        maxBytes: ctx.config.mcpResultMaxBytes,
-        maxSide: ctx.config.mcpPreviewMaxSide,
-      });
+      const shaped = await refusalsAsInvalidParams(
+        () =>
+          ctx.images.view(id, callerOf(ctx, extra), {
+            maxBytes: ctx.config.mcpResultMaxBytes,
+            maxSide: ctx.config.mcpPreviewMaxSide,
+          }),
+        ctx.redact,
+        { uri: uri.href },
+      );
       if (!shaped) throw notFound(uri, id);
       return {
         contents: [{
@@ -102,10 +131,16 @@ export function registerImageResources(server: McpServer, ctx: McpContext): void
   // The SDK lists template resources without paging; answer `resources/list` with the catalog's
   // own cursor so every image can be reached, newest first.
   server.server.setRequestHandler("resources/list", async (request, extra) => {
-    const page = await ctx.images.list(callerOf(ctx, extra), {
-      limit: LISTED_IMAGES,
-      ...(request.params?.cursor ? { cursor: request.params.cursor } : {}),
-    });
+    const cursor = request.params?.cursor;
+    const page = await refusalsAsInvalidParams(
+      () =>
+        ctx.images.list(callerOf(ctx, extra), {
+          limit: LISTED_IMAGES,
+          ...(cursor ? { cursor } : {}),
+        }),
+      ctx.redact,
+      { cursor },
+    );
     return {
       resources: page.items.map((record) => listing(record)),
       ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),

@@ -16,6 +16,7 @@ import { startFakeOpenAI } from "../fake_openai.ts";
 import { runCli } from "./support/cli.ts";
 import { Client, startStdioServer, StreamableHTTPClientTransport } from "./support/mcp_client.ts";
 import { systemClock } from "../../src/clock.ts";
+import { galleryBrowser } from "./support/gallery_browser.ts";
 
 type DoorName = "v1" | "rest" | "remote_mcp" | "gallery" | "stdio" | "cli";
 type Operation = "generate" | "edit" | "get" | "list" | "delete";
@@ -139,31 +140,7 @@ async function remoteMcpDoor(base: string, token: string | undefined): Promise<D
 
 /** The gallery through its forms, signed in with `token` (or anonymous with auth off). */
 async function galleryDoor(base: string, token: string | undefined): Promise<DoorClient> {
-  const cookies = new Map<string, string>();
-  const request = async (path: string, init: RequestInit = {}) => {
-    const headers = new Headers(init.headers);
-    if (cookies.size > 0) {
-      headers.set("cookie", [...cookies].map(([k, v]) => `${k}=${v}`).join("; "));
-    }
-    const res = await fetch(`${base}${path}`, { ...init, headers, redirect: "manual" });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(";");
-      const at = pair.indexOf("=");
-      cookies.set(pair.slice(0, at), pair.slice(at + 1));
-    }
-    return res;
-  };
-  // Every page with a form carries the token; /generate has one for any caller who may generate.
-  const csrfOf = async (path: string) => {
-    const html = await (await request(path)).text();
-    return /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
-  };
-  const post = (path: string, fields: Record<string, string>) =>
-    request(path, {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams(fields).toString(),
-    });
+  const { request, csrfOf, post } = galleryBrowser(base);
   if (token !== undefined) {
     const signIn = await post("/login", { key: token, next: "/", _csrf: await csrfOf("/login") });
     assert.equal(signIn.status, 303, "signed in to the gallery");

@@ -118,6 +118,24 @@ Deno.test("POST /mcp answers 400 for malformed JSON", async () => {
   assert.equal(t.images.calls.length, 0);
 });
 
+Deno.test("POST /mcp from an MCP client with a body that is not JSON is JSON-RPC's parse error", async () => {
+  await using t = await startTestApp();
+  const res = await t.request("/mcp", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
+    body: '{"jsonrpc":',
+  });
+  assert.equal(res.status, 400);
+  const body = await res.json();
+  assert.equal(
+    body.error.code,
+    -32700,
+    "parse error, as on stdio (-32600 is for JSON that is no request)",
+  );
+  assert.match(body.error.message, /Malformed JSON/);
+  assert.equal(body.id, null);
+});
+
 Deno.test("POST /mcp maps upstream failures to real status codes with {success:false, error}", async () => {
   await using t = await startTestApp({ env: { IMAGE_GENERATION_RATE_LIMIT: "0" } });
   const cases: [AppError, number][] = [

@@ -10,6 +10,13 @@ Deno.test("the redactor masks keys, bearer tokens and literal secrets", () => {
   );
   assert.equal(redact('{"api_key": "zzzzzzzz"}'), '{"api_key": "[REDACTED]"}');
   assert.equal(redact("nothing secret here"), "nothing secret here");
+  assert.equal(
+    redact("send `Authorization: Bearer <token>` with MCP_AUTH_TOKEN"),
+    "send `Authorization: Bearer <token>` with MCP_AUTH_TOKEN",
+    "a hint naming the header keeps its scheme",
+  );
+  assert.equal(redact("Authorization: Bearer abcdefgh"), "Authorization: Bearer [REDACTED]");
+  assert.equal(redact("authorization=s3cr3t-value"), "authorization=[REDACTED]");
   assert.equal(redact("model oig_8oBi5Mz6pFtgKx5QEt9Wl2lNS3c0"), "model oig_[REDACTED]");
 });
 

@@ -1,21 +1,24 @@
 /**
  * The MCP server's image resources, through the SDK's client over its in-memory transport pair,
- * over a fake core: paging of resources/list, id completion and not-found answers.
+ * over a fake core: paging of resources/list, id completion, not-found and forbidden answers.
  */
 // @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/inMemory"
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import assert from "node:assert/strict";
 import { resolveConfig } from "../../src/config.ts";
+import type { Principal } from "../../src/core_types.ts";
 import { createMcpServer } from "../../src/mcp/server.ts";
 import { Client } from "../e2e/support/mcp_client.ts";
 import { FakeImageService } from "../support/fake_image_service.ts";
 
-async function connect(images: FakeImageService) {
+const ADMIN = { id: "local", name: "local", role: "admin" } as const;
+
+async function connect(images: FakeImageService, principal: Principal = ADMIN) {
   const config = resolveConfig({ env: { DATA_DIR: "/tmp/unused", KV_PATH: ":memory:" } });
   const server = createMcpServer(() => ({
     images,
     config,
-    principal: () => ({ id: "local", name: "local", role: "admin" }),
+    principal: () => principal,
     client: () => ({ name: "test" }),
     redact: (text) => text,
   }));
@@ -64,5 +67,35 @@ Deno.test("image ids complete from a prefix, and an unknown image is -32602 nami
     session.client.readResource({ uri: "image://0195f3c2-8d1e-7abc-9def-0123456789ab" }),
     (error: { code?: number; data?: { uri?: string } }) =>
       error.code === -32602 && error.data?.uri === "image://0195f3c2-8d1e-7abc-9def-0123456789ab",
+  );
+});
+
+Deno.test("another key's image is -32602 naming its URI and why, never an internal error", async () => {
+  const images = new FakeImageService();
+  const record = await images.seed({ creator: "key_other" });
+  await using session = await connect(images, { id: "key_mine", name: "mine", role: "user" });
+  for (const uri of [`image://${record.id}`, `image://${record.id}/preview`]) {
+    await assert.rejects(
+      session.client.readResource({ uri }),
+      (error: { code?: number; message?: string; data?: { uri?: string; kind?: string } }) => {
+        assert.equal(error.code, -32602, error.message);
+        assert.deepEqual(error.data, { uri, kind: "forbidden" });
+        assert.match(error.message!, /belongs to another key/);
+        return true;
+      },
+    );
+  }
+});
+
+Deno.test("a resources/list cursor that is no cursor is -32602 naming it", async () => {
+  const images = new FakeImageService();
+  await using session = await connect(images);
+  await assert.rejects(
+    session.client.listResources({ cursor: "garbage!!" }),
+    (error: { code?: number; message?: string; data?: { cursor?: string; kind?: string } }) => {
+      assert.equal(error.code, -32602, error.message);
+      assert.deepEqual(error.data, { cursor: "garbage!!", kind: "validation" });
+      return true;
+    },
   );
 });

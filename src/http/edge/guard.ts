@@ -80,7 +80,16 @@ export function edgeGuard(config: EdgeConfig): MiddlewareHandler {
   const rules = bodyRules(config);
   return async function edgeGuardMiddleware(c, next) {
     const request = c.req.raw;
-    const url = new URL(request.url);
+    // Deno builds the URL from the Host header: one that names no host makes no URL.
+    const url = URL.parse(request.url);
+    if (url === null) {
+      throw new ValidationError(
+        "host",
+        `Invalid Host header ${
+          JSON.stringify((request.headers.get("host") ?? "").slice(0, 100))
+        }: expected a host name or address with an optional port`,
+      );
+    }
     // The decoded path the router matches, so `/v1/images/%65dits` is judged as the edit route.
     const path = c.req.path;
     if (hostAllowed !== null && !HOST_EXEMPT.has(path)) {

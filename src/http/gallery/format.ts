@@ -146,7 +146,8 @@ export function describeError(
     case "unauthorized":
       return { title: "Sign-in required", hint: "Sign in with an API key to continue." };
     case "forbidden":
-      return { title: "Not allowed", hint: "Your key does not have the role this needs." };
+      // Also an expired form or another key's image, not only a missing role.
+      return { title: "Not allowed", hint: "The service refused this for the reason below." };
     case "not_found":
       return { title: "Not found", hint: "It may have been deleted or never existed." };
     case "conflict":

@@ -9,7 +9,9 @@
  *
  * @module
  */
+import { permits, type PolicySettings } from "../../core/policy.ts";
 import type {
+  Caller,
   GenerationResult,
   ImageRecord,
   JobStage,
@@ -149,6 +151,21 @@ export class JobTracker {
     if (direct) return direct;
     for (const job of this.#jobs.values()) if (job.imageIds.includes(id)) return job;
     return undefined;
+  }
+
+  /**
+   * The job `id` names if it was started here and `caller` may read its images; otherwise
+   * undefined, and the core's lookup (which checks the caller too) says what there is.
+   */
+  getFor(
+    id: string,
+    caller: Pick<Caller, "principal" | "via">,
+    settings: PolicySettings,
+  ): TrackedJob | undefined {
+    const job = this.get(id);
+    return job && permits(caller, "read", settings, { id: job.id, creator: job.owner })
+      ? job
+      : undefined;
   }
 
   /** Calls `listener` for each event of `job` until the returned function is called. */

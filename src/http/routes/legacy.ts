@@ -12,7 +12,8 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ImageRecord } from "../../core_types.ts";
-import { AppError, ValidationError } from "../../errors.ts";
+import { AppError } from "../../errors.ts";
+import { MalformedJsonError } from "../errors.ts";
 import { CheckedFields, coreInputOf } from "../../generation/vocabulary.ts";
 import { probeKvWrite } from "../../kv/mod.ts";
 import { encodeBase64 } from "../../encoding.ts";
@@ -329,7 +330,7 @@ export function registerLegacyRoutes(app: OpenAPIHono<HttpEnv>, ctx: RouteContex
     const mcp = parseError === undefined ? isJsonRpcBody(body) : wantsEventStream(c);
     return await guarded(c, mcp, () => {
       if (parseError !== undefined) {
-        throw new ValidationError("body", `Malformed JSON in request body: ${parseError.message}`);
+        throw new MalformedJsonError(parseError);
       }
       if (mcp) {
         if (ctx.mcpHandler === undefined) {

@@ -10,7 +10,7 @@ const encoder = new TextEncoder();
 
 /** Sends `request` bytes on a fresh connection and returns everything the server answered. */
 export async function raw(
-  server: HttpServerProcess,
+  server: Pick<HttpServerProcess, "url">,
   request: Uint8Array | string,
 ): Promise<string> {
   const { port } = new URL(server.url);

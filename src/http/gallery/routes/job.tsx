@@ -102,7 +102,7 @@ export function registerJobRoutes(app: Hono, ctx: GalleryContext): void {
     const req = await readPageRequest(ctx, c);
     if (req.viewer.principal === null) return toLogin(c);
     const id = c.req.param("id");
-    const tracked = isJobId(id) ? ctx.jobs.get(id) : undefined;
+    const tracked = isJobId(id) ? ctx.jobs.getFor(id, callerOf(req), ctx.config) : undefined;
     return tracked ? await renderTracked(req, tracked) : await renderLookup(req, id);
   });
 

@@ -117,7 +117,7 @@ export function registerJobEventRoutes(app: Hono, ctx: GalleryContext): void {
     }
     const id = c.req.param("id");
     return sseResponse(c, async (send, signal) => {
-      const tracked = isJobId(id) ? ctx.jobs.get(id) : undefined;
+      const tracked = isJobId(id) ? ctx.jobs.getFor(id, callerOf(req), ctx.config) : undefined;
       if (tracked) await followTracked(ctx, tracked, send, signal);
       else await followLookup(req, id, send, signal);
     }, {
