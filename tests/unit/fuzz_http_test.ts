@@ -1076,7 +1076,10 @@ Deno.test({
                 originOk = (url.protocol === "http:" || url.protocol === "https:") &&
                   // The serialized origin, in any case, with at most a trailing slash.
                   url.origin === r.origin.toLowerCase().replace(/\/$/, "") &&
-                  isLoopbackHostName(url.hostname);
+                  // A loopback page, or the origin the request's own Host names (on /health,
+                  // where any Host is accepted, that can be another name).
+                  (isLoopbackHostName(url.hostname) ||
+                    url.origin === URL.parse(`http://${hostHeader}`)?.origin);
               } catch {
                 originOk = false;
               }
