@@ -1,0 +1,203 @@
+/**
+ * The image studio (an MCP App) in a host written from the extension's specification, in
+ * Chromium: the app shows a generation at full resolution fetched through the host's tool calls,
+ * a mask painted over it goes to the upstream at the image's size with the painted pixels
+ * transparent, and the edit appears beside the original — with no network request and no console
+ * error from the app. The server side (links, app-only tools, the resource's type and CSP) is
+ * checked through the same real MCP client.
+ */
+// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/inMemory"
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import assert from "node:assert/strict";
+import sharp from "sharp";
+import type { Page } from "playwright-core";
+import type { Principal } from "../../src/core_types.ts";
+import { createMcpServer } from "../../src/mcp/server.ts";
+import { APP_MIME_TYPE, APPS_EXTENSION_ID, STUDIO_URI } from "../../src/mcp/apps/mod.ts";
+import { Client } from "../e2e/support/mcp_client.ts";
+import { startRealCore } from "../support/real_core.ts";
+import { HOST_PAGE, hostPolicy } from "./app_host.ts";
+import { hasChromium, launchBrowser } from "./support.ts";
+
+const LOCAL: Principal = Object.freeze({ id: "local", name: "local user", role: "admin" });
+const APPS_CAPABILITIES = { extensions: { [APPS_EXTENSION_ID]: { mimeTypes: [APP_MIME_TYPE] } } };
+
+type Loose = Record<string, unknown>;
+type ToolEntry = { name: string; _meta?: { ui?: { resourceUri?: string; visibility?: string[] } } };
+
+/** The real core and MCP server, with the upstream's edit masks recorded. */
+async function startStudioServer() {
+  const masks: Uint8Array[] = [];
+  const upstream: typeof fetch = async (input, init) => {
+    const request = new Request(input, init);
+    if (new URL(request.url).pathname.endsWith("/images/edits")) {
+      const mask = (await request.clone().formData()).get("mask");
+      if (mask instanceof File) masks.push(new Uint8Array(await mask.arrayBuffer()));
+    }
+    return await fetch(request);
+  };
+  const core = await startRealCore({
+    env: { KV_PATH: ":memory:", LOG_LEVEL: "error" },
+    fetch: upstream,
+  });
+  const server = createMcpServer(() => ({
+    images: core.services.images,
+    config: core.config,
+    principal: () => LOCAL,
+    redact: (text) => text,
+  }));
+  const clients: InstanceType<typeof Client>[] = [];
+  const connect = async (capabilities: Loose) => {
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    const instance = clients.length === 0 ? server : createMcpServer(() => ({
+      images: core.services.images,
+      config: core.config,
+      principal: () => LOCAL,
+      redact: (text) => text,
+    }));
+    await instance.connect(serverSide);
+    const client = new Client({ name: "studio-host", version: "1.0.0" }, { capabilities });
+    await client.connect(clientSide);
+    clients.push(client);
+    return client;
+  };
+  return {
+    core,
+    masks,
+    connect,
+    async [Symbol.asyncDispose]() {
+      for (const client of clients) await client.close();
+      await core.services.drain?.();
+      await core[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/** Watches a page for requests and console errors (from the host page and the app's frame). */
+function watch(page: Page) {
+  const requests: string[] = [];
+  const errors: string[] = [];
+  page.on("request", (request) => {
+    if (!/^(data|about|blob):/.test(request.url())) requests.push(request.url());
+  });
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+  page.on("pageerror", (error) => errors.push(String(error)));
+  return { requests, errors };
+}
+
+Deno.test({
+  name: "the studio is linked from the image tools, and its reader is listed to apps clients only",
+  async fn() {
+    await using studio = await startStudioServer();
+    const apps = await studio.connect(APPS_CAPABILITIES);
+    const plain = await studio.connect({});
+    const appsTools = (await apps.listTools()).tools as ToolEntry[];
+    for (const name of ["generate_image", "edit_image", "get_image", "list_images"]) {
+      const tool = appsTools.find((t) => t.name === name);
+      assert.equal(tool?._meta?.ui?.resourceUri, STUDIO_URI, name);
+    }
+    const reader = appsTools.find((t) => t.name === "read_image_part");
+    assert.deepEqual(reader?._meta?.ui?.visibility, ["app"]);
+    const plainNames = ((await plain.listTools()).tools as ToolEntry[]).map((t) => t.name);
+    assert.ok(plainNames.includes("generate_image"));
+    assert.ok(!plainNames.includes("read_image_part"), "hidden from clients without apps");
+
+    const read = await apps.readResource({ uri: STUDIO_URI });
+    const content = read.contents[0] as Loose & { _meta?: { ui?: { csp?: Loose } } };
+    assert.equal(content.mimeType, "text/html;profile=mcp-app");
+    assert.deepEqual(content._meta?.ui?.csp, { connectDomains: [], resourceDomains: [] });
+    assert.match(String(content.text), /^<!doctype html>/);
+  },
+});
+
+Deno.test({
+  name:
+    "the studio shows a result at full size, and a painted mask reaches the upstream as an edit",
+  ignore: !hasChromium(),
+  async fn() {
+    await using studio = await startStudioServer();
+    const client = await studio.connect(APPS_CAPABILITIES);
+    const tools = (await client.listTools()).tools as ToolEntry[];
+    const input = { prompt: "a lighthouse at dusk", size: "1024x1536" };
+    const result = await client.callTool({ name: "generate_image", arguments: input });
+    assert.ok(!result.isError, JSON.stringify(result.content));
+    const read = await client.readResource({ uri: STUDIO_URI });
+    const app = read.contents[0] as unknown as { text: string; _meta: { ui: { csp: Loose } } };
+
+    const forwarded: string[] = [];
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage({ viewport: { width: 720, height: 900 } });
+      const seen = watch(page);
+      await page.exposeFunction("hostForward", async (method: string, params: Loose) => {
+        if (method !== "tools/call") throw new Error(`Unsupported: ${method}`);
+        const tool = tools.find((t) => t.name === params.name);
+        const visibility = tool?._meta?.ui?.visibility ?? ["model", "app"];
+        if (!tool || !visibility.includes("app")) throw new Error(`Not for apps: ${params.name}`);
+        forwarded.push(String(params.name));
+        return await client.callTool(params as { name: string; arguments: Loose });
+      });
+      await page.setContent(HOST_PAGE);
+      await page.evaluate(
+        ([html, policy, args, answer]) =>
+          (globalThis as unknown as { startApp(...a: unknown[]): void }).startApp(
+            html,
+            policy,
+            args,
+            answer,
+            "dark",
+          ),
+        [app.text, hostPolicy(app._meta.ui.csp), input, result] as const,
+      );
+      const frame = page.frameLocator("iframe");
+      await frame.locator(".variant").first().waitFor();
+      await frame.locator("#picture[src^='data:image/']").waitFor();
+      const natural = await frame.locator("#picture").evaluate((
+        img,
+      ) => [
+        (img as unknown as { naturalWidth: number }).naturalWidth,
+        (img as unknown as {
+          naturalHeight: number;
+        }).naturalHeight,
+      ]);
+      assert.deepEqual(natural, [1024, 1536], "the full-size image, not a preview");
+      assert.ok(forwarded.includes("read_image_part"));
+      assert.match(await frame.locator("#facts").innerText(), /a lighthouse at dusk/);
+
+      // Paint a stroke across the middle and ask for an edit.
+      await frame.locator("#edit-toggle").click();
+      await frame.locator("#instruction").fill("add a red boat");
+      const box = await frame.locator("#mask-layer").boundingBox();
+      assert.ok(box);
+      const y = box.y + box.height / 2;
+      await page.mouse.move(box.x + box.width * 0.35, y);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.5, y, { steps: 5 });
+      await page.mouse.move(box.x + box.width * 0.65, y, { steps: 5 });
+      await page.mouse.up();
+      await frame.locator("#apply-edit").click();
+      await frame.locator(".variant").nth(1).waitFor().catch(async (error) => {
+        throw new Error(`${error}; status: ${await frame.locator("#status").innerText()}`);
+      });
+      assert.equal(await frame.locator(".variant").count(), 2, "the edit beside the original");
+      assert.ok(forwarded.includes("edit_image"));
+
+      assert.equal(studio.masks.length, 1, "the upstream received one mask");
+      const { data, info } = await sharp(studio.masks[0]).ensureAlpha().raw().toBuffer({
+        resolveWithObject: true,
+      });
+      assert.deepEqual([info.width, info.height], [1024, 1536], "the mask has the image's size");
+      const alpha = (x: number, yy: number) => data[(yy * info.width + x) * info.channels + 3];
+      assert.equal(alpha(512, 768), 0, "painted pixels are transparent");
+      assert.equal(alpha(10, 10), 255, "unpainted pixels are opaque");
+      assert.equal(alpha(512, 100), 255, "above the stroke is opaque");
+
+      assert.deepEqual(seen.requests, [], "no network request");
+      assert.deepEqual(seen.errors, [], "no console error");
+    } finally {
+      await browser.close();
+    }
+  },
+});
