@@ -5,7 +5,8 @@
  * from the resource's declared `_meta.ui.csp`, answers `ui/initialize` with a host context,
  * sends the tool's input and result after `ui/notifications/initialized`, and forwards the app's
  * `tools/call` to the test (which calls the server through a real MCP client, refusing tools
- * whose visibility leaves out the app).
+ * whose visibility leaves out the app) and the app's `notifications/cancelled` (which cancels
+ * the forwarded call).
  *
  * @module
  */
@@ -59,8 +60,10 @@ window.startApp = function (html, policy, toolInput, toolResult, theme) {
       send({ jsonrpc: "2.0", method: "ui/notifications/tool-result", params: toolResult });
     } else if (m.method === "ui/notifications/size-changed") {
       if (m.params.height) frame.style.height = Math.ceil(m.params.height) + "px";
+    } else if (m.method === "notifications/cancelled") {
+      window.hostCancel(m.params.requestId);
     } else if (m.id !== undefined) {
-      window.hostForward(m.method, m.params).then(function (result) {
+      window.hostForward(m.id, m.method, m.params).then(function (result) {
         send({ jsonrpc: "2.0", id: m.id, result: result });
       }, function (error) {
         send({ jsonrpc: "2.0", id: m.id, error: { code: -32603, message: String(error && error.message || error) } });

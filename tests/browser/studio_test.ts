@@ -10,12 +10,13 @@
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import type { Page } from "playwright-core";
+import type { Browser, FrameLocator, Page } from "playwright-core";
 import type { Principal } from "../../src/core_types.ts";
 import { createMcpServer } from "../../src/mcp/server.ts";
 import { APP_MIME_TYPE, APPS_EXTENSION_ID, STUDIO_URI } from "../../src/mcp/apps/mod.ts";
 import { Client } from "../e2e/support/mcp_client.ts";
 import { startRealCore } from "../support/real_core.ts";
+import { eventually } from "../support/eventually.ts";
 import { HOST_PAGE, hostPolicy } from "./app_host.ts";
 import { hasChromium, launchBrowser } from "./support.ts";
 
@@ -112,6 +113,67 @@ Deno.test({
   },
 });
 
+type StudioClient = Awaited<
+  ReturnType<Awaited<ReturnType<typeof startStudioServer>>["connect"]>
+>;
+
+/** The studio in the harness host, showing `result` of generate_image(`input`). */
+async function openStudio(
+  browser: Browser,
+  client: StudioClient,
+  input: Loose,
+  result: unknown,
+  viewport = { width: 720, height: 900 },
+) {
+  const tools = (await client.listTools()).tools as ToolEntry[];
+  const read = await client.readResource({ uri: STUDIO_URI });
+  const app = read.contents[0] as unknown as { text: string; _meta: { ui: { csp: Loose } } };
+  const forwarded: string[] = [];
+  const calls = new Map<number, AbortController>();
+  const page = await browser.newPage({ viewport });
+  const seen = watch(page);
+  await page.exposeFunction("hostForward", async (id: number, method: string, params: Loose) => {
+    if (method !== "tools/call") throw new Error(`Unsupported: ${method}`);
+    const tool = tools.find((t) => t.name === params.name);
+    const visibility = tool?._meta?.ui?.visibility ?? ["model", "app"];
+    if (!tool || !visibility.includes("app")) throw new Error(`Not for apps: ${params.name}`);
+    forwarded.push(String(params.name));
+    const abort = new AbortController();
+    calls.set(id, abort);
+    try {
+      return await client.callTool(params as { name: string; arguments: Loose }, undefined, {
+        signal: abort.signal,
+      });
+    } finally {
+      calls.delete(id);
+    }
+  });
+  await page.exposeFunction("hostCancel", (id: number) => calls.get(id)?.abort("Cancelled"));
+  await page.setContent(HOST_PAGE);
+  await page.evaluate(
+    ([html, policy, args, answer]) =>
+      (globalThis as unknown as { startApp(...a: unknown[]): void }).startApp(
+        html,
+        policy,
+        args,
+        answer,
+        "dark",
+      ),
+    [app.text, hostPolicy(app._meta.ui.csp), input, result] as const,
+  );
+  const frame = page.frameLocator("iframe");
+  await frame.locator("#picture[src^='data:image/']").waitFor();
+  return { page, frame, forwarded, seen };
+}
+
+/** The pixel size of the studio's large picture. */
+async function pictureSize(frame: FrameLocator): Promise<number[]> {
+  return await frame.locator("#picture").evaluate((img) => {
+    const picture = img as unknown as { naturalWidth: number; naturalHeight: number };
+    return [picture.naturalWidth, picture.naturalHeight];
+  });
+}
+
 Deno.test({
   name:
     "the studio shows a result at full size, and a painted mask reaches the upstream as an edit",
@@ -119,50 +181,17 @@ Deno.test({
   async fn() {
     await using studio = await startStudioServer();
     const client = await studio.connect(APPS_CAPABILITIES);
-    const tools = (await client.listTools()).tools as ToolEntry[];
     const input = { prompt: "a lighthouse at dusk", size: "1024x1536" };
     const result = await client.callTool({ name: "generate_image", arguments: input });
     assert.ok(!result.isError, JSON.stringify(result.content));
-    const read = await client.readResource({ uri: STUDIO_URI });
-    const app = read.contents[0] as unknown as { text: string; _meta: { ui: { csp: Loose } } };
-
-    const forwarded: string[] = [];
     const browser = await launchBrowser();
     try {
-      const page = await browser.newPage({ viewport: { width: 720, height: 900 } });
-      const seen = watch(page);
-      await page.exposeFunction("hostForward", async (method: string, params: Loose) => {
-        if (method !== "tools/call") throw new Error(`Unsupported: ${method}`);
-        const tool = tools.find((t) => t.name === params.name);
-        const visibility = tool?._meta?.ui?.visibility ?? ["model", "app"];
-        if (!tool || !visibility.includes("app")) throw new Error(`Not for apps: ${params.name}`);
-        forwarded.push(String(params.name));
-        return await client.callTool(params as { name: string; arguments: Loose });
-      });
-      await page.setContent(HOST_PAGE);
-      await page.evaluate(
-        ([html, policy, args, answer]) =>
-          (globalThis as unknown as { startApp(...a: unknown[]): void }).startApp(
-            html,
-            policy,
-            args,
-            answer,
-            "dark",
-          ),
-        [app.text, hostPolicy(app._meta.ui.csp), input, result] as const,
+      const { page, frame, forwarded, seen } = await openStudio(browser, client, input, result);
+      assert.deepEqual(
+        await pictureSize(frame),
+        [1024, 1536],
+        "the full-size image, not a preview",
       );
-      const frame = page.frameLocator("iframe");
-      await frame.locator(".variant").first().waitFor();
-      await frame.locator("#picture[src^='data:image/']").waitFor();
-      const natural = await frame.locator("#picture").evaluate((
-        img,
-      ) => [
-        (img as unknown as { naturalWidth: number }).naturalWidth,
-        (img as unknown as {
-          naturalHeight: number;
-        }).naturalHeight,
-      ]);
-      assert.deepEqual(natural, [1024, 1536], "the full-size image, not a preview");
       assert.ok(forwarded.includes("read_image_part"));
       assert.match(await frame.locator("#facts").innerText(), /a lighthouse at dusk/);
 
@@ -178,9 +207,7 @@ Deno.test({
       await page.mouse.move(box.x + box.width * 0.65, y, { steps: 5 });
       await page.mouse.up();
       await frame.locator("#apply-edit").click();
-      await frame.locator(".variant").nth(1).waitFor().catch(async (error) => {
-        throw new Error(`${error}; status: ${await frame.locator("#status").innerText()}`);
-      });
+      await frame.locator(".variant").nth(1).waitFor();
       assert.equal(await frame.locator(".variant").count(), 2, "the edit beside the original");
       assert.ok(forwarded.includes("edit_image"));
 
@@ -193,6 +220,78 @@ Deno.test({
       assert.equal(alpha(512, 768), 0, "painted pixels are transparent");
       assert.equal(alpha(10, 10), 255, "unpainted pixels are opaque");
       assert.equal(alpha(512, 100), 255, "above the stroke is opaque");
+
+      assert.deepEqual(seen.requests, [], "no network request");
+      assert.deepEqual(seen.errors, [], "no console error");
+    } finally {
+      await browser.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "the studio opens an older image from its browser, prices a variation, runs and cancels one",
+  ignore: !hasChromium(),
+  async fn() {
+    await using studio = await startStudioServer();
+    const client = await studio.connect(APPS_CAPABILITIES);
+    const older = { prompt: "an old red barn", size: "1024x1024", quality: "low" };
+    assert.ok(!(await client.callTool({ name: "generate_image", arguments: older })).isError);
+    const input = { prompt: "a lighthouse at dusk", size: "1024x1536", quality: "low" };
+    const result = await client.callTool({ name: "generate_image", arguments: input });
+    const browser = await launchBrowser();
+    try {
+      const { frame, forwarded, seen } = await openStudio(browser, client, input, result);
+
+      // Browse, search, open the older image.
+      await frame.locator("#browse-toggle").click();
+      await frame.locator("#browse-query").fill("barn");
+      await frame.locator("#browse-search").click();
+      await eventually(
+        async () => await frame.locator("#browse-grid button").count() === 1,
+        "one image matching barn",
+      );
+      await frame.locator("#browse-grid button").first().click();
+      await eventually(
+        async () => /an old red barn/.test(await frame.locator("#facts").innerText()),
+        "the barn opened in the studio",
+      );
+      assert.deepEqual(await pictureSize(frame), [1024, 1024]);
+      assert.ok(forwarded.includes("browse_images"));
+
+      // A variation in another size: priced first, then run beside the original.
+      await frame.locator("#variation-toggle").click();
+      await eventually(
+        async () => await frame.locator("#variation-run").isEnabled(),
+        "the first price",
+      );
+      await frame.locator("#variation-size").selectOption("1536x1024");
+      await eventually(
+        async () =>
+          forwarded.filter((name) => name === "quote_image").length === 2 &&
+          await frame.locator("#variation-run").isEnabled(),
+        "the variation priced",
+      );
+      const price = await frame.locator("#variation-price").innerText();
+      assert.match(price, /^Price: at most \$\d+\.\d+$/);
+      await frame.locator("#variation-run").click();
+      await frame.locator(".variant").nth(1).waitFor();
+      assert.equal(studio.core.fake.lastRequest?.fields?.size, "1536x1024");
+      assert.deepEqual(await pictureSize(frame), [1536, 1024], "the variation is shown");
+
+      // A generation that hangs upstream, cancelled from the studio.
+      studio.core.fake.setFault({ fault: "hang", count: 1 });
+      const before = studio.core.fake.requests.length;
+      await frame.locator("#variation-run").click();
+      await eventually(() => studio.core.fake.requests.length > before, "the upstream call");
+      await frame.locator("#cancel-run").click();
+      await eventually(
+        () => studio.core.fake.requests.at(-1)?.outcome === "client_closed",
+        "the upstream call abandoned",
+      );
+      assert.equal(await frame.locator("#status").innerText(), "Cancelled");
+      assert.equal(await frame.locator(".variant").count(), 2, "nothing added");
 
       assert.deepEqual(seen.requests, [], "no network request");
       assert.deepEqual(seen.errors, [], "no console error");

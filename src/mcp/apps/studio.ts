@@ -10,6 +10,8 @@ import type { McpContext } from "../context.ts";
 import type { ToolExtra } from "../progress.ts";
 import type { McpServer } from "../sdk.ts";
 import { APP_MIME_TYPE, declaresApps, isAppOnly, STUDIO_CSP, STUDIO_URI } from "./links.ts";
+import { registerBrowseImagesTool } from "./browse_images.ts";
+import { registerQuoteImageTool } from "./quote_image.ts";
 import { registerReadImagePartTool } from "./read_image_part.ts";
 
 /** `_meta.ui` of the studio resource: its CSP, and a border around it. */
@@ -41,6 +43,8 @@ export function registerStudio(server: McpServer, ctx: McpContext): void {
     },
   );
   registerReadImagePartTool(server, ctx);
+  registerQuoteImageTool(server, ctx);
+  registerBrowseImagesTool(server, ctx);
 }
 
 /** A `tools/list` handler as the SDK stores it. */

@@ -19,12 +19,25 @@ export function studioHtml(): string {
 </head>
 <body>
 <main id="studio" aria-busy="true">
-  <p id="status" role="status" aria-live="polite">Waiting for a result…</p>
+  <div class="toolbar top">
+    <p id="status" role="status" aria-live="polite">Waiting for a result…</p>
+    <button type="button" id="cancel-run" hidden>Cancel</button>
+    <button type="button" id="browse-toggle" aria-expanded="false" title="Browse (B)">Browse</button>
+  </div>
+  <section id="browser" aria-label="Recent images" hidden>
+    <div class="toolbar">
+      <input type="search" id="browse-query" placeholder="Search prompts" aria-label="Search prompts">
+      <button type="button" id="browse-search">Search</button>
+    </div>
+    <div id="browse-grid" class="grid"></div>
+    <button type="button" id="browse-more" hidden>More</button>
+  </section>
   <section id="variants" aria-label="Images" class="variants"></section>
   <section id="detail" hidden>
     <div class="toolbar" role="toolbar" aria-label="View">
       <button type="button" id="zoom" aria-pressed="false" title="Zoom (Z)">Zoom</button>
       <button type="button" id="edit-toggle" aria-expanded="false" title="Edit (E)">Edit</button>
+      <button type="button" id="variation-toggle" aria-expanded="false" title="Variation (V)">Variation</button>
     </div>
     <div id="stage" class="stage">
       <img id="picture" alt="">
@@ -41,6 +54,22 @@ export function studioHtml(): string {
         <button type="button" id="clear-mask">Clear mask</button>
       </div>
       <button type="button" id="apply-edit" class="primary" title="Apply edit (Ctrl+Enter)">Apply edit</button>
+    </div>
+    <div id="variation" class="edit" role="group" aria-label="Variation" hidden>
+      <div class="toolbar">
+        <label>Size <select id="variation-size">
+          <option value="1024x1024">1024×1024</option>
+          <option value="1024x1536">1024×1536</option>
+          <option value="1536x1024">1536×1024</option>
+        </select></label>
+        <label>Quality <select id="variation-quality">
+          <option value="low">low</option>
+          <option value="medium" selected>medium</option>
+          <option value="high">high</option>
+        </select></label>
+      </div>
+      <p id="variation-price" aria-live="polite"></p>
+      <button type="button" id="variation-run" class="primary" disabled>Generate</button>
     </div>
   </section>
 </main>

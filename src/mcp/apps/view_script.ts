@@ -18,14 +18,25 @@ export const STUDIO_JS = String.raw`(function () {
 
   // ---- JSON-RPC with the host -------------------------------------------------------------
   function post(message) { window.parent.postMessage(message, "*"); }
-  function request(method, params) {
+  /** Sends a request; track.id (when given) names it for a later cancel. */
+  function request(method, params, track) {
     var id = nextId++;
+    if (track) track.id = id;
     post({ jsonrpc: "2.0", id: id, method: method, params: params });
     return new Promise(function (resolve, reject) { pending.set(id, { resolve: resolve, reject: reject }); });
   }
   function notify(method, params) { post({ jsonrpc: "2.0", method: method, params: params || {} }); }
-  function callTool(name, args) {
-    return request("tools/call", { name: name, arguments: args }).then(function (result) {
+  /** Cancels a request: the host cancels the tool call it made for it, and the server its job. */
+  function cancelRequest(id, reason) {
+    notify("notifications/cancelled", { requestId: id, reason: reason });
+    var waiter = pending.get(id);
+    if (waiter) {
+      pending.delete(id);
+      waiter.reject(new Error(reason));
+    }
+  }
+  function callTool(name, args, track) {
+    return request("tools/call", { name: name, arguments: args }, track).then(function (result) {
       if (result && result.isError) throw new Error(textOf(result) || name + " failed");
       return result;
     });
@@ -46,7 +57,7 @@ export const STUDIO_JS = String.raw`(function () {
     var params = message.params || {};
     switch (message.method) {
       case "ui/notifications/tool-input": showInput(params.arguments || {}); break;
-      case "ui/notifications/tool-result": showResult(params).catch(fail); break;
+      case "ui/notifications/tool-result": showToolResult(params).catch(fail); break;
       case "ui/notifications/tool-cancelled": setStatus("Cancelled" + (params.reason ? ": " + params.reason : ""), true); break;
       case "ui/notifications/host-context-changed": applyContext(params); break;
       case "ui/resource-teardown": post({ jsonrpc: "2.0", id: message.id, result: {} }); break;
@@ -59,6 +70,8 @@ export const STUDIO_JS = String.raw`(function () {
 
   // ---- host context: theme, style variables ---------------------------------------------
   function applyContext(context) {
+    var tool = context.toolInfo && context.toolInfo.tool;
+    if (tool && tool.name) state.tool = tool.name;
     if (context.theme === "light" || context.theme === "dark") document.documentElement.dataset.theme = context.theme;
     var variables = context.styles && context.styles.variables;
     if (variables) {
@@ -69,7 +82,7 @@ export const STUDIO_JS = String.raw`(function () {
   }
 
   // ---- state and small helpers -------------------------------------------------------------
-  var state = { images: [], selected: -1, prompt: "", warnings: [], zoomed: false };
+  var state = { images: [], selected: -1, prompt: "", warnings: [], zoomed: false, tool: null, input: {} };
   function setStatus(text, error) {
     var status = $("status");
     status.textContent = text;
@@ -116,8 +129,21 @@ export const STUDIO_JS = String.raw`(function () {
   }
 
   function showInput(args) {
+    state.input = args;
     if (typeof args.prompt === "string") state.prompt = args.prompt;
     setStatus(args.prompt ? "Working on: " + args.prompt : "Working…");
+  }
+
+  /** The linked tool's result: a list opens the browser (thumbnails), anything else the images. */
+  async function showToolResult(result) {
+    if (state.tool === "list_images" && !result.isError) {
+      if (state.input && typeof state.input.query === "string") $("browse-query").value = state.input.query;
+      setStatus("Recent images");
+      $("studio").setAttribute("aria-busy", "false");
+      toggleBrowse(true);
+      return;
+    }
+    await showResult(result, false);
   }
 
   async function showResult(result, append) {
@@ -188,6 +214,7 @@ export const STUDIO_JS = String.raw`(function () {
       list.append(dt, dd);
     });
     resetMask();
+    if (!$("variation").hidden) quoteVariation().catch(fail);
   }
 
   // ---- zoom --------------------------------------------------------------------------------
@@ -278,16 +305,127 @@ export const STUDIO_JS = String.raw`(function () {
     var args = { prompt: prompt, images: [image.id] };
     if (mask.strokes.length > 0) args.mask = maskDataUrl();
     $("apply-edit").disabled = true;
-    setStatus("Editing " + image.id + "…");
     try {
-      var result = await callTool("edit_image", args);
-      await showResult(result, true);
+      await run("edit_image", args, "Editing " + image.id + "…");
       toggleEdit(false);
-    } catch (error) {
-      fail(error);
     } finally {
       $("apply-edit").disabled = false;
     }
+  }
+
+  // ---- running generations: one at a time, cancellable -------------------------------------
+  var running = null;
+  async function run(tool, args, label) {
+    if (running) throw new Error("A generation is already running");
+    running = {};
+    setStatus(label);
+    $("cancel-run").hidden = false;
+    try {
+      var result = await callTool(tool, args, running);
+      await showResult(result, true);
+    } catch (error) {
+      if (!running.cancelled) fail(error);
+    } finally {
+      running = null;
+      $("cancel-run").hidden = true;
+    }
+  }
+  function cancelRun() {
+    if (!running || running.id === undefined) return;
+    running.cancelled = true;
+    cancelRequest(running.id, "Cancelled in the studio");
+    setStatus("Cancelled");
+  }
+
+  // ---- variations: same prompt, another size or quality, priced first ----------------------
+  var quoted = null;
+  function variationArgs() {
+    var info = current().info;
+    var args = { prompt: info.prompt, size: $("variation-size").value, quality: $("variation-quality").value };
+    if (info.model) args.model = info.model;
+    return args;
+  }
+  async function quoteVariation() {
+    var button = $("variation-run");
+    button.disabled = true;
+    quoted = null;
+    $("variation-price").textContent = "Pricing…";
+    var args = variationArgs();
+    try {
+      var result = await callTool("quote_image", args);
+      var price = result.structuredContent.max_usd;
+      quoted = { args: args, usd: price };
+      $("variation-price").textContent = "Price: at most " + usd(price);
+      button.textContent = "Generate (" + usd(price) + ")";
+      button.disabled = false;
+    } catch (error) {
+      $("variation-price").textContent = error.message;
+    }
+  }
+  function toggleVariation(open) {
+    var panel = $("variation");
+    panel.hidden = open === undefined ? !panel.hidden : !open;
+    $("variation-toggle").setAttribute("aria-expanded", String(!panel.hidden));
+    if (!panel.hidden) quoteVariation().catch(fail);
+  }
+  async function runVariation() {
+    if (!quoted) return;
+    // The price was shown before this click: it is the confirmation a price gate asks for.
+    var args = Object.assign({}, quoted.args, { confirm_price_usd: quoted.usd });
+    $("variation-run").disabled = true;
+    try {
+      await run("generate_image", args, "Generating a variation…");
+    } finally {
+      $("variation-run").disabled = false;
+    }
+  }
+
+  // ---- browser of recent images ------------------------------------------------------------
+  var browsing = { cursor: null };
+  async function browse(more) {
+    var args = {};
+    var query = $("browse-query").value.trim();
+    if (query) args.query = query;
+    if (more && browsing.cursor) args.cursor = browsing.cursor;
+    var result = await callTool("browse_images", args);
+    var page = result.structuredContent;
+    var grid = $("browse-grid");
+    if (!more) grid.replaceChildren();
+    page.images.forEach(function (image) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.dataset.id = image.id;
+      button.title = image.prompt || image.id;
+      if (image.thumbnail) {
+        var img = document.createElement("img");
+        img.src = image.thumbnail;
+        img.alt = image.prompt || "Image " + image.id;
+        button.append(img);
+      } else {
+        button.textContent = image.prompt || image.id;
+      }
+      button.addEventListener("click", function () { openImage(image.id).catch(fail); });
+      grid.append(button);
+    });
+    if (page.images.length === 0 && !more) grid.textContent = "No images found.";
+    browsing.cursor = page.next_cursor;
+    $("browse-more").hidden = !page.next_cursor;
+  }
+  function toggleBrowse(open) {
+    var panel = $("browser");
+    panel.hidden = open === undefined ? !panel.hidden : !open;
+    $("browse-toggle").setAttribute("aria-expanded", String(!panel.hidden));
+    if (!panel.hidden) browse(false).catch(fail);
+  }
+  async function openImage(id) {
+    setStatus("Opening " + id + "…");
+    state.warnings = [];
+    state.images = [await loadImage(id)];
+    renderVariants();
+    select(0);
+    toggleBrowse(false);
+    setStatus("1 image");
+    $("studio").setAttribute("aria-busy", "false");
   }
 
   // ---- wiring ------------------------------------------------------------------------------
@@ -313,14 +451,29 @@ export const STUDIO_JS = String.raw`(function () {
     $("undo").addEventListener("click", undo);
     $("clear-mask").addEventListener("click", function () { mask.strokes = []; redraw(); });
     $("apply-edit").addEventListener("click", function () { applyEdit().catch(fail); });
+    $("cancel-run").addEventListener("click", cancelRun);
+    $("variation-toggle").addEventListener("click", function () { toggleVariation(); });
+    $("variation-size").addEventListener("change", function () { quoteVariation().catch(fail); });
+    $("variation-quality").addEventListener("change", function () { quoteVariation().catch(fail); });
+    $("variation-run").addEventListener("click", function () { runVariation().catch(fail); });
+    $("browse-toggle").addEventListener("click", function () { toggleBrowse(); });
+    $("browse-search").addEventListener("click", function () { browse(false).catch(fail); });
+    $("browse-query").addEventListener("keydown", function (event) {
+      if (event.key === "Enter") { event.preventDefault(); browse(false).catch(fail); }
+    });
+    $("browse-more").addEventListener("click", function () { browse(true).catch(fail); });
     $("instruction").addEventListener("keydown", function (event) {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); applyEdit().catch(fail); }
     });
     document.addEventListener("keydown", function (event) {
       var typing = event.target instanceof HTMLTextAreaElement || event.target instanceof HTMLInputElement;
       if ((event.ctrlKey || event.metaKey) && event.key === "z" && !typing) { event.preventDefault(); undo(); return; }
-      if (typing || event.ctrlKey || event.metaKey || event.altKey || state.selected < 0) return;
+      if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.key === "Escape" && running) { cancelRun(); return; }
+      if (event.key === "b") { toggleBrowse(); return; }
+      if (state.selected < 0) return;
       if (event.key === "z") toggleZoom();
+      else if (event.key === "v") toggleVariation();
       else if (event.key === "e") toggleEdit();
       else if (event.key === "x") setEraser(!mask.eraser);
       else if (event.key === "ArrowRight" && state.selected < state.images.length - 1) select(state.selected + 1);

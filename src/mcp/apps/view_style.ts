@@ -31,7 +31,15 @@ export const STUDIO_CSS = String.raw`
 * { box-sizing: border-box; }
 body { margin: 0; background: var(--bg); color: var(--fg); }
 main { padding: 12px; display: grid; gap: 12px; max-width: 100%; }
-#status { margin: 0; color: var(--muted); }
+#status { margin: 0; color: var(--muted); flex: 1 1 auto; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(96px, 1fr)); gap: 6px; }
+.grid button { padding: 2px; }
+.grid img { display: block; width: 100%; aspect-ratio: 1; object-fit: cover; border-radius: 4px; }
+input[type="search"], select {
+  font: inherit; padding: 5px; border-radius: 6px; border: 1px solid var(--line);
+  background: var(--bg); color: var(--fg);
+}
+input[type="search"] { flex: 1 1 140px; }
 #status.error { color: #dc2626; }
 .variants { display: flex; flex-wrap: wrap; gap: 8px; }
 .variant {
