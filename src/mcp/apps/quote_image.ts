@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { generateImageInput } from "../tools/generate_image.ts";
+import { doorRequestSchema } from "../../generation/vocabulary.ts";
 import { withoutConfirmation } from "../confirm/mod.ts";
 import type { McpContext } from "../context.ts";
 import { errorResult } from "../results.ts";
@@ -20,7 +20,7 @@ export function registerQuoteImageTool(server: McpServer, ctx: McpContext): void
       title: "Price a generation",
       description: "The image studio's price check: the most a generate_image call with these " +
         "arguments can cost, without running it.",
-      inputSchema: generateImageInput,
+      inputSchema: doorRequestSchema("mcp", "generate"),
       annotations: { readOnlyHint: true, openWorldHint: false },
       _meta: appOnly(),
     },

@@ -40,8 +40,10 @@ export function studioHtml(): string {
       <button type="button" id="variation-toggle" aria-expanded="false" title="Variation (V)">Variation</button>
     </div>
     <div id="stage" class="stage">
-      <img id="picture" alt="">
-      <canvas id="mask-layer" hidden aria-label="Mask: paint the area to change"></canvas>
+      <div class="frame">
+        <img id="picture" alt="">
+        <canvas id="mask-layer" hidden aria-label="Mask: paint the area to change"></canvas>
+      </div>
     </div>
     <dl id="facts" class="facts"></dl>
     <div id="edit-form" class="edit" role="group" aria-label="Edit" hidden>

@@ -170,6 +170,8 @@ export const STUDIO_JS = String.raw`(function () {
   function renderVariants() {
     var row = $("variants");
     row.replaceChildren();
+    // Side by side when there is more than one; a single image is the large view alone.
+    row.hidden = state.images.length < 2;
     state.images.forEach(function (image, index) {
       var button = document.createElement("button");
       button.type = "button";

@@ -29,6 +29,7 @@ export const STUDIO_CSS = String.raw`
 }
 :root[data-theme="light"] { color-scheme: light; }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; background: var(--bg); color: var(--fg); }
 main { padding: 12px; display: grid; gap: 12px; max-width: 100%; }
 #status { margin: 0; color: var(--muted); flex: 1 1 auto; }
@@ -41,7 +42,7 @@ input[type="search"], select {
 }
 input[type="search"] { flex: 1 1 140px; }
 #status.error { color: #dc2626; }
-.variants { display: flex; flex-wrap: wrap; gap: 8px; }
+.variants { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
 .variant {
   flex: 1 1 140px; max-width: 260px; margin: 0; padding: 4px; border: 2px solid var(--line);
   border-radius: 8px; background: none; color: inherit; font: inherit; text-align: left; cursor: pointer;
@@ -59,12 +60,15 @@ button[aria-pressed="true"], button.primary {
 }
 button:disabled { opacity: .5; cursor: default; }
 :focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
-.stage { position: relative; overflow: auto; max-height: 80vh; border: 1px solid var(--line); border-radius: 8px; }
-.stage img { display: block; width: 100%; height: auto; }
-.stage.zoomed img { width: auto; max-width: none; }
-.stage canvas { position: absolute; inset: 0; width: 100%; height: 100%; touch-action: none; cursor: crosshair; }
-.stage.zoomed canvas { width: auto; height: auto; }
-.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 0; }
+.stage { overflow: auto; max-height: 720px; border: 1px solid var(--line); border-radius: 8px; }
+.frame { position: relative; width: fit-content; max-width: 100%; margin: 0 auto; }
+.frame img { display: block; max-width: 100%; max-height: 640px; width: auto; height: auto; }
+.stage.zoomed .frame { max-width: none; }
+.stage.zoomed .frame img { max-width: none; max-height: none; }
+.frame canvas {
+  position: absolute; inset: 0; width: 100%; height: 100%; touch-action: none; cursor: crosshair;
+}
+.facts { display: grid; padding-bottom: 4px; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 0; }
 .facts dt { color: var(--muted); }
 .facts dd { margin: 0; overflow-wrap: anywhere; }
 .edit { display: grid; gap: 8px; }
