@@ -24,7 +24,9 @@ const OUT_DIR = new URL("../docs/screenshots/", import.meta.url);
 
 /** The host page grown to the app's full height, so every part of the frame is painted. */
 async function shot(page: Page, name: string): Promise<void> {
-  await page.evaluate(() => globalThis.scrollTo(0, 0));
+  await page.evaluate(() =>
+    (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0)
+  );
   const box = await page.locator("iframe").boundingBox();
   const width = page.viewportSize()?.width ?? 720;
   if (box) await page.setViewportSize({ width, height: Math.ceil(box.y + box.height) });

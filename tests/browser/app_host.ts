@@ -6,7 +6,8 @@
  * sends the tool's input and result after `ui/notifications/initialized`, and forwards the app's
  * `tools/call` to the test (which calls the server through a real MCP client, refusing tools
  * whose visibility leaves out the app) and the app's `notifications/cancelled` (which cancels
- * the forwarded call).
+ * the forwarded call); `ui/download-file` requests are kept in `window.downloads`, and the
+ * frame may write the clipboard (the studio asks for `clipboardWrite`).
  *
  * @module
  */
@@ -36,9 +37,11 @@ export const HOST_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Host</title></head>
 <body style="margin:0">
 <script>
+window.downloads = [];
 window.startApp = function (html, policy, toolInput, toolResult, theme) {
   var frame = document.createElement("iframe");
   frame.setAttribute("sandbox", "allow-scripts");
+  frame.setAttribute("allow", "clipboard-write");
   frame.setAttribute("title", "MCP App");
   frame.style.cssText = "width:100%;height:600px;border:0;display:block";
   var meta = '<meta http-equiv="Content-Security-Policy" content="' + policy + '">';
@@ -52,7 +55,7 @@ window.startApp = function (html, policy, toolInput, toolResult, theme) {
       send({ jsonrpc: "2.0", id: m.id, result: {
         protocolVersion: m.params.protocolVersion,
         hostInfo: { name: "test-host", version: "1.0.0" },
-        hostCapabilities: { serverTools: {} },
+        hostCapabilities: { serverTools: {}, downloadFile: {} },
         hostContext: { theme: theme, displayMode: "inline", platform: "web" },
       } });
     } else if (m.method === "ui/notifications/initialized") {
@@ -60,6 +63,9 @@ window.startApp = function (html, policy, toolInput, toolResult, theme) {
       send({ jsonrpc: "2.0", method: "ui/notifications/tool-result", params: toolResult });
     } else if (m.method === "ui/notifications/size-changed") {
       if (m.params.height) frame.style.height = Math.ceil(m.params.height) + "px";
+    } else if (m.method === "ui/download-file") {
+      window.downloads.push(m.params);
+      send({ jsonrpc: "2.0", id: m.id, result: {} });
     } else if (m.method === "notifications/cancelled") {
       window.hostCancel(m.params.requestId);
     } else if (m.id !== undefined) {

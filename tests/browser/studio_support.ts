@@ -16,7 +16,7 @@ import { startRealCore } from "../support/real_core.ts";
 import { HOST_PAGE, hostPolicy } from "./app_host.ts";
 
 /** The local user. */
-const LOCAL: Principal = Object.freeze({ id: "local", name: "local user", role: "admin" });
+export const LOCAL: Principal = Object.freeze({ id: "local", name: "local user", role: "admin" });
 /** Client capabilities declaring the apps extension. */
 export const APPS_CAPABILITIES = {
   extensions: { [APPS_EXTENSION_ID]: { mimeTypes: [APP_MIME_TYPE] } },
@@ -31,7 +31,10 @@ export type ToolEntry = {
 };
 
 /** The real core and MCP server, with the upstream's edit masks recorded. */
-export async function startStudioServer(upstreamFetch: typeof fetch = fetch) {
+export async function startStudioServer(
+  upstreamFetch: typeof fetch = fetch,
+  env: Record<string, string> = {},
+) {
   const masks: Uint8Array[] = [];
   const upstream: typeof fetch = async (input, init) => {
     const url = input instanceof Request ? input.url : String(input);
@@ -42,7 +45,7 @@ export async function startStudioServer(upstreamFetch: typeof fetch = fetch) {
     return await upstreamFetch(request);
   };
   const core = await startRealCore({
-    env: { KV_PATH: ":memory:", LOG_LEVEL: "error" },
+    env: { KV_PATH: ":memory:", LOG_LEVEL: "error", ...env },
     fetch: upstream,
   });
   const clients: InstanceType<typeof Client>[] = [];

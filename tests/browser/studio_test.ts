@@ -12,6 +12,7 @@ import { STUDIO_URI } from "../../src/mcp/apps/mod.ts";
 import { eventually } from "../support/eventually.ts";
 import {
   APPS_CAPABILITIES,
+  LOCAL,
   type Loose,
   openStudio,
   pictureSize,
@@ -166,6 +167,83 @@ Deno.test({
 
       assert.deepEqual(seen.requests, [], "no network request");
       assert.deepEqual(seen.errors, [], "no console error");
+    } finally {
+      await browser.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "the studio downloads through the host, copies the link, and deletes only when it may",
+  ignore: !hasChromium(),
+  async fn() {
+    const input = { prompt: "a lighthouse at dusk", quality: "low" };
+    const browser = await launchBrowser();
+    try {
+      {
+        await using studio = await startStudioServer();
+        const client = await studio.connect(APPS_CAPABILITIES);
+        const result = await client.callTool({ name: "generate_image", arguments: input });
+        const { page, frame, seen } = await openStudio(browser, client, input, result);
+        const id = (await frame.locator("#facts dd").first().innerText()).trim();
+        const stored = await studio.core.services.images.read(id, {
+          principal: LOCAL,
+          door: "mcp",
+        });
+        assert.ok(stored);
+
+        await frame.locator("#download").click();
+        await eventually(
+          async () =>
+            await page.evaluate(() =>
+              (globalThis as unknown as { downloads: unknown[] }).downloads.length
+            ) === 1,
+          "the download request",
+        );
+        const [download] = await page.evaluate(() =>
+          (globalThis as unknown as { downloads: { contents: Loose[] }[] }).downloads
+        );
+        const resource = download.contents[0].resource as {
+          uri: string;
+          mimeType: string;
+          blob: string;
+        };
+        assert.equal(resource.uri, `image://${id}`);
+        assert.equal(resource.mimeType, stored.record.mime);
+        assert.equal(resource.blob, stored.bytes.toBase64(), "the full image, byte for byte");
+
+        await frame.locator("#copy-link").click();
+        await eventually(
+          async () => (await frame.locator("#status").innerText()).includes(`image://${id}`),
+          "the link copied or shown",
+        );
+
+        await frame.locator("#delete").click();
+        assert.equal(await frame.locator("#delete").innerText(), "Confirm delete");
+        assert.ok(await studio.core.services.images.get(id, { principal: LOCAL, door: "mcp" }));
+        await frame.locator("#delete").click();
+        await eventually(
+          async () => await frame.locator("#status").innerText() === `Deleted ${id}`,
+          "the image deleted",
+        );
+        assert.equal(
+          await studio.core.services.images.get(id, { principal: LOCAL, door: "mcp" }),
+          null,
+        );
+        assert.deepEqual(seen.requests, [], "no network request");
+        assert.deepEqual(seen.errors, [], "no console error");
+      }
+      {
+        await using studio = await startStudioServer(fetch, { MCP_ALLOW_DELETE: "false" });
+        const client = await studio.connect(APPS_CAPABILITIES);
+        const result = await client.callTool({ name: "generate_image", arguments: input });
+        const { frame } = await openStudio(browser, client, input, result);
+        assert.equal(
+          await frame.locator("#delete").isVisible(),
+          false,
+          "no delete_image, no Delete",
+        );
+      }
     } finally {
       await browser.close();
     }

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { encodeBase64 } from "../../encoding.ts";
+import { permits } from "../../core/policy.ts";
 import { AppError } from "../../errors.ts";
 import { callerOf, type McpContext } from "../context.ts";
 import { describeImage, errorResult } from "../results.ts";
@@ -36,7 +37,8 @@ export function registerReadImagePartTool(server: McpServer, ctx: McpContext): v
     async (args, extra): Promise<CallToolResult> => {
       try {
         const id = args.id.replace(/^image:\/\//, "");
-        const found = await ctx.images.read(id, callerOf(ctx, extra));
+        const caller = callerOf(ctx, extra);
+        const found = await ctx.images.read(id, caller);
         if (!found) {
           throw new AppError("not_found", `Image not found: no image has id "${id}"`, {
             field: "id",
@@ -71,6 +73,9 @@ export function registerReadImagePartTool(server: McpServer, ctx: McpContext): v
                 image: {
                   ...await describeImage(ctx.config, record),
                   quality: record.parameters.quality ?? null,
+                  // Whether the studio offers Delete: the tool is served and the policy allows it.
+                  can_delete: ctx.config.mcpAllowDelete &&
+                    permits(caller, "delete", { imagesPublic: ctx.config.imagesPublic }, record),
                 },
               }
               : {}),

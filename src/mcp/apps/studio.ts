@@ -14,9 +14,18 @@ import { registerBrowseImagesTool } from "./browse_images.ts";
 import { registerQuoteImageTool } from "./quote_image.ts";
 import { registerReadImagePartTool } from "./read_image_part.ts";
 
-/** `_meta.ui` of the studio resource: its CSP, and a border around it. */
+/**
+ * `_meta.ui` of the studio resource: its CSP, clipboard writing (Copy link; the studio shows the
+ * link when the host does not grant it), and a border around it.
+ */
 function resourceMeta() {
-  return { ui: { csp: structuredClone(STUDIO_CSP), prefersBorder: true } };
+  return {
+    ui: {
+      csp: structuredClone(STUDIO_CSP),
+      permissions: { clipboardWrite: {} },
+      prefersBorder: true,
+    },
+  };
 }
 
 /** Registers the studio's resource and its app-only tools on `server`. */

@@ -38,6 +38,9 @@ export function studioHtml(): string {
       <button type="button" id="zoom" aria-pressed="false" title="Zoom (Z)">Zoom</button>
       <button type="button" id="edit-toggle" aria-expanded="false" title="Edit (E)">Edit</button>
       <button type="button" id="variation-toggle" aria-expanded="false" title="Variation (V)">Variation</button>
+      <button type="button" id="download" hidden>Download</button>
+      <button type="button" id="copy-link">Copy link</button>
+      <button type="button" id="delete" hidden>Delete</button>
     </div>
     <div id="stage" class="stage">
       <div class="frame">

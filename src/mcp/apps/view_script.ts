@@ -82,13 +82,29 @@ export const STUDIO_JS = String.raw`(function () {
   }
 
   // ---- state and small helpers -------------------------------------------------------------
-  var state = { images: [], selected: -1, prompt: "", warnings: [], zoomed: false, tool: null, input: {} };
+  var state = { images: [], selected: -1, prompt: "", warnings: [], zoomed: false, tool: null, input: {}, host: {} };
   function setStatus(text, error) {
     var status = $("status");
     status.textContent = text;
     status.classList.toggle("error", Boolean(error));
   }
-  function fail(error) { setStatus(error && error.message ? error.message : String(error), true); }
+  function fail(error) {
+    stopTicker();
+    setStatus(error && error.message ? error.message : String(error), true);
+  }
+  // Progress of a running generation: the time it has taken so far.
+  var ticker = null;
+  function startTicker(label) {
+    stopTicker();
+    var start = Date.now();
+    var show = function () { setStatus(label + " " + Math.floor((Date.now() - start) / 1000) + " s"); };
+    show();
+    ticker = setInterval(show, 1000);
+  }
+  function stopTicker() {
+    if (ticker !== null) clearInterval(ticker);
+    ticker = null;
+  }
   function textOf(result) {
     return (result.content || []).filter(function (b) { return b.type === "text"; })
       .map(function (b) { return b.text; }).join("\n");
@@ -131,7 +147,7 @@ export const STUDIO_JS = String.raw`(function () {
   function showInput(args) {
     state.input = args;
     if (typeof args.prompt === "string") state.prompt = args.prompt;
-    setStatus(args.prompt ? "Working on: " + args.prompt : "Working…");
+    startTicker(args.prompt ? "Working on: " + args.prompt + " —" : "Working…");
   }
 
   /** The linked tool's result: a list opens the browser (thumbnails), anything else the images. */
@@ -147,6 +163,7 @@ export const STUDIO_JS = String.raw`(function () {
   }
 
   async function showResult(result, append) {
+    stopTicker();
     var ids = imageIds(result);
     var text = textOf(result);
     state.warnings = text.split("\n").filter(function (line) { return /^Warning: /.test(line); })
@@ -216,6 +233,10 @@ export const STUDIO_JS = String.raw`(function () {
       list.append(dt, dd);
     });
     resetMask();
+    deleting = null;
+    $("delete").textContent = "Delete";
+    $("delete").hidden = !image.info.can_delete;
+    $("download").hidden = !state.host.downloadFile;
     if (!$("variation").hidden) quoteVariation().catch(fail);
   }
 
@@ -320,7 +341,7 @@ export const STUDIO_JS = String.raw`(function () {
   async function run(tool, args, label) {
     if (running) throw new Error("A generation is already running");
     running = {};
-    setStatus(label);
+    startTicker(label);
     $("cancel-run").hidden = false;
     try {
       var result = await callTool(tool, args, running);
@@ -336,6 +357,7 @@ export const STUDIO_JS = String.raw`(function () {
     if (!running || running.id === undefined) return;
     running.cancelled = true;
     cancelRequest(running.id, "Cancelled in the studio");
+    stopTicker();
     setStatus("Cancelled");
   }
 
@@ -380,6 +402,46 @@ export const STUDIO_JS = String.raw`(function () {
     } finally {
       $("variation-run").disabled = false;
     }
+  }
+
+  // ---- download, link, delete -------------------------------------------------------------
+  async function download() {
+    var image = current();
+    var comma = image.src.indexOf(",");
+    var mime = image.src.slice(5, image.src.indexOf(";"));
+    var result = await request("ui/download-file", {
+      contents: [{ type: "resource", resource: { uri: "image://" + image.id, mimeType: mime, blob: image.src.slice(comma + 1) } }],
+    });
+    setStatus(result && result.isError ? "Download not done" : "Downloaded " + image.id, result && result.isError);
+  }
+  async function copyLink() {
+    var link = "image://" + current().id;
+    try {
+      await navigator.clipboard.writeText(link);
+      setStatus("Copied " + link);
+    } catch (_) {
+      // The host did not grant clipboard writing: show the link to copy by hand.
+      setStatus("Link: " + link);
+    }
+  }
+  var deleting = null;
+  async function deleteImage() {
+    var image = current();
+    var button = $("delete");
+    if (deleting !== image.id) {
+      // A second click confirms: sandboxed views may not open confirm() dialogs.
+      deleting = image.id;
+      button.textContent = "Confirm delete";
+      return;
+    }
+    deleting = null;
+    button.textContent = "Delete";
+    await callTool("delete_image", { id: image.id });
+    state.images = state.images.filter(function (other) { return other.id !== image.id; });
+    renderVariants();
+    if (state.images.length > 0) select(0);
+    else $("detail").hidden = true;
+    setStatus("Deleted " + image.id);
   }
 
   // ---- browser of recent images ------------------------------------------------------------
@@ -454,6 +516,9 @@ export const STUDIO_JS = String.raw`(function () {
     $("clear-mask").addEventListener("click", function () { mask.strokes = []; redraw(); });
     $("apply-edit").addEventListener("click", function () { applyEdit().catch(fail); });
     $("cancel-run").addEventListener("click", cancelRun);
+    $("download").addEventListener("click", function () { download().catch(fail); });
+    $("copy-link").addEventListener("click", function () { copyLink().catch(fail); });
+    $("delete").addEventListener("click", function () { deleteImage().catch(fail); });
     $("variation-toggle").addEventListener("click", function () { toggleVariation(); });
     $("variation-size").addEventListener("change", function () { quoteVariation().catch(fail); });
     $("variation-quality").addEventListener("change", function () { quoteVariation().catch(fail); });
@@ -492,6 +557,7 @@ export const STUDIO_JS = String.raw`(function () {
     appCapabilities: {},
     protocolVersion: PROTOCOL_VERSION,
   }).then(function (result) {
+    state.host = (result && result.hostCapabilities) || {};
     applyContext((result && result.hostContext) || {});
     notify("ui/notifications/initialized");
   }).catch(fail);
