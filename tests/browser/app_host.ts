@@ -32,7 +32,10 @@ export function hostPolicy(csp: DeclaredCsp): string {
   ].join("; ");
 }
 
-/** The host page; `window.startApp(html, policy, input, result, theme)` mounts the app. */
+/**
+ * The host page; `window.startApp(html, policy, input, result, theme)` mounts the app and
+ * `window.setTheme(theme)` tells it the host's theme changed.
+ */
 export const HOST_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Host</title></head>
 <body style="margin:0">
@@ -77,6 +80,9 @@ window.startApp = function (html, policy, toolInput, toolResult, theme) {
     }
   });
   document.body.append(frame);
+  window.setTheme = function (next) {
+    send({ jsonrpc: "2.0", method: "ui/notifications/host-context-changed", params: { theme: next } });
+  };
 };
 </script>
 </body></html>`;

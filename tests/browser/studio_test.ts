@@ -66,6 +66,21 @@ Deno.test({
       );
       assert.ok(forwarded.includes("read_image_part"));
       assert.match(await frame.locator("#facts").innerText(), /a lighthouse at dusk/);
+      assert.equal(await frame.locator("html").getAttribute("data-theme"), "dark", "the host's");
+      await page.evaluate(() =>
+        (globalThis as unknown as { setTheme(theme: string): void }).setTheme("light")
+      );
+      await eventually(
+        async () => await frame.locator("html").getAttribute("data-theme") === "light",
+        "the theme following the host's change",
+      );
+
+      // Keyboard: Z zooms to actual pixels and back.
+      await frame.locator("#zoom").focus();
+      await frame.locator("body").press("z");
+      assert.equal(await frame.locator("#zoom").getAttribute("aria-pressed"), "true");
+      await frame.locator("body").press("z");
+      assert.equal(await frame.locator("#zoom").getAttribute("aria-pressed"), "false");
 
       // Paint a stroke across the middle and ask for an edit.
       await frame.locator("#edit-toggle").click();
@@ -237,12 +252,20 @@ Deno.test({
         await using studio = await startStudioServer(fetch, { MCP_ALLOW_DELETE: "false" });
         const client = await studio.connect(APPS_CAPABILITIES);
         const result = await client.callTool({ name: "generate_image", arguments: input });
-        const { frame } = await openStudio(browser, client, input, result);
+        const { frame } = await openStudio(browser, client, input, result, {
+          width: 360,
+          height: 800,
+        });
         assert.equal(
           await frame.locator("#delete").isVisible(),
           false,
           "no delete_image, no Delete",
         );
+        const [scrollWidth, clientWidth] = await frame.locator("html").evaluate((html) => {
+          const element = html as unknown as { scrollWidth: number; clientWidth: number };
+          return [element.scrollWidth, element.clientWidth];
+        });
+        assert.ok(scrollWidth <= clientWidth, `fits a 360 px column (${scrollWidth} px wide)`);
       }
     } finally {
       await browser.close();

@@ -363,6 +363,7 @@ export const STUDIO_JS = String.raw`(function () {
 
   // ---- variations: same prompt, another size or quality, priced first ----------------------
   var quoted = null;
+  var quoting = 0;
   function variationArgs() {
     var info = current().info;
     var args = { prompt: info.prompt, size: $("variation-size").value, quality: $("variation-quality").value };
@@ -375,15 +376,18 @@ export const STUDIO_JS = String.raw`(function () {
     quoted = null;
     $("variation-price").textContent = "Pricing…";
     var args = variationArgs();
+    // Only the latest choice is priced on screen: an earlier quote may answer after it.
+    var ticket = ++quoting;
     try {
       var result = await callTool("quote_image", args);
+      if (ticket !== quoting) return;
       var price = result.structuredContent.max_usd;
       quoted = { args: args, usd: price };
       $("variation-price").textContent = "Price: at most " + usd(price);
       button.textContent = "Generate (" + usd(price) + ")";
       button.disabled = false;
     } catch (error) {
-      $("variation-price").textContent = error.message;
+      if (ticket === quoting) $("variation-price").textContent = error.message;
     }
   }
   function toggleVariation(open) {
@@ -445,13 +449,16 @@ export const STUDIO_JS = String.raw`(function () {
   }
 
   // ---- browser of recent images ------------------------------------------------------------
-  var browsing = { cursor: null };
+  var browsing = { cursor: null, latest: 0 };
   async function browse(more) {
+    // Only the latest search fills the grid: an earlier one may answer after it.
+    var ticket = ++browsing.latest;
     var args = {};
     var query = $("browse-query").value.trim();
     if (query) args.query = query;
     if (more && browsing.cursor) args.cursor = browsing.cursor;
     var result = await callTool("browse_images", args);
+    if (ticket !== browsing.latest) return;
     var page = result.structuredContent;
     var grid = $("browse-grid");
     if (!more) grid.replaceChildren();
