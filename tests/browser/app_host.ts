@@ -34,7 +34,8 @@ export function hostPolicy(csp: DeclaredCsp): string {
 
 /**
  * The host page; `window.startApp(html, policy, input, result, theme)` mounts the app and
- * `window.setTheme(theme)` tells it the host's theme changed.
+ * `window.setTheme(theme)` tells it the host's theme changed; `window.toApp(message)` posts a
+ * message to it (progress of a forwarded call).
  */
 export const HOST_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Host</title></head>
@@ -80,6 +81,7 @@ window.startApp = function (html, policy, toolInput, toolResult, theme) {
     }
   });
   document.body.append(frame);
+  window.toApp = send;
   window.setTheme = function (next) {
     send({ jsonrpc: "2.0", method: "ui/notifications/host-context-changed", params: { theme: next } });
   };

@@ -120,8 +120,22 @@ export async function openStudio(
     const abort = new AbortController();
     calls.set(id, abort);
     try {
+      // The server's progress goes back to the app under the app's own token.
+      const token = (params._meta as { progressToken?: unknown } | undefined)?.progressToken;
       return await client.callTool(params as { name: string; arguments: Loose }, undefined, {
         signal: abort.signal,
+        ...(token === undefined ? {} : {
+          onprogress: (progress: { progress: number; message?: string }) =>
+            void page.evaluate(
+              (message) =>
+                (globalThis as unknown as { toApp(message: unknown): void }).toApp(message),
+              {
+                jsonrpc: "2.0",
+                method: "notifications/progress",
+                params: { ...progress, progressToken: token },
+              },
+            ).catch(() => {}),
+        }),
       });
     } finally {
       calls.delete(id);

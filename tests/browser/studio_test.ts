@@ -172,6 +172,13 @@ Deno.test({
       const before = studio.core.fake.requests.length;
       await frame.locator("#variation-run").click();
       await eventually(() => studio.core.fake.requests.length > before, "the upstream call");
+      await eventually(
+        async () =>
+          /^Generating a variation… Generating · .* s elapsed$/.test(
+            await frame.locator("#status").innerText(),
+          ),
+        "the server's progress, passed on by the host",
+      );
       await frame.locator("#cancel-run").click();
       await eventually(
         () => studio.core.fake.requests.at(-1)?.outcome === "client_closed",

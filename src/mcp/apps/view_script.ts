@@ -21,7 +21,11 @@ export const STUDIO_JS = String.raw`(function () {
   /** Sends a request; track.id (when given) names it for a later cancel. */
   function request(method, params, track) {
     var id = nextId++;
-    if (track) track.id = id;
+    if (track) {
+      // A tracked call asks for progress, which a host may pass on (notifications/progress).
+      track.id = id;
+      params = Object.assign({}, params, { _meta: { progressToken: id } });
+    }
     post({ jsonrpc: "2.0", id: id, method: method, params: params });
     return new Promise(function (resolve, reject) { pending.set(id, { resolve: resolve, reject: reject }); });
   }
@@ -60,6 +64,7 @@ export const STUDIO_JS = String.raw`(function () {
       case "ui/notifications/tool-result": showToolResult(params).catch(fail); break;
       case "ui/notifications/tool-cancelled": setStatus("Cancelled" + (params.reason ? ": " + params.reason : ""), true); break;
       case "ui/notifications/host-context-changed": applyContext(params); break;
+      case "notifications/progress": showProgress(params); break;
       case "ui/resource-teardown": post({ jsonrpc: "2.0", id: message.id, result: {} }); break;
       default:
         if (message.id !== undefined) {
@@ -340,7 +345,7 @@ export const STUDIO_JS = String.raw`(function () {
   var running = null;
   async function run(tool, args, label) {
     if (running) throw new Error("A generation is already running");
-    running = {};
+    running = { label: label };
     startTicker(label);
     $("cancel-run").hidden = false;
     try {
@@ -352,6 +357,12 @@ export const STUDIO_JS = String.raw`(function () {
       running = null;
       $("cancel-run").hidden = true;
     }
+  }
+  /** The server's progress for the running generation, when the host passes it on. */
+  function showProgress(params) {
+    if (!running || params.progressToken !== running.id || typeof params.message !== "string") return;
+    stopTicker();
+    setStatus(running.label + " " + params.message);
   }
   function cancelRun() {
     if (!running || running.id === undefined) return;
