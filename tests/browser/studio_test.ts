@@ -7,6 +7,8 @@
  * checked through the same real MCP client.
  */
 import assert from "node:assert/strict";
+import axe from "axe-core";
+import type { Page } from "playwright-core";
 import sharp from "sharp";
 import { STUDIO_URI } from "../../src/mcp/apps/mod.ts";
 import { eventually } from "../support/eventually.ts";
@@ -20,6 +22,26 @@ import {
   type ToolEntry,
 } from "./studio_support.ts";
 import { hasChromium, launchBrowser } from "./support.ts";
+
+/** Serious and critical axe violations inside the app's frame. */
+async function axeScan(page: Page): Promise<string[]> {
+  const frame = page.frames().find((f) => f !== page.mainFrame());
+  assert.ok(frame, "the app's frame");
+  // An inline script, which the host's CSP for the app allows ('unsafe-inline').
+  await frame.addScriptTag({ content: (axe as unknown as { source: string }).source });
+  const violations = await frame.evaluate(async () => {
+    type Report = { violations: { id: string; impact: string | null; nodes: unknown[] }[] };
+    const g = globalThis as unknown as {
+      axe: { run(context: unknown, options: unknown): Promise<Report> };
+      document: unknown;
+    };
+    const report = await g.axe.run(g.document, { resultTypes: ["violations"] });
+    return report.violations.map((v) => ({ id: v.id, impact: v.impact, count: v.nodes.length }));
+  });
+  return violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.impact} ${v.id} (${v.count})`);
+}
 
 Deno.test({
   name: "the studio is linked from the image tools, and its reader is listed to apps clients only",
@@ -67,6 +89,7 @@ Deno.test({
       assert.ok(forwarded.includes("read_image_part"));
       assert.match(await frame.locator("#facts").innerText(), /a lighthouse at dusk/);
       assert.equal(await frame.locator("html").getAttribute("data-theme"), "dark", "the host's");
+      assert.deepEqual(await axeScan(page), [], "accessible in the dark theme");
       await page.evaluate(() =>
         (globalThis as unknown as { setTheme(theme: string): void }).setTheme("light")
       );
@@ -85,6 +108,7 @@ Deno.test({
       // Paint a stroke across the middle and ask for an edit.
       await frame.locator("#edit-toggle").click();
       await frame.locator("#instruction").fill("add a red boat");
+      assert.deepEqual(await axeScan(page), [], "accessible in the light theme, editing");
       const box = await frame.locator("#mask-layer").boundingBox();
       assert.ok(box);
       const y = box.y + box.height / 2;

@@ -551,7 +551,8 @@ export const STUDIO_JS = String.raw`(function () {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); applyEdit().catch(fail); }
     });
     document.addEventListener("keydown", function (event) {
-      var typing = event.target instanceof HTMLTextAreaElement || event.target instanceof HTMLInputElement;
+      var typing = event.target instanceof HTMLTextAreaElement || event.target instanceof HTMLInputElement ||
+        event.target instanceof HTMLSelectElement;
       if ((event.ctrlKey || event.metaKey) && event.key === "z" && !typing) { event.preventDefault(); undo(); return; }
       if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
       if (event.key === "Escape" && running) { cancelRun(); return; }
