@@ -21,6 +21,8 @@ import {
 import { paintingUpstream } from "./screenshots.ts";
 
 const OUT_DIR = new URL("../docs/screenshots/", import.meta.url);
+/** A desktop-width chat column. */
+const COLUMN = { width: 720, height: 900 };
 
 /** The host page grown to the app's full height, so every part of the frame is painted. */
 async function shot(page: Page, name: string): Promise<void> {
@@ -50,10 +52,7 @@ async function main(): Promise<void> {
   // screenshots; in-process frames show what a person sees.
   const browser = await launchBrowser(["--disable-features=site-per-process,IsolateOrigins"]);
   try {
-    const desktop = await openStudio(browser, client, input, result, {
-      width: 720,
-      height: 900,
-    }, "light");
+    const desktop = await openStudio(browser, client, input, result, COLUMN, "light");
     await desktop.frame.locator("#variation-toggle").click();
     await desktop.frame.locator("#variation-size").selectOption("1536x1024");
     await desktop.frame.locator("#variation-run:not([disabled])").waitFor();
@@ -63,10 +62,7 @@ async function main(): Promise<void> {
     await desktop.frame.locator("#variation-run:not([disabled])").waitFor();
     await shot(desktop.page, "studio-desktop");
 
-    const dark = await openStudio(browser, client, input, result, {
-      width: 720,
-      height: 900,
-    }, "dark");
+    const dark = await openStudio(browser, client, input, result, COLUMN, "dark");
     await dark.frame.locator("#edit-toggle").click();
     await dark.frame.locator("#instruction").fill("put a red sail on the nearest boat");
     const box = await dark.frame.locator("#mask-layer").boundingBox();
