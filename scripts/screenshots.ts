@@ -268,7 +268,7 @@ async function previewStream(
 }
 
 /** An upstream that paints scenes for plain generations and forwards everything else. */
-function paintingUpstream(): typeof fetch {
+export function paintingUpstream(): typeof fetch {
   return async (input, init) => {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
     const body = typeof init?.body === "string" ? JSON.parse(init.body) : null;

@@ -13,6 +13,7 @@ import {
   SERVER_INFO,
   TASKS_EXTENSION_CAPABILITIES,
 } from "./identity.ts";
+import { hideAppTools, registerStudio } from "./apps/mod.ts";
 import { clientView } from "./client_view.ts";
 import type { McpContext, McpDoorContext, McpTasks } from "./context.ts";
 import { registerPrompts } from "./prompts.ts";
@@ -131,8 +132,12 @@ export function createMcpServer(
     registerListImagesTool(server, ctx);
     if (ctx.config.mcpAllowDelete) registerDeleteImageTool(server, ctx);
     registerListModelsTool(server, ctx);
+    registerStudio(server, ctx);
   });
-  if (options.tasks) tasks = installTasks(server, ctx, options.tasks, handlers);
+  // Tools only the studio calls are listed to apps clients alone (the tasks wrapper builds on it).
+  const list = handlers.list && hideAppTools(handlers.list, ctx);
+  if (list) server.server.setRequestHandler("tools/list", list as never);
+  if (options.tasks) tasks = installTasks(server, ctx, options.tasks, { ...handlers, list });
   registerImageResources(server, ctx);
   registerPrompts(server);
   const remove = options.logging?.addListener((record, message) => {

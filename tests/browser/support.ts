@@ -142,14 +142,19 @@ export async function seedImage(
   return result.images[0].id;
 }
 
-/** Launches Chromium (playwright makes a fresh, empty profile directory for it). */
-export async function launchBrowser(): Promise<import("playwright-core").Browser> {
+/**
+ * Launches Chromium (playwright makes a fresh, empty profile directory for it), with `extraArgs`
+ * after the usual flags.
+ */
+export async function launchBrowser(
+  extraArgs: readonly string[] = [],
+): Promise<import("playwright-core").Browser> {
   // Imported here, after the `existsSync` shim above is in place.
   const { chromium } = await import("playwright-core");
   return await chromium.launch({
     executablePath: chromiumPath(),
     headless: true,
-    args: [...CHROMIUM_ARGS],
+    args: [...CHROMIUM_ARGS, ...extraArgs],
     env: browserEnv(),
   });
 }

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { decodeBase64 } from "../../src/encoding.ts";
 import { sniffImage } from "../../src/images/codec.ts";
+import { APP_MIME_TYPE, APPS_EXTENSION_ID, STUDIO_URI } from "../../src/mcp/apps/mod.ts";
 import { iconList, PROMPT_PRESENTATION, TOOL_PRESENTATION } from "../../src/mcp/presentation.ts";
 import { startFakeOpenAI } from "../fake_openai.ts";
 import { startHttpServer, TEST_OPENAI_KEY } from "./support/http_server.ts";
@@ -139,7 +140,12 @@ for (const transport of TRANSPORTS) {
 }
 
 /** A raw 2026-07-28 request: the `_meta` envelope and the standard headers. */
-async function postModern(url: string, method: string, params: Loose = {}): Promise<Loose> {
+async function postModern(
+  url: string,
+  method: string,
+  params: Loose = {},
+  capabilities: Loose = {},
+): Promise<Loose> {
   const response = await fetch(`${url}/mcp`, {
     method: "POST",
     headers: {
@@ -148,6 +154,10 @@ async function postModern(url: string, method: string, params: Loose = {}): Prom
       Authorization: `Bearer ${TOKEN}`,
       "MCP-Protocol-Version": "2026-07-28",
       "Mcp-Method": method,
+      // The header 2026-07-28 requires beside a body naming a tool, prompt or resource.
+      ...(typeof (params.uri ?? params.name) === "string"
+        ? { "Mcp-Name": String(params.uri ?? params.name) }
+        : {}),
     },
     body: JSON.stringify({
       jsonrpc: "2.0",
@@ -157,7 +167,7 @@ async function postModern(url: string, method: string, params: Loose = {}): Prom
         ...params,
         _meta: {
           "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-          "io.modelcontextprotocol/clientCapabilities": {},
+          "io.modelcontextprotocol/clientCapabilities": capabilities,
           "io.modelcontextprotocol/clientInfo": { name: "raw-2026", version: "1.0.0" },
         },
       },
@@ -167,6 +177,41 @@ async function postModern(url: string, method: string, params: Loose = {}): Prom
   assert.equal(response.status, 200, text);
   return JSON.parse(text) as Loose;
 }
+
+clientTest(
+  "[http] 2026-07-28: the studio's own tools are listed only to a request declaring the apps extension",
+  async () => {
+    await withTarget("http", async (target) => {
+      if (target.transport !== "http") return;
+      const apps = { extensions: { [APPS_EXTENSION_ID]: { mimeTypes: [APP_MIME_TYPE] } } };
+      const names = async (capabilities: Loose) =>
+        (((await postModern(target.url, "tools/list", {}, capabilities)).result as Loose)
+          .tools as { name: string }[]).map((tool) => tool.name);
+      const withApps = await names(apps);
+      for (const name of ["read_image_part", "quote_image", "browse_images"]) {
+        assert.ok(withApps.includes(name), name);
+      }
+      const without = await names({});
+      assert.deepEqual(
+        without.filter((name) => !withApps.includes(name)),
+        [],
+        "nothing only plain clients see",
+      );
+      assert.deepEqual(withApps.filter((name) => !without.includes(name)).sort(), [
+        "browse_images",
+        "quote_image",
+        "read_image_part",
+      ]);
+      const read = (await postModern(target.url, "resources/read", { uri: STUDIO_URI }, apps))
+        .result as { contents: Loose[] };
+      assert.equal(read.contents[0].mimeType, "text/html;profile=mcp-app");
+      assert.deepEqual((read.contents[0]._meta as { ui: { csp: Loose } }).ui.csp, {
+        connectDomains: [],
+        resourceDomains: [],
+      });
+    });
+  },
+);
 
 clientTest(
   "[http] 2026-07-28: server/discover shows the title and icons, and list results carry cache hints",

@@ -6,6 +6,7 @@
 import { doorRequestSchema } from "../../generation/vocabulary.ts";
 import type { McpContext } from "../context.ts";
 import type { McpServer } from "../sdk.ts";
+import { studioLink } from "../apps/mod.ts";
 import { runPricedJobTool } from "./priced_job.ts";
 import { iconList, TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
 
@@ -24,6 +25,7 @@ export function registerEditImageTool(server: McpServer, ctx: McpContext): void 
         "references, never base64: image ids, image:// URIs, allowed file paths or URLs. Returns the " +
         "result like generate_image does.",
       inputSchema: editImageInput,
+      _meta: studioLink(),
       annotations: {
         title: SHOWN.edit_image.title,
         readOnlyHint: false,

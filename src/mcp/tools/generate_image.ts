@@ -6,6 +6,7 @@
 import { doorRequestSchema } from "../../generation/vocabulary.ts";
 import type { McpContext } from "../context.ts";
 import type { McpServer } from "../sdk.ts";
+import { studioLink } from "../apps/mod.ts";
 import { runPricedJobTool } from "./priced_job.ts";
 import { iconList, TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
 
@@ -28,6 +29,7 @@ export function registerGenerateImageTool(server: McpServer, ctx: McpContext): v
         "Slow generations report progress; if one takes longer than the client can wait, the answer " +
         "gives the pending image id — call get_image with it to fetch the image when it is ready.",
       inputSchema: generateImageInput,
+      _meta: studioLink(),
       annotations: {
         title: SHOWN.generate_image.title,
         readOnlyHint: false,

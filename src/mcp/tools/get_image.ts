@@ -9,6 +9,7 @@ import { AppError } from "../../errors.ts";
 import { callerOf, type McpContext } from "../context.ts";
 import { errorResult, imageBlocks } from "../results.ts";
 import type { CallToolResult, McpServer } from "../sdk.ts";
+import { studioLink } from "../apps/mod.ts";
 import { createProgressReporter } from "../progress.ts";
 import { iconList, TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
 
@@ -33,6 +34,7 @@ export function registerGetImageTool(server: McpServer, ctx: McpContext): void {
           `How long to wait for a pending image, 0–${MAX_WAIT_SECONDS} s (default 40).`,
         ),
       }),
+      _meta: studioLink(),
       annotations: { title: SHOWN.get_image.title, readOnlyHint: true, openWorldHint: false },
     },
     async (args, extra): Promise<CallToolResult> => {

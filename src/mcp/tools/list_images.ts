@@ -8,6 +8,7 @@ import { callerOf, type McpContext } from "../context.ts";
 import { formatBytes } from "../../format_bytes.ts";
 import { describeImage, errorResult, wantsStructuredContent } from "../results.ts";
 import type { CallToolResult, ContentBlock, McpServer } from "../sdk.ts";
+import { studioLink } from "../apps/mod.ts";
 import { iconList, TOOL_PRESENTATION as SHOWN } from "../presentation.ts";
 
 /** Registers `list_images` on `server`. */
@@ -29,6 +30,7 @@ export function registerListImagesTool(server: McpServer, ctx: McpContext): void
         model: z.string().optional().describe("Only images made by this model."),
         query: z.string().optional().describe("Only images whose prompt contains this text."),
       }),
+      _meta: studioLink(),
       annotations: { title: SHOWN.list_images.title, readOnlyHint: true, openWorldHint: false },
     },
     async (args, extra): Promise<CallToolResult> => {

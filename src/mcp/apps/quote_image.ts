@@ -1,0 +1,52 @@
+/**
+ * `quote_image`, a tool only the studio calls: what a generation would cost at most, from the
+ * core's own validation (the figure its budget reserves; the price gate's figure where the door
+ * confirms prices), before the studio offers to run it.
+ *
+ * @module
+ */
+import { doorRequestSchema } from "../../generation/vocabulary.ts";
+import { withoutConfirmation } from "../confirm/mod.ts";
+import type { McpContext } from "../context.ts";
+import { errorResult } from "../results.ts";
+import type { CallToolResult, McpServer } from "../sdk.ts";
+import { appOnly } from "./links.ts";
+
+/** Registers `quote_image` on `server` (listed to apps clients only). */
+export function registerQuoteImageTool(server: McpServer, ctx: McpContext): void {
+  server.registerTool(
+    "quote_image",
+    {
+      title: "Price a generation",
+      description: "The image studio's price check: the most a generate_image call with these " +
+        "arguments can cost, without running it.",
+      inputSchema: doorRequestSchema("mcp", "generate"),
+      annotations: { readOnlyHint: true, openWorldHint: false },
+      _meta: appOnly(),
+    },
+    async (args): Promise<CallToolResult> => {
+      try {
+        const input = withoutConfirmation(args);
+        const checked = await ctx.images.validate("generate", input);
+        // Where the door confirms prices, the figure it checks a confirmation against.
+        const gated = ctx.confirm ? await ctx.confirm.quote("generate", input) : undefined;
+        const usd = gated?.usd ?? checked.worstCaseUsd;
+        return {
+          content: [{
+            type: "text",
+            text: `${checked.n} image${checked.n === 1 ? "" : "s"} with ${checked.model}: ` +
+              `at most $${usd.toFixed(3)}`,
+          }],
+          structuredContent: {
+            model: checked.model,
+            n: checked.n,
+            max_usd: usd,
+            warnings: [...checked.warnings],
+          },
+        };
+      } catch (error) {
+        return errorResult(error, ctx.redact);
+      }
+    },
+  );
+}
