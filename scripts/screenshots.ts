@@ -277,9 +277,13 @@ export function paintingUpstream(): typeof fetch {
     const [width, height] = size.split("x").map(Number);
     if (body.stream) return previewStream(body.prompt, width, height, init?.signal ?? undefined);
     const bytes = await paint(body.prompt, width, height);
+    // Output tokens as OpenAI's published per-megapixel figures (the core's price ceiling uses
+    // the same table), so a finished image never shows more than its quote.
     const output = Math.round(
-      (width * height) / 1024 / 1024 * 4160 *
-        ({ low: 0.25, medium: 1, high: 4 } as Record<string, number>)[body.quality ?? "medium"]!,
+      (width * height) / 1024 / 1024 *
+        ({ low: 272, medium: 1056, high: 4160 } as Record<string, number>)[
+          body.quality ?? "medium"
+        ]!,
     );
     const answer = {
       created: Math.floor(Date.now() / 1000),
