@@ -90,6 +90,29 @@ function requestJobKey(principal: Principal, sessionId: string, requestId: strin
   return ["mcp", "request_job", principal.id, sessionId, String(requestId)];
 }
 
+/** The first protocol version of the 2026-07-28 era (versions are dates: later ones sort after). */
+const FIRST_MODERN_VERSION = "2026-07-28";
+
+/**
+ * Why a body a 2026-07-28 client could never send is refused, or undefined. Such bodies classify
+ * as 2025-era traffic (responses and batches exist only there), whose leg would answer "Unsupported
+ * protocol version" to the header — true, but no help to the client that sent it.
+ */
+function notModernBody(c: Context<HttpEnv>, body: unknown, messages: readonly JsonRpcMessage[]) {
+  const version = c.req.header("mcp-protocol-version")?.trim();
+  if (version === undefined || !/^\d{4}-\d{2}-\d{2}$/.test(version)) return undefined;
+  if (version < FIRST_MODERN_VERSION) return undefined;
+  if (Array.isArray(body)) {
+    return `Invalid Request: a ${version} client sends one message per POST, never a JSON-RPC ` +
+      "batch (batches are accepted from 2025-era clients only)";
+  }
+  if (messages.some((message) => message.method === undefined)) {
+    return `Invalid Request: a ${version} client posts only requests and notifications, never ` +
+      "a JSON-RPC response (responses are accepted from 2025-era clients only)";
+  }
+  return undefined;
+}
+
 /** Session ids this service hands out; anything else cannot name one of its sessions. */
 const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -404,6 +427,8 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         const checked = checkJsonRpcBody(body);
         if (!checked.ok) return jsonRpcError(400, -32600, checked.reason);
         messages = checked.messages;
+        const notModern = notModernBody(c, body, messages);
+        if (notModern) return jsonRpcError(400, -32600, notModern);
         if (!await isLegacyRequest(c.req.raw, body)) {
           return await handleModern(c, principal, body, messages);
         }
