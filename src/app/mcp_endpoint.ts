@@ -43,6 +43,9 @@ import { imagePath, readableImageUrl, UrlSigner } from "../images/mod.ts";
 
 const log = getLog("http", "mcp");
 
+/** The SSE `retry` a stateful session's streams announce (SEP-1699: servers SHOULD send one). */
+const SSE_RETRY_MS = 1_000;
+
 /** How long a request id → job id mapping is kept for cancels. */
 const REQUEST_JOB_TTL_MS = 3_600_000;
 
@@ -382,6 +385,8 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       eventStore: new MemoryEventStore(),
+      // Sent with each stream's priming event: how long a client waits before resuming it.
+      retryInterval: SSE_RETRY_MS,
       // Runs during handleRequest below, once `session` exists.
       onsessioninitialized: (id) => slot.commit(id, session),
       onsessionclosed: (id) => {
