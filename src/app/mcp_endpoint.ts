@@ -43,6 +43,9 @@ import { imagePath, readableImageUrl, UrlSigner } from "../images/mod.ts";
 
 const log = getLog("http", "mcp");
 
+/** The SSE `retry` a stateful session's streams announce (SEP-1699: servers SHOULD send one). */
+const SSE_RETRY_MS = 1_000;
+
 /** How long a request id → job id mapping is kept for cancels. */
 const REQUEST_JOB_TTL_MS = 3_600_000;
 
@@ -88,6 +91,29 @@ function jsonRpcError(status: number, code: number, message: string): Response {
 
 function requestJobKey(principal: Principal, sessionId: string, requestId: string | number) {
   return ["mcp", "request_job", principal.id, sessionId, String(requestId)];
+}
+
+/** The first protocol version of the 2026-07-28 era (versions are dates: later ones sort after). */
+const FIRST_MODERN_VERSION = "2026-07-28";
+
+/**
+ * Why a body a 2026-07-28 client could never send is refused, or undefined. Such bodies classify
+ * as 2025-era traffic (responses and batches exist only there), whose leg would answer "Unsupported
+ * protocol version" to the header — true, but no help to the client that sent it.
+ */
+function notModernBody(c: Context<HttpEnv>, body: unknown, messages: readonly JsonRpcMessage[]) {
+  const version = c.req.header("mcp-protocol-version")?.trim();
+  if (version === undefined || !/^\d{4}-\d{2}-\d{2}$/.test(version)) return undefined;
+  if (version < FIRST_MODERN_VERSION) return undefined;
+  if (Array.isArray(body)) {
+    return `Invalid Request: a ${version} client sends one message per POST, never a JSON-RPC ` +
+      "batch (batches are accepted from 2025-era clients only)";
+  }
+  if (messages.some((message) => message.method === undefined)) {
+    return `Invalid Request: a ${version} client posts only requests and notifications, never ` +
+      "a JSON-RPC response (responses are accepted from 2025-era clients only)";
+  }
+  return undefined;
 }
 
 /** Session ids this service hands out; anything else cannot name one of its sessions. */
@@ -359,6 +385,8 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       eventStore: new MemoryEventStore(),
+      // Sent with each stream's priming event: how long a client waits before resuming it.
+      retryInterval: SSE_RETRY_MS,
       // Runs during handleRequest below, once `session` exists.
       onsessioninitialized: (id) => slot.commit(id, session),
       onsessionclosed: (id) => {
@@ -404,6 +432,8 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         const checked = checkJsonRpcBody(body);
         if (!checked.ok) return jsonRpcError(400, -32600, checked.reason);
         messages = checked.messages;
+        const notModern = notModernBody(c, body, messages);
+        if (notModern) return jsonRpcError(400, -32600, notModern);
         if (!await isLegacyRequest(c.req.raw, body)) {
           return await handleModern(c, principal, body, messages);
         }

@@ -13,6 +13,7 @@ export {
   ProtocolError,
   ResourceNotFoundError,
   ResourceTemplate,
+  specTypeSchemas,
   SUPPORTED_PROTOCOL_VERSIONS as SDK_PROTOCOL_VERSIONS,
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
@@ -32,6 +33,7 @@ export type {
   ReadResourceResult,
   RegisteredTool,
   ServerContext,
+  SpecTypeName,
   Transport,
 } from "@modelcontextprotocol/server";
 export { serveStdio } from "@modelcontextprotocol/server/stdio";

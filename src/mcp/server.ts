@@ -31,7 +31,9 @@ import { registerGenerateImageTool } from "./tools/generate_image.ts";
 import { registerGetImageTool } from "./tools/get_image.ts";
 import { registerListImagesTool } from "./tools/list_images.ts";
 import { registerListModelsTool } from "./tools/list_models.ts";
-import { captureToolHandlers, installTasks, type TaskSetup } from "./task_door.ts";
+import { guardRequestParams } from "./params_guard.ts";
+import { installTasks, type TaskSetup } from "./task_door.ts";
+import { captureToolHandlers } from "./tool_handlers.ts";
 
 const MCP_LEVEL: Record<LogTapeLevel, LoggingLevel> = {
   trace: "debug",
@@ -81,9 +83,12 @@ export interface McpServerOptions {
 
 /** The capabilities an instance of `era` declares (tasks in the era's own way, when served). */
 function capabilitiesOf(era: ProtocolEra, tasks: boolean) {
-  // Without `tools` here the SDK installs its tools/* handlers (and declares `tools`) at the first
-  // registerTool, where captureToolHandlers sees them.
-  const { tools: _, ...declared } = structuredClone(DECLARED_CAPABILITIES);
+  // Without `tools`, `resources` and `prompts` here the SDK installs their handlers (and declares
+  // them, as it would here) at the first registerTool/registerResource/registerPrompt: after
+  // guardRequestParams, and for tools where captureToolHandlers sees them.
+  const { tools: _t, resources: _r, prompts: _p, ...declared } = structuredClone(
+    DECLARED_CAPABILITIES,
+  );
   if (!tasks) return declared;
   return era === "modern"
     ? { ...declared, extensions: structuredClone(TASKS_EXTENSION_CAPABILITIES.extensions) }
@@ -115,6 +120,8 @@ export function createMcpServer(
       cacheHints: CACHE_HINTS,
     },
   );
+  // Before anything is registered: every standard request's handler checks its params first.
+  guardRequestParams(server);
   let tasks: McpTasks | undefined;
   const ctx: McpContext = {
     ...makeContext(server),
@@ -138,6 +145,8 @@ export function createMcpServer(
   const list = handlers.list && hideAppTools(handlers.list, ctx);
   if (list) server.server.setRequestHandler("tools/list", list as never);
   if (options.tasks) tasks = installTasks(server, ctx, options.tasks, { ...handlers, list });
+  // The captured handler answers a tool's protocol error as a JSON-RPC error (the SDK's: isError).
+  else if (handlers.call) server.server.setRequestHandler("tools/call", handlers.call as never);
   registerImageResources(server, ctx);
   registerPrompts(server);
   const remove = options.logging?.addListener((record, message) => {

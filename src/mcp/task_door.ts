@@ -12,13 +12,8 @@ import { z } from "zod";
 import { systemClock } from "../clock.ts";
 import type { McpContext, McpTasks } from "./context.ts";
 import { createProgressReporter, type ToolExtra } from "./progress.ts";
-import { ProtocolError as DoorProtocolError } from "./protocol_error.ts";
-import {
-  type CallToolResult,
-  CLIENT_CAPABILITIES_META_KEY,
-  type McpServer,
-  ProtocolError,
-} from "./sdk.ts";
+import { type CallToolResult, CLIENT_CAPABILITIES_META_KEY, type McpServer } from "./sdk.ts";
+import { answering, type ToolHandlers } from "./tool_handlers.ts";
 import type {
   ExtensionTaskMethods,
   LegacyTaskMethods,
@@ -69,52 +64,6 @@ interface ToolCall {
   readonly task: TaskRequest | null;
 }
 
-/** A request handler as the SDK stores it. */
-type RawHandler = (request: { params?: Record<string, unknown> }, extra: ToolExtra) => unknown;
-
-/**
- * Runs `register` (which registers the tools) and returns the SDK's own `tools/call` and
- * `tools/list` handlers, so the door can wrap them: the tool handlers never see the raw request
- * (`params.task`), and v2's `registerTool` has no `execution` field.
- */
-export function captureToolHandlers(
-  server: McpServer,
-  register: () => void,
-): { call?: RawHandler; list?: RawHandler } {
-  const captured: { call?: RawHandler; list?: RawHandler } = {};
-  const low = server.server as unknown as {
-    setRequestHandler: (method: string, ...rest: unknown[]) => void;
-  };
-  const original = low.setRequestHandler;
-  low.setRequestHandler = function (this: unknown, method: string, ...rest: unknown[]) {
-    if (method === "tools/call") captured.call = rest[0] as RawHandler;
-    if (method === "tools/list") captured.list = rest[0] as RawHandler;
-    return original.call(this, method, ...rest);
-  };
-  try {
-    register();
-  } finally {
-    // The instance's own property goes; the prototype's method shows through again.
-    delete (low as { setRequestHandler?: unknown }).setRequestHandler;
-  }
-  return captured;
-}
-
-/** The SDK's protocol error for the door's own (same code, message and data). */
-function sdkError(error: unknown): unknown {
-  return error instanceof DoorProtocolError
-    ? new ProtocolError(error.code, error.message, error.data)
-    : error;
-}
-
-async function answering<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw sdkError(error);
-  }
-}
-
 /**
  * Wires tasks into `server` (tools already registered; their SDK handlers in `handlers`) and returns
  * what the generation tools call. `ctx` is the instance's context (era, caller, client).
@@ -123,7 +72,7 @@ export function installTasks(
   server: McpServer,
   ctx: Omit<McpContext, "tasks">,
   setup: TaskSetup,
-  handlers: { call?: RawHandler; list?: RawHandler },
+  handlers: ToolHandlers,
 ): McpTasks {
   const calls = new WeakMap<ToolExtra, ToolCall>();
   let service: Promise<TaskService> | undefined;

@@ -126,3 +126,38 @@ sdkClientTest(
     assert.match(result.content[0].text ?? "", /Invalid model: expected a string of 1 to 200/);
   },
 );
+
+sdkClientTest(
+  "a JSON-RPC response or batch posted as 2026-07-28 is a 400 saying such a client never sends one",
+  async () => {
+    await using service = await startInProcessService({ MCP_HTTP_SESSIONS: "stateless" });
+    const modern = { "MCP-Protocol-Version": "2026-07-28" };
+    const response = await post(service.url, service.keys.alice, {
+      jsonrpc: "2.0",
+      id: 4,
+      result: {},
+    }, modern);
+    const body = await response.json();
+    assert.equal(response.status, 400, JSON.stringify(body));
+    assert.equal(body.error.code, -32600);
+    assert.match(body.error.message, /2026-07-28 client posts only requests and notifications/);
+    assert.doesNotMatch(body.error.message, /Unsupported protocol version/);
+
+    const batch = await post(service.url, service.keys.alice, [
+      { jsonrpc: "2.0", id: 5, method: "ping" },
+    ], modern);
+    const batchBody = await batch.json();
+    assert.equal(batch.status, 400, JSON.stringify(batchBody));
+    assert.equal(batchBody.error.code, -32600);
+    assert.match(batchBody.error.message, /never a JSON-RPC batch/);
+
+    // A 2025-era client may post a response (to a request of its session's server).
+    const legacy = await post(service.url, service.keys.alice, {
+      jsonrpc: "2.0",
+      id: 4,
+      result: {},
+    });
+    await legacy.body?.cancel();
+    assert.equal(legacy.status, 202);
+  },
+);

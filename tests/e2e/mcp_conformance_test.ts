@@ -165,12 +165,19 @@ for (const mode of ["stateful", "stateless"] as const) {
       for (const scenario of mode === "stateful" ? MUST_PASS_STATEFUL : MUST_PASS_STATELESS) {
         assertPassed(run, scenario);
       }
-      // server-sse-polling calls the fixture tool test_reconnection: that call is its only failure
-      // here — the SSE stream, event ids and the Last-Event-ID reconnection otherwise hold.
-      const polling = failures(run.checks.get("server-sse-polling") ?? []);
-      assert.equal(polling.length, 1, JSON.stringify(polling));
-      assert.equal(polling[0].id, "incoming-sse-event");
-      assert.match(JSON.stringify(polling[0].details), /Tool test_reconnection not found/);
+      // server-sse-polling calls the fixture tool test_reconnection, unknown here: SDK v2 answers
+      // -32602 on the POST's SSE stream, so the resumed stream carries no tool result (a warning;
+      // 1.x answered an isError result, a failure). Nothing fails; with sessions the priming event
+      // and its retry field pass.
+      const polling = run.checks.get("server-sse-polling") ?? [];
+      assert.deepEqual(failures(polling), []);
+      if (mode === "stateful") {
+        const status = (id: string) => polling.find((c) => c.id === id)?.status;
+        assert.equal(status("server-sse-priming-event"), "SUCCESS");
+        assert.equal(status("server-sse-retry-field"), "SUCCESS");
+        assert.equal(status("server-sse-disconnect-resume"), "WARNING");
+        assert.match(JSON.stringify(polling), /Tool test_reconnection not found/);
+      }
       if (mode === "stateless") {
         const streams = run.checks.get("server-sse-multiple-streams") ?? [];
         assert.deepEqual(streams.map((c) => `${c.id} ${c.status}`), [

@@ -357,6 +357,34 @@ Deno.test("[2026-07-28] a price above MCP_CONFIRM_ABOVE_USD asks via input_requi
   });
 });
 
+Deno.test("[2026-07-28] a tampered or foreign requestState is a -32602 JSON-RPC error, and nothing runs", async () => {
+  await withHttpService({ ...CONFIRM, MCP_PARTIAL_IMAGES: "0" }, async ({ server, fake }) => {
+    const client = new ModernClient(httpWire(server.url), { tasks: false, elicitation: true });
+    const asked = await client.callTool("generate_image", PRICEY);
+    const state = String(asked.requestState);
+    const accept = { confirm_price: { action: "accept", content: { confirm: true } } };
+    // The first character of the state's signature changed; then the genuine state for other
+    // arguments (the state is `v1.<payload>.<signature>`).
+    const [version, payload, mac] = state.split(".");
+    const tampered = [version, payload, (mac[0] === "A" ? "B" : "A") + mac.slice(1)].join(".");
+    const retries = [
+      { args: PRICEY, requestState: tampered, reason: /signature/ },
+      { args: { ...PRICEY, prompt: "a blue fox" }, requestState: state, reason: /another/ },
+    ];
+    for (const { args, requestState, reason } of retries) {
+      const refused = await client.callTool("generate_image", args, {
+        inputResponses: accept,
+        requestState,
+      }).then((result) => assert.fail(`a result: ${JSON.stringify(result)}`), (error) => error);
+      assert.ok(refused instanceof RpcError, String(refused));
+      assert.equal(refused.error.code, -32602);
+      assert.match(refused.error.message, /Invalid or expired requestState/);
+      assert.match(refused.error.message, reason);
+    }
+    assert.equal(fake.requests.length, 0, "nothing is sent upstream");
+  });
+});
+
 async function legacyConfirmation(wire: Wire, fake: FakeOpenAI): Promise<void> {
   const client = new LegacyClient(wire, { tasks: false, elicitation: true });
   await client.initialize();

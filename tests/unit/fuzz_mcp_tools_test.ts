@@ -168,9 +168,9 @@ async function call(
 }
 
 /**
- * The answer is a result or an invalid-params error, and nothing internal leaked out. The SDK
- * itself answers -32603 when `arguments` is not an object at all (its request schema fails before
- * any tool runs); that is the only internal error accepted.
+ * The answer is a result or an invalid-params error, and nothing internal leaked out. `arguments`
+ * that are not an object at all fail the request's schema before any tool runs: -32602 naming
+ * `arguments` (the SDK alone would answer -32603, typescript-sdk#2284; src/mcp/params_guard.ts).
  */
 function checkAnswer(
   answer: Awaited<ReturnType<typeof call>>,
@@ -178,12 +178,14 @@ function checkAnswer(
   args?: unknown,
 ): string {
   if (answer.error) {
-    const notAnObject = typeof args !== "object" || args === null || Array.isArray(args);
-    if (answer.error.code === -32603 && notAnObject) {
-      assert.match(answer.error.message, /expected record/, `${what}: ${answer.error.message}`);
-      return answer.error.message;
-    }
     assert.equal(answer.error.code, -32602, `${what}: protocol error ${answer.error.message}`);
+    const notAnObject = typeof args !== "object" || args === null || Array.isArray(args);
+    if (notAnObject) {
+      assert.match(
+        answer.error.message,
+        /Invalid params for tools\/call: arguments: expected record/,
+      );
+    }
     return answer.error.message;
   }
   const result = answer.result!;
