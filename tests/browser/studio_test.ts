@@ -303,3 +303,25 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "the studio waits for a generation that outran the tool's answer, then shows it",
+  ignore: !hasChromium(),
+  async fn() {
+    await using studio = await startStudioServer(fetch, { MCP_LONG_JOB_SECONDS: "1" });
+    const client = await studio.connect(APPS_CAPABILITIES);
+    const browser = await launchBrowser();
+    try {
+      const input = { prompt: "a slow lighthouse [fault:latency=8000]", quality: "low" };
+      const result = await client.callTool({ name: "generate_image", arguments: input });
+      const pending = result.structuredContent as { status?: string };
+      assert.equal(pending?.status, "pending", JSON.stringify(result.content));
+      const { frame, seen } = await openStudio(browser, client, input, result);
+      assert.equal(await frame.locator("#status").innerText(), "1 image");
+      assert.match(await frame.locator("#facts").innerText(), /a slow lighthouse/);
+      assert.deepEqual(seen.errors, [], "no console error");
+    } finally {
+      await browser.close();
+    }
+  },
+});

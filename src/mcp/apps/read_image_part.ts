@@ -19,6 +19,9 @@ import { appOnly } from "./links.ts";
  */
 export const PART_BYTES = 3 * 196_608;
 
+/** How long one call waits for an image still being generated before it answers `pending`. */
+export const PENDING_WAIT_MS = 10_000;
+
 /** Registers `read_image_part` on `server` (listed to apps clients only). */
 export function registerReadImagePartTool(server: McpServer, ctx: McpContext): void {
   server.registerTool(
@@ -26,7 +29,8 @@ export function registerReadImagePartTool(server: McpServer, ctx: McpContext): v
     {
       title: "Read image part",
       description: "The image studio's reader: part of a stored image's bytes (base64), from " +
-        "offset, with the image's details on the first part.",
+        'offset, with the image\'s details on the first part; `{ status: "pending" }` while ' +
+        "the image is still being generated.",
       inputSchema: z.object({
         id: z.string().describe("Image id or image:// URI."),
         offset: z.number().int().min(0).optional().describe("First byte of the part (default 0)."),
@@ -38,7 +42,25 @@ export function registerReadImagePartTool(server: McpServer, ctx: McpContext): v
       try {
         const id = args.id.replace(/^image:\/\//, "");
         const caller = callerOf(ctx, extra);
-        const found = await ctx.images.read(id, caller);
+        // A pending id (from a generation that ran past MCP_LONG_JOB_SECONDS) is waited for
+        // briefly; the studio calls again while the answer is `pending`.
+        const looked = await ctx.images.lookup(id, caller, {
+          waitMs: PENDING_WAIT_MS,
+          signal: extra.mcpReq.signal,
+        });
+        if (looked.status === "failed") throw looked.error;
+        if (looked.status === "pending") {
+          return {
+            content: [{
+              type: "text",
+              text: `Image ${id} is still being generated (${looked.job.state})`,
+            }],
+            structuredContent: { status: "pending", id, state: looked.job.state },
+          };
+        }
+        const found = looked.status === "ready"
+          ? await ctx.images.read(looked.record.id, caller)
+          : null;
         if (!found) {
           throw new AppError("not_found", `Image not found: no image has id "${id}"`, {
             field: "id",

@@ -136,10 +136,19 @@ export const STUDIO_JS = String.raw`(function () {
     var offset = 0;
     var info = null;
     var mime = "image/png";
+    var waiting = null;
     for (;;) {
       var result = await callTool("read_image_part", { id: id, offset: offset });
       var part = result.structuredContent;
+      if (part && part.status === "pending" && offset === 0) {
+        // A generation that outran the tool's answer: the server waits a while per call.
+        if (waiting === null) waiting = Date.now();
+        stopTicker();
+        setStatus("Still generating… " + Math.floor((Date.now() - waiting) / 1000) + " s");
+        continue;
+      }
       if (!part || typeof part.data !== "string") throw new Error("The host returned no image data for " + id);
+      if (part.id) id = part.id;
       if (part.image) info = part.image;
       mime = part.mime_type || mime;
       parts.push(part.data);
