@@ -181,6 +181,8 @@ export interface CheckedRequest {
   readonly inputRefs: readonly string[];
   /** The most the request can cost, reserved from a monthly budget while it runs (USD). */
   readonly worstCaseUsd: number;
+  /** Why `worstCaseUsd` is not a real ceiling (it counts a price nobody knows as $0), if so. */
+  readonly priceUnknown?: string;
 }
 
 /** The hourly image allowance a caller has (for doors that show it). */

@@ -39,7 +39,7 @@ import {
 } from "./openai.ts";
 import type { Instance } from "./instances.ts";
 import { missingKeyHint } from "./key_hint.ts";
-import { estimateCost, worstCaseCost } from "./pricing.ts";
+import { estimateCost, hasWorstCase, worstCaseCost } from "./pricing.ts";
 import {
   type EditNormalization,
   type GenerateNormalization,
@@ -150,6 +150,9 @@ export class Generator {
           partialImages: request.partialImages,
         })
         : 0,
+      ...(model && hasWorstCase(model)
+        ? {}
+        : { priceUnknown: `the prices of ${request.model} are unknown` }),
     };
   }
 

@@ -193,6 +193,11 @@ function largestPixels(model: ModelData): number {
   return Math.max(1024 * 1024, ...model.sizes.map((size) => pixelsOf(size) ?? 0));
 }
 
+/** True when {@link worstCaseCost} has a price to count (it answers 0 for a model with none). */
+export function hasWorstCase(model: ModelData): boolean {
+  return model.prices.tokens?.imageOutput != null || model.prices.perImage !== null;
+}
+
 /**
  * The most a request on `model` can cost in USD, reserved from a budget before the upstream call
  * and replaced by the real cost afterwards: the quality's output tokens scaled to the size (the

@@ -325,3 +325,45 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "quote_image says a price is unknown instead of $0, with and without a price gate",
+  async fn() {
+    // A model of a gateway whose prices nobody published.
+    const modelsFile = await Deno.makeTempFile({ suffix: ".json" });
+    await Deno.writeTextFile(
+      modelsFile,
+      JSON.stringify({
+        models: {
+          "gateway-image": {
+            extends: "gpt-image-2",
+            prices: { checkedOn: null, source: "not published", tokens: null, perImage: null },
+          },
+        },
+      }),
+    );
+    const envs: Record<string, string>[] = [
+      { MODELS_FILE: modelsFile },
+      { MODELS_FILE: modelsFile, MCP_CONFIRM_ABOVE_USD: "0.01" },
+    ];
+    for (const env of envs) {
+      await using studio = await startStudioServer(fetch, env);
+      const client = await studio.connect(APPS_CAPABILITIES);
+      const unknown = await client.callTool({
+        name: "quote_image",
+        arguments: { prompt: "a lighthouse", model: "gateway-image" },
+      });
+      assert.ok(!unknown.isError, JSON.stringify(unknown.content));
+      const quote = unknown.structuredContent as { max_usd: unknown; reason?: string };
+      assert.equal(quote.max_usd, null, JSON.stringify([env, unknown]));
+      assert.match(String(quote.reason), /unknown/);
+      const known = await client.callTool({
+        name: "quote_image",
+        arguments: { prompt: "a lighthouse", quality: "low" },
+      });
+      const price = (known.structuredContent as { max_usd: unknown }).max_usd;
+      assert.ok(typeof price === "number" && price > 0, JSON.stringify(env));
+    }
+    await Deno.remove(modelsFile);
+  },
+});

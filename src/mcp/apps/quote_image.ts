@@ -30,17 +30,22 @@ export function registerQuoteImageTool(server: McpServer, ctx: McpContext): void
         const checked = await ctx.images.validate("generate", input);
         // Where the door confirms prices, the figure it checks a confirmation against.
         const gated = ctx.confirm ? await ctx.confirm.quote("generate", input) : undefined;
-        const usd = gated?.usd ?? checked.worstCaseUsd;
+        // Unknown prices count as $0 in the core's budget figure: say unknown, not "$0".
+        const usd = gated ? gated.usd : checked.priceUnknown ? null : checked.worstCaseUsd;
+        const reason = usd === null ? (gated?.reason ?? checked.priceUnknown) : undefined;
+        const images = `${checked.n} image${checked.n === 1 ? "" : "s"} with ${checked.model}`;
         return {
           content: [{
             type: "text",
-            text: `${checked.n} image${checked.n === 1 ? "" : "s"} with ${checked.model}: ` +
-              `at most $${usd.toFixed(3)}`,
+            text: usd === null
+              ? `${images}: price unknown (${reason})`
+              : `${images}: at most $${usd.toFixed(3)}`,
           }],
           structuredContent: {
             model: checked.model,
             n: checked.n,
             max_usd: usd,
+            ...(reason ? { reason } : {}),
             warnings: [...checked.warnings],
           },
         };

@@ -403,8 +403,10 @@ export const STUDIO_JS = String.raw`(function () {
       if (ticket !== quoting) return;
       var price = result.structuredContent.max_usd;
       quoted = { args: args, usd: price };
-      $("variation-price").textContent = "Price: at most " + usd(price);
-      button.textContent = "Generate (" + usd(price) + ")";
+      var known = typeof price === "number";
+      $("variation-price").textContent = known ? "Price: at most " + usd(price)
+        : "Price unknown" + (result.structuredContent.reason ? " (" + result.structuredContent.reason + ")" : "");
+      button.textContent = known ? "Generate (" + usd(price) + ")" : "Generate (price unknown)";
       button.disabled = false;
     } catch (error) {
       if (ticket === quoting) $("variation-price").textContent = error.message;
@@ -419,7 +421,10 @@ export const STUDIO_JS = String.raw`(function () {
   async function runVariation() {
     if (!quoted) return;
     // The price was shown before this click: it is the confirmation a price gate asks for.
-    var args = Object.assign({}, quoted.args, { confirm_price_usd: quoted.usd });
+    // An unknown price confirms nothing: the server's gate asks or explains.
+    var args = typeof quoted.usd === "number"
+      ? Object.assign({}, quoted.args, { confirm_price_usd: quoted.usd })
+      : Object.assign({}, quoted.args);
     $("variation-run").disabled = true;
     try {
       await run("generate_image", args, "Generating a variation…");
