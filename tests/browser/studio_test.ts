@@ -367,3 +367,40 @@ Deno.test({
     await Deno.remove(modelsFile);
   },
 });
+
+Deno.test({
+  name: "the studio prices an edit beside Apply edit and confirms that price with it",
+  ignore: !hasChromium(),
+  async fn() {
+    await using studio = await startStudioServer(fetch, { MCP_CONFIRM_ABOVE_USD: "0.001" });
+    const client = await studio.connect(APPS_CAPABILITIES);
+    const input = { prompt: "a lighthouse at dusk", quality: "low", confirm_price_usd: 5 };
+    const result = await client.callTool({ name: "generate_image", arguments: input });
+    assert.ok(!result.isError, JSON.stringify(result.content));
+    const browser = await launchBrowser();
+    try {
+      const { page, frame, forwarded, seen } = await openStudio(browser, client, input, result);
+      await frame.locator("#edit-toggle").click();
+      await frame.locator("#instruction").fill("add a red boat");
+      const box = await frame.locator("#mask-layer").boundingBox();
+      assert.ok(box);
+      await page.mouse.move(box.x + box.width * 0.4, box.y + box.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });
+      await page.mouse.up();
+      await eventually(
+        async () =>
+          /^Apply edit \(\$\d+\.\d+\)$/.test(await frame.locator("#apply-edit").innerText()),
+        "the edit priced beside Apply edit",
+      );
+      assert.match(await frame.locator("#edit-price").innerText(), /^Price: at most \$\d+\.\d+$/);
+      await frame.locator("#apply-edit").click();
+      await frame.locator(".variant").nth(1).waitFor();
+      assert.ok(forwarded.includes("edit_image"));
+      assert.equal(studio.masks.length, 1, "the edit, with its mask, reached the upstream");
+      assert.deepEqual(seen.errors, [], "no console error");
+    } finally {
+      await browser.close();
+    }
+  },
+});

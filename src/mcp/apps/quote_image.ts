@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { z } from "zod";
 import { doorRequestSchema } from "../../generation/vocabulary.ts";
 import { withoutConfirmation } from "../confirm/mod.ts";
 import type { McpContext } from "../context.ts";
@@ -18,18 +19,25 @@ export function registerQuoteImageTool(server: McpServer, ctx: McpContext): void
     "quote_image",
     {
       title: "Price a generation",
-      description: "The image studio's price check: the most a generate_image call with these " +
-        "arguments can cost, without running it.",
-      inputSchema: doorRequestSchema("mcp", "generate"),
+      description: "The image studio's price check: the most a generate_image (or, with " +
+        "operation edit, an edit_image) call with these arguments can cost, without running it.",
+      // Generate's fields, and an edit's (its own fields optional here: the core checks them).
+      inputSchema: doorRequestSchema("mcp", "generate")
+        .extend(doorRequestSchema("mcp", "edit").partial().shape)
+        .extend({
+          operation: z.enum(["generate", "edit"]).optional().describe(
+            "What to price: generate_image (default) or edit_image with these arguments.",
+          ),
+        }),
       annotations: { readOnlyHint: true, openWorldHint: false },
       _meta: appOnly(),
     },
-    async (args): Promise<CallToolResult> => {
+    async ({ operation = "generate", ...args }): Promise<CallToolResult> => {
       try {
         const input = withoutConfirmation(args);
-        const checked = await ctx.images.validate("generate", input);
+        const checked = await ctx.images.validate(operation, input);
         // Where the door confirms prices, the figure it checks a confirmation against.
-        const gated = ctx.confirm ? await ctx.confirm.quote("generate", input) : undefined;
+        const gated = ctx.confirm ? await ctx.confirm.quote(operation, input) : undefined;
         // Unknown prices count as $0 in the core's budget figure: say unknown, not "$0".
         const usd = gated ? gated.usd : checked.priceUnknown ? null : checked.worstCaseUsd;
         const reason = usd === null ? (gated?.reason ?? checked.priceUnknown) : undefined;

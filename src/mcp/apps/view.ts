@@ -58,6 +58,7 @@ export function studioHtml(): string {
         <button type="button" id="undo" title="Undo (Ctrl+Z)">Undo</button>
         <button type="button" id="clear-mask">Clear mask</button>
       </div>
+      <p id="edit-price" aria-live="polite"></p>
       <button type="button" id="apply-edit" class="primary" title="Apply edit (Ctrl+Enter)">Apply edit</button>
     </div>
     <div id="variation" class="edit" role="group" aria-label="Variation" hidden>

@@ -331,7 +331,42 @@ export const STUDIO_JS = String.raw`(function () {
     form.hidden = open === undefined ? !form.hidden : !open;
     $("mask-layer").hidden = form.hidden;
     $("edit-toggle").setAttribute("aria-expanded", String(!form.hidden));
-    if (!form.hidden) $("instruction").focus();
+    if (!form.hidden) {
+      $("instruction").focus();
+      quoteEdit().catch(fail);
+    }
+  }
+
+  // The edit's price, shown beside Apply edit: the mask counts as one more input image, so the
+  // quote names the image again in its place (the painted PNG is sent only with the edit).
+  var editQuote = null;
+  var editQuoting = 0;
+  function showPrice(result, priceId) {
+    var price = result.structuredContent.max_usd;
+    var reason = result.structuredContent.reason;
+    $(priceId).textContent = typeof price === "number" ? "Price: at most " + usd(price)
+      : "Price unknown" + (reason ? " (" + reason + ")" : "");
+    return typeof price === "number" ? usd(price) : "price unknown";
+  }
+  async function quoteEdit() {
+    var image = current();
+    var prompt = $("instruction").value.trim();
+    if (!image || !prompt) {
+      editQuote = null;
+      $("edit-price").textContent = "";
+      $("apply-edit").textContent = "Apply edit";
+      return null;
+    }
+    var key = image.id + "|" + (mask.strokes.length > 0) + "|" + prompt;
+    if (editQuote && editQuote.key === key) return editQuote;
+    var ticket = ++editQuoting;
+    var args = { operation: "edit", prompt: prompt, images: [image.id] };
+    if (mask.strokes.length > 0) args.mask = image.id;
+    var result = await callTool("quote_image", args);
+    if (ticket !== editQuoting) return null;
+    editQuote = { key: key, usd: result.structuredContent.max_usd };
+    $("apply-edit").textContent = "Apply edit (" + showPrice(result, "edit-price") + ")";
+    return editQuote;
   }
 
   // A button, not a form submit: a sandbox without allow-forms blocks form submission.
@@ -339,8 +374,11 @@ export const STUDIO_JS = String.raw`(function () {
     var image = current();
     var prompt = $("instruction").value.trim();
     if (!image || !prompt) return;
+    // The price shown before this click is the confirmation a price gate asks for.
+    var quote = await quoteEdit();
     var args = { prompt: prompt, images: [image.id] };
     if (mask.strokes.length > 0) args.mask = maskDataUrl();
+    if (quote && typeof quote.usd === "number") args.confirm_price_usd = quote.usd;
     $("apply-edit").disabled = true;
     try {
       await run("edit_image", args, "Editing " + image.id + "…");
@@ -403,10 +441,7 @@ export const STUDIO_JS = String.raw`(function () {
       if (ticket !== quoting) return;
       var price = result.structuredContent.max_usd;
       quoted = { args: args, usd: price };
-      var known = typeof price === "number";
-      $("variation-price").textContent = known ? "Price: at most " + usd(price)
-        : "Price unknown" + (result.structuredContent.reason ? " (" + result.structuredContent.reason + ")" : "");
-      button.textContent = known ? "Generate (" + usd(price) + ")" : "Generate (price unknown)";
+      button.textContent = "Generate (" + showPrice(result, "variation-price") + ")";
       button.disabled = false;
     } catch (error) {
       if (ticket === quoting) $("variation-price").textContent = error.message;
@@ -538,7 +573,10 @@ export const STUDIO_JS = String.raw`(function () {
       mask.drawing.points.push(point(event));
       redraw();
     });
-    var end = function () { mask.drawing = null; };
+    var end = function () {
+      if (mask.drawing) quoteEdit().catch(fail);
+      mask.drawing = null;
+    };
     canvas.addEventListener("pointerup", end);
     canvas.addEventListener("pointercancel", end);
     $("zoom").addEventListener("click", toggleZoom);
@@ -561,6 +599,7 @@ export const STUDIO_JS = String.raw`(function () {
       if (event.key === "Enter") { event.preventDefault(); browse(false).catch(fail); }
     });
     $("browse-more").addEventListener("click", function () { browse(true).catch(fail); });
+    $("instruction").addEventListener("input", function () { quoteEdit().catch(fail); });
     $("instruction").addEventListener("keydown", function (event) {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); applyEdit().catch(fail); }
     });
