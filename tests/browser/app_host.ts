@@ -33,7 +33,8 @@ export function hostPolicy(csp: DeclaredCsp): string {
 }
 
 /**
- * The host page; `window.startApp(html, policy, input, result, theme)` mounts the app and
+ * The host page; `window.startApp(html, policy, input, result, theme, toolName?)` mounts the app
+ * (naming the tool in the host context's optional `toolInfo` when given) and
  * `window.setTheme(theme)` tells it the host's theme changed; `window.toApp(message)` posts a
  * message to it (progress of a forwarded call).
  */
@@ -42,7 +43,7 @@ export const HOST_PAGE = `<!doctype html>
 <body style="margin:0">
 <script>
 window.downloads = [];
-window.startApp = function (html, policy, toolInput, toolResult, theme) {
+window.startApp = function (html, policy, toolInput, toolResult, theme, toolName) {
   var frame = document.createElement("iframe");
   frame.setAttribute("sandbox", "allow-scripts");
   frame.setAttribute("allow", "clipboard-write");
@@ -60,7 +61,8 @@ window.startApp = function (html, policy, toolInput, toolResult, theme) {
         protocolVersion: m.params.protocolVersion,
         hostInfo: { name: "test-host", version: "1.0.0" },
         hostCapabilities: { serverTools: {}, downloadFile: {} },
-        hostContext: { theme: theme, displayMode: "inline", platform: "web" },
+        hostContext: Object.assign({ theme: theme, displayMode: "inline", platform: "web" },
+          toolName ? { toolInfo: { tool: { name: toolName, inputSchema: { type: "object" } } } } : {}),
       } });
     } else if (m.method === "ui/notifications/initialized") {
       send({ jsonrpc: "2.0", method: "ui/notifications/tool-input", params: { arguments: toolInput } });

@@ -95,7 +95,10 @@ export type StudioClient = Awaited<
   ReturnType<Awaited<ReturnType<typeof startStudioServer>>["connect"]>
 >;
 
-/** The studio in the harness host, showing `result` of generate_image(`input`). */
+/**
+ * The studio in the harness host, showing `result` of generate_image(`input`) (or of
+ * `options.toolName`, named to the app in `toolInfo`), once `options.shown` (the picture) is.
+ */
 export async function openStudio(
   browser: Browser,
   client: StudioClient,
@@ -103,6 +106,7 @@ export async function openStudio(
   result: unknown,
   viewport = { width: 720, height: 900 },
   theme: "light" | "dark" = "dark",
+  options: { toolName?: string; shown?: string } = {},
 ) {
   const tools = (await client.listTools()).tools as ToolEntry[];
   const read = await client.readResource({ uri: STUDIO_URI });
@@ -144,18 +148,19 @@ export async function openStudio(
   await page.exposeFunction("hostCancel", (id: number) => calls.get(id)?.abort("Cancelled"));
   await page.setContent(HOST_PAGE);
   await page.evaluate(
-    ([html, policy, args, answer, theme]) =>
+    ([html, policy, args, answer, theme, toolName]) =>
       (globalThis as unknown as { startApp(...a: unknown[]): void }).startApp(
         html,
         policy,
         args,
         answer,
         theme,
+        toolName,
       ),
-    [app.text, hostPolicy(app._meta.ui.csp), input, result, theme] as const,
+    [app.text, hostPolicy(app._meta.ui.csp), input, result, theme, options.toolName] as const,
   );
   const frame = page.frameLocator("iframe");
-  await frame.locator("#picture[src^='data:image/']").waitFor();
+  await frame.locator(options.shown ?? "#picture[src^='data:image/']").waitFor();
   return { page, frame, forwarded, seen };
 }
 

@@ -404,3 +404,49 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a list_images result opens the browser, with or without toolInfo, loading no image",
+  ignore: !hasChromium(),
+  async fn() {
+    await using studio = await startStudioServer(fetch, { IMAGE_GENERATION_RATE_LIMIT: "100" });
+    const client = await studio.connect(APPS_CAPABILITIES);
+    for (let i = 0; i < 3; i++) {
+      const made = await client.callTool({
+        name: "generate_image",
+        arguments: { prompt: `lighthouse ${i}`, quality: "low", n: 4 },
+      });
+      assert.ok(!made.isError, JSON.stringify(made.content));
+    }
+    const result = await client.callTool({ name: "list_images", arguments: { limit: 12 } });
+    const browser = await launchBrowser();
+    try {
+      for (const toolName of [undefined, "list_images"]) {
+        const { frame, forwarded, seen } = await openStudio(
+          browser,
+          client,
+          { limit: 12 },
+          result,
+          undefined,
+          "dark",
+          { toolName, shown: "#browse-grid button >> nth=0" },
+        );
+        assert.equal(await frame.locator("#status").innerText(), "Recent images", toolName);
+        assert.equal(await frame.locator("#studio").getAttribute("aria-busy"), "false");
+        assert.ok(!forwarded.includes("read_image_part"), `no image loaded (${toolName})`);
+        assert.deepEqual(seen.errors, [], "no console error");
+      }
+      // Any other result naming many images: only the first ten are loaded.
+      const links = result.content as Loose[];
+      const many = { content: [{ type: "text", text: "Twelve images" }, ...links.slice(1)] };
+      const { frame } = await openStudio(browser, client, {}, many);
+      await eventually(
+        async () => await frame.locator("#status").innerText() === "10 images",
+        "ten images shown",
+      );
+      assert.equal(await frame.locator(".variant").count(), 10);
+    } finally {
+      await browser.close();
+    }
+  },
+});

@@ -62,7 +62,11 @@ export const STUDIO_JS = String.raw`(function () {
     switch (message.method) {
       case "ui/notifications/tool-input": showInput(params.arguments || {}); break;
       case "ui/notifications/tool-result": showToolResult(params).catch(fail); break;
-      case "ui/notifications/tool-cancelled": setStatus("Cancelled" + (params.reason ? ": " + params.reason : ""), true); break;
+      case "ui/notifications/tool-cancelled":
+        stopTicker();
+        setStatus("Cancelled" + (params.reason ? ": " + params.reason : ""), true);
+        $("studio").setAttribute("aria-busy", "false");
+        break;
       case "ui/notifications/host-context-changed": applyContext(params); break;
       case "notifications/progress": showProgress(params); break;
       case "ui/resource-teardown": post({ jsonrpc: "2.0", id: message.id, result: {} }); break;
@@ -164,9 +168,21 @@ export const STUDIO_JS = String.raw`(function () {
     startTicker(args.prompt ? "Working on: " + args.prompt + " —" : "Working…");
   }
 
+  /**
+   * Whether a result is list_images': the host may name the tool (toolInfo is optional), else
+   * the list's own shape says it (next_cursor beside images, or the list's header line).
+   */
+  function isList(result) {
+    if (state.tool === "list_images") return true;
+    var structured = result.structuredContent;
+    if (structured && Array.isArray(structured.images) && "next_cursor" in structured) return true;
+    return /^(\d+ images?, newest first:|No images found\.)/.test(textOf(result));
+  }
+
   /** The linked tool's result: a list opens the browser (thumbnails), anything else the images. */
   async function showToolResult(result) {
-    if (state.tool === "list_images" && !result.isError) {
+    if (!result.isError && isList(result)) {
+      stopTicker();
       if (state.input && typeof state.input.query === "string") $("browse-query").value = state.input.query;
       setStatus("Recent images");
       $("studio").setAttribute("aria-busy", "false");
@@ -176,6 +192,7 @@ export const STUDIO_JS = String.raw`(function () {
     await showResult(result, false);
   }
 
+  var MAX_SHOWN = 10;
   async function showResult(result, append) {
     stopTicker();
     var ids = imageIds(result);
@@ -187,6 +204,8 @@ export const STUDIO_JS = String.raw`(function () {
       $("studio").setAttribute("aria-busy", "false");
       return;
     }
+    // A result naming more images than a studio shows loads only the first few.
+    ids = ids.slice(0, MAX_SHOWN);
     setStatus("Loading " + ids.length + (ids.length === 1 ? " image…" : " images…"));
     var loaded = [];
     for (var i = 0; i < ids.length; i++) loaded.push(await loadImage(ids[i]));

@@ -65,7 +65,7 @@ export function registerListImagesTool(server: McpServer, ctx: McpContext): void
         if (wantsStructuredContent(ctx.config.mcpStructuredContent, ctx.client(extra))) {
           result.structuredContent = {
             images: await Promise.all(page.items.map((r) => describeImage(ctx.config, r))),
-            next_cursor: page.nextCursor,
+            next_cursor: page.nextCursor ?? null,
           };
         }
         return result;
