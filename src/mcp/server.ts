@@ -44,19 +44,21 @@ const MCP_LEVEL: Record<LogTapeLevel, LoggingLevel> = {
   fatal: "critical",
 };
 
-/** The tool, prompt and template lists change only with the settings: clients may keep them. */
+/** The prompt and template lists change only with the settings: clients may keep them. */
 const STABLE_LIST: CacheHint = { ttlMs: 300_000, cacheScope: "public" };
 
 /**
  * Cache hints of the 2026-07-28 cacheable results (`ttlMs`/`cacheScope`; 2025-era answers never
- * carry them). `resources/list` pages change with every new image and belong to one caller, so it
+ * carry them). `tools/list` also varies with the request's declared capabilities (app-only
+ * tools), so it is `private`. `resources/list` pages change with every new image and belong to one caller, so it
  * keeps the SDK's default (`0`, `private`); a stored image never changes, so `resources/read` may
  * be kept by the caller that read it.
  */
 export const CACHE_HINTS = Object.freeze(
   {
     "server/discover": STABLE_LIST,
-    "tools/list": STABLE_LIST,
+    // The app-only tools are listed only to a request declaring the apps extension (hideAppTools).
+    "tools/list": { ttlMs: 300_000, cacheScope: "private" },
     "prompts/list": STABLE_LIST,
     "resources/templates/list": STABLE_LIST,
     "resources/read": { ttlMs: 3_600_000, cacheScope: "private" },
