@@ -272,6 +272,11 @@ Deno.test({
           async () => await frame.locator("#status").innerText() === `Deleted ${id}`,
           "the image deleted",
         );
+        // Nothing is left to edit, vary or zoom: their keys do nothing.
+        for (const key of ["e", "v", "z"]) await frame.locator("body").press(key);
+        assert.equal(await frame.locator("#edit-form").isVisible(), false, "no edit form");
+        assert.equal(await frame.locator("#variation").isVisible(), false, "no variation panel");
+        assert.equal(await frame.locator("#zoom").getAttribute("aria-pressed"), "false");
         assert.equal(
           await studio.core.services.images.get(id, { principal: LOCAL, door: "mcp" }),
           null,

@@ -85,7 +85,8 @@ export const STUDIO_JS = String.raw`(function () {
     var variables = context.styles && context.styles.variables;
     if (variables) {
       Object.keys(variables).forEach(function (name) {
-        if (variables[name]) document.documentElement.style.setProperty(name, variables[name]);
+        // Only custom properties: a host's style variables never set the page's own CSS.
+        if (/^--/.test(name) && variables[name]) document.documentElement.style.setProperty(name, variables[name]);
       });
     }
   }
@@ -135,6 +136,7 @@ export const STUDIO_JS = String.raw`(function () {
   }
 
   // ---- loading images at full resolution, part by part -------------------------------------
+  var MAX_IMAGE_BYTES = 64 * 1024 * 1024;
   async function loadImage(id) {
     var parts = [];
     var offset = 0;
@@ -157,6 +159,11 @@ export const STUDIO_JS = String.raw`(function () {
       mime = part.mime_type || mime;
       parts.push(part.data);
       if (part.next_offset === null || part.next_offset === undefined) break;
+      // Each part must move forward, and the whole stay within what the server says it has.
+      if (!(part.next_offset > offset) || part.next_offset > MAX_IMAGE_BYTES ||
+        (part.total_bytes && part.next_offset > part.total_bytes)) {
+        throw new Error("The host returned a broken image part for " + id);
+      }
       offset = part.next_offset;
     }
     return { id: id, info: info || { id: id }, src: "data:" + mime + ";base64," + parts.join("") };
@@ -523,7 +530,13 @@ export const STUDIO_JS = String.raw`(function () {
     state.images = state.images.filter(function (other) { return other.id !== image.id; });
     renderVariants();
     if (state.images.length > 0) select(0);
-    else $("detail").hidden = true;
+    else {
+      // Nothing left to zoom, edit or vary: the keys that act on a picture do nothing.
+      state.selected = -1;
+      toggleEdit(false);
+      toggleVariation(false);
+      $("detail").hidden = true;
+    }
     setStatus("Deleted " + image.id);
   }
 
@@ -546,7 +559,7 @@ export const STUDIO_JS = String.raw`(function () {
       button.type = "button";
       button.dataset.id = image.id;
       button.title = image.prompt || image.id;
-      if (image.thumbnail) {
+      if (typeof image.thumbnail === "string" && /^data:image\//.test(image.thumbnail)) {
         var img = document.createElement("img");
         img.src = image.thumbnail;
         img.alt = image.prompt || "Image " + image.id;
