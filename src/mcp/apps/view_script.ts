@@ -102,12 +102,15 @@ export const STUDIO_JS = String.raw`(function () {
     stopTicker();
     setStatus(error && error.message ? error.message : String(error), true);
   }
+  // Elapsed times use the monotonic clock: they measure durations, never dates, and must not jump
+  // when the wall clock is set.
+  function secondsSince(start) { return Math.floor((performance.now() - start) / 1000); }
   // Progress of a running generation: the time it has taken so far.
   var ticker = null;
   function startTicker(label) {
     stopTicker();
-    var start = Date.now();
-    var show = function () { setStatus(label + " " + Math.floor((Date.now() - start) / 1000) + " s"); };
+    var start = performance.now();
+    var show = function () { setStatus(label + " " + secondsSince(start) + " s"); };
     show();
     ticker = setInterval(show, 1000);
   }
@@ -148,9 +151,9 @@ export const STUDIO_JS = String.raw`(function () {
       var part = result.structuredContent;
       if (part && part.status === "pending" && offset === 0) {
         // A generation that outran the tool's answer: the server waits a while per call.
-        if (waiting === null) waiting = Date.now();
+        if (waiting === null) waiting = performance.now();
         stopTicker();
-        setStatus("Still generating… " + Math.floor((Date.now() - waiting) / 1000) + " s");
+        setStatus("Still generating… " + secondsSince(waiting) + " s");
         continue;
       }
       if (!part || typeof part.data !== "string") throw new Error("The host returned no image data for " + id);
