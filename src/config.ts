@@ -132,6 +132,29 @@ function url() {
   }).optional();
 }
 
+/**
+ * An OAuth issuer identifier: an https URL without query or fragment (http only on a loopback
+ * host), kept exactly as written — tokens' `iss` must equal it, trailing slash included.
+ */
+function issuerUrl() {
+  return z.string().transform((raw, ctx) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      return fail(ctx, `${quote(raw)} is not a URL (accepted: the issuer's https URL)`);
+    }
+    const loopbackHttp = parsed.protocol === "http:" && isLoopbackHost(parsed.hostname);
+    if (parsed.protocol !== "https:" && !loopbackHttp) {
+      return fail(ctx, `${quote(raw)} is not an https URL (accepted: the issuer's https URL)`);
+    }
+    if (parsed.search !== "" || parsed.hash !== "" || raw.includes("?") || raw.includes("#")) {
+      return fail(ctx, `${quote(raw)} has a query or fragment (accepted: the issuer's https URL)`);
+    }
+    return raw;
+  }).optional();
+}
+
 function commaList() {
   return z.string().transform((raw) =>
     Object.freeze(raw.split(",").map((part) => part.trim()).filter((part) => part !== ""))
@@ -262,6 +285,7 @@ const LIMITS = "Auth and limits";
 const RETENTION = "Images, retention";
 const MCP = "MCP results";
 const LOGS = "Logs and the rest";
+const OAUTH = "OAuth";
 
 /** Every setting, in resolution order. Keys are the fields of {@link Config}. */
 export const SETTINGS = {
@@ -503,6 +527,27 @@ export const SETTINGS = {
     defaultText: "derived from the request",
     notes: "Used in image URLs and MCP result text; the stdio server links HTTP URLs only when set",
     schema: url(),
+  }),
+  oauthIssuer: spec({
+    name: "OAUTH_ISSUER",
+    group: OAUTH,
+    type: "URL",
+    defaultText: "— (the service is its own authorization server)",
+    notes:
+      "An external authorization server: the resource metadata names it, its JWT access tokens are verified (JWKS from its metadata) and the built-in one is off; `iss` must equal it exactly",
+    schema: issuerUrl(),
+  }),
+  oauthAudience: spec({
+    name: "OAUTH_AUDIENCE",
+    group: OAUTH,
+    type: "string",
+    defaultText: "`$PUBLIC_BASE_URL/mcp`",
+    notes: "The audience the external issuer's access tokens must carry in `aud`",
+    schema: text(),
+    fallback: (raw) =>
+      raw.PUBLIC_BASE_URL === undefined
+        ? undefined
+        : `${raw.PUBLIC_BASE_URL.replace(/\/+$/, "")}/mcp`,
   }),
   trustProxy: spec({
     name: "TRUST_PROXY",
@@ -931,6 +976,14 @@ export function resolveConfig(sources: ConfigSources = {}): Config {
         message: s.secret ? message.replaceAll(raw[s.name] ?? "", "<redacted>") : message,
       });
     }
+  }
+  if (out.oauthIssuer !== undefined && out.oauthAudience === undefined) {
+    problems.push({
+      name: "OAUTH_ISSUER",
+      message: `${
+        quote(out.oauthIssuer as string)
+      } needs PUBLIC_BASE_URL: the resource its tokens are for (accepted: set PUBLIC_BASE_URL, or OAUTH_AUDIENCE)`,
+    });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   out.editAllowedRoots = Object.freeze(

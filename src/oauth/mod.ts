@@ -24,3 +24,10 @@ export {
   SCOPE_WORDS,
 } from "./scopes.ts";
 export { OAUTH_KEYS } from "./kv_keys.ts";
+export {
+  ACCEPTED_ALGORITHMS,
+  type AccessTokenVerifier,
+  createExternalTokenVerifier,
+  type ExternalTokenVerifierOptions,
+} from "./external_issuer.ts";
+export { discoverIssuer, type IssuerMetadata } from "./issuer_discovery.ts";

@@ -12,7 +12,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 // @ts-types="@types/oidc-provider"
 import Provider, { type Configuration } from "oidc-provider";
-import { exportJWK, generateKeyPair } from "jose";
+import { exportJWK, generateKeyPair, type JWK } from "jose";
 
 /** The scopes the test resource server knows. */
 export const RESOURCE_SCOPES = "images:read images:write images:delete admin";
@@ -47,6 +47,8 @@ export interface OidcProvider extends AsyncDisposable {
   readonly clientId: string;
   /** The client's first redirect URI. */
   readonly redirectUri: string;
+  /** The provider's signing key and its `kid`, for tests that forge tokens it could have signed. */
+  readonly signing: { readonly key: SigningKey; readonly kid: string };
   /** The account that signs in next (change it between flows). */
   account: TestAccount;
   /**
@@ -59,6 +61,9 @@ export interface OidcProvider extends AsyncDisposable {
   /** Stops the server. */
   close(): Promise<void>;
 }
+
+/** A private key as jose makes and takes it. */
+export type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
 
 /** The token endpoint's answer. */
 export interface TokenResponse {
@@ -77,7 +82,13 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
   const redirectUris = [...(options.redirectUris ?? ["http://127.0.0.1/callback"])];
   const clientId = "test-public-client";
   const state = { account: { sub: "alice", username: "Alice" } as TestAccount };
-  const provider = new Provider(issuer, await configuration(options, clientId, redirectUris, state));
+  const { privateKey } = await generateKeyPair("ES256", { extractable: true });
+  const signing = { key: privateKey, kid: "test-es256" };
+  const jwk = { ...(await exportJWK(privateKey)), kid: signing.kid, use: "sig" };
+  const provider = new Provider(
+    issuer,
+    configuration(options, { clientId, redirectUris, jwk }, state),
+  );
   const callback = provider.callback();
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     if (req.url?.startsWith("/interaction/")) {
@@ -99,6 +110,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
     resource: options.resource,
     clientId,
     redirectUri: redirectUris[0],
+    signing,
     get account() {
       return state.account;
     },
@@ -118,14 +130,11 @@ interface AccountState {
   account: TestAccount;
 }
 
-async function configuration(
+function configuration(
   options: OidcProviderOptions,
-  clientId: string,
-  redirectUris: string[],
+  { clientId, redirectUris, jwk }: { clientId: string; redirectUris: string[]; jwk: JWK },
   state: AccountState,
-): Promise<Configuration> {
-  const { privateKey } = await generateKeyPair("ES256", { extractable: true });
-  const signingKey = { ...(await exportJWK(privateKey)), kid: "test-es256", use: "sig" };
+): Configuration {
   return {
     clients: [{
       client_id: clientId,
@@ -135,7 +144,7 @@ async function configuration(
       response_types: ["code"],
     }],
     clientDefaults: { id_token_signed_response_alg: "ES256" },
-    jwks: { keys: [signingKey] },
+    jwks: { keys: [jwk] },
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
@@ -197,6 +206,8 @@ async function answerInteraction(
   for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) {
     const granted = scopes.filter((s) => account.grants?.includes(s) ?? true);
     grant.addResourceScope(indicator, granted.join(" "));
+    const refused = scopes.filter((s) => !granted.includes(s));
+    if (refused.length > 0) grant.rejectResourceScope(indicator, refused.join(" "));
   }
   const grantId = await grant.save();
   await provider.interactionFinished(req, res, { consent: { grantId } }, {
