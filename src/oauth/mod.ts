@@ -5,6 +5,14 @@
  *
  * @module
  */
+// The external issuer (OAUTH_ISSUER): its JWT access tokens, verified against its JWKS.
+export {
+  ACCEPTED_ALGORITHMS,
+  type AccessTokenVerifier,
+  createExternalTokenVerifier,
+  type ExternalTokenVerifierOptions,
+} from "./external_issuer.ts";
+export { discoverIssuer, type IssuerMetadata } from "./issuer_discovery.ts";
 export {
   getGrant,
   listGrants,
@@ -25,9 +33,47 @@ export {
 } from "./scopes.ts";
 export { OAUTH_KEYS } from "./kv_keys.ts";
 export {
-  ACCEPTED_ALGORITHMS,
-  type AccessTokenVerifier,
-  createExternalTokenVerifier,
-  type ExternalTokenVerifierOptions,
-} from "./external_issuer.ts";
-export { discoverIssuer, type IssuerMetadata } from "./issuer_discovery.ts";
+  type AuthorizationCheck,
+  type AuthorizationRequest,
+  type CheckAuthorizationOptions,
+  checkAuthorizationRequest,
+  CODE_TTL_MS,
+  discardPendingAuthorization,
+  grantableScopes,
+  issueCode,
+  loadPendingAuthorization,
+  type PendingAuthorization,
+  savePendingAuthorization,
+} from "./authorization.ts";
+export {
+  checkRedirectUri,
+  type ClientMetadataResolver,
+  findClient,
+  isMetadataDocumentId,
+  type OAuthClient,
+  registerClient,
+  type RegisteredClient,
+  registrationResponse,
+} from "./clients.ts";
+export {
+  authorizationServerMetadata,
+  OAUTH_PATHS,
+  type OAuthIdentity,
+  protectedResourceMetadata,
+  resourceMetadataUrl,
+  resourceUrl,
+} from "./metadata.ts";
+export { s256Challenge } from "./pkce.ts";
+export {
+  ACCESS_TOKEN_PREFIX,
+  type CodeExchange,
+  exchangeCode,
+  REFRESH_TOKEN_PREFIX,
+  type RefreshExchange,
+  refreshTokens,
+  revokeToken,
+  type TokenResponse,
+  type TokenSettings,
+  verifyAccessToken,
+  type VerifyAccessTokenOptions,
+} from "./tokens.ts";
