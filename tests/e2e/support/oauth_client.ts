@@ -1,0 +1,159 @@
+/**
+ * The MCP SDK v2 client's OAuth support for tests: an in-memory `OAuthClientProvider` whose
+ * "browser" is a function the test gives (follow the authorization URL, sign in and consent, and
+ * return the redirect back to the client), and {@link connectWithOAuth}, which runs the whole
+ * dance the way an MCP host does — connect, get 401, discover, authorize, finish, reconnect.
+ *
+ * @module
+ */
+import {
+  Client,
+  type OAuthClientMetadata,
+  type OAuthClientProvider,
+  StreamableHTTPClientTransport,
+  type StoredOAuthClientInformation,
+  type StoredOAuthTokens,
+  UnauthorizedError,
+} from "@modelcontextprotocol/client";
+
+/** Options of {@link TestOAuthClient}. */
+export interface TestOAuthClientOptions {
+  /** Where the authorization server sends the browser back. */
+  redirectUrl: string;
+  /** A pre-registered client (its id); without it the SDK registers one (DCR) or uses a URL id. */
+  clientId?: string;
+  /** A Client ID Metadata Document URL to identify the client by. */
+  clientMetadataUrl?: string;
+  /** Plays the user: opens the URL, signs in, consents; returns the redirect with `code`. */
+  browse: (authorizationUrl: URL) => Promise<URL>;
+}
+
+/** An in-memory OAuth client as an MCP host keeps it: client info, tokens, PKCE verifier. */
+export class TestOAuthClient implements OAuthClientProvider {
+  #options: TestOAuthClientOptions;
+  #client: StoredOAuthClientInformation | undefined;
+  #tokens: StoredOAuthTokens | undefined;
+  #verifier = "";
+  /** The redirect the browser came back with, waiting for `finishAuth`. */
+  callback: URL | undefined;
+  /** Every authorization URL the client opened. */
+  readonly authorizations: URL[] = [];
+
+  /** Creates the client; `clientId` makes it a pre-registered one. */
+  constructor(options: TestOAuthClientOptions) {
+    this.#options = options;
+    if (options.clientId !== undefined) this.#client = { client_id: options.clientId };
+  }
+
+  /** The redirect URI. */
+  get redirectUrl(): string {
+    return this.#options.redirectUrl;
+  }
+
+  /** The Client ID Metadata Document URL, if the client has one. */
+  get clientMetadataUrl(): string | undefined {
+    return this.#options.clientMetadataUrl;
+  }
+
+  /** The metadata a registration sends. */
+  get clientMetadata(): OAuthClientMetadata {
+    return {
+      client_name: "oauth e2e client",
+      redirect_uris: [this.#options.redirectUrl],
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "none",
+    };
+  }
+
+  /** The client's registration, if any. */
+  clientInformation(): StoredOAuthClientInformation | undefined {
+    return this.#client;
+  }
+
+  /** Keeps a registration. */
+  saveClientInformation(info: StoredOAuthClientInformation): void {
+    this.#client = info;
+  }
+
+  /** The tokens held. */
+  tokens(): StoredOAuthTokens | undefined {
+    return this.#tokens;
+  }
+
+  /** Keeps new tokens. */
+  saveTokens(tokens: StoredOAuthTokens): void {
+    this.#tokens = tokens;
+  }
+
+  /** Replaces the access token (to see a refresh, or a refused token), keeping the rest. */
+  replaceAccessToken(accessToken: string): void {
+    if (this.#tokens === undefined) throw new Error("No tokens to replace");
+    this.#tokens = { ...this.#tokens, access_token: accessToken };
+  }
+
+  /** Sends the "browser" to the authorization URL and keeps where it came back to. */
+  async redirectToAuthorization(authorizationUrl: URL): Promise<void> {
+    this.authorizations.push(authorizationUrl);
+    this.callback = await this.#options.browse(authorizationUrl);
+  }
+
+  /** Keeps the PKCE verifier. */
+  saveCodeVerifier(verifier: string): void {
+    this.#verifier = verifier;
+  }
+
+  /** The PKCE verifier. */
+  codeVerifier(): string {
+    return this.#verifier;
+  }
+
+  /** Forgets what the server said is no longer valid. */
+  invalidateCredentials(scope: "all" | "client" | "tokens" | "verifier" | "discovery"): void {
+    if (scope === "all" || scope === "tokens") this.#tokens = undefined;
+    if (scope === "all" || scope === "client") this.#client = undefined;
+  }
+}
+
+/** A connected SDK v2 client over Streamable HTTP with OAuth. */
+export interface OAuthSession extends AsyncDisposable {
+  /** The SDK client. */
+  readonly client: Client;
+  /** Its transport. */
+  readonly transport: StreamableHTTPClientTransport;
+}
+
+/**
+ * Connects to `mcpUrl` as an MCP host does: the first attempt meets 401, the SDK discovers the
+ * protected resource and its authorization server and sends the browser; the redirect is handed to
+ * `finishAuth`, and a second connection goes through with the token.
+ */
+export async function connectWithOAuth(
+  mcpUrl: string,
+  provider: TestOAuthClient,
+): Promise<OAuthSession> {
+  const open = async () => {
+    const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider });
+    const client = new Client({ name: "oauth-e2e", version: "1.0.0" });
+    await client.connect(transport);
+    return { client, transport };
+  };
+  let session: { client: Client; transport: StreamableHTTPClientTransport };
+  try {
+    session = await open();
+  } catch (error) {
+    if (!(error instanceof UnauthorizedError) || provider.callback === undefined) throw error;
+    const callback = provider.callback;
+    provider.callback = undefined;
+    const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider });
+    await transport.finishAuth(callback.searchParams);
+    await transport.close();
+    session = await open();
+  }
+  return {
+    ...session,
+    async [Symbol.asyncDispose]() {
+      await session.client.close();
+    },
+  };
+}
