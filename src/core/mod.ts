@@ -8,6 +8,7 @@
 export {
   authorize,
   LOCAL_PRINCIPAL,
+  mayReadFiles,
   type Operation,
   permits,
   POLICY,

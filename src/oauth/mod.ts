@@ -77,3 +77,4 @@ export {
   verifyAccessToken,
   type VerifyAccessTokenOptions,
 } from "./tokens.ts";
+export { type AccessTokenVerifier, builtInVerifier } from "./verifier.ts";

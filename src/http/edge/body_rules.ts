@@ -41,6 +41,8 @@ const FORM_PATHS = [
   /^\/logout$/,
   /^\/gallery\/[^/]+\/delete$/,
   /^\/jobs\/[^/]+\/cancel$/,
+  // OAuth (RFC 6749): the consent form, and the token and revocation endpoints' form bodies.
+  /^\/oauth\/(?:authorize|token|revoke)$/,
 ];
 const UPLOAD_PATHS = [/^\/v1\/images\/edits$/, /^\/gallery\/[^/]+\/edit$/];
 

@@ -9,6 +9,8 @@
  * - `GET /jobs/:id`, `POST /jobs/:id/cancel` (`routes/job.tsx`); `GET /jobs/:id/events`, server-sent
  *   events `progress`, `partial`, `done`, `failure` (`routes/job_events.ts`)
  * - `GET|POST /login`, `POST /logout` (`routes/login.tsx`)
+ * - `GET|POST /oauth/authorize`, the OAuth consent page, when the built-in authorization server is
+ *   active (`routes/consent.tsx`; the protocol is `../oauth/consent.ts`)
  * - `/assets/*`, `/favicon.svg`, `/favicon.ico` (`routes/assets.ts`)
  *
  * Shared by the routes: who is asking (`page_request.ts`), sessions (`session.ts`), the form token
@@ -33,6 +35,7 @@ import { registerGenerateRoutes } from "./routes/generate.tsx";
 import { registerJobEventRoutes } from "./routes/job_events.ts";
 import { registerJobRoutes } from "./routes/job.tsx";
 import { registerLoginRoutes } from "./routes/login.tsx";
+import { registerConsentRoutes } from "./routes/consent.tsx";
 
 export type { GalleryDeps } from "./context.ts";
 
@@ -56,5 +59,6 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
   registerJobRoutes(app, ctx);
   registerJobEventRoutes(app, ctx);
   registerLoginRoutes(app, ctx);
+  if (deps.oauthConsent !== undefined) registerConsentRoutes(app, ctx, deps.oauthConsent);
   return app;
 }
