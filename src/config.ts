@@ -286,7 +286,6 @@ const RETENTION = "Images, retention";
 const OAUTH = "OAuth";
 const MCP = "MCP results";
 const LOGS = "Logs and the rest";
-const OAUTH = "OAuth";
 
 /** Every setting, in resolution order. Keys are the fields of {@link Config}. */
 export const SETTINGS = {
@@ -529,27 +528,6 @@ export const SETTINGS = {
     notes: "Used in image URLs and MCP result text; the stdio server links HTTP URLs only when set",
     schema: url(),
   }),
-  oauthIssuer: spec({
-    name: "OAUTH_ISSUER",
-    group: OAUTH,
-    type: "URL",
-    defaultText: "— (the service is its own authorization server)",
-    notes:
-      "An external authorization server: the resource metadata names it, its JWT access tokens are verified (JWKS from its metadata) and the built-in one is off; `iss` must equal it exactly",
-    schema: issuerUrl(),
-  }),
-  oauthAudience: spec({
-    name: "OAUTH_AUDIENCE",
-    group: OAUTH,
-    type: "string",
-    defaultText: "`$PUBLIC_BASE_URL/mcp`",
-    notes: "The audience the external issuer's access tokens must carry in `aud`",
-    schema: text(),
-    fallback: (raw) =>
-      raw.PUBLIC_BASE_URL === undefined
-        ? undefined
-        : `${raw.PUBLIC_BASE_URL.replace(/\/+$/, "")}/mcp`,
-  }),
   trustProxy: spec({
     name: "TRUST_PROXY",
     group: HTTP,
@@ -774,6 +752,27 @@ export const SETTINGS = {
     notes: "Longest fetch of a Client ID Metadata Document",
     schema: integer(100, 60_000),
     fallback: () => "5000",
+  }),
+  oauthIssuer: spec({
+    name: "OAUTH_ISSUER",
+    group: OAUTH,
+    type: "URL",
+    defaultText: "— (the service is its own authorization server)",
+    notes:
+      "An external authorization server: the resource metadata names it, its JWT access tokens are verified (JWKS from its metadata) and the built-in one is off; `iss` must equal it exactly",
+    schema: issuerUrl(),
+  }),
+  oauthAudience: spec({
+    name: "OAUTH_AUDIENCE",
+    group: OAUTH,
+    type: "string",
+    defaultText: "`$PUBLIC_BASE_URL/mcp`",
+    notes: "The audience the external issuer's access tokens must carry in `aud`",
+    schema: text(),
+    fallback: (raw) =>
+      raw.PUBLIC_BASE_URL === undefined
+        ? undefined
+        : `${raw.PUBLIC_BASE_URL.replace(/\/+$/, "")}/mcp`,
   }),
   cleanupEnabled: spec({
     name: "IMAGE_CLEANUP_ENABLED",
@@ -1042,12 +1041,13 @@ export function resolveConfig(sources: ConfigSources = {}): Config {
       });
     }
   }
-  if (out.oauthIssuer !== undefined && out.oauthAudience === undefined) {
+  if (out.oauthIssuer !== undefined && out.publicBaseUrl === undefined) {
+    // The resource metadata that names the issuer, and the tokens' audience, need the public URL.
     problems.push({
       name: "OAUTH_ISSUER",
       message: `${
         quote(out.oauthIssuer as string)
-      } needs PUBLIC_BASE_URL: the resource its tokens are for (accepted: set PUBLIC_BASE_URL, or OAUTH_AUDIENCE)`,
+      } needs PUBLIC_BASE_URL: the resource its tokens are for (accepted: set PUBLIC_BASE_URL too)`,
     });
   }
   if (problems.length > 0) throw new ConfigError(problems);

@@ -122,6 +122,12 @@ export async function startHttpService(
   const oauthOff = oauthOffReason(config);
   if (oauthOff === null) {
     log.info("OAuth sign-in is on for {resource}", { resource: `${config.publicBaseUrl}/mcp` });
+    if (config.oauthIssuer !== undefined) {
+      log.info("OAuth access tokens come from the external issuer {issuer} (audience {audience})", {
+        issuer: config.oauthIssuer,
+        audience: config.oauthAudience,
+      });
+    }
   } else {
     log.info("OAuth sign-in is off: {reason}", { reason: oauthOff });
   }

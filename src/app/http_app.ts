@@ -13,6 +13,7 @@ import {
   createApp,
   createConsentFlow,
   createGalleryApp,
+  externalOAuth,
   type HttpApp,
   readyProbeKey,
 } from "../http/mod.ts";
@@ -57,7 +58,8 @@ export function createHttpApp(services: Services, options: HttpAppOptions = {}):
     ...(logging ? { logging } : {}),
     now,
   });
-  const oauth = builtInOAuth(config, {
+  // OAUTH_ISSUER names an external authorization server; else the service is its own.
+  const oauth = externalOAuth(config, { now }) ?? builtInOAuth(config, {
     kv,
     now,
     resolveClientMetadata: options.resolveClientMetadata,

@@ -89,11 +89,19 @@ export function hasRole(principal: Pick<Principal, "role">, required: Role): boo
   return principal.role === "admin" || principal.role === required;
 }
 
-/** True when callers must authenticate: `MCP_AUTH_TOKEN` is set or any active key exists. */
+/**
+ * True when callers must authenticate: `MCP_AUTH_TOKEN` is set, an external authorization server
+ * issues tokens (`OAUTH_ISSUER` with OAuth on), or any active key exists.
+ */
 export async function authRequired(
-  config: { readonly mcpAuthToken?: string | undefined },
+  config: {
+    readonly mcpAuthToken?: string | undefined;
+    readonly oauthIssuer?: string | undefined;
+    readonly oauthEnabled?: boolean;
+  },
   kv: Deno.Kv,
 ): Promise<boolean> {
   if (config.mcpAuthToken !== undefined && config.mcpAuthToken !== "") return true;
+  if (config.oauthIssuer !== undefined && config.oauthEnabled !== false) return true;
   return await hasActiveKeys(kv);
 }

@@ -19,3 +19,4 @@ export {
   type OAuthConsent,
   oauthOffReason,
 } from "./oauth/mod.ts";
+export { externalOAuth } from "./oauth/mod.ts";

@@ -19,6 +19,7 @@ import type { Clock } from "../clock.ts";
 import type { OAuthScope, Principal } from "../core_types.ts";
 import { discoverIssuer, unavailable } from "./issuer_discovery.ts";
 import { OAUTH_SCOPES } from "./scopes.ts";
+import type { AccessTokenVerifier } from "./verifier.ts";
 
 /** Signature algorithms accepted: asymmetric only, never `none` or an HMAC (`HS*`). */
 export const ACCEPTED_ALGORITHMS: readonly string[] = Object.freeze([
@@ -74,9 +75,6 @@ export interface ExternalTokenVerifierOptions {
   /** Age after which the cached JWKS is fetched again, milliseconds (default 600 000). */
   jwksMaxAgeMs?: number;
 }
-
-/** Verifies a bearer token: the principal it stands for, or null when it is not a valid token. */
-export type AccessTokenVerifier = (token: string) => Promise<Principal | null>;
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
 

@@ -8,7 +8,6 @@
 // The external issuer (OAUTH_ISSUER): its JWT access tokens, verified against its JWKS.
 export {
   ACCEPTED_ALGORITHMS,
-  type AccessTokenVerifier,
   createExternalTokenVerifier,
   type ExternalTokenVerifierOptions,
 } from "./external_issuer.ts";

@@ -10,9 +10,10 @@ import {
   Client,
   type OAuthClientMetadata,
   type OAuthClientProvider,
-  StreamableHTTPClientTransport,
+  type OAuthDiscoveryState,
   type StoredOAuthClientInformation,
   type StoredOAuthTokens,
+  StreamableHTTPClientTransport,
   UnauthorizedError,
 } from "@modelcontextprotocol/client";
 
@@ -20,8 +21,11 @@ import {
 export interface TestOAuthClientOptions {
   /** Where the authorization server sends the browser back. */
   redirectUrl: string;
-  /** A pre-registered client (its id); without it the SDK registers one (DCR) or uses a URL id. */
-  clientId?: string;
+  /**
+   * A pre-registered client: its id, and the issuer it is registered at (SEP-2352 binds stored
+   * credentials to their issuer). Without it the SDK registers one (DCR) or uses a URL id.
+   */
+  registered?: { clientId: string; issuer: string };
   /** A Client ID Metadata Document URL to identify the client by. */
   clientMetadataUrl?: string;
   /** Plays the user: opens the URL, signs in, consents; returns the redirect with `code`. */
@@ -34,15 +38,17 @@ export class TestOAuthClient implements OAuthClientProvider {
   #client: StoredOAuthClientInformation | undefined;
   #tokens: StoredOAuthTokens | undefined;
   #verifier = "";
+  #discovery: OAuthDiscoveryState | undefined;
   /** The redirect the browser came back with, waiting for `finishAuth`. */
   callback: URL | undefined;
   /** Every authorization URL the client opened. */
   readonly authorizations: URL[] = [];
 
-  /** Creates the client; `clientId` makes it a pre-registered one. */
+  /** Creates the client; `registered` makes it a pre-registered one. */
   constructor(options: TestOAuthClientOptions) {
     this.#options = options;
-    if (options.clientId !== undefined) this.#client = { client_id: options.clientId };
+    const { registered } = options;
+    if (registered) this.#client = { client_id: registered.clientId, issuer: registered.issuer };
   }
 
   /** The redirect URI. */
@@ -108,10 +114,21 @@ export class TestOAuthClient implements OAuthClientProvider {
     return this.#verifier;
   }
 
+  /** Keeps what discovery found, so the callback is checked against the same server. */
+  saveDiscoveryState(state: OAuthDiscoveryState): void {
+    this.#discovery = state;
+  }
+
+  /** What discovery found. */
+  discoveryState(): OAuthDiscoveryState | undefined {
+    return this.#discovery;
+  }
+
   /** Forgets what the server said is no longer valid. */
   invalidateCredentials(scope: "all" | "client" | "tokens" | "verifier" | "discovery"): void {
     if (scope === "all" || scope === "tokens") this.#tokens = undefined;
     if (scope === "all" || scope === "client") this.#client = undefined;
+    if (scope === "all" || scope === "discovery") this.#discovery = undefined;
   }
 }
 
@@ -133,7 +150,9 @@ export async function connectWithOAuth(
   provider: TestOAuthClient,
 ): Promise<OAuthSession> {
   const open = async () => {
-    const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider });
+    const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), {
+      authProvider: provider,
+    });
     const client = new Client({ name: "oauth-e2e", version: "1.0.0" });
     await client.connect(transport);
     return { client, transport };
@@ -145,7 +164,9 @@ export async function connectWithOAuth(
     if (!(error instanceof UnauthorizedError) || provider.callback === undefined) throw error;
     const callback = provider.callback;
     provider.callback = undefined;
-    const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider });
+    const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), {
+      authProvider: provider,
+    });
     await transport.finishAuth(callback.searchParams);
     await transport.close();
     session = await open();
