@@ -12,11 +12,6 @@ export { checkJsonRpcBody, isAcceptedId, type JsonRpcMessage } from "./jsonrpc_b
 export { McpSessionTable } from "./mcp_sessions.ts";
 export { createGalleryApp } from "./gallery/mod.ts";
 export { readyProbeKey } from "./routes/legacy.ts";
-export {
-  builtInOAuth,
-  createConsentFlow,
-  type HttpOAuth,
-  type OAuthConsent,
-  oauthOffReason,
-} from "./oauth/mod.ts";
-export { externalOAuth } from "./oauth/mod.ts";
+export { createConsentFlow, type OAuthConsent } from "./oauth/consent.ts";
+export { builtInOAuth, type HttpOAuth, oauthOffReason } from "./oauth/wiring.ts";
+export { externalOAuth } from "./oauth/external.ts";

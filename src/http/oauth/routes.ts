@@ -11,16 +11,6 @@ import type { RouteContext } from "../route_context.ts";
 import { registerMetadataRoutes } from "./metadata_routes.ts";
 import { registerTokenRoutes } from "./token_routes.ts";
 import type { HttpOAuth } from "./wiring.ts";
-export { externalOAuth, type ExternalOAuthOptions } from "./external.ts";
-
-export { type ConsentStart, createConsentFlow, type OAuthConsent } from "./consent.ts";
-export {
-  type BuiltInAuthorizationServer,
-  builtInOAuth,
-  type BuiltInOAuthOptions,
-  type HttpOAuth,
-  oauthOffReason,
-} from "./wiring.ts";
 
 /** Registers the OAuth endpoints of `oauth` on `app`. */
 export function registerOAuthRoutes(
