@@ -114,14 +114,18 @@ function oneOf<const T extends readonly string[]>(values: T) {
   });
 }
 
+/** `raw` as a URL, or a failure that says what is `accepted`. */
+function parseUrl(raw: string, ctx: Ctx, accepted: string): URL {
+  try {
+    return new URL(raw);
+  } catch {
+    return fail(ctx, `${quote(raw)} is not a URL (accepted: ${accepted})`);
+  }
+}
+
 function url() {
   return z.string().transform((raw, ctx) => {
-    let parsed: URL;
-    try {
-      parsed = new URL(raw);
-    } catch {
-      return fail(ctx, `${quote(raw)} is not a URL (accepted: an absolute http or https URL)`);
-    }
+    const parsed = parseUrl(raw, ctx, "an absolute http or https URL");
     if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
       return fail(
         ctx,
@@ -138,12 +142,7 @@ function url() {
  */
 function issuerUrl() {
   return z.string().transform((raw, ctx) => {
-    let parsed: URL;
-    try {
-      parsed = new URL(raw);
-    } catch {
-      return fail(ctx, `${quote(raw)} is not a URL (accepted: the issuer's https URL)`);
-    }
+    const parsed = parseUrl(raw, ctx, "the issuer's https URL");
     const loopbackHttp = parsed.protocol === "http:" && isLoopbackHost(parsed.hostname);
     if (parsed.protocol !== "https:" && !loopbackHttp) {
       return fail(ctx, `${quote(raw)} is not an https URL (accepted: the issuer's https URL)`);

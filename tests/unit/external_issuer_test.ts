@@ -9,7 +9,9 @@ import assert from "node:assert/strict";
 import { decodeJwt, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import { resolveConfig } from "../../src/config.ts";
 import { AppError } from "../../src/errors.ts";
+import { externalOAuth } from "../../src/http/mod.ts";
 import { createExternalTokenVerifier } from "../../src/oauth/mod.ts";
+import { startTestApp } from "../support/http_app.ts";
 import { type OidcProvider, startOidcProvider } from "../support/oidc_provider.ts";
 import { manualClock } from "../support/pinned_time.ts";
 
@@ -240,6 +242,31 @@ Deno.test("an unreachable issuer is an outage, not a refusal", async () => {
     );
     return true;
   });
+});
+
+Deno.test("over HTTP, an unreachable issuer is a retryable 502, a foreign token a 401", async () => {
+  const issuer = "http://127.0.0.1:9";
+  const env = { PUBLIC_BASE_URL: "http://127.0.0.1:8080", OAUTH_ISSUER: issuer };
+  const config = resolveConfig({ env });
+  await using app = await startTestApp({
+    env,
+    deps: { oauth: externalOAuth(config, { now: Date.now }) },
+  });
+  const { privateKey } = await generateKeyPair("ES256");
+  const bearer = async (iss: string) => ({
+    authorization: `Bearer ${await new SignJWT({ iss, aud: RESOURCE, sub: "x", exp: 9e9 })
+      .setProtectedHeader({ alg: "ES256" }).sign(privateKey)}`,
+  });
+  const down = await app.request("/v1/images", { headers: await bearer(issuer) });
+  assert.equal(down.status, 502);
+  assert.ok(down.headers.get("retry-after"));
+  assert.match(await down.text(), /authorization server http:\/\/127\.0\.0\.1:9 is unavailable/);
+  const foreign = await app.request("/v1/images", {
+    headers: await bearer("https://other.example"),
+  });
+  await foreign.body?.cancel();
+  assert.equal(foreign.status, 401);
+  assert.match(foreign.headers.get("www-authenticate") ?? "", /resource_metadata=/);
 });
 
 Deno.test("an issuer whose metadata names another issuer is not used", async () => {

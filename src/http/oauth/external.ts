@@ -7,8 +7,8 @@
  */
 import type { Clock } from "../../clock.ts";
 import type { Config } from "../../config.ts";
-import { createExternalTokenVerifier, resourceMetadataUrl, resourceUrl } from "../../oauth/mod.ts";
-import { type HttpOAuth, oauthOffReason } from "./wiring.ts";
+import { createExternalTokenVerifier } from "../../oauth/mod.ts";
+import { type HttpOAuth, oauthOffReason, resourceIdentity } from "./wiring.ts";
 
 /** Options of {@link externalOAuth}. */
 export interface ExternalOAuthOptions {
@@ -27,16 +27,13 @@ export function externalOAuth(
   options: ExternalOAuthOptions,
 ): HttpOAuth | undefined {
   if (config.oauthIssuer === undefined || oauthOffReason(config) !== null) return undefined;
-  const baseUrl = config.publicBaseUrl!.replace(/\/+$/, "");
-  const resource = resourceUrl(baseUrl);
+  const identity = resourceIdentity(config.publicBaseUrl!);
   return {
-    baseUrl,
-    resource,
-    resourceMetadataUrl: resourceMetadataUrl(baseUrl),
+    ...identity,
     issuer: config.oauthIssuer,
     verifyAccessToken: createExternalTokenVerifier({
       issuer: config.oauthIssuer,
-      audience: config.oauthAudience ?? resource,
+      audience: config.oauthAudience ?? identity.resource,
       now: options.now,
       ...(options.fetch ? { fetch: options.fetch } : {}),
     }),

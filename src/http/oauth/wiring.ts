@@ -71,15 +71,25 @@ export interface BuiltInOAuthOptions {
   resolveClientMetadata?: ClientMetadataResolver | undefined;
 }
 
+/** The protected resource named by `PUBLIC_BASE_URL`: base URL, resource and metadata URL. */
+export function resourceIdentity(
+  publicBaseUrl: string,
+): Pick<HttpOAuth, "baseUrl" | "resource" | "resourceMetadataUrl"> {
+  const baseUrl = publicBaseUrl.replace(/\/+$/, "");
+  return {
+    baseUrl,
+    resource: resourceUrl(baseUrl),
+    resourceMetadataUrl: resourceMetadataUrl(baseUrl),
+  };
+}
+
 /** The built-in authorization server's OAuth under `config`, or undefined while OAuth is off. */
 export function builtInOAuth(config: Config, options: BuiltInOAuthOptions): HttpOAuth | undefined {
   if (oauthOffReason(config) !== null) return undefined;
-  const baseUrl = config.publicBaseUrl!.replace(/\/+$/, "");
-  const resource = resourceUrl(baseUrl);
+  const identity = resourceIdentity(config.publicBaseUrl!);
+  const { baseUrl, resource } = identity;
   return {
-    baseUrl,
-    resource,
-    resourceMetadataUrl: resourceMetadataUrl(baseUrl),
+    ...identity,
     issuer: baseUrl,
     verifyAccessToken: builtInVerifier(options.kv, { resource, now: options.now }),
     authorizationServer: {
