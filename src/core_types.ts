@@ -12,6 +12,12 @@ export type { Door, JobState, UploadedFile };
 /** One stored image, as the catalog knows it. */
 export type ImageRecord = CatalogRecord;
 
+/**
+ * What an OAuth access token may do: `images:read` (read, list), `images:write` (generate, edit,
+ * cancel), `images:delete` (delete), `admin` (the admin role, when the consenting key has it).
+ */
+export type OAuthScope = "images:read" | "images:write" | "images:delete" | "admin";
+
 /** Who asked: used for authorization, limits, budgets and the catalog's creator index. */
 export interface Principal {
   /** Stable id: key id, `token` for MCP_AUTH_TOKEN, `local` for stdio/CLI, `ip:<addr>` for anonymous. */
@@ -22,10 +28,16 @@ export interface Principal {
   readonly role: "admin" | "user";
   /**
    * How it was identified: `token` (MCP_AUTH_TOKEN), `key` (a named API key), `anonymous` (no
-   * credentials; may have its own hourly image allowance), `local` (stdio server and CLI). Absent
-   * on the owner an MCP task record keeps, which holds only id, name and role.
+   * credentials; may have its own hourly image allowance), `local` (stdio server and CLI), `oauth`
+   * (an OAuth access token). Absent on the owner an MCP task record keeps, which holds only id,
+   * name and role.
    */
-  readonly kind?: "token" | "key" | "anonymous" | "local";
+  readonly kind?: "token" | "key" | "anonymous" | "local" | "oauth";
+  /**
+   * The scopes of an OAuth access token, which limit what the principal may do beyond its role
+   * (src/core/policy.ts). Absent for every other kind: unrestricted by scope.
+   */
+  readonly scopes?: readonly OAuthScope[];
 }
 
 /**
