@@ -41,6 +41,7 @@ const FORM_PATHS = [
   /^\/logout$/,
   /^\/gallery\/[^/]+\/delete$/,
   /^\/jobs\/[^/]+\/cancel$/,
+  /^\/connected-apps\/[^/]+\/revoke$/,
 ];
 const UPLOAD_PATHS = [/^\/v1\/images\/edits$/, /^\/gallery\/[^/]+\/edit$/];
 

@@ -9,6 +9,7 @@
  * - `GET /jobs/:id`, `POST /jobs/:id/cancel` (`routes/job.tsx`); `GET /jobs/:id/events`, server-sent
  *   events `progress`, `partial`, `done`, `failure` (`routes/job_events.ts`)
  * - `GET|POST /login`, `POST /logout` (`routes/login.tsx`)
+ * - `GET /connected-apps`, `POST /connected-apps/:id/revoke` — OAuth grants (`routes/connected_apps.tsx`)
  * - `/assets/*`, `/favicon.svg`, `/favicon.ico` (`routes/assets.ts`)
  *
  * Shared by the routes: who is asking (`page_request.ts`), sessions (`session.ts`), the form token
@@ -27,6 +28,7 @@ import { getLog } from "../../log.ts";
 import { createGalleryContext, type GalleryDeps } from "./context.ts";
 import { messagePage } from "./render.tsx";
 import { registerAssetRoutes } from "./routes/assets.ts";
+import { registerConnectedAppsRoutes } from "./routes/connected_apps.tsx";
 import { registerDetailRoutes } from "./routes/detail.tsx";
 import { registerGalleryRoutes } from "./routes/gallery.tsx";
 import { registerGenerateRoutes } from "./routes/generate.tsx";
@@ -56,5 +58,6 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
   registerJobRoutes(app, ctx);
   registerJobEventRoutes(app, ctx);
   registerLoginRoutes(app, ctx);
+  registerConnectedAppsRoutes(app, ctx);
   return app;
 }

@@ -1,0 +1,136 @@
+/**
+ * The gallery's Connected apps page over real HTTP: a user key's session sees and revokes only the
+ * OAuth grants it allowed (someone else's is refused with 403 by the core's policy), an admin
+ * session sees and revokes everyone's, and signed-out visitors are sent to sign in.
+ */
+import assert from "node:assert/strict";
+import { getGrant } from "../../src/oauth/mod.ts";
+import { seedGrant } from "../support/oauth_grants.ts";
+import { galleryBrowser } from "./support/gallery_browser.ts";
+import { startInProcessService } from "./support/in_process.ts";
+
+const ADMIN_TOKEN = "connected-apps-admin-token-0123456789";
+
+/** A browser of the gallery signed in with `key`. */
+async function signedIn(base: string, key: string) {
+  const browser = galleryBrowser(base);
+  const login = await browser.post("/login", {
+    key,
+    next: "/",
+    _csrf: await browser.csrfOf("/login"),
+  });
+  await login.body?.cancel();
+  assert.equal(login.status, 303, "signed in");
+  return browser;
+}
+
+/** The grant ids a Connected apps page shows, in order. */
+function shownGrants(html: string): string[] {
+  return [...html.matchAll(/data-grant-id="([^"]+)"/g)].map((m) => m[1]);
+}
+
+Deno.test("a user's Connected apps page shows and revokes only the apps that user allowed", async () => {
+  await using service = await startInProcessService({ MCP_HTTP_SESSIONS: "stateless" });
+  const { alice: aliceId, bob: bobId } = service.keyIds;
+  await seedGrant(service.kv, {
+    id: "grant_alice1",
+    principalId: aliceId,
+    principalName: "alice",
+    scopes: ["images:read", "images:write"],
+  });
+  await seedGrant(service.kv, {
+    id: "grant_bob1",
+    principalId: bobId,
+    principalName: "bob",
+    clientName: "ChatGPT",
+    redirectHost: "chatgpt.com",
+  });
+  const alice = await signedIn(service.url, service.keys.alice);
+
+  const home = await (await alice.request("/")).text();
+  assert.match(
+    home,
+    /<a href="\/connected-apps"\s*>Connected apps<\/a>/,
+    "the navigation links it",
+  );
+  const listed = await alice.request("/connected-apps");
+  assert.equal(listed.status, 200);
+  const html = await listed.text();
+  assert.deepEqual(shownGrants(html), ["grant_alice1"], "only her own grant");
+  assert.match(html, /<h2 id="app-grant_alice1">Claude<\/h2>/);
+  assert.match(html, /<dt>Returns to<\/dt><dd>claude\.ai<\/dd>/);
+  assert.match(
+    html,
+    /<span class="chip">images:read<\/span><span class="chip">images:write<\/span>/,
+  );
+  assert.match(html, /<dt>Last used<\/dt><dd>never<\/dd>/);
+  assert.doesNotMatch(
+    html,
+    /grant_bob1|chatgpt\.com|Allowed by/,
+    "nothing of bob's, no owner column",
+  );
+
+  // Alice cannot revoke bob's grant, even with a valid form token of her own.
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+  const foreign = await alice.post("/connected-apps/grant_bob1/revoke", { _csrf: csrf });
+  assert.equal(foreign.status, 403);
+  assert.match(await foreign.text(), /another person allowed it/);
+  assert.equal((await getGrant(service.kv, "grant_bob1"))?.revokedAt, null, "bob's grant stands");
+
+  const unknown = await alice.post("/connected-apps/grant_nothere/revoke", { _csrf: csrf });
+  assert.equal(unknown.status, 404);
+  await unknown.body?.cancel();
+  const junk = await alice.post(`/connected-apps/${"x".repeat(3000)}/revoke`, { _csrf: csrf });
+  assert.equal(junk.status, 404, "an id too long for a KV key is just not found");
+  await junk.body?.cancel();
+  const noToken = await alice.post("/connected-apps/grant_alice1/revoke", {});
+  assert.equal(noToken.status, 403, "the form token is required");
+  await noToken.body?.cancel();
+  assert.equal((await getGrant(service.kv, "grant_alice1"))?.revokedAt, null);
+
+  const own = await alice.post("/connected-apps/grant_alice1/revoke", { _csrf: csrf });
+  assert.equal(own.status, 303);
+  assert.equal(own.headers.get("location"), "/connected-apps?notice=revoked");
+  await own.body?.cancel();
+  const stored = await getGrant(service.kv, "grant_alice1");
+  assert.equal(stored?.revokedBy, aliceId, "revoked by her");
+  const after = await (await alice.request("/connected-apps?notice=revoked")).text();
+  assert.match(after, /The app was revoked/);
+  assert.deepEqual(shownGrants(after), [], "revoked grants are not listed");
+  assert.match(after, /No connected apps/);
+});
+
+Deno.test("an admin session sees and revokes everyone's connected apps; signed-out visitors sign in first", async () => {
+  await using service = await startInProcessService({
+    MCP_HTTP_SESSIONS: "stateless",
+    MCP_AUTH_TOKEN: ADMIN_TOKEN,
+  });
+  const { alice: aliceId, bob: bobId } = service.keyIds;
+  await seedGrant(service.kv, { id: "grant_alice1", principalId: aliceId, principalName: "alice" });
+  await seedGrant(service.kv, {
+    id: "grant_bob1",
+    principalId: bobId,
+    principalName: "bob",
+    createdAt: Date.UTC(2026, 10, 5),
+  });
+
+  const visitor = galleryBrowser(service.url);
+  const home = await (await visitor.request("/login")).text();
+  assert.doesNotMatch(home, /Connected apps/, "no link for a signed-out visitor");
+  const page = await visitor.request("/connected-apps");
+  assert.equal(page.status, 303);
+  assert.equal(page.headers.get("location"), "/login?next=%2Fconnected-apps");
+  await page.body?.cancel();
+
+  const admin = await signedIn(service.url, ADMIN_TOKEN);
+  const html = await (await admin.request("/connected-apps")).text();
+  assert.deepEqual(shownGrants(html), ["grant_bob1", "grant_alice1"], "everyone's, newest first");
+  assert.match(html, /<dt>Allowed by<\/dt><dd>bob \(/);
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+  const revoked = await admin.post("/connected-apps/grant_bob1/revoke", { _csrf: csrf });
+  assert.equal(revoked.status, 303);
+  await revoked.body?.cancel();
+  assert.equal((await getGrant(service.kv, "grant_bob1"))?.revokedBy, "token");
+  const after = await (await admin.request("/connected-apps")).text();
+  assert.deepEqual(shownGrants(after), ["grant_alice1"]);
+});
