@@ -260,6 +260,7 @@ const PLACES = "Where things live";
 const HTTP = "HTTP service";
 const LIMITS = "Auth and limits";
 const RETENTION = "Images, retention";
+const OAUTH = "OAuth";
 const MCP = "MCP results";
 const LOGS = "Logs and the rest";
 
@@ -664,6 +665,70 @@ export const SETTINGS = {
     notes: "Spend cap per key from the cost ledger",
     schema: decimal(0),
     fallback: () => "0",
+  }),
+  oauthEnabled: spec({
+    name: "OAUTH_ENABLED",
+    group: OAUTH,
+    type: "boolean",
+    defaultText: "true",
+    notes:
+      "The built-in OAuth 2.1 authorization server for `/mcp`, REST and `/v1`; active only when `PUBLIC_BASE_URL` is set (the resource's identity)",
+    schema: boolean(),
+    fallback: () => "true",
+  }),
+  oauthAccessTokenSeconds: spec({
+    name: "OAUTH_ACCESS_TOKEN_SECONDS",
+    group: OAUTH,
+    type: "integer",
+    defaultText: "3600",
+    notes: "Lifetime of an access token",
+    schema: integer(60, 86_400),
+    fallback: () => "3600",
+  }),
+  oauthRefreshTokenDays: spec({
+    name: "OAUTH_REFRESH_TOKEN_DAYS",
+    group: OAUTH,
+    type: "integer",
+    defaultText: "30",
+    notes: "Lifetime of a refresh token; each refresh rotates it, a reused one revokes the grant",
+    schema: integer(1, 365),
+    fallback: () => "30",
+  }),
+  oauthDcr: spec({
+    name: "OAUTH_DCR",
+    group: OAUTH,
+    type: "boolean",
+    defaultText: "true",
+    notes: "RFC 7591 Dynamic Client Registration at `/oauth/register`",
+    schema: boolean(),
+    fallback: () => "true",
+  }),
+  oauthDcrLimit: spec({
+    name: "OAUTH_DCR_LIMIT",
+    group: OAUTH,
+    type: "integer, 0 = unlimited",
+    defaultText: "10",
+    notes: "Client registrations per client address per hour",
+    schema: integer(0),
+    fallback: () => "10",
+  }),
+  oauthClientMetadataMaxBytes: spec({
+    name: "OAUTH_CLIENT_METADATA_MAX_BYTES",
+    group: OAUTH,
+    type: "integer",
+    defaultText: "5120",
+    notes: "Largest Client ID Metadata Document fetched",
+    schema: integer(256, 1_048_576),
+    fallback: () => "5120",
+  }),
+  oauthClientMetadataTimeoutMs: spec({
+    name: "OAUTH_CLIENT_METADATA_TIMEOUT_MS",
+    group: OAUTH,
+    type: "integer",
+    defaultText: "5000",
+    notes: "Longest fetch of a Client ID Metadata Document",
+    schema: integer(100, 60_000),
+    fallback: () => "5000",
   }),
   cleanupEnabled: spec({
     name: "IMAGE_CLEANUP_ENABLED",

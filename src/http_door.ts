@@ -7,7 +7,7 @@
  */
 import { authRequired } from "./auth/mod.ts";
 import { type Config, isLoopbackHost } from "./config.ts";
-import { createHttpApp } from "./app/mod.ts";
+import { createHttpApp, oauthOffReason } from "./app/mod.ts";
 import { createCleanupHandler } from "./images/mod.ts";
 import { getLog, type LoggingHandle } from "./log.ts";
 import { isFullyPriced } from "./generation/mod.ts";
@@ -119,6 +119,12 @@ export async function startHttpService(
   }
   const url = await listening.promise;
   log.info("HTTP service listening on {url}", { url });
+  const oauthOff = oauthOffReason(config);
+  if (oauthOff === null) {
+    log.info("OAuth sign-in is on for {resource}", { resource: `${config.publicBaseUrl}/mcp` });
+  } else {
+    log.info("OAuth sign-in is off: {reason}", { reason: oauthOff });
+  }
   let shuttingDown: Promise<void> | undefined;
   return {
     url,

@@ -8,7 +8,15 @@
  * @module
  */
 import { type Clock, systemClock } from "../clock.ts";
-import { createApp, createGalleryApp, type HttpApp, readyProbeKey } from "../http/mod.ts";
+import {
+  builtInOAuth,
+  createApp,
+  createConsentFlow,
+  createGalleryApp,
+  type HttpApp,
+  readyProbeKey,
+} from "../http/mod.ts";
+import type { ClientMetadataResolver } from "../oauth/mod.ts";
 import { probeKvWrite } from "../kv/mod.ts";
 import { imagePath, readableImageUrl, runCleanup, UrlSigner } from "../images/mod.ts";
 import type { LoggingHandle } from "../log.ts";
@@ -21,6 +29,8 @@ export interface HttpAppOptions {
   logging?: Pick<LoggingHandle, "addListener" | "redact">;
   /** Clock, epoch milliseconds (default: the system clock); the one the services were built with. */
   now?: Clock;
+  /** Resolves OAuth Client ID Metadata Document URLs (tests: a resolver that trusts a local CA). */
+  resolveClientMetadata?: ClientMetadataResolver;
 }
 
 /** The whole HTTP app plus what outlives a request: the stateful MCP sessions. */
@@ -47,6 +57,11 @@ export function createHttpApp(services: Services, options: HttpAppOptions = {}):
     ...(logging ? { logging } : {}),
     now,
   });
+  const oauth = builtInOAuth(config, {
+    kv,
+    now,
+    resolveClientMetadata: options.resolveClientMetadata,
+  });
   const retentionLimits = {
     retentionDays: config.retentionDays,
     maxCount: config.maxImageCount,
@@ -72,6 +87,7 @@ export function createHttpApp(services: Services, options: HttpAppOptions = {}):
     },
     mcpHandler: (c) => mcp.handle(c),
     ...(logging ? { redact: logging.redact } : {}),
+    oauth,
   });
   // The gallery is a sub-app on `/`; page URLs of images are relative, signed when not public.
   const signer = new UrlSigner(kv, { now, ttlSeconds: config.imageUrlTtlSeconds });
@@ -84,6 +100,7 @@ export function createHttpApp(services: Services, options: HttpAppOptions = {}):
       kv,
       ...(logging ? { redact: logging.redact } : {}),
       now,
+      oauthConsent: oauth?.authorizationServer ? createConsentFlow(oauth, { kv, now }) : undefined,
       imageUrl: (record, kind) =>
         readableImageUrl(signer, {
           base: "",

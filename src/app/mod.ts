@@ -6,3 +6,4 @@
  * @module
  */
 export { type ComposedHttpApp, createHttpApp, type HttpAppOptions } from "./http_app.ts";
+export { oauthOffReason } from "../http/mod.ts";

@@ -12,6 +12,7 @@ export {
   type GrantOwner,
   grantScopeOf,
   LOCAL_PRINCIPAL,
+  mayReadFiles,
   type Operation,
   permits,
   POLICY,

@@ -8,9 +8,13 @@
  * File URLs (`/images/*`) are governed by `IMAGES_PUBLIC`, signed links and keys, which the HTTP
  * door checks; a read it lets through comes with `via: "file_url"` and ownership does not apply.
  *
+ * An OAuth access token's principal also carries scopes: each operation needs the scope its row
+ * names, on top of the role (a token acts as an admin only with the `admin` scope). Principals
+ * without scopes (API keys, `MCP_AUTH_TOKEN`, local, anonymous) are not limited by scope.
+ *
  * @module
  */
-import type { Caller, ImageRecord, Principal } from "../core_types.ts";
+import type { Caller, ImageRecord, OAuthScope, Principal } from "../core_types.ts";
 import { AppError } from "../errors.ts";
 import { markdownTable } from "../markdown.ts";
 
@@ -31,6 +35,8 @@ export interface PolicyRow {
   readonly covers: string;
   /** Scope per role. */
   readonly scopes: Readonly<Record<PolicyRole, Scope>>;
+  /** The OAuth scope an access token needs for the operation. */
+  readonly oauthScope: OAuthScope;
 }
 
 /** The authorization table (rendered into docs/authorization.md). */
@@ -39,31 +45,37 @@ export const POLICY: readonly PolicyRow[] = Object.freeze([
     operation: "generate",
     covers: "generate images",
     scopes: { admin: "all", user: "all", guest: "none" },
+    oauthScope: "images:write",
   },
   {
     operation: "edit",
     covers: "edit images; stored images used as inputs must be readable by the caller",
     scopes: { admin: "all", user: "all", guest: "none" },
+    oauthScope: "images:write",
   },
   {
     operation: "read",
     covers: "get an image's record, bytes, preview or thumbnail; wait for a pending image",
     scopes: { admin: "all", user: "own", guest: "public" },
+    oauthScope: "images:read",
   },
   {
     operation: "list",
     covers: "list and search the catalog (a user's list holds only its own images)",
     scopes: { admin: "all", user: "own", guest: "public" },
+    oauthScope: "images:read",
   },
   {
     operation: "delete",
     covers: "delete an image",
     scopes: { admin: "all", user: "own", guest: "none" },
+    oauthScope: "images:delete",
   },
   {
     operation: "cancel",
     covers: "cancel a running generation",
     scopes: { admin: "all", user: "own", guest: "none" },
+    oauthScope: "images:write",
   },
 ]);
 
@@ -98,6 +110,27 @@ function who(caller: Pick<Caller, "principal">): string {
 }
 
 /**
+ * Whether a signed-in caller may read image files by URL (`/images/*`) with its credentials: any
+ * key does; an OAuth access token needs `images:read`.
+ */
+export function mayReadFiles(principal: Principal): boolean {
+  return principal.scopes === undefined || principal.scopes.includes("images:read");
+}
+
+/** Throws `forbidden` (insufficient_scope) when an OAuth token lacks the operation's scope. */
+function checkOAuthScope(principal: Principal | null, operation: Operation): void {
+  if (principal?.scopes === undefined) return;
+  const needed = POLICY.find((r) => r.operation === operation)?.oauthScope;
+  if (needed === undefined || principal.scopes.includes(needed)) return;
+  throw new AppError(
+    "forbidden",
+    `Forbidden: this access token may not ${operation} images: it needs the ${needed} scope ` +
+      `(granted: ${principal.scopes.join(" ") || "none"})`,
+    { details: { authError: "insufficient_scope", scope: needed } },
+  );
+}
+
+/**
  * Throws unless `caller` may do `operation` (on `record`, when the operation concerns one image).
  * A signed-out caller gets `unauthorized`, a signed-in one without the right `forbidden`.
  */
@@ -108,6 +141,7 @@ export function authorize(
   record?: Pick<ImageRecord, "id" | "creator"> | { id: string; creator: string | null },
 ): void {
   if (operation === "read" && caller.via === "file_url") return;
+  checkOAuthScope(caller.principal, operation);
   const scope = scopeOf(caller, operation, settings);
   if (scope === "all") return;
   if (scope === "own" && (record === undefined || record.creator === caller.principal?.id)) {
@@ -147,9 +181,10 @@ const GENERATION_WORDS: Record<Scope, string> = {
 const FILE_URL_ROW = [
   "file URL",
   "`GET /images/{file}` and its thumbnail",
-  "anyone when `IMAGES_PUBLIC=true`; else a signed link or any valid key",
+  "anyone when `IMAGES_PUBLIC=true`; else a signed link or any valid key or token",
   "same",
   "same",
+  "`images:read` (or a signed link)",
 ];
 
 /** The policy as a Markdown table (the body of docs/authorization.md's table). */
@@ -164,10 +199,11 @@ export function policyTable(): string {
       words[row.scopes.admin],
       words[row.scopes.user],
       words[row.scopes.guest],
+      `\`${row.oauthScope}\``,
     ];
   });
   return markdownTable([
-    ["operation", "covers", "admin", "user", "guest"],
+    ["operation", "covers", "admin", "user", "guest", "OAuth scope"],
     ...rows,
     FILE_URL_ROW,
   ]).join("\n");

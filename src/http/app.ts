@@ -22,6 +22,7 @@ import { securityHeaders } from "./middleware/security_headers.ts";
 import { openApiDocument, registerDocsRoutes, registerSecuritySchemes } from "./openapi.ts";
 import type { RouteContext } from "./route_context.ts";
 import { registerAdminRoutes } from "./routes/admin.ts";
+import { registerOAuthRoutes } from "./oauth/mod.ts";
 import { registerImageRoutes } from "./routes/images.ts";
 import { registerLegacyRoutes } from "./routes/legacy.ts";
 import { registerV1Routes } from "./routes/v1.ts";
@@ -63,7 +64,7 @@ export function createApp(deps: AppDeps): HttpApp {
     limiter,
     redact,
     signer: new UrlSigner(deps.kv, { now, ttlSeconds: config.imageUrlTtlSeconds }),
-    auth: { config, kv: deps.kv, now },
+    auth: { config, kv: deps.kv, now, verifyAccessToken: deps.oauth?.verifyAccessToken },
     requestLimit: { limiter, metrics: deps.metrics },
     retention: deps.retention,
     readinessChecks: deps.readinessChecks ?? {},
@@ -77,7 +78,7 @@ export function createApp(deps: AppDeps): HttpApp {
       }
     },
   });
-  app.onError(createErrorHandler({ redact }));
+  app.onError(createErrorHandler({ redact, resourceMetadata: deps.oauth?.resourceMetadataUrl }));
   app.notFound(notFoundHandler(redact));
 
   app.use(
@@ -103,6 +104,7 @@ export function createApp(deps: AppDeps): HttpApp {
   registerV1Routes(app, ctx);
   registerImageRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
+  if (deps.oauth !== undefined) registerOAuthRoutes(app, ctx, deps.oauth);
   registerDocsRoutes(app, () => openApiDocument(app));
   return app;
 }

@@ -13,6 +13,7 @@ import type { CleanupReport, ImageStats, UnknownFiles } from "../images/mod.ts";
 import type { Limiter } from "../ratelimit/mod.ts";
 import type { ServiceMetrics } from "../metrics.ts";
 import type { ErrorStyle } from "./errors.ts";
+import type { HttpOAuth } from "./oauth/mod.ts";
 
 /** What a cleanup run reports, in the predecessor's shape (the retention report minus reconcile). */
 export type CleanupResults = Omit<CleanupReport, "reconcile">;
@@ -56,6 +57,11 @@ export interface AppDeps {
   readonly mcpHandler?: (c: Context<HttpEnv>) => Promise<Response>;
   /** Masks secrets in error text (default: masks the configured secrets and API-key shapes). */
   readonly redact?: (text: string) => string;
+  /**
+   * OAuth while it is active: access tokens accepted beside API keys, `WWW-Authenticate` naming
+   * the resource metadata, the discovery documents and the built-in server's endpoints.
+   */
+  readonly oauth?: HttpOAuth | undefined;
 }
 
 /** Per-request variables set by the app's middleware. */

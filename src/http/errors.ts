@@ -109,6 +109,11 @@ export interface ErrorResponseOptions {
   redact?: (text: string) => string;
   /** The request id, echoed in REST bodies. */
   requestId?: string;
+  /**
+   * The protected resource metadata URL (RFC 9728) named in `WWW-Authenticate` challenges while
+   * OAuth is active, so that an OAuth client finds where to sign in.
+   */
+  resourceMetadata?: string | undefined;
 }
 
 /** The status and body for `error` in `style`. */
@@ -168,16 +173,32 @@ export function errorResponse(
   if (error.retryAfterSeconds !== undefined) {
     c.header("Retry-After", String(Math.max(1, Math.ceil(error.retryAfterSeconds))));
   }
-  if (status === 401) {
-    const invalid = error.details?.authError === "invalid_token";
-    c.header(
-      "WWW-Authenticate",
-      `Bearer realm="${AUTH_REALM}"${invalid ? ', error="invalid_token"' : ""}`,
-    );
-  }
+  const challenge = bearerChallenge(error, status, options.resourceMetadata);
+  if (challenge !== null) c.header("WWW-Authenticate", challenge);
   c.header("Cache-Control", "no-store");
   // Hono's status type only lists codes it knows; 499 (client closed) is sent as is.
   return c.json(body, status as 400);
+}
+
+/**
+ * The `WWW-Authenticate` challenge of an error (RFC 6750 §3): every 401, and a 403 for an access
+ * token without the scope the operation needs; with `resource_metadata` (RFC 9728 §5.1) when
+ * OAuth is active.
+ */
+function bearerChallenge(
+  error: AppError,
+  status: number,
+  resourceMetadata: string | undefined,
+): string | null {
+  const authError = error.details?.authError;
+  const insufficient = status === 403 && authError === "insufficient_scope";
+  if (status !== 401 && !insufficient) return null;
+  const params = [`realm="${AUTH_REALM}"`];
+  if (authError === "invalid_token" || insufficient) params.push(`error="${authError}"`);
+  const scope = error.details?.scope;
+  if (insufficient && typeof scope === "string") params.push(`scope="${scope}"`);
+  if (resourceMetadata !== undefined) params.push(`resource_metadata="${resourceMetadata}"`);
+  return `Bearer ${params.join(", ")}`;
 }
 
 function publicDetails(error: AppError): Record<string, unknown> | undefined {
@@ -190,6 +211,8 @@ function publicDetails(error: AppError): Record<string, unknown> | undefined {
 export interface ErrorHandlerOptions {
   /** Masks secrets in messages and logs. */
   redact: (text: string) => string;
+  /** The resource metadata URL for `WWW-Authenticate` while OAuth is active. */
+  resourceMetadata?: string | undefined;
 }
 
 /** The app's `onError`: logs server-side failures and answers in the request's error style. */
@@ -219,7 +242,12 @@ export function createErrorHandler(
         message: options.redact(appError.message),
       });
     }
-    return errorResponse(c, appError, { style, redact: options.redact, requestId });
+    return errorResponse(c, appError, {
+      style,
+      redact: options.redact,
+      requestId,
+      resourceMetadata: options.resourceMetadata,
+    });
   };
 }
 

@@ -12,3 +12,10 @@ export { checkJsonRpcBody, isAcceptedId, type JsonRpcMessage } from "./jsonrpc_b
 export { McpSessionTable } from "./mcp_sessions.ts";
 export { createGalleryApp } from "./gallery/mod.ts";
 export { readyProbeKey } from "./routes/legacy.ts";
+export {
+  builtInOAuth,
+  createConsentFlow,
+  type HttpOAuth,
+  type OAuthConsent,
+  oauthOffReason,
+} from "./oauth/mod.ts";

@@ -24,3 +24,49 @@ export {
   SCOPE_WORDS,
 } from "./scopes.ts";
 export { OAUTH_KEYS } from "./kv_keys.ts";
+export {
+  type AuthorizationCheck,
+  type AuthorizationRequest,
+  type CheckAuthorizationOptions,
+  checkAuthorizationRequest,
+  CODE_TTL_MS,
+  discardPendingAuthorization,
+  grantableScopes,
+  issueCode,
+  loadPendingAuthorization,
+  type PendingAuthorization,
+  savePendingAuthorization,
+} from "./authorization.ts";
+export {
+  checkRedirectUri,
+  type ClientMetadataResolver,
+  findClient,
+  isMetadataDocumentId,
+  type OAuthClient,
+  registerClient,
+  type RegisteredClient,
+  registrationResponse,
+} from "./clients.ts";
+export {
+  authorizationServerMetadata,
+  OAUTH_PATHS,
+  type OAuthIdentity,
+  protectedResourceMetadata,
+  resourceMetadataUrl,
+  resourceUrl,
+} from "./metadata.ts";
+export { s256Challenge } from "./pkce.ts";
+export {
+  ACCESS_TOKEN_PREFIX,
+  type CodeExchange,
+  exchangeCode,
+  REFRESH_TOKEN_PREFIX,
+  type RefreshExchange,
+  refreshTokens,
+  revokeToken,
+  type TokenResponse,
+  type TokenSettings,
+  verifyAccessToken,
+  type VerifyAccessTokenOptions,
+} from "./tokens.ts";
+export { type AccessTokenVerifier, builtInVerifier } from "./verifier.ts";

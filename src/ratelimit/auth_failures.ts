@@ -26,8 +26,8 @@ export interface AuthFailureOptions {
   now: () => number;
 }
 
-/** The bucket failures of `address` count in: the address, or its /64 for IPv6. */
-function failureBucket(address: string): string {
+/** The bucket an address counts in: the address, or its /64 for IPv6. */
+export function addressBucket(address: string): string {
   const bytes = parseIp(address);
   if (bytes === null || bytes.length === 4) return address;
   return `${bytes.subarray(0, 8).toHex()}/64`;
@@ -45,7 +45,7 @@ export async function recordAuthFailure(
 ): Promise<AppError | null> {
   const { limit, windowMs } = options.limit;
   if (limit === 0) return null;
-  const outcome = await countInWindow(kv, KEYS.authFailures(failureBucket(address)), {
+  const outcome = await countInWindow(kv, KEYS.authFailures(addressBucket(address)), {
     cost: 1,
     limit,
     windowMs,

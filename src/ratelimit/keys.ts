@@ -7,6 +7,7 @@
  * ["ratelimit", "requests", principal]        → WindowState (REQUEST_RATE_LIMIT)
  * ["ratelimit", "generations", principal]     → WindowState (IMAGE_GENERATION_RATE_LIMIT, images)
  * ["ratelimit", "auth_failures", address]     → WindowState (AUTH_FAILURE_LIMIT, failed credentials)
+ * ["ratelimit", "registrations", address]     → WindowState (OAUTH_DCR_LIMIT, OAuth client registrations)
  * ["ratelimit", "inflight", principal]        → InflightState (MAX_INFLIGHT_PER_KEY leases)
  * ["ratelimit", "upstream", "state"]          → UpstreamState (UPSTREAM_IMAGES_PER_MINUTE queue)
  * ["ratelimit", "upstream", "ticket", ticket] → TicketState (one per waiting request)
@@ -65,6 +66,7 @@ export const KEYS = {
   requests: (principal: string): Deno.KvKey => ["ratelimit", "requests", principal],
   generations: (principal: string): Deno.KvKey => ["ratelimit", "generations", principal],
   authFailures: (address: string): Deno.KvKey => ["ratelimit", "auth_failures", address],
+  registrations: (address: string): Deno.KvKey => ["ratelimit", "registrations", address],
   inflight: (principal: string): Deno.KvKey => ["ratelimit", "inflight", principal],
   upstreamState: ["ratelimit", "upstream", "state"] as Deno.KvKey,
   upstreamTicket: (ticket: number): Deno.KvKey => ["ratelimit", "upstream", "ticket", ticket],

@@ -42,6 +42,8 @@ const FORM_PATHS = [
   /^\/gallery\/[^/]+\/delete$/,
   /^\/jobs\/[^/]+\/cancel$/,
   /^\/connected-apps\/[^/]+\/revoke$/,
+  // OAuth (RFC 6749): the consent form, and the token and revocation endpoints' form bodies.
+  /^\/oauth\/(?:authorize|token|revoke)$/,
 ];
 const UPLOAD_PATHS = [/^\/v1\/images\/edits$/, /^\/gallery\/[^/]+\/edit$/];
 

@@ -30,6 +30,10 @@ export type EdgeConfig =
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 const HOST_EXEMPT = new Set(["/health"]);
+// OAuth endpoints that servers and single-page apps call cross-origin: they take no cookies and
+// act on nothing but the credentials in the request, so a hostile page gains nothing by calling
+// them (the consent form, `/oauth/authorize`, keeps the Origin rule and its form token).
+const ORIGIN_EXEMPT = new Set(["/oauth/token", "/oauth/revoke", "/oauth/register"]);
 
 function tooLarge(limit: BodyLimit): AppError {
   return new AppError(
@@ -108,7 +112,9 @@ export function edgeGuard(config: EdgeConfig): MiddlewareHandler {
 
     const origin = request.headers.get("origin");
     const site = request.headers.get("sec-fetch-site");
-    if (origin !== null) {
+    if (ORIGIN_EXEMPT.has(path)) {
+      // No Origin rule: see ORIGIN_EXEMPT.
+    } else if (origin !== null) {
       // Behind a trusted proxy the page's origin is the forwarded scheme and host (validated
       // above), not the address the proxy called.
       const own = config.trustProxy

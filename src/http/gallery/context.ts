@@ -11,6 +11,7 @@ import type { Config } from "../../config.ts";
 import type { ImageRecord, ImageService } from "../../core_types.ts";
 import type { ModelRegistry } from "../../generation/mod.ts";
 import { imagePath } from "../../images/mod.ts";
+import type { OAuthConsent } from "../oauth/mod.ts";
 import { type GalleryAssets, galleryAssets } from "./assets/mod.ts";
 import { galleryHeaders } from "./headers.ts";
 import { JobTracker } from "./jobs.ts";
@@ -35,10 +36,12 @@ export interface GalleryDeps {
   readonly redact?: (text: string) => string;
   /** Clock, epoch milliseconds (default `Date.now`). */
   readonly now?: () => number;
+  /** The OAuth consent flow behind `/oauth/authorize`, while the built-in server is active. */
+  readonly oauthConsent?: OAuthConsent | undefined;
 }
 
 /** The deps with defaults filled in, and the gallery's own state. */
-export interface GalleryContext extends Required<GalleryDeps> {
+export interface GalleryContext extends Required<Omit<GalleryDeps, "oauthConsent">> {
   /** The stylesheet, script and icon. */
   readonly assets: GalleryAssets;
   /** Browser sessions. */

@@ -10,6 +10,8 @@
  *   events `progress`, `partial`, `done`, `failure` (`routes/job_events.ts`)
  * - `GET|POST /login`, `POST /logout` (`routes/login.tsx`)
  * - `GET /connected-apps`, `POST /connected-apps/:id/revoke` — OAuth grants (`routes/connected_apps.tsx`)
+ * - `GET|POST /oauth/authorize`, the OAuth consent page, when the built-in authorization server is
+ *   active (`routes/consent.tsx`; the protocol is `../oauth/consent.ts`)
  * - `/assets/*`, `/favicon.svg`, `/favicon.ico` (`routes/assets.ts`)
  *
  * Shared by the routes: who is asking (`page_request.ts`), sessions (`session.ts`), the form token
@@ -35,6 +37,7 @@ import { registerGenerateRoutes } from "./routes/generate.tsx";
 import { registerJobEventRoutes } from "./routes/job_events.ts";
 import { registerJobRoutes } from "./routes/job.tsx";
 import { registerLoginRoutes } from "./routes/login.tsx";
+import { registerConsentRoutes } from "./routes/consent.tsx";
 
 export type { GalleryDeps } from "./context.ts";
 
@@ -59,5 +62,6 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
   registerJobEventRoutes(app, ctx);
   registerLoginRoutes(app, ctx);
   registerConnectedAppsRoutes(app, ctx);
+  if (deps.oauthConsent !== undefined) registerConsentRoutes(app, ctx, deps.oauthConsent);
   return app;
 }

@@ -27,6 +27,7 @@ import {
 } from "../../auth/mod.ts";
 import type { Config } from "../../config.ts";
 import type { Principal } from "../../core_types.ts";
+import type { AccessTokenVerifier } from "../../oauth/mod.ts";
 import { AppError } from "../../errors.ts";
 import { recordAuthFailure } from "../../ratelimit/mod.ts";
 import { clientIp } from "../client_ip.ts";
@@ -43,6 +44,11 @@ export interface AuthContext {
   kv: Deno.Kv;
   /** Clock, epoch milliseconds. */
   now: () => number;
+  /**
+   * Verifies OAuth access tokens (bearer tokens that are neither an API key nor `MCP_AUTH_TOKEN`)
+   * while OAuth is active.
+   */
+  verifyAccessToken?: AccessTokenVerifier | undefined;
 }
 
 /** Options of {@link requireAuth}. */
@@ -71,6 +77,8 @@ async function identify(
       now: auth.now,
     });
     if (principal !== null) return { principal };
+    const oauth = await auth.verifyAccessToken?.(header.token) ?? null;
+    if (oauth !== null) return { principal: oauth };
   }
   if (!(await authRequired(auth.config, auth.kv))) {
     // Auth is off: the address decides the role (docs/authorization.md); a stray token is ignored.
@@ -116,12 +124,14 @@ export async function resolvePrincipal(
         details: { authError: "invalid_token" },
       });
     }
-    if (options.style === "rest") {
+    // An OAuth client needs 401 with invalid_token to know it should refresh, on every route.
+    if (options.style === "rest" && auth.verifyAccessToken === undefined) {
       throw new AppError("forbidden", "Invalid token: it matches no active key");
     }
-    throw new AppError("unauthorized", "Invalid API key: it matches no active key", {
-      details: { authError: "invalid_token" },
-    });
+    const message = auth.verifyAccessToken === undefined
+      ? "Invalid API key: it matches no active key"
+      : "Invalid token: it matches no active key or valid access token";
+    throw new AppError("unauthorized", message, { details: { authError: "invalid_token" } });
   }
   const { principal } = caller;
   if (!hasRole(principal, options.role)) {

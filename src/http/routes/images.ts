@@ -14,6 +14,7 @@ import { AppError } from "../../errors.ts";
 import type { Caller, ImageRecord } from "../../core_types.ts";
 import { classifyFileName, imagePath, isImageId } from "../../images/mod.ts";
 import { optionalPrincipal } from "../middleware/auth.ts";
+import { mayReadFiles } from "../../core/policy.ts";
 import type { HttpEnv } from "../deps.ts";
 import type { RouteContext } from "../route_context.ts";
 import { RestErrorSchema } from "../schemas.ts";
@@ -133,7 +134,8 @@ async function checkAccess(ctx: RouteContext, c: Context<HttpEnv>, path: string)
       );
     }
   }
-  if (await optionalPrincipal(c, ctx.auth) !== null) return;
+  const principal = await optionalPrincipal(c, ctx.auth);
+  if (principal !== null && mayReadFiles(principal)) return;
   throw new AppError(
     c.req.header("authorization") === undefined ? "unauthorized" : "forbidden",
     "Images are not public here: use a signed image URL or send a valid bearer token",

@@ -1,0 +1,93 @@
+/**
+ * The OAuth consent page: which application asks, where it will send the person back, what it
+ * may do — and the sign-in (an API key or the service's access token) that approves it.
+ *
+ * @module
+ */
+import type { FC } from "hono/jsx";
+import { type AuthorizationRequest, type OAuthScope, SCOPE_WORDS } from "../../oauth/mod.ts";
+import { type Frame, Layout } from "./layout.tsx";
+
+/** What the consent page shows. */
+export interface ConsentPageProps {
+  /** Shared frame. */
+  readonly frame: Frame;
+  /** The pending request's id (a hidden field). */
+  readonly requestId: string;
+  /** The request. */
+  readonly request: AuthorizationRequest;
+  /** Why the last approval failed. */
+  readonly error?: string | undefined;
+}
+
+const ScopeList: FC<{ scopes: readonly OAuthScope[] }> = ({ scopes }) => (
+  <ul class="scopes">
+    {scopes.map((scope) => (
+      <li>
+        <code>{scope}</code> — {SCOPE_WORDS[scope]}
+      </li>
+    ))}
+  </ul>
+);
+
+/** The consent page. */
+export const ConsentPage: FC<ConsentPageProps> = (props) => {
+  const { request, frame } = props;
+  const host = new URL(request.redirectUri).host;
+  const name = request.clientName ?? host;
+  const session = frame.viewer.signedIn ? frame.viewer.principal : null;
+  return (
+    <Layout title="Allow access" frame={frame} current="login">
+      <div class="narrow">
+        <div class="panel" data-consent>
+          <h1>Allow {name} to use this service?</h1>
+          <p class="lead">
+            <strong>{name}</strong>{" "}
+            asks to act on your behalf. After you decide, you are sent back to{" "}
+            <strong data-redirect-host>{host}</strong>.
+          </p>
+          <p class="hint">
+            Client id: <code>{request.clientId}</code>
+          </p>
+          <h2>It asks to</h2>
+          <ScopeList scopes={request.scopes} />
+          {props.error
+            ? (
+              <div class="alert" role="alert">
+                <p>{props.error}</p>
+              </div>
+            )
+            : null}
+          <form method="post" action="/oauth/authorize">
+            <input type="hidden" name="_csrf" value={frame.csrf} />
+            <input type="hidden" name="request" value={props.requestId} />
+            <div class="field">
+              <label for="key">API key or access token</label>
+              <input
+                type="password"
+                id="key"
+                name="key"
+                autocomplete="current-password"
+                spellcheck={false}
+                aria-describedby="key-hint"
+              />
+              <p class="hint" id="key-hint">
+                {session
+                  ? `Signed in as ${session.name}: leave this empty to approve as yourself.`
+                  : "The key says who you are; it is not given to the application."}
+              </p>
+            </div>
+            <div class="actions">
+              <button class="button primary" type="submit" name="decision" value="approve">
+                Allow
+              </button>
+              <button class="button" type="submit" name="decision" value="deny" formnovalidate>
+                Deny
+              </button>
+            </div>
+          </form>
+        </div>
+      </div>
+    </Layout>
+  );
+};

@@ -1,0 +1,87 @@
+/**
+ * Whether OAuth is active and with which pieces: the resource's identity (`PUBLIC_BASE_URL`), the
+ * access-token verifier the authentication middleware consults, and the built-in authorization
+ * server's settings when it is the one issuing tokens.
+ *
+ * @module
+ */
+import type { Config } from "../../config.ts";
+import {
+  type AccessTokenVerifier,
+  builtInVerifier,
+  type ClientMetadataResolver,
+  resourceMetadataUrl,
+  resourceUrl,
+} from "../../oauth/mod.ts";
+
+/** The built-in authorization server's settings and collaborators. */
+export interface BuiltInAuthorizationServer {
+  /** Resolves Client ID Metadata Document URLs; absent: only DCR clients are accepted. */
+  readonly resolveClientMetadata?: ClientMetadataResolver | undefined;
+  /** `OAUTH_DCR`. */
+  readonly dcr: boolean;
+  /** `OAUTH_DCR_LIMIT`. */
+  readonly dcrLimit: number;
+  /** `OAUTH_ACCESS_TOKEN_SECONDS`. */
+  readonly accessTokenSeconds: number;
+  /** `OAUTH_REFRESH_TOKEN_DAYS`. */
+  readonly refreshTokenDays: number;
+}
+
+/** OAuth as the HTTP app uses it. */
+export interface HttpOAuth {
+  /** `PUBLIC_BASE_URL`, without a trailing slash. */
+  readonly baseUrl: string;
+  /** The protected resource, `${baseUrl}/mcp`. */
+  readonly resource: string;
+  /** Where the resource's RFC 9728 metadata is (named in `WWW-Authenticate`). */
+  readonly resourceMetadataUrl: string;
+  /** The authorization server the resource metadata names. */
+  readonly issuer: string;
+  /** Verifies bearer tokens that are neither an API key nor `MCP_AUTH_TOKEN`. */
+  readonly verifyAccessToken: AccessTokenVerifier;
+  /** The built-in authorization server, whose endpoints are mounted when present. */
+  readonly authorizationServer?: BuiltInAuthorizationServer;
+}
+
+/** Why OAuth is off under `config`, or null when it is active. */
+export function oauthOffReason(
+  config: Pick<Config, "oauthEnabled" | "publicBaseUrl">,
+): string | null {
+  if (!config.oauthEnabled) return "OAUTH_ENABLED=false";
+  if (config.publicBaseUrl === undefined) {
+    return "PUBLIC_BASE_URL is not set (OAuth needs the resource's public URL as its identity)";
+  }
+  return null;
+}
+
+/** Options of {@link builtInOAuth}. */
+export interface BuiltInOAuthOptions {
+  /** KV holding the authorization server's state. */
+  kv: Deno.Kv;
+  /** Clock, epoch milliseconds. */
+  now: () => number;
+  /** Resolves Client ID Metadata Document URLs (client_metadata.ts). */
+  resolveClientMetadata?: ClientMetadataResolver | undefined;
+}
+
+/** The built-in authorization server's OAuth under `config`, or undefined while OAuth is off. */
+export function builtInOAuth(config: Config, options: BuiltInOAuthOptions): HttpOAuth | undefined {
+  if (oauthOffReason(config) !== null) return undefined;
+  const baseUrl = config.publicBaseUrl!.replace(/\/+$/, "");
+  const resource = resourceUrl(baseUrl);
+  return {
+    baseUrl,
+    resource,
+    resourceMetadataUrl: resourceMetadataUrl(baseUrl),
+    issuer: baseUrl,
+    verifyAccessToken: builtInVerifier(options.kv, { resource, now: options.now }),
+    authorizationServer: {
+      resolveClientMetadata: options.resolveClientMetadata,
+      dcr: config.oauthDcr,
+      dcrLimit: config.oauthDcrLimit,
+      accessTokenSeconds: config.oauthAccessTokenSeconds,
+      refreshTokenDays: config.oauthRefreshTokenDays,
+    },
+  };
+}
