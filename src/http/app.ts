@@ -22,7 +22,7 @@ import { securityHeaders } from "./middleware/security_headers.ts";
 import { openApiDocument, registerDocsRoutes, registerSecuritySchemes } from "./openapi.ts";
 import type { RouteContext } from "./route_context.ts";
 import { registerAdminRoutes } from "./routes/admin.ts";
-import { registerOAuthRoutes } from "./oauth/mod.ts";
+import { registerOAuthRoutes } from "./oauth/routes.ts";
 import { registerImageRoutes } from "./routes/images.ts";
 import { registerLegacyRoutes } from "./routes/legacy.ts";
 import { registerV1Routes } from "./routes/v1.ts";

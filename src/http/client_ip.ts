@@ -7,7 +7,7 @@
  */
 import type { Context } from "hono";
 import type { Config } from "../config.ts";
-import { parseIp } from "../images/mod.ts";
+import { parseIp } from "../net/mod.ts";
 
 /** Settings that decide how a request is read. */
 export type ProxySettings = Pick<Config, "trustProxy" | "publicBaseUrl">;

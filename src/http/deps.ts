@@ -13,7 +13,7 @@ import type { CleanupReport, ImageStats, UnknownFiles } from "../images/mod.ts";
 import type { Limiter } from "../ratelimit/mod.ts";
 import type { ServiceMetrics } from "../metrics.ts";
 import type { ErrorStyle } from "./errors.ts";
-import type { HttpOAuth } from "./oauth/mod.ts";
+import type { HttpOAuth } from "./oauth/wiring.ts";
 
 /** What a cleanup run reports, in the predecessor's shape (the retention report minus reconcile). */
 export type CleanupResults = Omit<CleanupReport, "reconcile">;

@@ -12,10 +12,5 @@ export { checkJsonRpcBody, isAcceptedId, type JsonRpcMessage } from "./jsonrpc_b
 export { McpSessionTable } from "./mcp_sessions.ts";
 export { createGalleryApp } from "./gallery/mod.ts";
 export { readyProbeKey } from "./routes/legacy.ts";
-export {
-  builtInOAuth,
-  createConsentFlow,
-  type HttpOAuth,
-  type OAuthConsent,
-  oauthOffReason,
-} from "./oauth/mod.ts";
+export { createConsentFlow, type OAuthConsent } from "./oauth/consent.ts";
+export { builtInOAuth, type HttpOAuth, oauthOffReason } from "./oauth/wiring.ts";

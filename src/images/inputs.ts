@@ -20,12 +20,12 @@
 
 import { AppError, ValidationError } from "../errors.ts";
 import {
-  fetchImageUrl,
   type PinnedClientFactory,
   pinnedDenoClient,
   type ResolveDns,
   resolveWithDeno,
-} from "./inputs/fetch_url.ts";
+} from "../net/mod.ts";
+import { fetchImageUrl } from "./inputs/fetch_url.ts";
 import { hostPathOs, looksLikeFileRef, type PathOs, readFileInRoots } from "./inputs/paths.ts";
 import { describeRef, formatSize, refusal, type Refuse } from "./inputs/refusal.ts";
 import {
@@ -36,8 +36,13 @@ import {
   sniffKind,
 } from "./inputs/sniff.ts";
 
-export { type BlockedAddress, blockedAddress, hostMatcher } from "./inputs/addresses.ts";
-export type { PinnedClientFactory, ResolveDns } from "./inputs/fetch_url.ts";
+export {
+  type BlockedAddress,
+  blockedAddress,
+  hostMatcher,
+  type PinnedClientFactory,
+  type ResolveDns,
+} from "../net/mod.ts";
 export { isInsideRoot, type LocalPath, type PathOs, toLocalPath } from "./inputs/paths.ts";
 export type { InputProblem } from "./inputs/refusal.ts";
 export type { InputMime } from "./inputs/sniff.ts";

@@ -1,7 +1,7 @@
 /**
  * Image storage: the store (files or KV blobs), the KV catalog with jobs, retention, reconcile,
  * adoption of the predecessor's folder and layout migration; the codec (importing it loads no
- * engine); edit inputs (ids, paths, URLs, uploads) and the addresses they may not reach; signed
+ * engine); edit inputs (ids, paths, URLs through the SSRF guard of `src/net/`, uploads); signed
  * image links. The public module of `src/images/`.
  *
  * @module
@@ -83,7 +83,6 @@ export {
   type InputResolverOptions,
   type UploadedFile,
 } from "./inputs.ts";
-export { parseIp } from "./inputs/addresses.ts";
 export { folderCatalogPath } from "./folder.ts";
 export { scratchCopy } from "./scratch.ts";
 export { imagePath, readableImageUrl, UrlSigner, type UrlSignerOptions } from "./urls.ts";

@@ -7,6 +7,7 @@
  * @module
  */
 import { kvCommit, kvGet } from "../kv/mod.ts";
+import { ClientMetadataError, type ClientMetadataResolver } from "./client_metadata.ts";
 import { OAuthError } from "./errors.ts";
 import { OAUTH_KEYS } from "./kv_keys.ts";
 import { randomToken } from "./secrets.ts";
@@ -28,12 +29,6 @@ export interface RegisteredClient extends OAuthClient {
   /** Its home page, or null. */
   readonly clientUri: string | null;
 }
-
-/** Resolves a Client ID Metadata Document URL into the client it describes (throws when it cannot). */
-export type ClientMetadataResolver = (
-  clientId: string,
-  signal?: AbortSignal,
-) => Promise<OAuthClient>;
 
 const NAME_MAX = 200;
 const REDIRECT_URIS_MAX = 10;
@@ -170,16 +165,6 @@ export async function registerClient(
   return client;
 }
 
-/** True when `clientId` names a Client ID Metadata Document: an https URL with a path. */
-export function isMetadataDocumentId(clientId: string): boolean {
-  if (!clientId.startsWith("https://")) return false;
-  try {
-    return new URL(clientId).pathname.length > 1;
-  } catch {
-    return false;
-  }
-}
-
 /** Options of {@link findClient}. */
 export interface FindClientOptions {
   /** Resolves metadata document client ids; absent when this server does not accept them. */
@@ -200,7 +185,7 @@ export async function findClient(
   if (clientId === null || clientId === "") {
     throw new OAuthError("invalid_request", "Missing client_id");
   }
-  if (isMetadataDocumentId(clientId)) {
+  if (clientId.startsWith("https://")) {
     if (options.resolveMetadata === undefined) {
       throw new OAuthError(
         "invalid_client",
@@ -211,10 +196,8 @@ export async function findClient(
       const client = await options.resolveMetadata(clientId, options.signal);
       return { clientId, clientName: client.clientName, redirectUris: client.redirectUris };
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new OAuthError("invalid_client", `Cannot use client ${clientId}: ${reason}`, {
-        cause: error,
-      });
+      if (!(error instanceof ClientMetadataError)) throw error;
+      throw new OAuthError(error.oauthError, error.message, { cause: error });
     }
   }
   if (clientId.length > 100) throw new OAuthError("invalid_client", "Unknown client_id");

@@ -1,7 +1,9 @@
 /**
- * The service as its own OAuth 2.1 authorization server for its protected resource `/mcp`:
- * registered clients, authorization requests, codes with PKCE, access and rotating refresh tokens,
- * grants (consents) and their revocation, all in KV under `["oauth", …]`.
+ * OAuth 2.1 for the service's protected resource `/mcp`: the built-in authorization server
+ * (registered clients, authorization requests, codes with PKCE, access and rotating refresh
+ * tokens, grants and their revocation, all in KV under `["oauth", …]`), the access-token seam
+ * external issuers plug into, and clients identified by their metadata documents. The public
+ * module of `src/oauth/`.
  *
  * @module
  */
@@ -39,9 +41,7 @@ export {
 } from "./authorization.ts";
 export {
   checkRedirectUri,
-  type ClientMetadataResolver,
   findClient,
-  isMetadataDocumentId,
   type OAuthClient,
   registerClient,
   type RegisteredClient,
@@ -70,3 +70,15 @@ export {
   type VerifyAccessTokenOptions,
 } from "./tokens.ts";
 export { type AccessTokenVerifier, builtInVerifier } from "./verifier.ts";
+export {
+  type ClientMetadata,
+  ClientMetadataError,
+  type ClientMetadataOAuthError,
+  type ClientMetadataResolver,
+  type ClientMetadataResolverOptions,
+  createClientMetadataResolver,
+  DEFAULT_CLIENT_METADATA_CACHE_TTL_MS,
+  DEFAULT_CLIENT_METADATA_MAX_BYTES,
+  DEFAULT_CLIENT_METADATA_TIMEOUT_MS,
+  isClientMetadataUrl,
+} from "./client_metadata.ts";

@@ -13,7 +13,7 @@
  */
 import type { RateWindow } from "../config.ts";
 import { AppError } from "../errors.ts";
-import { parseIp } from "../images/mod.ts";
+import { parseIp } from "../net/mod.ts";
 import { getLog } from "../log.ts";
 import { KEYS } from "./keys.ts";
 import { countInWindow } from "./window.ts";

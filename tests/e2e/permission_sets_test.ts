@@ -48,7 +48,7 @@ Deno.test("the default pinned client sends a request for a host name to the give
     return new Response(TINY_PNG, { headers: { "content-type": "image/png" } });
   });
   const script = `
-    import { pinnedDenoClient } from ${src("images/inputs/fetch_url.ts")};
+    import { pinnedDenoClient } from ${src("net/mod.ts")};
     const client = pinnedDenoClient("127.0.0.1", ${server.addr.port});
     const response = await fetch("http://pinned.example.test/cat.png", { client });
     await response.body?.cancel();

@@ -169,13 +169,17 @@ const LAYERS: readonly { name: string; members: readonly string[] }[] = [
     name: "services",
     members: ["src/services.ts", "src/image_service.ts", "src/lazy_image_service.ts", "src/core/"],
   },
-  { name: "engines", members: ["src/generation/", "src/ratelimit/", "src/auth/", "src/oauth/"] },
+  {
+    name: "engines",
+    members: ["src/generation/", "src/ratelimit/", "src/auth/", "src/oauth/"],
+  },
   { name: "vocabulary", members: ["src/core_types.ts"] },
   { name: "storage", members: ["src/images/"] },
   {
     name: "leaves",
     members: [
       "src/kv/",
+      "src/net/",
       "src/metrics.ts",
       "src/tracing.ts",
       "src/log.ts",

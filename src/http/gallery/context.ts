@@ -11,7 +11,7 @@ import type { Config } from "../../config.ts";
 import type { ImageRecord, ImageService } from "../../core_types.ts";
 import type { ModelRegistry } from "../../generation/mod.ts";
 import { imagePath } from "../../images/mod.ts";
-import type { OAuthConsent } from "../oauth/mod.ts";
+import type { OAuthConsent } from "../oauth/consent.ts";
 import { type GalleryAssets, galleryAssets } from "./assets/mod.ts";
 import { galleryHeaders } from "./headers.ts";
 import { JobTracker } from "./jobs.ts";

@@ -6,10 +6,13 @@
  * @module
  */
 import type { Config } from "../../config.ts";
+import { resolveWithDeno } from "../../net/mod.ts";
 import {
   type AccessTokenVerifier,
   builtInVerifier,
   type ClientMetadataResolver,
+  createClientMetadataResolver,
+  DEFAULT_CLIENT_METADATA_CACHE_TTL_MS,
   resourceMetadataUrl,
   resourceUrl,
 } from "../../oauth/mod.ts";
@@ -61,7 +64,10 @@ export interface BuiltInOAuthOptions {
   kv: Deno.Kv;
   /** Clock, epoch milliseconds. */
   now: () => number;
-  /** Resolves Client ID Metadata Document URLs (client_metadata.ts). */
+  /**
+   * Resolves Client ID Metadata Document URLs (default: fetched through the SSRF guard with
+   * `OAUTH_CLIENT_METADATA_MAX_BYTES` and `OAUTH_CLIENT_METADATA_TIMEOUT_MS`, cached).
+   */
   resolveClientMetadata?: ClientMetadataResolver | undefined;
 }
 
@@ -77,7 +83,13 @@ export function builtInOAuth(config: Config, options: BuiltInOAuthOptions): Http
     issuer: baseUrl,
     verifyAccessToken: builtInVerifier(options.kv, { resource, now: options.now }),
     authorizationServer: {
-      resolveClientMetadata: options.resolveClientMetadata,
+      resolveClientMetadata: options.resolveClientMetadata ?? createClientMetadataResolver({
+        resolveDns: resolveWithDeno,
+        maxBytes: config.oauthClientMetadataMaxBytes,
+        timeoutMs: config.oauthClientMetadataTimeoutMs,
+        cacheTtlMs: DEFAULT_CLIENT_METADATA_CACHE_TTL_MS,
+        now: options.now,
+      }),
       dcr: config.oauthDcr,
       dcrLimit: config.oauthDcrLimit,
       accessTokenSeconds: config.oauthAccessTokenSeconds,

@@ -18,7 +18,7 @@ import type { AuthorizationRequest } from "../../../oauth/mod.ts";
 import { recordAuthFailure } from "../../../ratelimit/mod.ts";
 import { clientIp } from "../../client_ip.ts";
 import { securityHeaders } from "../../middleware/security_headers.ts";
-import type { OAuthConsent } from "../../oauth/mod.ts";
+import type { OAuthConsent } from "../../oauth/consent.ts";
 import { ConsentPage } from "../consent_page.tsx";
 import type { GalleryContext } from "../context.ts";
 import { readSubmittedForm } from "../form_token.ts";

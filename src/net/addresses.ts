@@ -1,7 +1,7 @@
 /**
- * The SSRF guard's address rules: which IP addresses a URL input may never reach (private,
+ * The SSRF guard's address rules: which IP addresses an outgoing request may never reach (private,
  * loopback, link-local, unique-local, unspecified, multicast, reserved, and IPv6 forms that embed
- * such an IPv4 address), and the host allow-list of `EDIT_ALLOWED_URL_HOSTS`.
+ * such an IPv4 address), and host allow-lists such as `EDIT_ALLOWED_URL_HOSTS`.
  *
  * @module
  */

@@ -12,15 +12,6 @@ import { registerMetadataRoutes } from "./metadata_routes.ts";
 import { registerTokenRoutes } from "./token_routes.ts";
 import type { HttpOAuth } from "./wiring.ts";
 
-export { type ConsentStart, createConsentFlow, type OAuthConsent } from "./consent.ts";
-export {
-  type BuiltInAuthorizationServer,
-  builtInOAuth,
-  type BuiltInOAuthOptions,
-  type HttpOAuth,
-  oauthOffReason,
-} from "./wiring.ts";
-
 /** Registers the OAuth endpoints of `oauth` on `app`. */
 export function registerOAuthRoutes(
   app: Hono<HttpEnv>,
