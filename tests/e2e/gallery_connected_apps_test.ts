@@ -134,3 +134,96 @@ Deno.test("an admin session sees and revokes everyone's connected apps; signed-o
   const after = await (await admin.request("/connected-apps")).text();
   assert.deepEqual(shownGrants(after), ["grant_alice1"]);
 });
+
+const PUBLIC_BASE = "https://images.example";
+const APP_REDIRECT = "http://127.0.0.1:8123/callback";
+const VERIFIER = "connected-apps-verifier-".padEnd(64, "x");
+
+/**
+ * Walks a DCR client through the real endpoints: registration, the consent page approved by the
+ * signed-in `browser`, the token exchange. Returns the access token.
+ */
+async function connectApp(
+  base: string,
+  browser: ReturnType<typeof galleryBrowser>,
+): Promise<string> {
+  const registered = await fetch(`${base}/oauth/register`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({
+      redirect_uris: [APP_REDIRECT],
+      client_name: "Sketch app",
+      token_endpoint_auth_method: "none",
+    }),
+  });
+  assert.equal(registered.status, 201);
+  const { client_id } = await registered.json() as { client_id: string };
+  const challenge = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(VERIFIER)),
+  ).toBase64({ alphabet: "base64url", omitPadding: true });
+  const query = new URLSearchParams({
+    response_type: "code",
+    client_id,
+    redirect_uri: APP_REDIRECT,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+    resource: `${PUBLIC_BASE}/mcp`,
+    scope: "images:read",
+    state: "s1",
+  });
+  const consent = await (await browser.request(`/oauth/authorize?${query}`)).text();
+  const request = /name="request" value="([^"]+)"/.exec(consent)?.[1] ?? "";
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(consent)?.[1] ?? "";
+  const approved = await browser.post("/oauth/authorize", {
+    _csrf: csrf,
+    request,
+    key: "",
+    decision: "approve",
+  });
+  await approved.body?.cancel();
+  assert.equal(approved.status, 303, "the signed-in person approved");
+  const code = new URL(approved.headers.get("location") ?? "").searchParams.get("code") ?? "";
+  const tokens = await fetch(`${base}/oauth/token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: APP_REDIRECT,
+      client_id,
+      code_verifier: VERIFIER,
+      resource: `${PUBLIC_BASE}/mcp`,
+    }),
+  });
+  assert.equal(tokens.status, 200);
+  return ((await tokens.json()) as { access_token: string }).access_token;
+}
+
+Deno.test("an app connected through the consent page is listed, and revoking it here refuses its token", async () => {
+  await using service = await startInProcessService({
+    MCP_HTTP_SESSIONS: "stateless",
+    PUBLIC_BASE_URL: PUBLIC_BASE,
+  });
+  const alice = await signedIn(service.url, service.keys.alice);
+  const token = await connectApp(service.url, alice);
+  const asApp = () =>
+    fetch(`${service.url}/v1/images`, { headers: { Authorization: `Bearer ${token}` } });
+  const before = await asApp();
+  assert.equal(before.status, 200, "the app's token works");
+  await before.body?.cancel();
+
+  const html = await (await alice.request("/connected-apps")).text();
+  const [grantId] = shownGrants(html);
+  assert.ok(grantId, "the consent made a grant");
+  assert.match(html, />Sketch app<\/h2>/);
+  assert.match(html, /<dt>Returns to<\/dt><dd>127\.0\.0\.1:8123<\/dd>/);
+  assert.match(html, /<dd class="chips"><span class="chip">images:read<\/span><\/dd>/);
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+  const revoked = await alice.post(`/connected-apps/${grantId}/revoke`, { _csrf: csrf });
+  assert.equal(revoked.status, 303);
+  await revoked.body?.cancel();
+
+  const after = await asApp();
+  assert.equal(after.status, 401, "the revoked app's token is refused");
+  await after.body?.cancel();
+});
