@@ -6,23 +6,10 @@
 import assert from "node:assert/strict";
 import { getGrant } from "../../src/oauth/mod.ts";
 import { seedGrant } from "../support/oauth_grants.ts";
-import { galleryBrowser } from "./support/gallery_browser.ts";
+import { galleryBrowser, signedInBrowser } from "./support/gallery_browser.ts";
 import { startInProcessService } from "./support/in_process.ts";
 
 const ADMIN_TOKEN = "connected-apps-admin-token-0123456789";
-
-/** A browser of the gallery signed in with `key`. */
-async function signedIn(base: string, key: string) {
-  const browser = galleryBrowser(base);
-  const login = await browser.post("/login", {
-    key,
-    next: "/",
-    _csrf: await browser.csrfOf("/login"),
-  });
-  await login.body?.cancel();
-  assert.equal(login.status, 303, "signed in");
-  return browser;
-}
 
 /** The grant ids a Connected apps page shows, in order. */
 function shownGrants(html: string): string[] {
@@ -45,7 +32,7 @@ Deno.test("a user's Connected apps page shows and revokes only the apps that use
     clientName: "ChatGPT",
     redirectHost: "chatgpt.com",
   });
-  const alice = await signedIn(service.url, service.keys.alice);
+  const alice = await signedInBrowser(service.url, service.keys.alice);
 
   const home = await (await alice.request("/")).text();
   assert.match(
@@ -122,7 +109,7 @@ Deno.test("an admin session sees and revokes everyone's connected apps; signed-o
   assert.equal(page.headers.get("location"), "/login?next=%2Fconnected-apps");
   await page.body?.cancel();
 
-  const admin = await signedIn(service.url, ADMIN_TOKEN);
+  const admin = await signedInBrowser(service.url, ADMIN_TOKEN);
   const html = await (await admin.request("/connected-apps")).text();
   assert.deepEqual(shownGrants(html), ["grant_bob1", "grant_alice1"], "everyone's, newest first");
   assert.match(html, /<dt>Allowed by<\/dt><dd>bob \(/);
@@ -204,7 +191,7 @@ Deno.test("an app connected through the consent page is listed, and revoking it 
     MCP_HTTP_SESSIONS: "stateless",
     PUBLIC_BASE_URL: PUBLIC_BASE,
   });
-  const alice = await signedIn(service.url, service.keys.alice);
+  const alice = await signedInBrowser(service.url, service.keys.alice);
   const token = await connectApp(service.url, alice);
   const asApp = () =>
     fetch(`${service.url}/v1/images`, { headers: { Authorization: `Bearer ${token}` } });
