@@ -11,6 +11,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { AppError, type ErrorKind, errorKindInfo, toAppError, ValidationError } from "../errors.ts";
 import { getLog } from "../log.ts";
+import { DEFAULT_SCOPES, formatScopes } from "../oauth/mod.ts";
 
 /** How a route family shapes its errors. */
 export type ErrorStyle = "rest" | "openai" | "jsonrpc";
@@ -197,7 +198,11 @@ function bearerChallenge(
   if (authError === "invalid_token" || insufficient) params.push(`error="${authError}"`);
   const scope = error.details?.scope;
   if (insufficient && typeof scope === "string") params.push(`scope="${scope}"`);
-  if (resourceMetadata !== undefined) params.push(`resource_metadata="${resourceMetadata}"`);
+  if (resourceMetadata !== undefined) {
+    // The scopes a client should ask for (MCP: the challenge's scope comes first): all but admin.
+    if (!insufficient) params.push(`scope="${formatScopes(DEFAULT_SCOPES)}"`);
+    params.push(`resource_metadata="${resourceMetadata}"`);
+  }
   return `Bearer ${params.join(", ")}`;
 }
 

@@ -60,6 +60,13 @@ Deno.test("defaults match config.md when nothing is set", () => {
   assert.equal(config.upstreamImagesPerMinute, 0);
   assert.equal(config.upstreamQueueTimeoutMs, 30_000);
   assert.equal(config.budgetUsdPerKeyMonth, 0);
+  assert.equal(config.oauthEnabled, true);
+  assert.equal(config.oauthAccessTokenSeconds, 3600);
+  assert.equal(config.oauthRefreshTokenDays, 30);
+  assert.equal(config.oauthDcr, true);
+  assert.equal(config.oauthDcrLimit, 10);
+  assert.equal(config.oauthClientMetadataMaxBytes, 5120);
+  assert.equal(config.oauthClientMetadataTimeoutMs, 5000);
   assert.equal(config.cleanupEnabled, false);
   assert.equal(config.retentionDays, 7);
   assert.equal(config.maxImageCount, undefined);
@@ -126,6 +133,13 @@ Deno.test("every setting accepts a valid value from the environment", () => {
     UPSTREAM_IMAGES_PER_MINUTE: "5",
     UPSTREAM_QUEUE_TIMEOUT_MS: "1000",
     BUDGET_USD_PER_KEY_MONTH: "12.5",
+    OAUTH_ENABLED: "no",
+    OAUTH_ACCESS_TOKEN_SECONDS: "900",
+    OAUTH_REFRESH_TOKEN_DAYS: "7",
+    OAUTH_DCR: "off",
+    OAUTH_DCR_LIMIT: "3",
+    OAUTH_CLIENT_METADATA_MAX_BYTES: "4096",
+    OAUTH_CLIENT_METADATA_TIMEOUT_MS: "2500",
     IMAGE_CLEANUP_ENABLED: "true",
     IMAGE_RETENTION_DAYS: "0.5",
     IMAGE_MAX_COUNT: "100",
@@ -199,6 +213,13 @@ Deno.test("every setting accepts a valid value from the environment", () => {
     upstreamImagesPerMinute: 5,
     upstreamQueueTimeoutMs: 1000,
     budgetUsdPerKeyMonth: 12.5,
+    oauthEnabled: false,
+    oauthAccessTokenSeconds: 900,
+    oauthRefreshTokenDays: 7,
+    oauthDcr: false,
+    oauthDcrLimit: 3,
+    oauthClientMetadataMaxBytes: 4096,
+    oauthClientMetadataTimeoutMs: 2500,
     cleanupEnabled: true,
     retentionDays: 0.5,
     maxImageCount: 100,
