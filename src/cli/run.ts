@@ -10,6 +10,7 @@ import { AppError, errorKindInfo } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { type OptionName, parseAnyArgs, parseCommandArgs, UsageError } from "./args.ts";
 import { type Command, commandHelp, usageLine } from "./command.ts";
+import { clientsListCommand, clientsRevokeCommand } from "./clients.ts";
 import { configCheckCommand, validateConfigAlias } from "./config_check.ts";
 import { CliSession } from "./context.ts";
 import { EXIT_CONFIG, EXIT_USAGE, renderExitCodes } from "./exit_codes.ts";
@@ -43,6 +44,8 @@ export const COMMANDS: readonly Command[] = Object.freeze([
   keysListCommand,
   keysRevokeCommand,
   keysUsageCommand,
+  clientsListCommand,
+  clientsRevokeCommand,
   modelsCommand,
   configCheckCommand,
   statsAlias,

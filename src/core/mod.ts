@@ -1,12 +1,16 @@
 /**
  * The core's policy and admission: who may do what (`policy.ts`, also a light public module for
  * doors that name their caller before the rest loads), admitting and settling a generation
- * against the limits, and the in-flight slot an upload waits in.
+ * against the limits, the in-flight slot an upload waits in, and the connected apps (OAuth grants)
+ * a caller may see and revoke.
  *
  * @module
  */
 export {
   authorize,
+  authorizeGrantRevocation,
+  type GrantOwner,
+  grantScopeOf,
   LOCAL_PRINCIPAL,
   mayReadFiles,
   type Operation,
@@ -28,3 +32,4 @@ export {
   type HeldInflight,
 } from "./admission.ts";
 export { HeldUpload } from "./upload_slot.ts";
+export { listGrantsAs, type ListGrantsAsOptions, revokeGrantAs } from "./grants.ts";

@@ -224,6 +224,44 @@ export function permits(
   }
 }
 
+/** An OAuth grant as the policy sees it: whose consent it is. */
+export interface GrantOwner {
+  /** The grant's id. */
+  readonly id: string;
+  /** The principal that consented. */
+  readonly principalId: string;
+}
+
+/**
+ * Whose OAuth grants (connected apps) `caller` may see and revoke: an admin everyone's, anyone
+ * else signed in only the grants they consented to themselves, a guest none.
+ */
+export function grantScopeOf(caller: Pick<Caller, "principal">): "all" | "own" | "none" {
+  const role = roleOf(caller);
+  if (role === "admin") return "all";
+  return role === "user" ? "own" : "none";
+}
+
+/**
+ * Throws unless `caller` may revoke `grant` ({@link grantScopeOf}): `unauthorized` for a guest,
+ * `forbidden` for someone else's grant.
+ */
+export function authorizeGrantRevocation(
+  caller: Pick<Caller, "principal">,
+  grant: GrantOwner,
+): void {
+  const scope = grantScopeOf(caller);
+  if (scope === "all" || (scope === "own" && grant.principalId === caller.principal?.id)) return;
+  if (caller.principal === null) {
+    throw new AppError("unauthorized", `Sign in to revoke connected app ${grant.id}`);
+  }
+  throw new AppError(
+    "forbidden",
+    `Forbidden: cannot revoke connected app ${grant.id}: another person allowed it, and only ` +
+      "they or an admin may revoke it",
+  );
+}
+
 /** The local user of the stdio server and the CLI: owns everything it stores, acts as the admin. */
 export const LOCAL_PRINCIPAL: Principal = Object.freeze({
   id: "local",

@@ -5,26 +5,13 @@
  * service in this process, two user keys, the gallery's forms over real HTTP.
  */
 import assert from "node:assert/strict";
-import { galleryBrowser } from "./support/gallery_browser.ts";
+import { signedInBrowser } from "./support/gallery_browser.ts";
 import { startInProcessService } from "./support/in_process.ts";
-
-/** A browser of the gallery signed in with `key`. */
-async function signedIn(base: string, key: string) {
-  const browser = galleryBrowser(base);
-  const login = await browser.post("/login", {
-    key,
-    next: "/",
-    _csrf: await browser.csrfOf("/login"),
-  });
-  await login.body?.cancel();
-  assert.equal(login.status, 303, "signed in");
-  return browser;
-}
 
 Deno.test("another user key's session cannot follow a generation started here", async () => {
   await using service = await startInProcessService({ MCP_HTTP_SESSIONS: "stateless" });
-  const alice = await signedIn(service.url, service.keys.alice);
-  const bob = await signedIn(service.url, service.keys.bob);
+  const alice = await signedInBrowser(service.url, service.keys.alice);
+  const bob = await signedInBrowser(service.url, service.keys.bob);
 
   const started = await alice.post("/generate", {
     prompt: "alice's private lighthouse",

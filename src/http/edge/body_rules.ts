@@ -41,6 +41,7 @@ const FORM_PATHS = [
   /^\/logout$/,
   /^\/gallery\/[^/]+\/delete$/,
   /^\/jobs\/[^/]+\/cancel$/,
+  /^\/connected-apps\/[^/]+\/revoke$/,
   // OAuth (RFC 6749): the consent form, and the token and revocation endpoints' form bodies.
   /^\/oauth\/(?:authorize|token|revoke)$/,
 ];

@@ -36,7 +36,7 @@ export interface LayoutProps {
   /** Shared frame. */
   readonly frame: Frame;
   /** Which navigation entry is current. */
-  readonly current?: "gallery" | "generate" | "login";
+  readonly current?: "gallery" | "generate" | "login" | "apps";
   /** Extra elements for the head. */
   readonly head?: Child;
   /** The page body. */
@@ -114,6 +114,14 @@ export const Layout: FC<LayoutProps> = (props) => {
               <a href="/generate" aria-current={props.current === "generate" ? "page" : undefined}>
                 Generate
               </a>
+              {props.frame.viewer.principal === null ? null : (
+                <a
+                  href="/connected-apps"
+                  aria-current={props.current === "apps" ? "page" : undefined}
+                >
+                  Connected apps
+                </a>
+              )}
             </nav>
             <div class="account">
               <Account frame={props.frame} />

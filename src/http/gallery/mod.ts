@@ -9,6 +9,7 @@
  * - `GET /jobs/:id`, `POST /jobs/:id/cancel` (`routes/job.tsx`); `GET /jobs/:id/events`, server-sent
  *   events `progress`, `partial`, `done`, `failure` (`routes/job_events.ts`)
  * - `GET|POST /login`, `POST /logout` (`routes/login.tsx`)
+ * - `GET /connected-apps`, `POST /connected-apps/:id/revoke` — OAuth grants (`routes/connected_apps.tsx`)
  * - `GET|POST /oauth/authorize`, the OAuth consent page, when the built-in authorization server is
  *   active (`routes/consent.tsx`; the protocol is `../oauth/consent.ts`)
  * - `/assets/*`, `/favicon.svg`, `/favicon.ico` (`routes/assets.ts`)
@@ -29,6 +30,7 @@ import { getLog } from "../../log.ts";
 import { createGalleryContext, type GalleryDeps } from "./context.ts";
 import { messagePage } from "./render.tsx";
 import { registerAssetRoutes } from "./routes/assets.ts";
+import { registerConnectedAppsRoutes } from "./routes/connected_apps.tsx";
 import { registerDetailRoutes } from "./routes/detail.tsx";
 import { registerGalleryRoutes } from "./routes/gallery.tsx";
 import { registerGenerateRoutes } from "./routes/generate.tsx";
@@ -59,6 +61,7 @@ export function createGalleryApp(deps: GalleryDeps): Hono {
   registerJobRoutes(app, ctx);
   registerJobEventRoutes(app, ctx);
   registerLoginRoutes(app, ctx);
+  registerConnectedAppsRoutes(app, ctx);
   if (deps.oauthConsent !== undefined) registerConsentRoutes(app, ctx, deps.oauthConsent);
   return app;
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 
 /** A browser of the gallery at `base` with its own cookie jar. */
 export function galleryBrowser(base: string) {
@@ -36,4 +37,20 @@ export function galleryBrowser(base: string) {
       body: new URLSearchParams(fields).toString(),
     });
   return { request, csrfOf, post };
+}
+
+/** A browser of the gallery at `base`, signed in with `key` (an API key or the admin token). */
+export async function signedInBrowser(
+  base: string,
+  key: string,
+): Promise<ReturnType<typeof galleryBrowser>> {
+  const browser = galleryBrowser(base);
+  const login = await browser.post("/login", {
+    key,
+    next: "/",
+    _csrf: await browser.csrfOf("/login"),
+  });
+  await login.body?.cancel();
+  assert.equal(login.status, 303, "signed in");
+  return browser;
 }

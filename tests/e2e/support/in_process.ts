@@ -25,6 +25,10 @@ export interface InProcessService extends AsyncDisposable {
   readonly dataDir: string;
   /** Two API keys of two different principals. */
   readonly keys: { alice: string; bob: string };
+  /** The ids of those keys (the principals' ids). */
+  readonly keyIds: { alice: string; bob: string };
+  /** The service's KV database (in memory), to seed or inspect records. */
+  readonly kv: Deno.Kv;
   /** Moves the service's clock. */
   advance(ms: number): void;
   /** Stateful sessions the service holds (after closing the idle ones). */
@@ -78,6 +82,8 @@ export async function startInProcessService(
     fake,
     dataDir,
     keys: { alice: alice.key, bob: bob.key },
+    keyIds: { alice: alice.record.id, bob: bob.record.id },
+    kv,
     advance: clock.advance,
     openSessions: () => service.openMcpSessions(),
     logs: () => [...lines],

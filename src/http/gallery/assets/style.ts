@@ -398,6 +398,9 @@ input[readonly] { background: var(--surface-2); }
 }
 .props dt { color: var(--muted); }
 .props dd { margin: 0; overflow-wrap: anywhere; }
+.props dd.chips { display: flex; flex-wrap: wrap; gap: 4px; }
+.apps { max-width: 760px; }
+.apps .panel form { margin-top: 14px; }
 .actions { display: flex; flex-wrap: wrap; gap: 8px; }
 .copy-row { display: flex; gap: 8px; margin-top: 12px; }
 .copy-row input { font-family: var(--mono); font-size: 12.5px; }
