@@ -140,7 +140,7 @@ async function main(): Promise<number> {
     machine,
     gateway: null,
     stdio: null,
-    memory: null,
+    memory: [],
     predecessorNote: predecessorDir
       ? "`node --require scripts/bench/predecessor_limits.cjs src/index.js` (its `start:http`) " +
         `in \`${predecessorDir}\`: its hard-coded express-rate-limit allowances (100 per 15 minutes ` +
@@ -194,12 +194,17 @@ async function main(): Promise<number> {
   }
   if (only.has("memory")) {
     const inFlight = count("memory-in-flight");
-    log(`peak memory, ${inFlight} generations in flight`);
-    run.memory = await measurePeakMemory({
-      inFlight,
-      size: "1536x1024",
-      latencyMs: count("memory-latency-ms"),
-    });
+    for (const door of ["mcp", "v1"] as const) {
+      log(`peak memory, ${inFlight} generations in flight through ${door}`);
+      run.memory.push(
+        await measurePeakMemory({
+          door,
+          inFlight,
+          size: "1536x1024",
+          latencyMs: count("memory-latency-ms"),
+        }),
+      );
+    }
   }
 
   const rps = (name: string) => run.gateway?.rows.find((r) => r.name === name)?.run.rps ?? null;
@@ -213,7 +218,7 @@ async function main(): Promise<number> {
     stdioMs: ourStarts.length ? Math.min(...ourStarts.map((r) => median(r.samples))) : null,
     predecessorStdioMs: predecessorStart ? median(predecessorStart.samples) : null,
     lostImages: run.gateway?.rows.find((r) => r.name === "this service")?.lost ?? null,
-    peakRssBytes: run.memory?.peakRssBytes ?? null,
+    peakRssBytes: run.memory.length ? Math.max(...run.memory.map((m) => m.peakRssBytes)) : null,
   });
   const report = renderReport(run);
   console.log(report);

@@ -84,6 +84,17 @@ export async function measureGateway(
   };
 }
 
+/**
+ * Whether an Images API answer succeeded, its body read in full as it streams in (every byte
+ * read, none kept: an image answer is megabytes of base64).
+ */
+async function imagesAnswer(response: Response): Promise<true | string> {
+  let bytes = 0;
+  for await (const chunk of response.body ?? []) bytes += chunk.length;
+  if (!response.ok) return `HTTP ${response.status}`;
+  return bytes > 1_000_000 ? true : `short body (${bytes} B)`;
+}
+
 /** The fake upstream alone: the generation request POSTed straight to it. */
 export function fakeAlone(upstream: UpstreamProcess): GatewayTarget {
   return {
@@ -96,11 +107,7 @@ export function fakeAlone(upstream: UpstreamProcess): GatewayTarget {
         size: GATEWAY_SIZE,
         quality: "low",
       }, { authorization: "Bearer sk-bench-0123456789abcdef" });
-      // Counted as it streams in: the client reads every byte but keeps none.
-      let bytes = 0;
-      for await (const chunk of response.body ?? []) bytes += chunk.length;
-      if (!response.ok) return `HTTP ${response.status}`;
-      return bytes > 1_000_000 ? true : `short body (${bytes} B)`;
+      return await imagesAnswer(response);
     },
     stored: () => Promise.resolve({ records: null, files: null }),
     async [Symbol.asyncDispose]() {},
@@ -140,14 +147,23 @@ function jsonRpcAnswer(text: string): Record<string, unknown> | null {
 
 const BENCH_TOKEN = "bench-token-0123456789abcdef";
 
+/** A door of this service the load client can call. */
+export type Door = "mcp" | "v1";
+
+/** What each door's request is, for reports. */
+export const DOOR_REQUEST: Readonly<Record<Door, string>> = Object.freeze({
+  mcp: "`POST /mcp` `tools/call generate_image` with `save:true`",
+  v1: "`POST /v1/images/generations` (b64_json answer)",
+});
+
 /**
  * This service as operators run it (`deno run -P=http src/main_http.ts`, fresh DATA_DIR and KV),
- * limits off, pointed at `upstream`, asking for images of `size` (default {@link GATEWAY_SIZE});
- * `env` adds or overrides settings.
+ * limits off, pointed at `upstream`, called through `door` (default `mcp`) for images of `size`
+ * (default {@link GATEWAY_SIZE}); `env` adds or overrides settings.
  */
 export async function thisService(
   upstream: UpstreamProcess,
-  options: { size?: string; env?: Record<string, string> } = {},
+  options: { door?: Door; size?: string; env?: Record<string, string> } = {},
 ): Promise<GatewayTarget & { readonly process: HttpServerProcess }> {
   const dataDir = await Deno.makeTempDir({ prefix: "bench-service-" });
   const outputDir = join(dataDir, "images");
@@ -168,13 +184,20 @@ export async function thisService(
     pid: service.pid,
     process: service,
     async send(i) {
+      const prompt = `bench image ${i}`;
+      if (options.door === "v1") {
+        const body = { model: "gpt-image-2", prompt, size, quality: "low" };
+        return await imagesAnswer(
+          await postJson(`${service.url}/v1/images/generations`, body, auth),
+        );
+      }
       const response = await postJson(`${service.url}/mcp`, {
         jsonrpc: "2.0",
         id: i + 1,
         method: "tools/call",
         params: {
           name: "generate_image",
-          arguments: { prompt: `bench image ${i}`, size, quality: "low", save: true },
+          arguments: { prompt, size, quality: "low", save: true },
         },
       }, { ...auth, accept: "application/json, text/event-stream" });
       const text = await response.text();

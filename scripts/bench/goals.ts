@@ -19,7 +19,7 @@ export interface GoalFigures {
   predecessorStdioMs: number | null;
   /** Images this service lost or failed in the throughput run. */
   lostImages: number | null;
-  /** Peak RSS of this service with 50 generations in flight, bytes. */
+  /** Peak RSS of this service with 50 generations in flight, bytes (the worst door's). */
   peakRssBytes: number | null;
 }
 
@@ -92,7 +92,7 @@ export function evaluateGoals(figures: GoalFigures): GoalVerdict[] {
       String,
     ),
     verdict(
-      "peak RSS, 50 generations of 1536x1024 in flight",
+      "peak RSS, 50 generations of 1536x1024 in flight (worst door)",
       `≤ ${TARGETS.peakRssBytes / 1024 / 1024} MB`,
       figures.peakRssBytes,
       (bytes) => bytes <= TARGETS.peakRssBytes,

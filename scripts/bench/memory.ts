@@ -6,12 +6,14 @@
  * @module
  */
 import { statusBytes } from "../../tests/e2e/support/process_memory.ts";
-import { thisService } from "./gateway.ts";
+import { type Door, thisService } from "./gateway.ts";
 import { runLoad } from "./load.ts";
 import { startUpstream } from "./upstream_process.ts";
 
 /** Figures of the memory run. */
 export interface MemoryFigures {
+  /** The door called. */
+  door: Door;
   /** Generations sent at once. */
   inFlight: number;
   /** Image size asked for. */
@@ -28,15 +30,15 @@ export interface MemoryFigures {
   ok: number;
 }
 
-/** Sends `inFlight` generations of `size` at once to a fresh service; its peak RSS. */
+/** Sends `inFlight` generations of `size` at once through `door` of a fresh service; its peak RSS. */
 export async function measurePeakMemory(
-  options: { inFlight: number; size: string; latencyMs: number },
+  options: { door: Door; inFlight: number; size: string; latencyMs: number },
 ): Promise<MemoryFigures> {
   await using upstream = await startUpstream({
     latencyMs: options.latencyMs,
     sizes: [options.size],
   });
-  await using service = await thisService(upstream, { size: options.size });
+  await using service = await thisService(upstream, { door: options.door, size: options.size });
   const idleRssBytes = await statusBytes(service.pid, "VmRSS");
   let allInFlight = false;
   const watching = (async () => {

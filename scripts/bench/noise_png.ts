@@ -10,7 +10,11 @@
 import sharp from "sharp";
 
 /** Encodes a `width`x`height` gradient with seeded noise as a PNG. */
-export async function noisePng(width: number, height: number, seed = 0x2545f491): Promise<Uint8Array> {
+export async function noisePng(
+  width: number,
+  height: number,
+  seed = 0x2545f491,
+): Promise<Uint8Array> {
   const pixels = new Uint8ClampedArray(width * height * 3);
   // xorshift32: cheap, deterministic and, for deflate, as good as random.
   let state = seed >>> 0 || 1;

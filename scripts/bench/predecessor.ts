@@ -53,7 +53,7 @@ export function predecessorEnv(upstream: UpstreamProcess, home: string): Record<
   };
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
@@ -68,7 +68,7 @@ export async function predecessorService(
   const entries = await predecessorEntries(dir);
   const home = await Deno.makeTempDir({ prefix: "bench-predecessor-" });
   const outputDir = join(home, "images");
-  const port = await freePort();
+  const port = freePort();
   const child = new Deno.Command("node", {
     args: ["--require", LIMITS_PRELOAD, entries.http],
     cwd: home,

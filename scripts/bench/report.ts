@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { GatewayFigures } from "./gateway.ts";
+import { DOOR_REQUEST, type GatewayFigures } from "./gateway.ts";
 import type { GoalVerdict } from "./goals.ts";
 import type { Machine } from "./machine.ts";
 import type { MemoryFigures } from "./memory.ts";
@@ -31,8 +31,8 @@ export interface BenchRun {
   } | null;
   /** stdio start-up runs and figures (null when skipped). */
   stdio: { runs: number; rows: StartFigures[] } | null;
-  /** Peak memory run (null when skipped). */
-  memory: MemoryFigures | null;
+  /** Peak memory runs, one per door (empty when skipped). */
+  memory: MemoryFigures[];
   /** How the predecessor ran, or why it did not. */
   predecessorNote: string;
   /** The goals' verdicts. */
@@ -150,20 +150,25 @@ function stdioSection(stdio: NonNullable<BenchRun["stdio"]>): string {
   ].join("\n");
 }
 
-function memorySection(memory: MemoryFigures): string {
+function memorySection(memory: MemoryFigures[]): string {
+  const first = memory[0];
   return [
-    `${memory.inFlight} \`generate_image\` calls (\`POST /mcp\`, \`save:true\`) of ` +
-    `${memory.size} sent at once to a fresh service; the upstream holds each answer ` +
-    `${number(memory.latencyMs)} ms, so all are in flight together, then all bodies arrive ` +
-    "together. Peak = the kernel's high-water mark (VmHWM) of the service's resident set.",
+    `${first.inFlight} generations of ${first.size} sent at once to a fresh service per door; the ` +
+    `upstream holds each answer ${number(first.latencyMs)} ms, so all are in flight together, ` +
+    "then all bodies arrive together. Peak = the kernel's high-water mark (VmHWM) of the " +
+    "service's resident set.",
     "",
-    table(["in flight", "all held at once", "OK", "idle RSS", "peak RSS"], [[
-      String(memory.inFlight),
-      memory.allInFlight ? "yes" : "no",
-      String(memory.ok),
-      mb(memory.idleRssBytes),
-      mb(memory.peakRssBytes),
-    ]]),
+    table(
+      ["door", "in flight", "all held at once", "OK", "idle RSS", "peak RSS"],
+      memory.map((m) => [
+        DOOR_REQUEST[m.door],
+        String(m.inFlight),
+        m.allInFlight ? "yes" : "no",
+        String(m.ok),
+        mb(m.idleRssBytes),
+        mb(m.peakRssBytes),
+      ]),
+    ),
   ].join("\n");
 }
 
@@ -174,7 +179,7 @@ export function renderReport(run: BenchRun): string {
     parts.push("### Gateway throughput", gatewaySection(run.gateway, run.predecessorNote));
   }
   if (run.stdio) parts.push("### stdio start-up", stdioSection(run.stdio));
-  if (run.memory) parts.push("### Peak memory", memorySection(run.memory));
+  if (run.memory.length) parts.push("### Peak memory", memorySection(run.memory));
   parts.push(
     "### Goals (issue #20)",
     table(

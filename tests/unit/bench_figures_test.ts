@@ -90,7 +90,8 @@ Deno.test("stdio entries are the mcp tasks that are a single deno run", () => {
 });
 
 Deno.test("--write replaces only the text between the bench markers", () => {
-  const document = `# Performance\n\nprose\n\n${MARKERS.begin}\nold figures\n${MARKERS.end}\n\nafter\n`;
+  const document =
+    `# Performance\n\nprose\n\n${MARKERS.begin}\nold figures\n${MARKERS.end}\n\nafter\n`;
   const written = replaceBetweenMarkers(document, "new figures\n");
   assert.equal(
     written,
