@@ -92,6 +92,7 @@ async function stdioCommands(upstream: UpstreamProcess, scratch: string): Promis
   const commands: StartCommand[] = stdioEntryTasks(config.tasks ?? {}).map((task) => ({
     name: `this server (task ${task.name})`,
     cmd: [Deno.execPath(), ...task.args],
+    label: ["deno", ...task.args].join(" "),
     cwd: ROOT,
     env: serverEnv,
     until: "initialize",
@@ -101,6 +102,7 @@ async function stdioCommands(upstream: UpstreamProcess, scratch: string): Promis
     commands.push({
       name: "the predecessor",
       cmd: ["node", entries.stdio],
+      label: `node ${entries.stdio}`,
       cwd: scratch,
       env: {
         ...predecessorEnv(upstream, baseEnv().HOME ?? scratch),
@@ -115,6 +117,7 @@ async function stdioCommands(upstream: UpstreamProcess, scratch: string): Promis
     {
       name: "floor: deno run of an empty file",
       cmd: [Deno.execPath(), "run", join(scratch, "empty.ts")],
+      label: "deno run empty.ts",
       cwd: scratch,
       env: baseEnv(),
       until: "exit",
@@ -122,6 +125,7 @@ async function stdioCommands(upstream: UpstreamProcess, scratch: string): Promis
     {
       name: "floor: node of an empty file",
       cmd: ["node", join(scratch, "empty.js")],
+      label: "node empty.js",
       cwd: scratch,
       env: baseEnv(),
       until: "exit",

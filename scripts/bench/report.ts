@@ -99,7 +99,8 @@ function gatewaySection(gateway: NonNullable<BenchRun["gateway"]>, note: string)
   return [
     `${gateway.requests} requests at ${gateway.concurrency} concurrent after ${gateway.warmup} ` +
     `untimed warm-up requests, one load client (fetch, bodies read in full). The upstream answers ` +
-    `every generation with the same ${gateway.size} noise PNG (${number(gateway.pngBytes)} B, ` +
+    `every generation with the same ${gateway.size} PNG of gradients under per-pixel noise ` +
+    `(${number(gateway.pngBytes)} B, ` +
     `base64 body ~${number(gateway.bodyBytes / 1e6, 1)} MB). The fake alone: the generation ` +
     "request POSTed straight to it. This service: `POST /mcp` `tools/call generate_image` with " +
     "`save:true` (`deno run -P=http src/main_http.ts`, fresh DATA_DIR and KV, limits off). The " +

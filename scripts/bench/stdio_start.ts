@@ -14,6 +14,8 @@ export interface StartCommand {
   readonly name: string;
   /** Executable and arguments. */
   readonly cmd: readonly string[];
+  /** The command as the report shows it (default: `cmd` joined). */
+  readonly label?: string;
   /** Working directory. */
   readonly cwd: string;
   /** The whole environment of the process. */
@@ -90,7 +92,7 @@ export async function measureStarts(
 ): Promise<StartFigures[]> {
   const figures = commands.map((c): StartFigures => ({
     name: c.name,
-    command: c.cmd.join(" "),
+    command: c.label ?? c.cmd.join(" "),
     samples: [],
   }));
   for (let round = 0; round < options.warmup + options.runs; round++) {
