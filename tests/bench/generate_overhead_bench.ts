@@ -2,7 +2,7 @@
  * What the service adds on top of the upstream: one 1024x1024 generation through the core (job,
  * verification, store, catalog, MCP preview; thumbnails are made on first request) against the same request sent straight to
  * the fake upstream with the same SDK. The difference of the two means is the overhead.
- * Run: `deno task bench` (or `deno bench -P=test tests/bench/generate_overhead_bench.ts`).
+ * Run: `deno task bench:micro` (or `deno bench -P=test tests/bench/generate_overhead_bench.ts`).
  */
 import type { Caller } from "../../src/core_types.ts";
 import { LOCAL_PRINCIPAL } from "../../src/core/policy.ts";

@@ -1,0 +1,225 @@
+/**
+ * Gateway throughput: the same load client against the fake upstream alone, this service's
+ * `POST /mcp` (`tools/call generate_image` with `save:true`) and, when installed, the
+ * predecessor's `POST /mcp`; with the server's CPU per image and a count of images lost.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { type HttpServerProcess, spawnHttpService } from "../../tests/e2e/support/http_server.ts";
+import { type LoadRun, postJson, runLoad, type SendOne } from "./load.ts";
+import { cpuSeconds } from "./process_cpu.ts";
+import type { UpstreamProcess } from "./upstream_process.ts";
+
+/** Something the load client can drive. */
+export interface GatewayTarget extends AsyncDisposable {
+  /** Row name, e.g. `this service`. */
+  readonly name: string;
+  /** Process whose CPU is charged to the target. */
+  readonly pid: number;
+  /** Sends request `i`. */
+  readonly send: SendOne;
+  /** Images the target kept: catalog records and files on disk (null where it has none). */
+  stored(): Promise<{ records: number | null; files: number | null }>;
+}
+
+/** One target's figures. */
+export interface GatewayFigures {
+  /** Row name. */
+  name: string;
+  /** The timed run. */
+  run: LoadRun;
+  /** CPU of the target's process per successful image, ms (null without /proc). */
+  cpuMsPerImage: number | null;
+  /** CPU of the upstream per successful image in the same run, ms. */
+  upstreamCpuMsPerImage: number | null;
+  /** CPU of the load client (this process) per successful image in the same run, ms. */
+  clientCpuMsPerImage: number | null;
+  /** Successful answers, warm-up included. */
+  okAnswers: number;
+  /** Catalog records after the run (null where the target keeps none). */
+  records: number | null;
+  /** Image files on disk after the run (null where the target keeps none). */
+  files: number | null;
+  /** Failed requests plus successful answers without a record or file (null for the fake). */
+  lost: number | null;
+}
+
+/** Size of the images every target asks for. */
+export const GATEWAY_SIZE = "1024x1024";
+
+/** Runs `warmup` untimed requests, then the timed run, and collects the target's figures. */
+export async function measureGateway(
+  target: GatewayTarget,
+  upstream: UpstreamProcess,
+  options: { requests: number; concurrency: number; warmup: number },
+): Promise<GatewayFigures> {
+  const warm = await runLoad(target.send, {
+    requests: options.warmup,
+    concurrency: options.concurrency,
+  });
+  const offset = options.warmup;
+  const pids = [target.pid, upstream.pid, Deno.pid];
+  const before = await Promise.all(pids.map(cpuSeconds));
+  const run = await runLoad((i) => target.send(offset + i), options);
+  const after = await Promise.all(pids.map(cpuSeconds));
+  const perImage = (i: number) => {
+    const [from, to] = [before[i], after[i]];
+    return from === null || to === null || run.ok === 0 ? null : (to - from) * 1000 / run.ok;
+  };
+  const { records, files } = await target.stored();
+  const okAnswers = warm.ok + run.ok;
+  const failed = options.warmup + options.requests - okAnswers;
+  const kept = Math.min(records ?? Infinity, files ?? Infinity);
+  return {
+    name: target.name,
+    run,
+    cpuMsPerImage: perImage(0),
+    upstreamCpuMsPerImage: perImage(1),
+    clientCpuMsPerImage: perImage(2),
+    okAnswers,
+    records,
+    files,
+    lost: kept === Infinity ? null : failed + Math.max(0, okAnswers - kept),
+  };
+}
+
+/**
+ * Whether an Images API answer succeeded, its body read in full as it streams in (every byte
+ * read, none kept: an image answer is megabytes of base64).
+ */
+async function imagesAnswer(response: Response): Promise<true | string> {
+  let bytes = 0;
+  for await (const chunk of response.body ?? []) bytes += chunk.length;
+  if (!response.ok) return `HTTP ${response.status}`;
+  return bytes > 1_000_000 ? true : `short body (${bytes} B)`;
+}
+
+/** The fake upstream alone: the generation request POSTed straight to it. */
+export function fakeAlone(upstream: UpstreamProcess): GatewayTarget {
+  return {
+    name: "the fake alone",
+    pid: upstream.pid,
+    async send(i) {
+      const response = await postJson(`${upstream.baseUrl}/images/generations`, {
+        model: "gpt-image-2",
+        prompt: `bench image ${i}`,
+        size: GATEWAY_SIZE,
+        quality: "low",
+      }, { authorization: "Bearer sk-bench-0123456789abcdef" });
+      return await imagesAnswer(response);
+    },
+    stored: () => Promise.resolve({ records: null, files: null }),
+    async [Symbol.asyncDispose]() {},
+  };
+}
+
+/** Image files (not hidden, not thumbnails) directly in `dir`. */
+export async function countImageFiles(dir: string): Promise<number> {
+  let count = 0;
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isFile && !entry.name.startsWith(".") && /\.(png|jpe?g|webp)$/.test(entry.name)) {
+        count++;
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return count;
+}
+
+/** The first JSON-RPC message with an id in an MCP answer (JSON or server-sent events). */
+function jsonRpcAnswer(text: string): Record<string, unknown> | null {
+  const candidates = text.trimStart().startsWith("{")
+    ? [text]
+    : text.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5));
+  for (const candidate of candidates) {
+    try {
+      const message = JSON.parse(candidate);
+      if (message && "id" in message) return message;
+    } catch {
+      // Not a whole message: keep looking.
+    }
+  }
+  return null;
+}
+
+const BENCH_TOKEN = "bench-token-0123456789abcdef";
+
+/** A door of this service the load client can call. */
+export type Door = "mcp" | "v1";
+
+/** What each door's request is, for reports. */
+export const DOOR_REQUEST: Readonly<Record<Door, string>> = Object.freeze({
+  mcp: "`POST /mcp` `tools/call generate_image` with `save:true`",
+  v1: "`POST /v1/images/generations` (b64_json answer)",
+});
+
+/**
+ * This service as operators run it (`deno run -P=http src/main_http.ts`, fresh DATA_DIR and KV),
+ * limits off, pointed at `upstream`, called through `door` (default `mcp`) for images of `size`
+ * (default {@link GATEWAY_SIZE}); `env` adds or overrides settings.
+ */
+export async function thisService(
+  upstream: UpstreamProcess,
+  options: { door?: Door; size?: string; env?: Record<string, string> } = {},
+): Promise<GatewayTarget & { readonly process: HttpServerProcess }> {
+  const dataDir = await Deno.makeTempDir({ prefix: "bench-service-" });
+  const outputDir = join(dataDir, "images");
+  const service = await spawnHttpService({
+    OPENAI_API_KEY: "sk-bench-0123456789abcdef",
+    OPENAI_BASE_URL: upstream.baseUrl,
+    OUTPUT_DIR: outputDir,
+    MCP_AUTH_TOKEN: BENCH_TOKEN,
+    REQUEST_RATE_LIMIT: "0",
+    IMAGE_GENERATION_RATE_LIMIT: "0",
+    MAX_INFLIGHT_PER_KEY: "0",
+    ...options.env,
+  }, { name: "this service", dataDir });
+  const auth = { authorization: `Bearer ${BENCH_TOKEN}` };
+  const size = options.size ?? GATEWAY_SIZE;
+  return {
+    name: "this service",
+    pid: service.pid,
+    process: service,
+    async send(i) {
+      const prompt = `bench image ${i}`;
+      if (options.door === "v1") {
+        const body = { model: "gpt-image-2", prompt, size, quality: "low" };
+        return await imagesAnswer(
+          await postJson(`${service.url}/v1/images/generations`, body, auth),
+        );
+      }
+      const response = await postJson(`${service.url}/mcp`, {
+        jsonrpc: "2.0",
+        id: i + 1,
+        method: "tools/call",
+        params: {
+          name: "generate_image",
+          arguments: { prompt, size, quality: "low", save: true },
+        },
+      }, { ...auth, accept: "application/json, text/event-stream" });
+      const text = await response.text();
+      if (!response.ok) return `HTTP ${response.status}`;
+      const answer = jsonRpcAnswer(text);
+      if (answer === null) return "no JSON-RPC answer";
+      if (answer.error) return `JSON-RPC error ${(answer.error as { code: number }).code}`;
+      const result = answer.result as { isError?: boolean; content?: { text?: string }[] };
+      if (result?.isError) return `tool error: ${result.content?.[0]?.text?.slice(0, 80)}`;
+      return true;
+    },
+    async stored() {
+      const response = await fetch(`${service.url}/admin/images/stats`, { headers: auth });
+      const body = await response.json() as { stats?: { count?: number } };
+      return {
+        records: typeof body.stats?.count === "number" ? body.stats.count : null,
+        files: await countImageFiles(outputDir),
+      };
+    },
+    async [Symbol.asyncDispose]() {
+      await service.stop();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    },
+  };
+}

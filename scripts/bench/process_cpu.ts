@@ -1,0 +1,29 @@
+/**
+ * CPU time a process has used so far, from /proc/<pid>/stat (Linux), read with `cat` because
+ * Deno lets only `--allow-all` read /proc itself.
+ *
+ * @module
+ */
+
+async function output(command: string, args: string[]): Promise<string> {
+  const result = await new Deno.Command(command, { args, stderr: "null" }).output();
+  if (!result.success) throw new Error(`Cannot run ${command} ${args.join(" ")}`);
+  return new TextDecoder().decode(result.stdout);
+}
+
+let ticksPerSecond: Promise<number> | undefined;
+
+/** User + system CPU seconds of every thread of `pid`; null where /proc cannot be read. */
+export async function cpuSeconds(pid: number): Promise<number | null> {
+  try {
+    ticksPerSecond ??= output("getconf", ["CLK_TCK"]).then((text) => Number(text.trim()) || 100);
+    const stat = await output("cat", [`/proc/${pid}/stat`]);
+    // Fields after the command name (which may hold spaces) start at field 3, "state";
+    // utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks / await ticksPerSecond : null;
+  } catch {
+    return null;
+  }
+}
