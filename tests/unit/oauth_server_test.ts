@@ -10,7 +10,6 @@ import {
   builtInVerifier,
   checkAuthorizationRequest,
   exchangeCode,
-  issueCode,
   listGrants,
   OAuthError,
   refreshTokens,
@@ -18,15 +17,15 @@ import {
   revokeGrant,
   revokeToken,
   s256Challenge,
-  savePendingAuthorization,
   type TokenSettings,
 } from "../../src/oauth/mod.ts";
+import { approvedCode, TEST_REDIRECT, TEST_VERIFIER } from "../support/oauth.ts";
 import { manualClock } from "../support/pinned_time.ts";
 
 const BASE = "https://images.example";
 const RESOURCE = `${BASE}/mcp`;
-const REDIRECT = "http://127.0.0.1:8123/callback";
-const VERIFIER = "v".repeat(20) + "-._~" + "0123456789abcdefghijklmnop";
+const REDIRECT = TEST_REDIRECT;
+const VERIFIER = TEST_VERIFIER;
 
 async function withKv(fn: (kv: Deno.Kv) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();
@@ -43,32 +42,20 @@ function settings(now: () => number, resource = RESOURCE): TokenSettings {
   return { resource, accessTokenSeconds: 600, refreshTokenDays: 30, now };
 }
 
-/** Registers a client and walks it to an authorization code approved by an admin key. */
+/** A code for a new client, approved by a new key of `role` (admin by default). */
 async function codeFor(
   kv: Deno.Kv,
   now: () => number,
   options: { scope?: string; role?: "admin" | "user" } = {},
 ) {
-  const client = await registerClient(kv, { redirect_uris: [REDIRECT], client_name: "Test" }, {
-    now,
-  });
   const { record } = await createApiKey(kv, { name: "alice", role: options.role ?? "admin", now });
-  const query = new URLSearchParams({
-    response_type: "code",
-    client_id: client.clientId,
-    redirect_uri: REDIRECT,
-    code_challenge: await s256Challenge(VERIFIER),
-    code_challenge_method: "S256",
+  const approved = await approvedCode(kv, {
     resource: RESOURCE,
-    state: "xyz",
+    principal: record,
+    now,
     ...(options.scope ? { scope: options.scope } : {}),
   });
-  const check = await checkAuthorizationRequest(kv, query, { resource: RESOURCE });
-  assert.ok(check.ok, JSON.stringify(check));
-  const requestId = await savePendingAuthorization(kv, check.request, { now });
-  const issued = await issueCode(kv, requestId, record, { now });
-  assert.ok(issued);
-  return { clientId: client.clientId, code: issued.code, keyId: record.id };
+  return { ...approved, keyId: record.id };
 }
 
 async function refusal(promise: Promise<unknown>): Promise<OAuthError> {
