@@ -2,8 +2,9 @@
  * The one place where failures become HTTP responses. Every route throws an {@link AppError} (or
  * anything else, which becomes `internal`); the app's `onError` picks the status from the error
  * kind and shapes the body for the route family: the predecessor's `{ success: false, error }`
- * on REST routes, OpenAI's `{ error: { message, type, param, code } }` on `/v1`, and a JSON-RPC
- * error object for MCP traffic on `/mcp`.
+ * on REST routes, OpenAI's `{ error: { message, type, param, code } }` on `/v1`, a JSON-RPC
+ * error object for MCP traffic on `/mcp`, and RFC 6749's `{ error, error_description }` on the
+ * OAuth token, revocation and registration endpoints.
  *
  * @module
  */
@@ -14,7 +15,10 @@ import { getLog } from "../log.ts";
 import { DEFAULT_SCOPES, formatScopes } from "../oauth/mod.ts";
 
 /** How a route family shapes its errors. */
-export type ErrorStyle = "rest" | "openai" | "jsonrpc";
+export type ErrorStyle = "rest" | "openai" | "jsonrpc" | "oauth";
+
+// The OAuth back-channel endpoints answer every error as RFC 6749 §5.2 JSON.
+const OAUTH_PATHS = new Set(["/oauth/token", "/oauth/revoke", "/oauth/register"]);
 
 /** The realm named in `WWW-Authenticate` challenges. */
 export const AUTH_REALM = "openai-image-generation";
@@ -27,6 +31,7 @@ const log = getLog("http");
  */
 export function errorStyleForRequest(path: string, accept: string | undefined): ErrorStyle {
   if (path === "/v1" || path.startsWith("/v1/")) return "openai";
+  if (OAUTH_PATHS.has(path)) return "oauth";
   if (path === "/mcp" && (accept ?? "").toLowerCase().includes("text/event-stream")) {
     return "jsonrpc";
   }
@@ -136,6 +141,14 @@ export function errorBody(
         },
       },
     };
+  }
+  if (options.style === "oauth") {
+    const error = status >= 500
+      ? "server_error"
+      : status === 429
+      ? "temporarily_unavailable"
+      : "invalid_request";
+    return { status, body: { error, error_description: message } };
   }
   if (options.style === "jsonrpc") {
     return {

@@ -10,7 +10,6 @@ import {
   builtInVerifier,
   checkAuthorizationRequest,
   exchangeCode,
-  issueCode,
   listGrants,
   OAuthError,
   refreshTokens,
@@ -18,15 +17,15 @@ import {
   revokeGrant,
   revokeToken,
   s256Challenge,
-  savePendingAuthorization,
   type TokenSettings,
 } from "../../src/oauth/mod.ts";
+import { approvedCode, TEST_REDIRECT, TEST_VERIFIER } from "../support/oauth.ts";
 import { manualClock } from "../support/pinned_time.ts";
 
 const BASE = "https://images.example";
 const RESOURCE = `${BASE}/mcp`;
-const REDIRECT = "http://127.0.0.1:8123/callback";
-const VERIFIER = "v".repeat(20) + "-._~" + "0123456789abcdefghijklmnop";
+const REDIRECT = TEST_REDIRECT;
+const VERIFIER = TEST_VERIFIER;
 
 async function withKv(fn: (kv: Deno.Kv) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();
@@ -43,32 +42,41 @@ function settings(now: () => number, resource = RESOURCE): TokenSettings {
   return { resource, accessTokenSeconds: 600, refreshTokenDays: 30, now };
 }
 
-/** Registers a client and walks it to an authorization code approved by an admin key. */
+/** A code for a new client, approved by a new key of `role` (admin by default). */
 async function codeFor(
   kv: Deno.Kv,
   now: () => number,
   options: { scope?: string; role?: "admin" | "user" } = {},
 ) {
-  const client = await registerClient(kv, { redirect_uris: [REDIRECT], client_name: "Test" }, {
-    now,
-  });
   const { record } = await createApiKey(kv, { name: "alice", role: options.role ?? "admin", now });
+  const approved = await approvedCode(kv, {
+    resource: RESOURCE,
+    principal: record,
+    now,
+    ...(options.scope ? { scope: options.scope } : {}),
+  });
+  return { ...approved, keyId: record.id };
+}
+
+/** Exchanges `code` as its client would: the right verifier and redirect URI, no resource. */
+function exchange(kv: Deno.Kv, approved: { clientId: string; code: string }, now: () => number) {
+  return exchangeCode(kv, {
+    ...approved,
+    redirectUri: REDIRECT,
+    codeVerifier: VERIFIER,
+    resources: [],
+  }, settings(now));
+}
+
+/** Checks an authorization request of a new client registered with {@link REDIRECT}. */
+async function requestFrom(kv: Deno.Kv, now: () => number, params: Record<string, string>) {
+  const client = await registerClient(kv, { redirect_uris: [REDIRECT] }, { now });
   const query = new URLSearchParams({
     response_type: "code",
     client_id: client.clientId,
-    redirect_uri: REDIRECT,
-    code_challenge: await s256Challenge(VERIFIER),
-    code_challenge_method: "S256",
-    resource: RESOURCE,
-    state: "xyz",
-    ...(options.scope ? { scope: options.scope } : {}),
+    ...params,
   });
-  const check = await checkAuthorizationRequest(kv, query, { resource: RESOURCE });
-  assert.ok(check.ok, JSON.stringify(check));
-  const requestId = await savePendingAuthorization(kv, check.request, { now });
-  const issued = await issueCode(kv, requestId, record, { now });
-  assert.ok(issued);
-  return { clientId: client.clientId, code: issued.code, keyId: record.id };
+  return await checkAuthorizationRequest(kv, query, { resource: RESOURCE });
 }
 
 async function refusal(promise: Promise<unknown>): Promise<OAuthError> {
@@ -153,13 +161,7 @@ Deno.test("a code expires after 60 seconds", async () => {
     const clock = manualClock();
     const { clientId, code } = await codeFor(kv, clock.now);
     clock.advance(61_000);
-    const error = await refusal(exchangeCode(kv, {
-      code,
-      clientId,
-      redirectUri: REDIRECT,
-      codeVerifier: VERIFIER,
-      resources: [],
-    }, settings(clock.now)));
+    const error = await refusal(exchange(kv, { clientId, code }, clock.now));
     assert.equal(error.code, "invalid_grant");
     assert.match(error.message, /expired/);
   });
@@ -168,18 +170,11 @@ Deno.test("a code expires after 60 seconds", async () => {
 Deno.test("an authorization request with an unregistered redirect URI is refused without a redirect", async () => {
   await withKv(async (kv) => {
     const clock = manualClock();
-    const client = await registerClient(kv, { redirect_uris: [REDIRECT] }, { now: clock.now });
-    const check = await checkAuthorizationRequest(
-      kv,
-      new URLSearchParams({
-        response_type: "code",
-        client_id: client.clientId,
-        redirect_uri: "https://attacker.example/callback",
-        code_challenge: await s256Challenge(VERIFIER),
-        code_challenge_method: "S256",
-      }),
-      { resource: RESOURCE },
-    );
+    const check = await requestFrom(kv, clock.now, {
+      redirect_uri: "https://attacker.example/callback",
+      code_challenge: await s256Challenge(VERIFIER),
+      code_challenge_method: "S256",
+    });
     assert.equal(check.ok, false);
     assert.ok(!check.ok && !check.redirect, "never redirect to an unregistered URI");
     assert.match(check.error.message, /not registered/);
@@ -189,18 +184,11 @@ Deno.test("an authorization request with an unregistered redirect URI is refused
 Deno.test("an authorization request without PKCE S256 is redirected back with invalid_request", async () => {
   await withKv(async (kv) => {
     const clock = manualClock();
-    const client = await registerClient(kv, { redirect_uris: [REDIRECT] }, { now: clock.now });
-    const check = await checkAuthorizationRequest(
-      kv,
-      new URLSearchParams({
-        response_type: "code",
-        client_id: client.clientId,
-        redirect_uri: REDIRECT,
-        code_challenge: "abc",
-        code_challenge_method: "plain",
-      }),
-      { resource: RESOURCE },
-    );
+    const check = await requestFrom(kv, clock.now, {
+      redirect_uri: REDIRECT,
+      code_challenge: "abc",
+      code_challenge_method: "plain",
+    });
     assert.ok(!check.ok && check.redirect);
     assert.equal(check.error.code, "invalid_request");
     assert.match(check.error.message, /S256/);
@@ -238,13 +226,7 @@ Deno.test("an expired access token is refused", async () => {
   await withKv(async (kv) => {
     const clock = manualClock();
     const { clientId, code } = await codeFor(kv, clock.now);
-    const tokens = await exchangeCode(kv, {
-      code,
-      clientId,
-      redirectUri: REDIRECT,
-      codeVerifier: VERIFIER,
-      resources: [],
-    }, settings(clock.now));
+    const tokens = await exchange(kv, { clientId, code }, clock.now);
     const verify = builtInVerifier(kv, { resource: RESOURCE, now: clock.now });
     clock.advance(599_000);
     assert.ok(await verify(tokens.access_token));
@@ -257,13 +239,7 @@ Deno.test("refresh rotates the token; reusing a rotated one revokes the whole fa
   await withKv(async (kv) => {
     const clock = manualClock();
     const { clientId, code } = await codeFor(kv, clock.now);
-    const first = await exchangeCode(kv, {
-      code,
-      clientId,
-      redirectUri: REDIRECT,
-      codeVerifier: VERIFIER,
-      resources: [],
-    }, settings(clock.now));
+    const first = await exchange(kv, { clientId, code }, clock.now);
     const refresh = (token: string) =>
       refreshTokens(
         kv,
@@ -286,13 +262,7 @@ Deno.test("refresh may narrow the scopes but never widen them", async () => {
   await withKv(async (kv) => {
     const clock = manualClock();
     const { clientId, code } = await codeFor(kv, clock.now, { scope: "images:read" });
-    const first = await exchangeCode(kv, {
-      code,
-      clientId,
-      redirectUri: REDIRECT,
-      codeVerifier: VERIFIER,
-      resources: [],
-    }, settings(clock.now));
+    const first = await exchange(kv, { clientId, code }, clock.now);
     const error = await refusal(refreshTokens(kv, {
       refreshToken: first.refresh_token,
       clientId,
@@ -307,22 +277,16 @@ Deno.test("revoking a token, a grant or the consenting key refuses the tokens on
   await withKv(async (kv) => {
     const clock = manualClock();
     const verify = builtInVerifier(kv, { resource: RESOURCE, now: clock.now });
-    const exchange = async (scope?: string) => {
+    const consented = async (scope?: string) => {
       const { clientId, code, keyId } = await codeFor(kv, clock.now, scope ? { scope } : {});
-      const tokens = await exchangeCode(kv, {
-        code,
-        clientId,
-        redirectUri: REDIRECT,
-        codeVerifier: VERIFIER,
-        resources: [],
-      }, settings(clock.now));
+      const tokens = await exchange(kv, { clientId, code }, clock.now);
       return { clientId, keyId, tokens };
     };
-    const a = await exchange();
+    const a = await consented();
     await revokeToken(kv, a.tokens.refresh_token, { clientId: a.clientId, now: clock.now });
     assert.equal(await verify(a.tokens.access_token), null);
 
-    const b = await exchange("images:read admin");
+    const b = await consented("images:read admin");
     const admin = await verify(b.tokens.access_token);
     assert.equal(admin?.role, "admin", "admin scope and an admin key");
     const [grant] = await listGrants(kv, { principalId: b.keyId });
@@ -332,7 +296,7 @@ Deno.test("revoking a token, a grant or the consenting key refuses the tokens on
     assert.equal(await verify(b.tokens.access_token), null);
     assert.equal((await listGrants(kv, { principalId: b.keyId })).length, 0);
 
-    const c = await exchange();
+    const c = await consented();
     await revokeApiKey(kv, c.keyId, { now: clock.now });
     assert.equal(await verify(c.tokens.access_token), null);
   });
@@ -345,13 +309,7 @@ Deno.test("a user key asking for the admin scope is granted the rest", async () 
       scope: "images:read admin",
       role: "user",
     });
-    const tokens = await exchangeCode(kv, {
-      code,
-      clientId,
-      redirectUri: REDIRECT,
-      codeVerifier: VERIFIER,
-      resources: [],
-    }, settings(clock.now));
+    const tokens = await exchange(kv, { clientId, code }, clock.now);
     assert.equal(tokens.scope, "images:read");
   });
 });

@@ -80,6 +80,33 @@ export const ErrorAlert: FC<{ error: ShownError }> = ({ error }) => {
   );
 };
 
+/** Why a form was refused, above the form; nothing without a message. */
+export const FormAlert: FC<{ message?: string | undefined }> = ({ message }) =>
+  message
+    ? (
+      <div class="alert" role="alert">
+        <p>{message}</p>
+      </div>
+    )
+    : null;
+
+/** The field a person types an API key (or the service's access token) into. */
+export const KeyField: FC<{ required: boolean; hint: string }> = ({ required, hint }) => (
+  <div class="field">
+    <label for="key">API key or access token</label>
+    <input
+      type="password"
+      id="key"
+      name="key"
+      required={required}
+      autocomplete="current-password"
+      spellcheck={false}
+      aria-describedby="key-hint"
+    />
+    <p class="hint" id="key-hint">{hint}</p>
+  </div>
+);
+
 /** A success notice. */
 export const Notice: FC<{ text: string }> = ({ text }) => (
   <div class="alert success" role="status">

@@ -6,6 +6,7 @@
  */
 import type { FC } from "hono/jsx";
 import { type AuthorizationRequest, type OAuthScope, SCOPE_WORDS } from "../../oauth/mod.ts";
+import { FormAlert, KeyField } from "./components.tsx";
 import { type Frame, Layout } from "./layout.tsx";
 
 /** What the consent page shows. */
@@ -51,32 +52,16 @@ export const ConsentPage: FC<ConsentPageProps> = (props) => {
           </p>
           <h2>It asks to</h2>
           <ScopeList scopes={request.scopes} />
-          {props.error
-            ? (
-              <div class="alert" role="alert">
-                <p>{props.error}</p>
-              </div>
-            )
-            : null}
+          <FormAlert message={props.error} />
           <form method="post" action="/oauth/authorize">
             <input type="hidden" name="_csrf" value={frame.csrf} />
             <input type="hidden" name="request" value={props.requestId} />
-            <div class="field">
-              <label for="key">API key or access token</label>
-              <input
-                type="password"
-                id="key"
-                name="key"
-                autocomplete="current-password"
-                spellcheck={false}
-                aria-describedby="key-hint"
-              />
-              <p class="hint" id="key-hint">
-                {session
-                  ? `Signed in as ${session.name}: leave this empty to approve as yourself.`
-                  : "The key says who you are; it is not given to the application."}
-              </p>
-            </div>
+            <KeyField
+              required={false}
+              hint={session
+                ? `Signed in as ${session.name}: leave this empty to approve as yourself.`
+                : "The key says who you are; it is not given to the application."}
+            />
             <div class="actions">
               <button class="button primary" type="submit" name="decision" value="approve">
                 Allow

@@ -5,6 +5,7 @@
  */
 import type { FC } from "hono/jsx";
 import { describeError } from "./format.ts";
+import { FormAlert, KeyField } from "./components.tsx";
 import { type Frame, Layout } from "./layout.tsx";
 
 /** What the sign-in page shows. */
@@ -26,32 +27,14 @@ export const LoginPage: FC<LoginPageProps> = (props) => (
         <p class="lead">
           Use an API key from your administrator, or the service's access token.
         </p>
-        {props.error
-          ? (
-            <div class="alert" role="alert">
-              <p>{props.error}</p>
-            </div>
-          )
-          : null}
+        <FormAlert message={props.error} />
         <form method="post" action="/login">
           <input type="hidden" name="_csrf" value={props.frame.csrf} />
           <input type="hidden" name="next" value={props.next} />
-          <div class="field">
-            <label for="key">API key or access token</label>
-            <input
-              type="password"
-              id="key"
-              name="key"
-              required
-              autocomplete="current-password"
-              spellcheck={false}
-              aria-describedby="key-hint"
-            />
-            <p class="hint" id="key-hint">
-              The key is checked once and exchanged for a session cookie; it is not kept in the
-              browser.
-            </p>
-          </div>
+          <KeyField
+            required
+            hint="The key is checked once and exchanged for a session cookie; it is not kept in the browser."
+          />
           <button class="button primary" type="submit">Sign in</button>
         </form>
       </div>
