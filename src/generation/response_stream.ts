@@ -1,8 +1,9 @@
 /**
  * Reads an Images API JSON response as it arrives, decoding each `b64_json` value to bytes on the
  * fly instead of holding the body, its text and its parsed string at once (~4× the image size per
- * request). Everything else in the body is small and parsed as JSON afterwards; each `b64_json`
- * value is replaced by the index of its decoded bytes. Images beyond the number asked for are
+ * request). The decoded bytes go to a sink per image: a buffer, or (for images that are saved) the
+ * store's temporary file, so the image is never held whole. Everything else in the body is small
+ * and parsed as JSON afterwards; each `b64_json` value is replaced by the index of its image. Images beyond the number asked for are
  * skipped unread, and an image larger than the limit ends the read: the upstream is not trusted to
  * send only what was asked.
  *
