@@ -350,12 +350,9 @@ export class FsImageStore implements ImageStore {
     const id = input.id ?? newImageId(now);
     const fileName = imageFileName(id, input.ext);
     const thumbnail = input.thumbnail ?? null;
-    const record = buildRecord(input.record, {
+    const record = recordOf(input, {
       id,
       fileName,
-      mime: input.mime,
-      width: input.width,
-      height: input.height,
       bytes: input.bytes.length,
       sha256: await sha256Hex(input.bytes),
       created: now,
@@ -413,12 +410,9 @@ export class FsImageStore implements ImageStore {
         if (state !== "writing") throw new TypeError(`Cannot save image ${id}: it was ${state}`);
         const done = await finish();
         state = "saving";
-        const record = buildRecord(input.record, {
+        const record = recordOf(input, {
           id,
           fileName,
-          mime: input.mime,
-          width: input.width,
-          height: input.height,
           bytes: done.size,
           sha256: done.sha256,
           created: this.#catalog.now(),
@@ -937,6 +931,15 @@ export class FsImageStore implements ImageStore {
       throw new AppError("storage", `Cannot read image: ${message(error)}`, { cause: error });
     }
   }
+}
+
+/** The record of an image being saved: `input`'s fields plus what the store determined. */
+function recordOf(
+  input: StagedSaveInput,
+  stored: Omit<Parameters<typeof buildRecord>[1], "mime" | "width" | "height">,
+): CatalogRecord {
+  const { mime, width, height } = input;
+  return buildRecord(input.record, { ...stored, mime, width, height });
 }
 
 /** Any failure while saving, as an `AppError` (a `storage` one unless it already is one). */
