@@ -23,8 +23,11 @@ import {
   type ImageStore,
   newImageId,
   newJobId,
+  sniffImage,
+  type StagedImage,
   type UploadedFile,
   verifyImage,
+  verifyImageParts,
 } from "../images/mod.ts";
 import { getLog } from "../log.ts";
 import { type SpanAttributes, withSpan } from "../tracing.ts";
@@ -32,7 +35,9 @@ import type { ModelRegistry } from "./models.ts";
 import {
   editImages,
   type EditInput,
+  type GeneratedImage,
   generateImages,
+  type ImageCallOptions,
   type ImageClient,
   type ImageResult,
   mapUpstreamError,
@@ -99,6 +104,27 @@ export interface GeneratorDeps {
   door?: Door;
   /** This process as an instance: jobs carry its id and are indexed while they run. */
   instance?: Pick<Instance, "id" | "jobStarted" | "jobFinished">;
+}
+
+/**
+ * Checks an image the upstream sent (see `verifyImage`); a staged one by its head and tail, or
+ * whole when its header lies beyond the head.
+ */
+async function verifyResult(
+  image: GeneratedImage,
+  staged: StagedImage | undefined,
+  format: GenerateNormalization["request"]["outputFormat"],
+): Promise<{ info: ReturnType<typeof verifyImage>; size: number }> {
+  const expected = { format };
+  if (image.bytes !== undefined) {
+    return { info: verifyImage(image.bytes, expected), size: image.bytes.length };
+  }
+  if (staged === undefined) throw new TypeError("Cannot store an image held by an unknown sink");
+  const written = await staged.finish();
+  const info = written.size > written.head.length && sniffImage(written.head) === null
+    ? verifyImage(await staged.readAll(), expected)
+    : verifyImageParts(written, expected);
+  return { info, size: written.size };
 }
 
 const EXT_OF: Record<string, ImageExt> = {
@@ -366,6 +392,18 @@ export class Generator {
     ) => options.onProgress?.({ stage: name, elapsedMs: this.#now() - started, partialImage });
     let cost: Cost | null = null;
     let stored: ImageRecord[] = [];
+    // Saved images are written to the store as the answer arrives, never held whole.
+    const staging: StagedImage[] = [];
+    const stageIn = this.#deps.store.stage?.bind(this.#deps.store);
+    const sinkFor = request.save && stageIn
+      ? async (index: number) => {
+        const id = imageIds[index];
+        if (id === undefined) return undefined;
+        const staged = await stageIn(id, EXT_OF[`image/${request.outputFormat}`] ?? "png");
+        staging.push(staged);
+        return staged;
+      }
+      : undefined;
     try {
       stage("queued");
       signal.throwIfAborted();
@@ -377,7 +415,7 @@ export class Generator {
         signal,
         stage,
         () => watch?.sent(),
-        hooks.prepared,
+        { prepared: hooks.prepared, sinkFor },
       );
       const upstreamMs = this.#now() - upstreamStarted;
       signal.throwIfAborted();
@@ -402,7 +440,10 @@ export class Generator {
         ? null
         : Math.round((estimate.usd / Math.max(1, result.images.length)) * 1e6) / 1e6;
       stored = await withSpan("images.store", async (span) => {
-        const records = await this.#store(jobId, imageIds, normalized, options, result, perImage);
+        const records = await this.#store(jobId, imageIds, normalized, options, result, {
+          costPerImage: perImage,
+          staging,
+        });
         span.setAttributes({ "image.bytes": records.reduce((sum, r) => sum + r.bytes, 0) });
         return records;
       }, {
@@ -452,6 +493,9 @@ export class Generator {
         log.error("Job {jobId} failed: {error}", { jobId, error: String(thrown) });
       }
       throw appError;
+    } finally {
+      // Images written but not saved (a failed call or check) leave nothing behind.
+      for (const staged of staging) await staged.discard().catch(() => {});
     }
   }
 
@@ -460,8 +504,9 @@ export class Generator {
     signal: AbortSignal,
     stage: (name: JobStage, partial?: { index: number; bytes: Uint8Array; mime: string }) => void,
     sent: () => void,
-    prepared?: PreparedInputs,
+    hooks: { prepared?: PreparedInputs; sinkFor?: ImageCallOptions["sinkFor"] },
   ): Promise<ImageResult> {
+    const { prepared, sinkFor } = hooks;
     const client = await this.#deps.client();
     const onPartialImage = (partial: { index: number; bytes: Uint8Array; outputFormat: string }) =>
       stage("partial_image", {
@@ -490,7 +535,7 @@ export class Generator {
       sent();
       return await traced(
         "openai.images.generate",
-        () => generateImages(client, normalized, { signal, onPartialImage }),
+        () => generateImages(client, normalized, { signal, onPartialImage, sinkFor }),
       );
     }
     const edit = normalized as EditNormalization;
@@ -507,7 +552,7 @@ export class Generator {
     sent();
     return await traced(
       "openai.images.edit",
-      () => editImages(client, edit, inputs, mask, { signal, onPartialImage, markup }),
+      () => editImages(client, edit, inputs, mask, { signal, onPartialImage, markup, sinkFor }),
     );
   }
 
@@ -517,15 +562,17 @@ export class Generator {
     normalized: GenerateNormalization | EditNormalization,
     options: StartOptions,
     result: ImageResult,
-    costPerImage: number | null,
+    saving: { costPerImage: number | null; staging: readonly StagedImage[] },
   ): Promise<ImageRecord[]> {
+    const { costPerImage, staging } = saving;
     const { request } = normalized;
     const expectedFormat = request.outputFormat;
     // Verify every image before storing any, so a truncated one cannot leave half a result.
-    const verified = result.images.map((image) => ({
-      image,
-      info: verifyImage(image.bytes, { format: expectedFormat }),
-    }));
+    const verified = [];
+    for (const image of result.images) {
+      const staged = image.sink && staging.find((s) => s === image.sink);
+      verified.push({ image, staged, ...await verifyResult(image, staged, expectedFormat) });
+    }
     const parameters = {
       size: result.size ?? request.size,
       quality: result.quality ?? request.quality,
@@ -540,7 +587,7 @@ export class Generator {
       operation: request.operation,
     };
     const records: ImageRecord[] = [];
-    for (const [index, { image, info }] of verified.entries()) {
+    for (const [index, { image, staged, info, size }] of verified.entries()) {
       const id = imageIds[index] ?? newImageId(this.#now());
       const fields = {
         prompt: request.prompt,
@@ -553,7 +600,18 @@ export class Generator {
         door: options.door,
         jobId,
       };
-      if (!request.save) {
+      if (staged) {
+        records.push(
+          await staged.save({
+            mime: info.mime,
+            width: info.width,
+            height: info.height,
+            record: fields,
+          }),
+        );
+        continue;
+      }
+      if (!request.save || image.bytes === undefined) {
         const record: ImageRecord = {
           ...fields,
           id,
@@ -561,13 +619,13 @@ export class Generator {
           mime: info.mime,
           width: info.width,
           height: info.height,
-          bytes: image.bytes.length,
+          bytes: size,
           sha256: "",
           created: this.#now(),
           state: "ready",
           thumbnail: null,
         };
-        this.#deps.transient?.put(record, image.bytes);
+        if (image.bytes) this.#deps.transient?.put(record, image.bytes);
         records.push(record);
         continue;
       }

@@ -32,7 +32,7 @@ import type { Config } from "../config.ts";
 import type { UploadedFile } from "../images/mod.ts";
 import { AppError } from "../errors.ts";
 import { getLog } from "../log.ts";
-import { decodeImagesResponse } from "./response_stream.ts";
+import { decodeImagesResponse, type ImageSink } from "./response_stream.ts";
 import { createModelRegistry, type ModelRegistry } from "./models.ts";
 import type { ImageUsage } from "./pricing.ts";
 import {
@@ -101,13 +101,24 @@ export interface ImageClient {
   readonly maxImageBytes: number;
 }
 
-/** One image returned by the upstream. */
-export interface GeneratedImage {
-  /** Decoded image bytes. */
-  readonly bytes: Uint8Array<ArrayBuffer>;
-  /** Prompt as revised by the model (dall-e-3). */
-  readonly revisedPrompt?: string;
-}
+/** One image returned by the upstream: its bytes, or the sink they were written to. */
+export type GeneratedImage =
+  & {
+    /** Prompt as revised by the model (dall-e-3). */
+    readonly revisedPrompt?: string;
+  }
+  & (
+    | {
+      /** Decoded image bytes. */
+      readonly bytes: Uint8Array<ArrayBuffer>;
+      readonly sink?: never;
+    }
+    | {
+      readonly bytes?: never;
+      /** The sink {@link ImageCallOptions.sinkFor} gave, which holds the bytes. */
+      readonly sink: ImageSink;
+    }
+  );
 
 /** What a generation or edit returned. */
 export interface ImageResult {
@@ -143,6 +154,11 @@ export interface ImageCallOptions {
   signal?: AbortSignal;
   /** Called for each partial image, in order; awaited before the next event is read. */
   onPartialImage?: (partial: PartialImage) => void | Promise<void>;
+  /**
+   * Where the bytes of image `index` of a non-streamed answer go as they arrive (undefined: kept
+   * in memory). Streamed answers keep every image in memory.
+   */
+  sinkFor?: (index: number) => Promise<ImageSink | undefined>;
 }
 
 /** An input file for an edit, already resolved to bytes. */
@@ -300,6 +316,7 @@ async function fromRawResponse(
   request: NormalizedGenerateRequest,
   started: number,
   maxImageBytes: number,
+  sinkFor: ImageCallOptions["sinkFor"],
 ): Promise<ImageResult> {
   if (!raw.body) {
     throw new AppError("upstream_unavailable", "The image API sent an empty response");
@@ -309,6 +326,7 @@ async function fromRawResponse(
     ...(Number.isFinite(length) && length > 0 ? { sizeHint: length } : {}),
     maxImages: request.n,
     maxImageBytes,
+    ...(sinkFor ? { sinkFor } : {}),
   });
   return fromResponse(decoded.body as unknown as ImagesResponse, request, started, {
     decodedImages: decoded.images,
@@ -320,7 +338,10 @@ function fromResponse(
   response: ImagesResponse,
   request: NormalizedGenerateRequest,
   started: number,
-  options: { decodedImages: readonly Uint8Array<ArrayBuffer>[]; maxImageBytes: number },
+  options: {
+    decodedImages: readonly (Uint8Array<ArrayBuffer> | ImageSink)[];
+    maxImageBytes: number;
+  },
 ): ImageResult {
   const { decodedImages, maxImageBytes } = options;
   if (typeof response !== "object" || response === null || !Array.isArray(response.data)) {
@@ -340,13 +361,15 @@ function fromResponse(
       );
     }
     const index = Number(item?.b64_json);
-    const bytes = Number.isInteger(index) && decodedImages[index]
-      ? decodedImages[index]
-      : decodeBase64(item?.b64_json, `image ${i}`, maxImageBytes);
-    return {
-      bytes,
-      ...(typeof item.revised_prompt === "string" ? { revisedPrompt: item.revised_prompt } : {}),
-    };
+    const decoded = Number.isInteger(index) ? decodedImages[index] : undefined;
+    const revised = typeof item.revised_prompt === "string"
+      ? { revisedPrompt: item.revised_prompt }
+      : {};
+    if (decoded !== undefined && !(decoded instanceof Uint8Array)) {
+      return { sink: decoded, ...revised };
+    }
+    const bytes = decoded ?? decodeBase64(item?.b64_json, `image ${i}`, maxImageBytes);
+    return { bytes, ...revised };
   });
   const usage = believableUsage(response.usage, request.n);
   return {
@@ -471,7 +494,13 @@ async function call(
   try {
     const result = await send(sdk, deadline.signal);
     if (!request.stream) {
-      return await fromRawResponse(result as Response, request, started, client.maxImageBytes);
+      return await fromRawResponse(
+        result as Response,
+        request,
+        started,
+        client.maxImageBytes,
+        options.sinkFor,
+      );
     }
     const outcome = await consumeStream(
       result as AsyncIterable<StreamEvent>,

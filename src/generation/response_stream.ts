@@ -1,8 +1,9 @@
 /**
  * Reads an Images API JSON response as it arrives, decoding each `b64_json` value to bytes on the
  * fly instead of holding the body, its text and its parsed string at once (~4× the image size per
- * request). Everything else in the body is small and parsed as JSON afterwards; each `b64_json`
- * value is replaced by the index of its decoded bytes. Images beyond the number asked for are
+ * request). The decoded bytes go to a sink per image: a buffer, or (for images that are saved) the
+ * store's temporary file, so the image is never held whole. Everything else in the body is small
+ * and parsed as JSON afterwards; each `b64_json` value is replaced by the index of its image. Images beyond the number asked for are
  * skipped unread, and an image larger than the limit ends the read: the upstream is not trusted to
  * send only what was asked.
  *
@@ -16,59 +17,93 @@ const KEY = new TextEncoder().encode('"b64_json"');
 /** The non-image part of a response is small; anything larger is not an Images API answer. */
 const MAX_SKELETON_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Where the decoded bytes of one image go as they arrive: a buffer in memory by default, or the
+ * image store's temporary file (see `ImageStore.stage`), so a large image is never held whole.
+ */
+export interface ImageSink {
+  /** A buffer of at least `size` bytes for the next decoded bytes. */
+  space(size: number): Uint8Array;
+  /** The first `length` bytes of the last {@link space} hold data; awaited before the next call. */
+  wrote(length: number): void | Promise<void>;
+}
+
 /** An Images API response with every `b64_json` already decoded. */
 export interface DecodedImagesResponse {
   /** The JSON body with each `b64_json` replaced by the index of its bytes in `images`. */
   readonly body: Record<string, unknown>;
-  /** Decoded image bytes, in order of appearance. */
-  readonly images: readonly Uint8Array<ArrayBuffer>[];
+  /**
+   * Each image in order of appearance: its bytes, or the sink `sinkFor` gave for it (which then
+   * holds them).
+   */
+  readonly images: readonly (Uint8Array<ArrayBuffer> | ImageSink)[];
 }
 
-/** Decodes base64 text arriving in pieces of any length into one growing buffer. */
-class Base64Sink {
-  #pending = "";
+/** Decoded bytes kept in one buffer, sized from the body's length to avoid regrowing. */
+class MemorySink implements ImageSink {
   #buffer: Uint8Array<ArrayBuffer>;
   #length = 0;
-  #limit: number;
-  #what: string;
 
-  /**
-   * `capacity`: the expected decoded size (from Content-Length), to avoid regrowing; `limit`: the
-   * most bytes accepted for this image (`what` names it in the error).
-   */
-  constructor(capacity: number, limit: number, what: string) {
-    this.#limit = limit;
-    this.#what = what;
-    this.#buffer = new Uint8Array(Math.max(1024, Math.min(capacity, limit)));
+  constructor(capacity: number) {
+    this.#buffer = new Uint8Array(Math.max(1024, capacity));
   }
 
-  push(ascii: string): void {
-    const text = this.#pending + ascii;
-    const usable = text.length - (text.length % 4);
-    this.#pending = text.slice(usable);
-    if (usable > 0) this.#write(text.slice(0, usable));
-  }
-
-  finish(): Uint8Array<ArrayBuffer> {
-    if (this.#pending !== "") this.#write(this.#pending);
-    this.#pending = "";
-    // Keep the exact bytes; give back a much larger buffer instead of pinning it.
-    return this.#length * 10 >= this.#buffer.length * 9
-      ? this.#buffer.subarray(0, this.#length)
-      : this.#buffer.slice(0, this.#length);
-  }
-
-  #write(base64: string): void {
-    const needed = this.#length + Math.ceil(base64.length / 4) * 3;
-    // Padding makes the estimate up to 2 bytes high; the limit is checked on the exact count.
-    if (needed > this.#limit + 2) throw imageTooLarge(this.#what, this.#limit);
+  space(size: number): Uint8Array {
+    const needed = this.#length + size;
     if (needed > this.#buffer.length) {
       const grown = new Uint8Array(Math.max(needed, this.#buffer.length * 2));
       grown.set(this.#buffer.subarray(0, this.#length));
       this.#buffer = grown;
     }
-    const { written } = this.#buffer.subarray(this.#length).setFromBase64(base64);
+    return this.#buffer.subarray(this.#length);
+  }
+
+  wrote(length: number): void {
+    this.#length += length;
+  }
+
+  bytes(): Uint8Array<ArrayBuffer> {
+    // Keep the exact bytes; give back a much larger buffer instead of pinning it.
+    return this.#length * 10 >= this.#buffer.length * 9
+      ? this.#buffer.subarray(0, this.#length)
+      : this.#buffer.slice(0, this.#length);
+  }
+}
+
+/** Decodes base64 text arriving in pieces of any length into a sink, within a byte limit. */
+class Base64Decoder {
+  #pending = "";
+  #length = 0;
+  #sink: ImageSink;
+  #limit: number;
+  #what: string;
+
+  /** `limit`: the most bytes accepted for this image (`what` names it in the error). */
+  constructor(sink: ImageSink, limit: number, what: string) {
+    this.#sink = sink;
+    this.#limit = limit;
+    this.#what = what;
+  }
+
+  async push(ascii: string): Promise<void> {
+    const text = this.#pending === "" ? ascii : this.#pending + ascii;
+    const usable = text.length - (text.length % 4);
+    this.#pending = text.slice(usable);
+    if (usable > 0) await this.#write(usable === text.length ? text : text.slice(0, usable));
+  }
+
+  async finish(): Promise<void> {
+    if (this.#pending !== "") await this.#write(this.#pending);
+    this.#pending = "";
+  }
+
+  async #write(base64: string): Promise<void> {
+    const most = Math.ceil(base64.length / 4) * 3;
+    // Padding makes the estimate up to 2 bytes high.
+    if (this.#length + most > this.#limit + 2) throw imageTooLarge(this.#what, this.#limit);
+    const { written } = this.#sink.space(most).setFromBase64(base64);
     this.#length += written;
+    await this.#sink.wrote(written);
   }
 }
 
@@ -98,6 +133,8 @@ export interface DecodeImagesOptions {
   maxImages?: number;
   /** Largest decoded image; a larger one throws `upstream_unavailable`. Default: 64 MiB. */
   maxImageBytes?: number;
+  /** Where image `index` goes; undefined (or no function) keeps it in memory. */
+  sinkFor?: (index: number) => ImageSink | undefined | Promise<ImageSink | undefined>;
 }
 
 /**
@@ -113,13 +150,23 @@ export async function decodeImagesResponse(
   // Base64 is 4/3 of the bytes; most answers hold one image, so the body's size is a good guess.
   let capacity = Math.floor((options.sizeHint ?? 1 << 20) * 0.75) + 16;
   const skeleton: number[] = [];
-  const images: Uint8Array<ArrayBuffer>[] = [];
-  let sink: Base64Sink | undefined;
+  const images: (Uint8Array<ArrayBuffer> | ImageSink)[] = [];
+  let sink: { decoder: Base64Decoder; target: ImageSink; memory?: MemorySink } | undefined;
   // Inside the data of an image beyond `maxImages`: read past, never decoded.
   let skipping = false;
   let inString = false;
   let escaped = false;
-  const decoder = new TextDecoder("ascii");
+  // Base64 is ASCII: UTF-8 decoding makes a one-byte string fastest (anything else fails below).
+  const decoder = new TextDecoder();
+  const openSink = async (index: number) => {
+    const given = await options.sinkFor?.(index);
+    const memory = given === undefined
+      ? new MemorySink(Math.min(capacity, maxImageBytes))
+      : undefined;
+    const target = given ?? memory!;
+    const what = `image ${index}`;
+    return { decoder: new Base64Decoder(target, maxImageBytes, what), target, memory };
+  };
   for await (const chunk of body) {
     let i = 0;
     while (i < chunk.length) {
@@ -138,11 +185,16 @@ export async function decodeImagesResponse(
         // JSON may escape "/" as "\/": drop the backslashes, base64 has none of its own.
         const text = decoder.decode(chunk.subarray(i, end));
         const piece = text.includes("\\") ? text.replaceAll("\\", "") : text;
-        if (piece !== "") sink.push(piece);
+        if (piece !== "") await sink.decoder.push(piece);
         if (close < 0) break;
-        const image = sink.finish();
-        images.push(image);
-        capacity = Math.max(1 << 16, capacity - image.length);
+        await sink.decoder.finish();
+        if (sink.memory) {
+          const image = sink.memory.bytes();
+          images.push(image);
+          capacity = Math.max(1 << 16, capacity - image.length);
+        } else {
+          images.push(sink.target);
+        }
         sink = undefined;
         for (const byte of new TextEncoder().encode(`${images.length - 1}"`)) skeleton.push(byte);
         i = close + 1;
@@ -163,7 +215,7 @@ export async function decodeImagesResponse(
       if (byte === QUOTE && endsWithKey(skeleton)) {
         skeleton.push(byte);
         if (images.length >= maxImages) skipping = true;
-        else sink = new Base64Sink(capacity, maxImageBytes, `image ${images.length}`);
+        else sink = await openSink(images.length);
         continue;
       }
       skeleton.push(byte);

@@ -29,10 +29,12 @@ export {
   IMAGE_FORMAT_LABEL,
   IMAGE_MIME,
   type ImageFormat,
+  type ImageParts,
   type SniffedImage,
   sniffImage,
   verifyImage,
   type VerifyImageOptions,
+  verifyImageParts,
 } from "./codec/sniff.ts";
 export type { CodecEngine, EngineName, OutputFormat, RawImage } from "./codec/engine.ts";
 export { loadNativeEngine } from "./codec/native_engine.ts";

@@ -37,6 +37,7 @@ import { buildRecord, type Catalog, type CatalogRecord } from "./catalog.ts";
 import { ensureStoreFolder, PRIVATE_DIR_NAME, type StoreFolder, storeFolder } from "./folder.ts";
 import {
   classifyFileName,
+  type ImageExt,
   imageFileName,
   isImageExt,
   isImageId,
@@ -49,6 +50,8 @@ import {
 import { KEYS } from "./kv_keys.ts";
 import { kvCommit, kvGet, kvList } from "../kv/mod.ts";
 import { RecordFiles } from "./record_files.ts";
+import { DirSync } from "./dir_sync.ts";
+import { StagedFile } from "./staged_file.ts";
 import {
   emptyLeftoverReport,
   type ImageStore,
@@ -56,6 +59,8 @@ import {
   type LeftoverReport,
   type OpenedImage,
   type SaveInput,
+  type StagedImage,
+  type StagedSaveInput,
   type StoredFile,
   type StoredImage,
   summarizeUnknown,
@@ -104,8 +109,6 @@ interface Staged {
   tmpPath: string;
   finalPath: string;
 }
-
-const IS_WINDOWS = Deno.build.os === "windows";
 
 function isNotFound(error: unknown): boolean {
   return error instanceof Deno.errors.NotFound;
@@ -192,10 +195,14 @@ export class FsImageStore implements ImageStore {
   #readOnly: boolean;
   #dirReady: Promise<void> | null = null;
   #log = getLog("images", "fs");
+  #tmpSync: DirSync;
+  #rootSync: DirSync;
 
   /** Creates a store over `options.dir`; does no I/O. */
   constructor(options: FsImageStoreOptions) {
     this.#folder = storeFolder(options.dir);
+    this.#tmpSync = new DirSync(this.#folder.tmp);
+    this.#rootSync = new DirSync(this.#folder.root);
     this.#catalog = options.catalog;
     this.#records = new RecordFiles(this.#folder.records);
     this.#readOnly = options.readOnly ?? false;
@@ -343,12 +350,9 @@ export class FsImageStore implements ImageStore {
     const id = input.id ?? newImageId(now);
     const fileName = imageFileName(id, input.ext);
     const thumbnail = input.thumbnail ?? null;
-    const record = buildRecord(input.record, {
+    const record = recordOf(input, {
       id,
       fileName,
-      mime: input.mime,
-      width: input.width,
-      height: input.height,
       bytes: input.bytes.length,
       sha256: await sha256Hex(input.bytes),
       created: now,
@@ -361,25 +365,92 @@ export class FsImageStore implements ImageStore {
     }
     await this.ensureDir();
     const staged: Staged[] = [];
-    let committed = false;
     try {
       staged.push(await this.#stage(fileName, input.bytes));
       if (thumbnail) staged.push(await this.#stage(thumbFileName(id), thumbnail));
-      await this.#syncDir(this.#folder.tmp);
-      await this.#catalog.insert(record);
-      committed = true;
     } catch (error) {
-      if (!committed) {
-        for (const s of staged) await removeIfExists(s.tmpPath).catch(() => {});
-      }
-      if (error instanceof AppError) throw error;
-      throw new AppError("storage", `Cannot save image: ${message(error)}`, { cause: error });
-    } finally {
-      if (!committed) { for (const s of staged) s.file.close(); }
+      await this.#drop(staged);
+      throw storageError(error);
+    }
+    return await this.#commit(staged, record);
+  }
+
+  /** {@inheritDoc ImageStore.stage} */
+  async stage(id: string, ext: ImageExt): Promise<StagedImage> {
+    if (!isImageId(id)) throw new ValidationError("id", "Invalid id: expected a UUIDv7");
+    if (!isImageExt(ext)) throw new ValidationError("ext", `Invalid ext: ${JSON.stringify(ext)}`);
+    this.#refuseWrites("save image");
+    if (await this.#catalog.has(id)) {
+      throw new AppError("conflict", `Cannot save image: id already taken: ${id}`);
+    }
+    await this.ensureDir();
+    const fileName = imageFileName(id, ext);
+    const staged = await this.#create(fileName);
+    const writer = new StagedFile(staged.file);
+    let state: "writing" | "saving" | "saved" | "discarded" = "writing";
+    let written: Awaited<ReturnType<StagedFile["finish"]>> | null = null;
+    const discard = async () => {
+      if (state !== "writing") return;
+      state = "discarded";
+      await this.#drop([staged]);
+    };
+    const finish = async () => {
+      written ??= await writer.finish().catch(async (error) => {
+        await discard();
+        throw storageError(error);
+      });
+      return written;
+    };
+    return {
+      space: (size) => writer.space(size),
+      wrote: (length) => writer.wrote(length),
+      finish,
+      readAll: () => Deno.readFile(staged.tmpPath),
+      save: async (input: StagedSaveInput) => {
+        if (state !== "writing") throw new TypeError(`Cannot save image ${id}: it was ${state}`);
+        const done = await finish();
+        state = "saving";
+        const record = recordOf(input, {
+          id,
+          fileName,
+          bytes: done.size,
+          sha256: done.sha256,
+          created: this.#catalog.now(),
+          thumbnail: null,
+        });
+        try {
+          return await this.#commit([staged], record);
+        } finally {
+          state = "saved";
+        }
+      },
+      discard,
+    };
+  }
+
+  /** Removes and closes temporary files that will not be committed. */
+  async #drop(staged: readonly Staged[]): Promise<void> {
+    for (const s of staged) {
+      await removeIfExists(s.tmpPath).catch(() => {});
+      s.file.close();
+    }
+  }
+
+  /**
+   * Steps 2 and 3 of the write protocol for fsynced temporary files: the folder entry made
+   * durable, the record committed, the files renamed, the record file written.
+   */
+  async #commit(staged: readonly Staged[], record: CatalogRecord): Promise<CatalogRecord> {
+    try {
+      await this.#tmpSync.sync();
+      await this.#catalog.insert(record);
+    } catch (error) {
+      await this.#drop(staged);
+      throw storageError(error);
     }
     try {
       for (const s of staged) await this.#finish(s);
-      await this.#syncDir(this.#folder.root);
+      await this.#rootSync.sync();
     } catch (error) {
       // The image is saved (record committed, bytes durable): a read or reconcile completes the
       // rename, so the caller gets its record.
@@ -741,6 +812,19 @@ export class FsImageStore implements ImageStore {
 
   /** Creates, locks, writes and fsyncs the temporary file of `finalName`. */
   async #stage(finalName: string, bytes: Uint8Array): Promise<Staged> {
+    const staged = await this.#create(finalName);
+    try {
+      await writeAll(staged.file, bytes);
+      await staged.file.sync();
+      return staged;
+    } catch (error) {
+      await this.#drop([staged]);
+      throw error;
+    }
+  }
+
+  /** Creates the temporary file of `finalName`, held open under an exclusive lock. */
+  async #create(finalName: string): Promise<Staged> {
     const tmpPath = this.pathOf(tempFileName(finalName));
     const finalPath = this.pathOf(finalName);
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -761,8 +845,6 @@ export class FsImageStore implements ImageStore {
           file.close();
           continue;
         }
-        await writeAll(file, bytes);
-        await file.sync();
         return { file, tmpPath, finalPath };
       } catch (error) {
         file.close();
@@ -779,16 +861,6 @@ export class FsImageStore implements ImageStore {
       await Deno.rename(staged.tmpPath, staged.finalPath);
     } catch (error) {
       if (!isNotFound(error) || !(await exists(staged.finalPath))) throw error;
-    }
-  }
-
-  async #syncDir(dir: string): Promise<void> {
-    if (IS_WINDOWS) return; // directories cannot be opened for fsync there
-    const handle = await Deno.open(dir, { read: true });
-    try {
-      await handle.sync();
-    } finally {
-      handle.close();
     }
   }
 
@@ -859,6 +931,21 @@ export class FsImageStore implements ImageStore {
       throw new AppError("storage", `Cannot read image: ${message(error)}`, { cause: error });
     }
   }
+}
+
+/** The record of an image being saved: `input`'s fields plus what the store determined. */
+function recordOf(
+  input: StagedSaveInput,
+  stored: Omit<Parameters<typeof buildRecord>[1], "mime" | "width" | "height">,
+): CatalogRecord {
+  const { mime, width, height } = input;
+  return buildRecord(input.record, { ...stored, mime, width, height });
+}
+
+/** Any failure while saving, as an `AppError` (a `storage` one unless it already is one). */
+function storageError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  return new AppError("storage", `Cannot save image: ${message(error)}`, { cause: error });
 }
 
 async function sizeIs(path: string, bytes: number): Promise<boolean> {

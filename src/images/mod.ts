@@ -44,9 +44,12 @@ export {
   type ImageStore,
   type OpenedImage,
   type SaveInput,
+  type StagedImage,
+  type StagedSaveInput,
   type StoredFile,
   type StoredImage,
   type UnknownFiles,
+  type WrittenImage,
 } from "./store.ts";
 export {
   createImageStore,
@@ -74,7 +77,14 @@ export {
   runCleanup,
   startCleanupTimer,
 } from "./retention.ts";
-export { type Codec, type CodecOptions, createCodec, sniffImage, verifyImage } from "./codec.ts";
+export {
+  type Codec,
+  type CodecOptions,
+  createCodec,
+  sniffImage,
+  verifyImage,
+  verifyImageParts,
+} from "./codec.ts";
 export {
   catalogIdOfRef,
   createInputResolver,

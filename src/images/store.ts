@@ -31,6 +31,41 @@ export interface SaveInput {
   id?: string;
 }
 
+/** What a staged image holds once written (see {@link StagedImage}). */
+export interface WrittenImage {
+  /** Size in bytes. */
+  size: number;
+  /** SHA-256, hex, computed as the bytes were written. */
+  sha256: string;
+  /** The first bytes (at most 64 KiB), for header checks. */
+  head: Uint8Array;
+  /** The last bytes (at most 16), for completeness checks. */
+  tail: Uint8Array;
+}
+
+/** What {@link StagedImage.save} takes: {@link SaveInput} less what staging fixed. */
+export type StagedSaveInput = Pick<SaveInput, "mime" | "width" | "height" | "record">;
+
+/**
+ * An image whose bytes are written to the store as they arrive (from {@link ImageStore.stage}),
+ * invisible until saved: `space`/`wrote` take the bytes in order, `finish` makes them durable,
+ * `save` commits the record, and `discard` removes them when the image is not kept.
+ */
+export interface StagedImage {
+  /** A buffer of at least `size` bytes for the next bytes. */
+  space(size: number): Uint8Array;
+  /** Writes the first `length` bytes of the last `space`; awaited before the next call. */
+  wrote(length: number): Promise<void>;
+  /** Ends the writing: the bytes are durable when it resolves. */
+  finish(): Promise<WrittenImage>;
+  /** Reads back every byte written (for checks the head and tail cannot settle). */
+  readAll(): Promise<Uint8Array>;
+  /** Commits the catalog record and gives the file its final name, as {@link ImageStore.save}. */
+  save(input: StagedSaveInput): Promise<CatalogRecord>;
+  /** Removes the bytes of an image that was not saved; does nothing once it is. */
+  discard(): Promise<void>;
+}
+
 /** An image read whole. */
 export interface StoredImage {
   /** Its catalog record. */
@@ -151,6 +186,12 @@ export interface ImageStore {
    * record without durable bytes. Returns the committed record.
    */
   save(input: SaveInput): Promise<CatalogRecord>;
+  /**
+   * Starts an image under the reserved id `id` whose bytes arrive in pieces (written straight to
+   * where they are kept, never held whole); absent in stores that keep bytes elsewhere. Throws a
+   * `conflict` error when the id is taken.
+   */
+  stage?(id: string, ext: ImageExt): Promise<StagedImage>;
   /** The record of an image by id or file name, or null (also for malformed names). */
   get(ref: string): Promise<CatalogRecord | null>;
   /** Reads an image whole, by id or file name; null when there is none. */

@@ -814,7 +814,7 @@ Deno.test("fake: a gpt-image-2 generation sends exactly the normalized fields an
   );
   const result = await generateImages(client, normalized);
   assert.deepEqual(fake.lastRequest?.fields, { ...normalized.upstream });
-  const probe = probeImage(result.images[0].bytes);
+  const probe = probeImage(result.images[0].bytes!);
   assert.deepEqual([probe?.format, probe?.width, probe?.height], ["png", 1536, 864]);
   assert.ok(result.usage && result.usage.output_tokens! > 0);
 });
@@ -945,7 +945,7 @@ Deno.test("fake: an edit uploads image[] files and a mask as multipart", async (
     client,
     normalizeGenerateRequest({ prompt: "base", background: "transparent", quality: "low" }, ctx()),
   );
-  const png = source.images[0].bytes;
+  const png = source.images[0].bytes!; // no sinkFor: in memory
   const input = (name: string) => ({ bytes: png, filename: name, mime: "image/png" });
   const normalized = normalizeEditRequest(
     { prompt: "add a hat", images: ["a.png", "b.png"], mask: "m.png", quality: "low" },
@@ -1016,7 +1016,7 @@ for (const stream of [false, true]) {
     );
     assert.equal(fake.stats.imagesProduced, 5, "the upstream sent 5");
     assert.equal(result.images.length, 2);
-    for (const image of result.images) assert.equal(probeImage(image.bytes)?.format, "png");
+    for (const image of result.images) assert.equal(probeImage(image.bytes!)?.format, "png");
   });
 
   Deno.test(`fake (${how}): image data over the limit is refused as upstream_unavailable`, async () => {

@@ -92,7 +92,8 @@ class NativeEngine implements CodecEngine {
         });
         break;
       case "jpeg":
-        pipeline = pipeline.jpeg({ quality: options.quality });
+        // Optimised Huffman tables take a second pass (~3x the encode time) for ~8% fewer bytes.
+        pipeline = pipeline.jpeg({ quality: options.quality, optimiseCoding: false });
         break;
       case "png":
         pipeline = pipeline.png({ compressionLevel: 6 });

@@ -159,17 +159,27 @@ export function sniffImage(bytes: Uint8Array): SniffedImage | null {
   return null;
 }
 
-function isComplete(bytes: Uint8Array, format: ImageFormat): boolean {
-  const n = bytes.length;
+/** An image known by its first and last bytes and its size (e.g. one written as it arrived). */
+export interface ImageParts {
+  /** The first bytes (the whole image, or enough for its header). */
+  head: Uint8Array;
+  /** The last bytes (at least 12). */
+  tail: Uint8Array;
+  /** Size of the whole image in bytes. */
+  size: number;
+}
+
+function isComplete({ head, tail, size }: ImageParts, format: ImageFormat): boolean {
+  const n = tail.length;
   switch (format) {
     case "png":
-      return startsWith(bytes, PNG_IEND, n - PNG_IEND.length);
+      return size >= PNG_IEND.length && startsWith(tail, PNG_IEND, n - PNG_IEND.length);
     case "jpeg":
-      return n >= 4 && bytes[n - 2] === 0xff && bytes[n - 1] === 0xd9;
+      return size >= 4 && n >= 2 && tail[n - 2] === 0xff && tail[n - 1] === 0xd9;
     case "webp":
-      return u32le(bytes, 4) === n - 8;
+      return head.length >= 8 && u32le(head, 4) === size - 8;
     case "gif":
-      return bytes[n - 1] === 0x3b;
+      return n >= 1 && tail[n - 1] === 0x3b;
   }
 }
 
@@ -187,14 +197,26 @@ export interface VerifyImageOptions {
  * EOI marker, a WebP's RIFF size must equal its length less 8 and a GIF must end with its trailer.
  */
 export function verifyImage(bytes: Uint8Array, expected: VerifyImageOptions = {}): SniffedImage {
-  const sniffed = sniffImage(bytes);
+  return verifyImageParts({ head: bytes, tail: bytes, size: bytes.length }, expected);
+}
+
+/**
+ * {@link verifyImage} from an image's first and last bytes and its size. A header that lies
+ * beyond `head` reads as no image: give the whole image when `head` is shorter than `size` and
+ * this throws for want of a header.
+ */
+export function verifyImageParts(
+  parts: ImageParts,
+  expected: VerifyImageOptions = {},
+): SniffedImage {
+  const sniffed = sniffImage(parts.head);
   const want = expected.format;
   if (sniffed === null) {
     const what = want === undefined ? "PNG, JPEG, WebP or GIF" : IMAGE_FORMAT_LABEL[want];
     throw new AppError(
       "upstream_unavailable",
       `Cannot store image: upstream returned data that is not a ${what} image`,
-      { details: { bytes: bytes.length, ...(want === undefined ? {} : { expected: want }) } },
+      { details: { bytes: parts.size, ...(want === undefined ? {} : { expected: want }) } },
     );
   }
   if (want !== undefined && sniffed.format !== want) {
@@ -206,13 +228,13 @@ export function verifyImage(bytes: Uint8Array, expected: VerifyImageOptions = {}
       { details: { expected: want, actual: sniffed.format } },
     );
   }
-  if (!isComplete(bytes, sniffed.format)) {
+  if (!isComplete(parts, sniffed.format)) {
     throw new AppError(
       "upstream_unavailable",
       `Cannot store image: upstream returned truncated or undecodable ${
         IMAGE_FORMAT_LABEL[sniffed.format]
       } data`,
-      { details: { format: sniffed.format, bytes: bytes.length } },
+      { details: { format: sniffed.format, bytes: parts.size } },
     );
   }
   return sniffed;
