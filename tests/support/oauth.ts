@@ -29,6 +29,8 @@ export interface ApprovedCodeOptions {
   now: () => number;
   /** The `scope` asked for (default: none, the default scopes). */
   scope?: string;
+  /** `MCP_AUTH_TOKEN`, when `principal` is the token's. */
+  authToken?: string;
 }
 
 /** Registers a client named `Test` and returns a code `principal` approved for it. */
@@ -54,7 +56,10 @@ export async function approvedCode(
   const check = await checkAuthorizationRequest(kv, query, { resource });
   assert.ok(check.ok, JSON.stringify(check));
   const requestId = await savePendingAuthorization(kv, check.request, { now });
-  const issued = await issueCode(kv, requestId, options.principal, { now });
+  const issued = await issueCode(kv, requestId, options.principal, {
+    now,
+    authToken: options.authToken,
+  });
   assert.ok(issued);
   return { clientId: client.clientId, code: issued.code };
 }

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createApiKey, revokeApiKey } from "../../src/auth/mod.ts";
+import { createApiKey, revokeApiKey, TOKEN_PRINCIPAL } from "../../src/auth/mod.ts";
 import {
   builtInVerifier,
   checkAuthorizationRequest,
@@ -311,5 +311,49 @@ Deno.test("a user key asking for the admin scope is granted the rest", async () 
     });
     const tokens = await exchange(kv, { clientId, code }, clock.now);
     assert.equal(tokens.scope, "images:read");
+  });
+});
+
+Deno.test("changing MCP_AUTH_TOKEN ends the grants approved with it, as it ends gallery sessions", async () => {
+  await withKv(async (kv) => {
+    const clock = manualClock();
+    const old = "old-admin-token-0123456789";
+    const { clientId, code } = await approvedCode(kv, {
+      resource: RESOURCE,
+      principal: TOKEN_PRINCIPAL,
+      now: clock.now,
+      scope: "images:read admin",
+      authToken: old,
+    });
+    const tokens = await exchange(kv, { clientId, code }, clock.now);
+    const verifyWith = (authToken?: string) =>
+      builtInVerifier(kv, { resource: RESOURCE, now: clock.now, authToken })(tokens.access_token);
+    assert.equal((await verifyWith(old))?.role, "admin");
+    assert.equal(await verifyWith("new-admin-token-0123456789"), null, "token changed");
+    assert.equal(await verifyWith(undefined), null, "token unset");
+    const error = await refusal(refreshTokens(kv, {
+      refreshToken: tokens.refresh_token,
+      clientId,
+      scope: null,
+      resources: [],
+    }, { ...settings(clock.now), authToken: "new-admin-token-0123456789" }));
+    assert.equal(error.code, "invalid_grant");
+    assert.match(error.message, /revoked or changed/);
+  });
+});
+
+Deno.test("a refresh is refused once the consenting key is revoked", async () => {
+  await withKv(async (kv) => {
+    const clock = manualClock();
+    const { clientId, code, keyId } = await codeFor(kv, clock.now);
+    const tokens = await exchange(kv, { clientId, code }, clock.now);
+    await revokeApiKey(kv, keyId, { now: clock.now });
+    const error = await refusal(refreshTokens(kv, {
+      refreshToken: tokens.refresh_token,
+      clientId,
+      scope: null,
+      resources: [],
+    }, settings(clock.now)));
+    assert.equal(error.code, "invalid_grant");
   });
 });

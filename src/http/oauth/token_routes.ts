@@ -58,6 +58,7 @@ export function registerTokenRoutes(
     accessTokenSeconds: server.accessTokenSeconds,
     refreshTokenDays: server.refreshTokenDays,
     now,
+    authToken: ctx.config.mcpAuthToken,
   };
 
   app.post(OAUTH_PATHS.token, (c) =>
