@@ -12,6 +12,7 @@ import { kvCommit, kvGet } from "../kv/mod.ts";
 import { checkClientRedirect, findClient, type FindClientOptions } from "./clients.ts";
 import { OAuthError } from "./errors.ts";
 import { OAUTH_KEYS } from "./kv_keys.ts";
+import { checkSingleParams } from "./params.ts";
 import { checkChallenge } from "./pkce.ts";
 import { type OAuthScope, parseScopes } from "./scopes.ts";
 import { digestHex, randomToken } from "./secrets.ts";
@@ -96,6 +97,7 @@ export async function checkAuthorizationRequest(
   let clientName: string | null;
   let redirectUri: string;
   try {
+    checkSingleParams(params, ["client_id", "redirect_uri"]);
     const client = await findClient(kv, params.get("client_id"), options);
     redirectUri = checkClientRedirect(client, params.get("redirect_uri"));
     clientId = client.clientId;
@@ -106,6 +108,13 @@ export async function checkAuthorizationRequest(
   }
   const state = params.get("state");
   try {
+    checkSingleParams(params, [
+      "state",
+      "response_type",
+      "code_challenge",
+      "code_challenge_method",
+      "scope",
+    ]);
     if (state !== null && state.length > STATE_MAX) {
       throw new OAuthError("invalid_request", `The state is longer than ${STATE_MAX} characters`);
     }

@@ -70,6 +70,13 @@ Deno.test("the token endpoint answers RFC 6749 errors as JSON", async () => {
       400,
       "invalid_grant",
     ],
+    // RFC 6749 §3.2: no parameter twice (here the code would otherwise be looked up).
+    [
+      `grant_type=authorization_code&code=a&code=b&client_id=x&code_verifier=${TEST_VERIFIER}`,
+      FORM,
+      400,
+      "invalid_request",
+    ],
   ];
   for (const [body, headers, status, error] of cases) {
     const response = await t.request("/oauth/token", { method: "POST", headers, body });

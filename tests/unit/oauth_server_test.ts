@@ -68,14 +68,23 @@ function exchange(kv: Deno.Kv, approved: { clientId: string; code: string }, now
   }, settings(now));
 }
 
-/** Checks an authorization request of a new client registered with {@link REDIRECT}. */
-async function requestFrom(kv: Deno.Kv, now: () => number, params: Record<string, string>) {
+/**
+ * Checks an authorization request of a new client registered with {@link REDIRECT}, with `params`
+ * and then the `repeated` pairs.
+ */
+async function requestFrom(
+  kv: Deno.Kv,
+  now: () => number,
+  params: Record<string, string>,
+  repeated: [string, string][] = [],
+) {
   const client = await registerClient(kv, { redirect_uris: [REDIRECT] }, { now });
   const query = new URLSearchParams({
     response_type: "code",
     client_id: client.clientId,
     ...params,
   });
+  for (const [name, value] of repeated) query.append(name, value);
   return await checkAuthorizationRequest(kv, query, { resource: RESOURCE });
 }
 
@@ -192,6 +201,27 @@ Deno.test("an authorization request without PKCE S256 is redirected back with in
     assert.ok(!check.ok && check.redirect);
     assert.equal(check.error.code, "invalid_request");
     assert.match(check.error.message, /S256/);
+  });
+});
+
+Deno.test("a repeated parameter is refused: redirect_uri without a redirect, state with one", async () => {
+  await withKv(async (kv) => {
+    const clock = manualClock();
+    const params = {
+      redirect_uri: REDIRECT,
+      code_challenge: await s256Challenge(VERIFIER),
+      code_challenge_method: "S256",
+      state: "one",
+    };
+    const redirect = await requestFrom(kv, clock.now, params, [
+      ["redirect_uri", "https://attacker.example/callback"],
+    ]);
+    assert.ok(!redirect.ok && !redirect.redirect, JSON.stringify(redirect));
+    assert.match(redirect.error.message, /Repeated parameter redirect_uri/);
+    const state = await requestFrom(kv, clock.now, params, [["state", "two"]]);
+    assert.ok(!state.ok && state.redirect, JSON.stringify(state));
+    assert.equal(state.error.code, "invalid_request");
+    assert.match(state.error.message, /Repeated parameter state/);
   });
 });
 

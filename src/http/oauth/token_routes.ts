@@ -9,6 +9,7 @@
 import type { Context, Hono } from "hono";
 import { getLog } from "../../log.ts";
 import {
+  checkSingleParams,
   exchangeCode,
   OAUTH_PATHS,
   OAuthError,
@@ -64,6 +65,15 @@ export function registerTokenRoutes(
   app.post(OAUTH_PATHS.token, (c) =>
     answerOAuthErrors(c, async () => {
       const params = await formParams(c);
+      checkSingleParams(params, [
+        "grant_type",
+        "code",
+        "client_id",
+        "redirect_uri",
+        "code_verifier",
+        "refresh_token",
+        "scope",
+      ]);
       const grantType = params.get("grant_type");
       const clientId = clientIdOf(c, params);
       const resources = params.getAll("resource");
@@ -101,6 +111,7 @@ export function registerTokenRoutes(
   app.post(OAUTH_PATHS.revoke, (c) =>
     answerOAuthErrors(c, async () => {
       const params = await formParams(c);
+      checkSingleParams(params, ["token", "token_type_hint", "client_id"]);
       const token = params.get("token");
       if (token === null || token === "") throw new OAuthError("invalid_request", "Missing token");
       await revokeToken(kv, token, { clientId: clientIdOf(c, params), now });
