@@ -108,11 +108,16 @@ function required(value: string | null, name: string): string {
   return value;
 }
 
-/** A new access and refresh token pair: the answer, and the writes that store it. */
+/**
+ * A new access and refresh token pair: the answer, and the writes that store it. The access token
+ * carries `scopes`; the refresh token keeps `refreshScopes` (RFC 6749 §6: a refresh that narrows
+ * the access token's scopes leaves the refresh token's as they were).
+ */
 async function mintPair(
   grant: Pick<OAuthGrant, "id" | "clientId" | "resource">,
   scopes: readonly OAuthScope[],
   settings: TokenSettings,
+  refreshScopes: readonly OAuthScope[] = scopes,
 ): Promise<{ response: TokenResponse; write: (op: Deno.AtomicOperation) => void }> {
   const now = settings.now();
   const accessMs = settings.accessTokenSeconds * 1000;
@@ -127,6 +132,7 @@ async function mintPair(
   const accessRecord: StoredAccessToken = { ...base, expiresAt: now + accessMs };
   const refreshRecord: StoredRefreshToken = {
     ...base,
+    scopes: refreshScopes,
     expiresAt: now + refreshMs,
     rotatedAt: null,
   };
@@ -279,7 +285,7 @@ export async function refreshTokens(
     scopes = asked;
   }
   const rotated: StoredRefreshToken = { ...stored, rotatedAt: now };
-  const pair = await mintPair(grant, scopes, settings);
+  const pair = await mintPair(grant, scopes, settings, stored.scopes);
   const result = await kvCommit(kv, (op) => {
     op.check(entry).set(key, rotated, { expireIn: Math.max(1, stored.expiresAt - now) });
     pair.write(op);

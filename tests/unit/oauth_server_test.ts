@@ -303,6 +303,22 @@ Deno.test("refresh may narrow the scopes but never widen them", async () => {
   });
 });
 
+Deno.test("a narrowed refresh narrows the access token, not the refresh token (RFC 6749 §6)", async () => {
+  await withKv(async (kv) => {
+    const clock = manualClock();
+    const { clientId, code } = await codeFor(kv, clock.now, { scope: "images:read images:write" });
+    const first = await exchange(kv, { clientId, code }, clock.now);
+    const refresh = (refreshToken: string, scope: string | null) =>
+      refreshTokens(kv, { refreshToken, clientId, scope, resources: [] }, settings(clock.now));
+    const narrow = await refresh(first.refresh_token, "images:read");
+    assert.equal(narrow.scope, "images:read");
+    const verify = builtInVerifier(kv, { resource: RESOURCE, now: clock.now });
+    assert.deepEqual((await verify(narrow.access_token))?.scopes, ["images:read"]);
+    const again = await refresh(narrow.refresh_token, null);
+    assert.equal(again.scope, "images:read images:write");
+  });
+});
+
 Deno.test("revoking a token, a grant or the consenting key refuses the tokens on their next use", async () => {
   await withKv(async (kv) => {
     const clock = manualClock();
