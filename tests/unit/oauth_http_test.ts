@@ -154,3 +154,40 @@ Deno.test("an images:read token lists images but may not generate: 403 insuffici
   assert.match(challenge, /scope="images:write"/);
   assert.equal(t.upstream.requests.length, 0, "nothing reached the upstream");
 });
+
+Deno.test("browser clients may call discovery, token, registration and revocation from any origin, not the authorization endpoint", async () => {
+  await using t = await appWith({ CORS_ORIGINS: "https://listed.example" });
+  const page = "https://spa.example";
+  for (const path of ["/oauth/token", "/oauth/register", "/oauth/revoke", METADATA]) {
+    const preflight = await t.request(new URL(path, BASE).pathname, {
+      method: "OPTIONS",
+      headers: {
+        origin: page,
+        "access-control-request-method": path.startsWith("/oauth") ? "POST" : "GET",
+        "access-control-request-headers": "content-type, mcp-protocol-version",
+      },
+    });
+    await preflight.body?.cancel();
+    assert.ok(preflight.status < 300, `${path}: ${preflight.status}`);
+    assert.equal(preflight.headers.get("access-control-allow-origin"), "*", path);
+    assert.match(preflight.headers.get("access-control-allow-headers") ?? "", /Content-Type/i);
+  }
+  const token = await t.request("/oauth/token", {
+    method: "POST",
+    headers: { ...FORM, origin: page },
+    body: "grant_type=refresh_token&refresh_token=nope&client_id=x",
+  });
+  await token.body?.cancel();
+  assert.equal(token.status, 400);
+  assert.equal(token.headers.get("access-control-allow-origin"), "*");
+  const document = await t.request("/.well-known/oauth-authorization-server", {
+    headers: { origin: page },
+  });
+  await document.body?.cancel();
+  assert.equal(document.headers.get("access-control-allow-origin"), "*");
+  for (const path of ["/oauth/authorize", "/v1/images"]) {
+    const other = await t.request(path, { headers: { origin: page } });
+    await other.body?.cancel();
+    assert.equal(other.headers.get("access-control-allow-origin"), null, path);
+  }
+});
