@@ -191,3 +191,24 @@ Deno.test("browser clients may call discovery, token, registration and revocatio
     assert.equal(other.headers.get("access-control-allow-origin"), null, path);
   }
 });
+
+Deno.test("HTTP Basic client authentication: a malformed one is a 401 naming Basic, one contradicting client_id is refused", async () => {
+  await using t = await appWith();
+  const malformed = await t.request("/oauth/token", {
+    method: "POST",
+    headers: { ...FORM, authorization: "Basic JQ==" },
+    body: "grant_type=refresh_token&refresh_token=nope",
+  });
+  assert.equal(malformed.status, 401);
+  assert.equal((await malformed.json()).error, "invalid_client");
+  assert.match(malformed.headers.get("www-authenticate") ?? "", /^Basic /);
+  const contradicting = await t.request("/oauth/token", {
+    method: "POST",
+    headers: { ...FORM, authorization: `Basic ${btoa("client-a:")}` },
+    body: "grant_type=refresh_token&refresh_token=nope&client_id=client-b",
+  });
+  const answer = await contradicting.json();
+  assert.equal(contradicting.status, 400);
+  assert.equal(answer.error, "invalid_request");
+  assert.match(answer.error_description, /differs/);
+});

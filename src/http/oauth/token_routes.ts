@@ -30,20 +30,29 @@ const log = getLog("http", "oauth");
 
 /**
  * The client id of a token or revocation request: the `client_id` parameter, or the user name of
- * HTTP Basic authentication (a public client's empty or ignored secret).
+ * HTTP Basic authentication (a public client's empty or ignored secret); both must agree.
  */
 function clientIdOf(c: Context, params: URLSearchParams): string | null {
+  const param = params.get("client_id");
   const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(c.req.header("authorization") ?? "");
-  if (basic !== null) {
-    try {
-      const decoded = new TextDecoder().decode(Uint8Array.fromBase64(basic[1]));
-      const name = decodeURIComponent(decoded.split(":")[0]);
-      if (name !== "") return name;
-    } catch {
-      throw new OAuthError("invalid_client", "Malformed HTTP Basic client authentication");
-    }
+  if (basic === null) return param;
+  let name: string;
+  try {
+    const decoded = new TextDecoder().decode(Uint8Array.fromBase64(basic[1]));
+    name = decodeURIComponent(decoded.split(":")[0]);
+  } catch {
+    // RFC 6749 §5.2: a failed Authorization-header authentication names its scheme.
+    c.header("WWW-Authenticate", 'Basic realm="OAuth clients"');
+    throw new OAuthError("invalid_client", "Malformed HTTP Basic client authentication");
   }
-  return params.get("client_id");
+  if (name === "") return param;
+  if (param !== null && param !== name) {
+    throw new OAuthError(
+      "invalid_request",
+      "The client_id parameter differs from the client named by HTTP Basic authentication",
+    );
+  }
+  return name;
 }
 
 /** Registers the token, registration and revocation endpoints on `app`. */
