@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { createApiKey } from "../../src/auth/mod.ts";
-import { exchangeCode } from "../../src/oauth/mod.ts";
+import { exchangeCode, s256Challenge } from "../../src/oauth/mod.ts";
 import { startRealTestApp } from "../support/http_app.ts";
 import { approvedCode, TEST_REDIRECT, TEST_VERIFIER } from "../support/oauth.ts";
 
@@ -211,4 +211,40 @@ Deno.test("HTTP Basic client authentication: a malformed one is a 401 naming Bas
   assert.equal(contradicting.status, 400);
   assert.equal(answer.error, "invalid_request");
   assert.match(answer.error_description, /differs/);
+});
+
+Deno.test("a native app's private-use redirect scheme: the consent form may lead there and the page names it", async () => {
+  const clientId = "https://native.example/client.json";
+  const redirect = "com.example.native:/oauth/callback";
+  await using t = await startRealTestApp({
+    env: { PUBLIC_BASE_URL: BASE, MCP_AUTH_TOKEN: "oauth-http-admin-token-0123" },
+    resolveClientMetadata: (id) =>
+      Promise.resolve({
+        clientId: id,
+        clientName: "Native",
+        redirectUris: [redirect],
+        clientUri: null,
+        logoUri: null,
+        tokenEndpointAuthMethod: "none",
+        grantTypes: ["authorization_code"],
+        responseTypes: ["code"],
+        scope: null,
+      }),
+  });
+  const query = new URLSearchParams({
+    response_type: "code",
+    client_id: clientId,
+    redirect_uri: redirect,
+    code_challenge: await s256Challenge(TEST_VERIFIER),
+    code_challenge_method: "S256",
+  });
+  const page = await t.request(`/oauth/authorize?${query}`);
+  const html = await page.text();
+  assert.equal(page.status, 200, html);
+  const csp = page.headers.get("content-security-policy") ?? "";
+  assert.match(csp, /form-action 'self' com\.example\.native:(;|$)/);
+  assert.match(
+    html,
+    /sent back to <strong data-redirect-host="true">com\.example\.native:<\/strong>/,
+  );
 });

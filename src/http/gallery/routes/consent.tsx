@@ -28,6 +28,15 @@ import { frameOf, messagePage, page } from "../render.tsx";
 
 const PATH = "/oauth/authorize";
 
+/**
+ * The CSP source matching `redirectUri`: its origin, or for a native app's private-use scheme
+ * (`com.example.app:/callback`, RFC 8252 §7.1), whose origin is opaque, the scheme.
+ */
+function redirectSource(redirectUri: string): string {
+  const url = new URL(redirectUri);
+  return url.protocol === "https:" || url.protocol === "http:" ? url.origin : url.protocol;
+}
+
 /** Registers the authorization endpoint's pages on `app`. */
 export function registerConsentRoutes(
   app: Hono,
@@ -45,7 +54,7 @@ export function registerConsentRoutes(
   ): Promise<Response> {
     const csp = {
       ...galleryCsp(config),
-      formAction: ["'self'", new URL(request.redirectUri).origin],
+      formAction: ["'self'", redirectSource(request.redirectUri)],
     };
     const frame = await frameOf(req);
     await securityHeaders({ contentSecurityPolicy: csp })(req.c, async () => {
