@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { createApiKey } from "../../src/auth/mod.ts";
-import { exchangeCode, s256Challenge } from "../../src/oauth/mod.ts";
+import { exchangeCode, registerClient, s256Challenge } from "../../src/oauth/mod.ts";
+import { AUTHORIZATION_REQUEST_LIMIT } from "../../src/ratelimit/mod.ts";
 import { startRealTestApp } from "../support/http_app.ts";
 import { approvedCode, TEST_REDIRECT, TEST_VERIFIER } from "../support/oauth.ts";
 
@@ -247,4 +248,29 @@ Deno.test("a native app's private-use redirect scheme: the consent form may lead
     html,
     /sent back to <strong data-redirect-host="true">com\.example\.native:<\/strong>/,
   );
+});
+
+Deno.test("authorization requests are limited per address, so one address cannot fill the KV with pending requests", async () => {
+  await using t = await appWith();
+  const client = await registerClient(t.kv, { redirect_uris: [TEST_REDIRECT] }, { now: t.now });
+  const query = new URLSearchParams({
+    response_type: "code",
+    client_id: client.clientId,
+    redirect_uri: TEST_REDIRECT,
+    code_challenge: await s256Challenge(TEST_VERIFIER),
+    code_challenge_method: "S256",
+  });
+  const ask = () => t.request(`/oauth/authorize?${query}`);
+  for (let i = 0; i < AUTHORIZATION_REQUEST_LIMIT; i++) {
+    const page = await ask();
+    await page.body?.cancel();
+    assert.equal(page.status, 200, `request ${i + 1}`);
+  }
+  const refused = await ask();
+  assert.equal(refused.status, 429);
+  assert.ok(Number(refused.headers.get("retry-after")) > 0);
+  assert.match(await refused.text(), /Too many sign-in requests/);
+  let pending = 0;
+  for await (const _ of t.kv.list({ prefix: ["oauth", "request"] })) pending++;
+  assert.equal(pending, AUTHORIZATION_REQUEST_LIMIT);
 });

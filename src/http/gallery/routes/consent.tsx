@@ -15,7 +15,7 @@ import { authenticate } from "../../../auth/mod.ts";
 import type { Principal } from "../../../core_types.ts";
 import { AppError } from "../../../errors.ts";
 import type { AuthorizationRequest } from "../../../oauth/mod.ts";
-import { recordAuthFailure } from "../../../ratelimit/mod.ts";
+import { recordAuthFailure, recordAuthorizationRequest } from "../../../ratelimit/mod.ts";
 import { clientIp } from "../../client_ip.ts";
 import { securityHeaders } from "../../middleware/security_headers.ts";
 import type { OAuthConsent } from "../../oauth/consent.ts";
@@ -79,6 +79,9 @@ export function registerConsentRoutes(
 
   app.get(PATH, async (c) => {
     const req = await readPageRequest(ctx, c);
+    // Each request may fetch a client metadata document and keeps a pending request in KV.
+    const refusal = await recordAuthorizationRequest(kv, clientIp(c, config), { now });
+    if (refusal !== null) throw refusal;
     const start = await consent.begin(new URL(c.req.url).searchParams, c.req.raw.signal);
     if (start.kind === "redirect") return redirect(c, start.location);
     if (start.kind === "refused") {
