@@ -19,6 +19,30 @@ export const TEST_REDIRECT = "http://127.0.0.1:8123/callback";
 /** The PKCE verifier of the test client. */
 export const TEST_VERIFIER = "v".repeat(20) + "-._~" + "0123456789abcdefghijklmnop";
 
+/**
+ * Registers a client named `Test` and returns the query of its authorization request (code with
+ * PKCE S256 for {@link TEST_VERIFIER}, redirect to {@link TEST_REDIRECT}) with `extra` added.
+ */
+export async function testAuthorizationQuery(
+  kv: Deno.Kv,
+  now: () => number,
+  extra: Record<string, string> = {},
+): Promise<{ clientId: string; query: URLSearchParams }> {
+  const client = await registerClient(kv, {
+    redirect_uris: [TEST_REDIRECT],
+    client_name: "Test",
+  }, { now });
+  const query = new URLSearchParams({
+    response_type: "code",
+    client_id: client.clientId,
+    redirect_uri: TEST_REDIRECT,
+    code_challenge: await s256Challenge(TEST_VERIFIER),
+    code_challenge_method: "S256",
+    ...extra,
+  });
+  return { clientId: client.clientId, query };
+}
+
 /** Options of {@link approvedCode}. */
 export interface ApprovedCodeOptions {
   /** The protected resource. */
@@ -39,16 +63,7 @@ export async function approvedCode(
   options: ApprovedCodeOptions,
 ): Promise<{ clientId: string; code: string }> {
   const { now, resource } = options;
-  const client = await registerClient(kv, {
-    redirect_uris: [TEST_REDIRECT],
-    client_name: "Test",
-  }, { now });
-  const query = new URLSearchParams({
-    response_type: "code",
-    client_id: client.clientId,
-    redirect_uri: TEST_REDIRECT,
-    code_challenge: await s256Challenge(TEST_VERIFIER),
-    code_challenge_method: "S256",
+  const { clientId, query } = await testAuthorizationQuery(kv, now, {
     resource,
     state: "xyz",
     ...(options.scope ? { scope: options.scope } : {}),
@@ -61,5 +76,5 @@ export async function approvedCode(
     authToken: options.authToken,
   });
   assert.ok(issued);
-  return { clientId: client.clientId, code: issued.code };
+  return { clientId, code: issued.code };
 }

@@ -5,10 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { createApiKey } from "../../src/auth/mod.ts";
-import { exchangeCode, registerClient, s256Challenge } from "../../src/oauth/mod.ts";
+import { exchangeCode, s256Challenge } from "../../src/oauth/mod.ts";
 import { AUTHORIZATION_REQUEST_LIMIT } from "../../src/ratelimit/mod.ts";
 import { startRealTestApp } from "../support/http_app.ts";
-import { approvedCode, TEST_REDIRECT, TEST_VERIFIER } from "../support/oauth.ts";
+import {
+  approvedCode,
+  TEST_REDIRECT,
+  TEST_VERIFIER,
+  testAuthorizationQuery,
+} from "../support/oauth.ts";
 
 const BASE = "https://images.example";
 const METADATA = `${BASE}/.well-known/oauth-protected-resource/mcp`;
@@ -252,14 +257,7 @@ Deno.test("a native app's private-use redirect scheme: the consent form may lead
 
 Deno.test("authorization requests are limited per address, so one address cannot fill the KV with pending requests", async () => {
   await using t = await appWith();
-  const client = await registerClient(t.kv, { redirect_uris: [TEST_REDIRECT] }, { now: t.now });
-  const query = new URLSearchParams({
-    response_type: "code",
-    client_id: client.clientId,
-    redirect_uri: TEST_REDIRECT,
-    code_challenge: await s256Challenge(TEST_VERIFIER),
-    code_challenge_method: "S256",
-  });
+  const { query } = await testAuthorizationQuery(t.kv, t.now);
   const ask = () => t.request(`/oauth/authorize?${query}`);
   for (let i = 0; i < AUTHORIZATION_REQUEST_LIMIT; i++) {
     const page = await ask();
