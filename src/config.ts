@@ -541,7 +541,8 @@ export const SETTINGS = {
     group: HTTP,
     type: "comma list",
     defaultText: "— (CORS off)",
-    notes: "Origins allowed by CORS",
+    notes:
+      "Origins allowed by CORS on the API (the OAuth discovery, token, registration and revocation endpoints allow any origin)",
     schema: commaList(),
   }),
   mcpAllowedOrigins: spec({

@@ -102,7 +102,9 @@ export function createHttpApp(services: Services, options: HttpAppOptions = {}):
       kv,
       ...(logging ? { redact: logging.redact } : {}),
       now,
-      oauthConsent: oauth?.authorizationServer ? createConsentFlow(oauth, { kv, now }) : undefined,
+      oauthConsent: oauth?.authorizationServer
+        ? createConsentFlow(oauth, { kv, now, authToken: config.mcpAuthToken })
+        : undefined,
       imageUrl: (record, kind) =>
         readableImageUrl(signer, {
           base: "",

@@ -6,11 +6,13 @@
  *
  * @module
  */
+import { TOKEN_PRINCIPAL } from "../auth/mod.ts";
 import type { Principal } from "../core_types.ts";
 import { kvCommit, kvGet } from "../kv/mod.ts";
 import { checkClientRedirect, findClient, type FindClientOptions } from "./clients.ts";
 import { OAuthError } from "./errors.ts";
 import { OAUTH_KEYS } from "./kv_keys.ts";
+import { checkSingleParams } from "./params.ts";
 import { checkChallenge } from "./pkce.ts";
 import { type OAuthScope, parseScopes } from "./scopes.ts";
 import { digestHex, randomToken } from "./secrets.ts";
@@ -53,6 +55,8 @@ export interface StoredCode {
   readonly usedAt: number | null;
   /** The grant its exchange created, or null while unused. */
   readonly grantId: string | null;
+  /** For a consent given with `MCP_AUTH_TOKEN`: hex SHA-256 of it (see `OAuthGrant`). */
+  readonly tokenDigest?: string;
 }
 
 /** How long the consent form waits for a decision. */
@@ -93,6 +97,7 @@ export async function checkAuthorizationRequest(
   let clientName: string | null;
   let redirectUri: string;
   try {
+    checkSingleParams(params, ["client_id", "redirect_uri"]);
     const client = await findClient(kv, params.get("client_id"), options);
     redirectUri = checkClientRedirect(client, params.get("redirect_uri"));
     clientId = client.clientId;
@@ -103,6 +108,13 @@ export async function checkAuthorizationRequest(
   }
   const state = params.get("state");
   try {
+    checkSingleParams(params, [
+      "state",
+      "response_type",
+      "code_challenge",
+      "code_challenge_method",
+      "scope",
+    ]);
     if (state !== null && state.length > STATE_MAX) {
       throw new OAuthError("invalid_request", `The state is longer than ${STATE_MAX} characters`);
     }
@@ -196,14 +208,20 @@ export function grantableScopes(
 /**
  * Approves a pending request for `principal`: the request is consumed (a form is decided once,
  * on whichever instance) and a code is returned, valid for {@link CODE_TTL_MS}. Null when the
- * request is gone (decided or expired).
+ * request is gone (decided or expired). A consent given with `MCP_AUTH_TOKEN` (`options.authToken`)
+ * records the token's digest, so that its grant ends when the token is changed.
  */
 export async function issueCode(
   kv: Deno.Kv,
   requestId: string,
   principal: Pick<Principal, "id" | "name" | "role">,
-  options: { now: () => number },
+  options: { now: () => number; authToken?: string | undefined },
 ): Promise<{ code: string; request: AuthorizationRequest } | null> {
+  let tokenDigest: string | undefined;
+  if (principal.id === TOKEN_PRINCIPAL.id) {
+    if (!options.authToken) throw new Error("Approving as MCP_AUTH_TOKEN needs options.authToken");
+    tokenDigest = await digestHex(options.authToken);
+  }
   const entry = await kvGet<PendingAuthorization>(kv, OAUTH_KEYS.request(requestId));
   const pending = entry.value;
   if (pending === null || pending.expiresAt <= options.now()) return null;
@@ -216,6 +234,7 @@ export async function issueCode(
     expiresAt: options.now() + CODE_TTL_MS,
     usedAt: null,
     grantId: null,
+    ...(tokenDigest === undefined ? {} : { tokenDigest }),
   };
   const key = OAUTH_KEYS.code(await digestHex(code));
   const result = await kvCommit(

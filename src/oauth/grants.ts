@@ -40,6 +40,8 @@ export interface OAuthGrant {
   readonly revokedAt: number | null;
   /** Who or what revoked it (a principal id, or `refresh_reuse`/`code_replay`), or null. */
   readonly revokedBy: string | null;
+  /** For a consent given with `MCP_AUTH_TOKEN`: hex SHA-256 of it, so that changing it ends the grant. */
+  readonly tokenDigest?: string;
 }
 
 /** Options of {@link listGrants}. */

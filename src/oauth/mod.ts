@@ -62,6 +62,7 @@ export {
   resourceMetadataUrl,
   resourceUrl,
 } from "./metadata.ts";
+export { checkSingleParams } from "./params.ts";
 export { s256Challenge } from "./pkce.ts";
 export {
   ACCESS_TOKEN_PREFIX,

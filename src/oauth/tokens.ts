@@ -7,7 +7,13 @@
  *
  * @module
  */
-import { AUTH_KEYS, type Role, type StoredKey } from "../auth/mod.ts";
+import {
+  AUTH_KEYS,
+  constantTimeEqual,
+  type Role,
+  type StoredKey,
+  TOKEN_PRINCIPAL,
+} from "../auth/mod.ts";
 import type { Principal } from "../core_types.ts";
 import { kvCommit, kvGet } from "../kv/mod.ts";
 import { checkResource, type StoredCode, USED_CODE_KEEP_MS } from "./authorization.ts";
@@ -53,6 +59,8 @@ export interface TokenSettings {
   refreshTokenDays: number;
   /** Clock, epoch milliseconds. */
   now: () => number;
+  /** `MCP_AUTH_TOKEN` now: grants it approved end when it changes. */
+  authToken?: string | undefined;
 }
 
 /** The token endpoint's successful answer (RFC 6749 §5.1). */
@@ -100,11 +108,16 @@ function required(value: string | null, name: string): string {
   return value;
 }
 
-/** A new access and refresh token pair: the answer, and the writes that store it. */
+/**
+ * A new access and refresh token pair: the answer, and the writes that store it. The access token
+ * carries `scopes`; the refresh token keeps `refreshScopes` (RFC 6749 §6: a refresh that narrows
+ * the access token's scopes leaves the refresh token's as they were).
+ */
 async function mintPair(
   grant: Pick<OAuthGrant, "id" | "clientId" | "resource">,
   scopes: readonly OAuthScope[],
   settings: TokenSettings,
+  refreshScopes: readonly OAuthScope[] = scopes,
 ): Promise<{ response: TokenResponse; write: (op: Deno.AtomicOperation) => void }> {
   const now = settings.now();
   const accessMs = settings.accessTokenSeconds * 1000;
@@ -119,6 +132,7 @@ async function mintPair(
   const accessRecord: StoredAccessToken = { ...base, expiresAt: now + accessMs };
   const refreshRecord: StoredRefreshToken = {
     ...base,
+    scopes: refreshScopes,
     expiresAt: now + refreshMs,
     rotatedAt: null,
   };
@@ -201,6 +215,7 @@ export async function exchangeCode(
     lastUsedAt: null,
     revokedAt: null,
     revokedBy: null,
+    ...(stored.tokenDigest === undefined ? {} : { tokenDigest: stored.tokenDigest }),
   };
   const used: StoredCode = { ...stored, usedAt: now, grantId: grant.id };
   const pair = await mintPair(grant, grant.scopes, settings);
@@ -254,6 +269,12 @@ export async function refreshTokens(
   if (grant === null || grant.revokedAt !== null) {
     throw new OAuthError("invalid_grant", "The grant of this refresh token was revoked");
   }
+  if (await consenterRole(kv, grant, settings.authToken) === null) {
+    throw new OAuthError(
+      "invalid_grant",
+      "The key that approved this client was revoked or changed: sign in again",
+    );
+  }
   let scopes = stored.scopes;
   if (params.scope !== null && params.scope.trim() !== "") {
     const asked = parseScopes(params.scope);
@@ -264,7 +285,7 @@ export async function refreshTokens(
     scopes = asked;
   }
   const rotated: StoredRefreshToken = { ...stored, rotatedAt: now };
-  const pair = await mintPair(grant, scopes, settings);
+  const pair = await mintPair(grant, scopes, settings, stored.scopes);
   const result = await kvCommit(kv, (op) => {
     op.check(entry).set(key, rotated, { expireIn: Math.max(1, stored.expiresAt - now) });
     pair.write(op);
@@ -280,9 +301,22 @@ function tokenRole(grant: OAuthGrant, scopes: readonly OAuthScope[], current: Ro
     : "user";
 }
 
-/** The role the consenting API key has now, or null when it is revoked or gone. */
-async function consenterRole(kv: Deno.Kv, grant: OAuthGrant): Promise<Role | null> {
-  if (!grant.principalId.startsWith("key_")) return grant.principalRole;
+/**
+ * The role the consenting credential has now, or null when it is gone: an API key revoked or
+ * deleted, or `MCP_AUTH_TOKEN` unset or changed since the consent (as it ends gallery sessions).
+ */
+async function consenterRole(
+  kv: Deno.Kv,
+  grant: OAuthGrant,
+  authToken: string | undefined,
+): Promise<Role | null> {
+  if (grant.principalId === TOKEN_PRINCIPAL.id) {
+    if (!authToken || grant.tokenDigest === undefined) return null;
+    const current = new TextEncoder().encode(await digestHex(authToken));
+    const approved = new TextEncoder().encode(grant.tokenDigest);
+    return constantTimeEqual(current, approved) ? TOKEN_PRINCIPAL.role : null;
+  }
+  if (!grant.principalId.startsWith("key_")) return null;
   const key = (await kvGet<StoredKey>(kv, AUTH_KEYS.key(grant.principalId))).value;
   return key === null || key.revokedAt !== null ? null : key.role;
 }
@@ -293,11 +327,14 @@ export interface VerifyAccessTokenOptions {
   resource: string;
   /** Clock, epoch milliseconds. */
   now: () => number;
+  /** `MCP_AUTH_TOKEN` now: tokens of grants it approved are refused once it changes. */
+  authToken?: string | undefined;
 }
 
 /**
  * The principal an access token stands for, or null when it is unknown, expired, for another
- * resource, of a revoked grant, or of an API key revoked since the consent. Reads KV every time.
+ * resource, of a revoked grant, or of an API key revoked (or an `MCP_AUTH_TOKEN` changed) since
+ * the consent. Reads KV every time.
  */
 export async function verifyAccessToken(
   kv: Deno.Kv,
@@ -311,7 +348,7 @@ export async function verifyAccessToken(
   if (stored.resource !== options.resource) return null;
   const grant = await useGrant(kv, stored.grantId, options.now);
   if (grant === null) return null;
-  const role = await consenterRole(kv, grant);
+  const role = await consenterRole(kv, grant, options.authToken);
   if (role === null) return null;
   return {
     id: grant.principalId,

@@ -17,7 +17,7 @@ export type AccessTokenVerifier = (token: string) => Promise<Principal | null>;
 /** The verifier of the built-in authorization server's tokens for `resource`. */
 export function builtInVerifier(
   kv: Deno.Kv,
-  options: { resource: string; now: () => number },
+  options: { resource: string; now: () => number; authToken?: string | undefined },
 ): AccessTokenVerifier {
   return (token) => verifyAccessToken(kv, token, options);
 }

@@ -8,6 +8,7 @@
  * ["ratelimit", "generations", principal]     → WindowState (IMAGE_GENERATION_RATE_LIMIT, images)
  * ["ratelimit", "auth_failures", address]     → WindowState (AUTH_FAILURE_LIMIT, failed credentials)
  * ["ratelimit", "registrations", address]     → WindowState (OAUTH_DCR_LIMIT, OAuth client registrations)
+ * ["ratelimit", "authorize", address]         → WindowState (OAuth authorization requests per hour)
  * ["ratelimit", "inflight", principal]        → InflightState (MAX_INFLIGHT_PER_KEY leases)
  * ["ratelimit", "upstream", "state"]          → UpstreamState (UPSTREAM_IMAGES_PER_MINUTE queue)
  * ["ratelimit", "upstream", "ticket", ticket] → TicketState (one per waiting request)
@@ -67,6 +68,7 @@ export const KEYS = {
   generations: (principal: string): Deno.KvKey => ["ratelimit", "generations", principal],
   authFailures: (address: string): Deno.KvKey => ["ratelimit", "auth_failures", address],
   registrations: (address: string): Deno.KvKey => ["ratelimit", "registrations", address],
+  authorizationRequests: (address: string): Deno.KvKey => ["ratelimit", "authorize", address],
   inflight: (principal: string): Deno.KvKey => ["ratelimit", "inflight", principal],
   upstreamState: ["ratelimit", "upstream", "state"] as Deno.KvKey,
   upstreamTicket: (ticket: number): Deno.KvKey => ["ratelimit", "upstream", "ticket", ticket],

@@ -16,4 +16,8 @@ export type { InflightLease } from "./inflight.ts";
 export { type SpendReservation, type UsageReport, usageReport } from "./spend.ts";
 export type { GenerationReservation } from "./window.ts";
 export { recordAuthFailure } from "./auth_failures.ts";
-export { recordRegistration } from "./registrations.ts";
+export {
+  AUTHORIZATION_REQUEST_LIMIT,
+  recordAuthorizationRequest,
+  recordRegistration,
+} from "./registrations.ts";

@@ -5,9 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { createApiKey } from "../../src/auth/mod.ts";
-import { exchangeCode } from "../../src/oauth/mod.ts";
+import { exchangeCode, s256Challenge } from "../../src/oauth/mod.ts";
+import { AUTHORIZATION_REQUEST_LIMIT } from "../../src/ratelimit/mod.ts";
 import { startRealTestApp } from "../support/http_app.ts";
-import { approvedCode, TEST_REDIRECT, TEST_VERIFIER } from "../support/oauth.ts";
+import {
+  approvedCode,
+  TEST_REDIRECT,
+  TEST_VERIFIER,
+  testAuthorizationQuery,
+} from "../support/oauth.ts";
 
 const BASE = "https://images.example";
 const METADATA = `${BASE}/.well-known/oauth-protected-resource/mcp`;
@@ -69,6 +75,13 @@ Deno.test("the token endpoint answers RFC 6749 errors as JSON", async () => {
       FORM,
       400,
       "invalid_grant",
+    ],
+    // RFC 6749 §3.2: no parameter twice (here the code would otherwise be looked up).
+    [
+      `grant_type=authorization_code&code=a&code=b&client_id=x&code_verifier=${TEST_VERIFIER}`,
+      FORM,
+      400,
+      "invalid_request",
     ],
   ];
   for (const [body, headers, status, error] of cases) {
@@ -146,4 +159,116 @@ Deno.test("an images:read token lists images but may not generate: 403 insuffici
   assert.match(challenge, /error="insufficient_scope"/);
   assert.match(challenge, /scope="images:write"/);
   assert.equal(t.upstream.requests.length, 0, "nothing reached the upstream");
+});
+
+Deno.test("browser clients may call discovery, token, registration and revocation from any origin, not the authorization endpoint", async () => {
+  await using t = await appWith({ CORS_ORIGINS: "https://listed.example" });
+  const page = "https://spa.example";
+  for (const path of ["/oauth/token", "/oauth/register", "/oauth/revoke", METADATA]) {
+    const preflight = await t.request(new URL(path, BASE).pathname, {
+      method: "OPTIONS",
+      headers: {
+        origin: page,
+        "access-control-request-method": path.startsWith("/oauth") ? "POST" : "GET",
+        "access-control-request-headers": "content-type, mcp-protocol-version",
+      },
+    });
+    await preflight.body?.cancel();
+    assert.ok(preflight.status < 300, `${path}: ${preflight.status}`);
+    assert.equal(preflight.headers.get("access-control-allow-origin"), "*", path);
+    assert.match(preflight.headers.get("access-control-allow-headers") ?? "", /Content-Type/i);
+  }
+  const token = await t.request("/oauth/token", {
+    method: "POST",
+    headers: { ...FORM, origin: page },
+    body: "grant_type=refresh_token&refresh_token=nope&client_id=x",
+  });
+  await token.body?.cancel();
+  assert.equal(token.status, 400);
+  assert.equal(token.headers.get("access-control-allow-origin"), "*");
+  const document = await t.request("/.well-known/oauth-authorization-server", {
+    headers: { origin: page },
+  });
+  await document.body?.cancel();
+  assert.equal(document.headers.get("access-control-allow-origin"), "*");
+  for (const path of ["/oauth/authorize", "/v1/images"]) {
+    const other = await t.request(path, { headers: { origin: page } });
+    await other.body?.cancel();
+    assert.equal(other.headers.get("access-control-allow-origin"), null, path);
+  }
+});
+
+Deno.test("HTTP Basic client authentication: a malformed one is a 401 naming Basic, one contradicting client_id is refused", async () => {
+  await using t = await appWith();
+  const malformed = await t.request("/oauth/token", {
+    method: "POST",
+    headers: { ...FORM, authorization: "Basic JQ==" },
+    body: "grant_type=refresh_token&refresh_token=nope",
+  });
+  assert.equal(malformed.status, 401);
+  assert.equal((await malformed.json()).error, "invalid_client");
+  assert.match(malformed.headers.get("www-authenticate") ?? "", /^Basic /);
+  const contradicting = await t.request("/oauth/token", {
+    method: "POST",
+    headers: { ...FORM, authorization: `Basic ${btoa("client-a:")}` },
+    body: "grant_type=refresh_token&refresh_token=nope&client_id=client-b",
+  });
+  const answer = await contradicting.json();
+  assert.equal(contradicting.status, 400);
+  assert.equal(answer.error, "invalid_request");
+  assert.match(answer.error_description, /differs/);
+});
+
+Deno.test("a native app's private-use redirect scheme: the consent form may lead there and the page names it", async () => {
+  const clientId = "https://native.example/client.json";
+  const redirect = "com.example.native:/oauth/callback";
+  await using t = await startRealTestApp({
+    env: { PUBLIC_BASE_URL: BASE, MCP_AUTH_TOKEN: "oauth-http-admin-token-0123" },
+    resolveClientMetadata: (id) =>
+      Promise.resolve({
+        clientId: id,
+        clientName: "Native",
+        redirectUris: [redirect],
+        clientUri: null,
+        logoUri: null,
+        tokenEndpointAuthMethod: "none",
+        grantTypes: ["authorization_code"],
+        responseTypes: ["code"],
+        scope: null,
+      }),
+  });
+  const query = new URLSearchParams({
+    response_type: "code",
+    client_id: clientId,
+    redirect_uri: redirect,
+    code_challenge: await s256Challenge(TEST_VERIFIER),
+    code_challenge_method: "S256",
+  });
+  const page = await t.request(`/oauth/authorize?${query}`);
+  const html = await page.text();
+  assert.equal(page.status, 200, html);
+  const csp = page.headers.get("content-security-policy") ?? "";
+  assert.match(csp, /form-action 'self' com\.example\.native:(;|$)/);
+  assert.match(
+    html,
+    /sent back to <strong data-redirect-host="true">com\.example\.native:<\/strong>/,
+  );
+});
+
+Deno.test("authorization requests are limited per address, so one address cannot fill the KV with pending requests", async () => {
+  await using t = await appWith();
+  const { query } = await testAuthorizationQuery(t.kv, t.now);
+  const ask = () => t.request(`/oauth/authorize?${query}`);
+  for (let i = 0; i < AUTHORIZATION_REQUEST_LIMIT; i++) {
+    const page = await ask();
+    await page.body?.cancel();
+    assert.equal(page.status, 200, `request ${i + 1}`);
+  }
+  const refused = await ask();
+  assert.equal(refused.status, 429);
+  assert.ok(Number(refused.headers.get("retry-after")) > 0);
+  assert.match(await refused.text(), /Too many sign-in requests/);
+  let pending = 0;
+  for await (const _ of t.kv.list({ prefix: ["oauth", "request"] })) pending++;
+  assert.equal(pending, AUTHORIZATION_REQUEST_LIMIT);
 });

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createApiKey, revokeApiKey } from "../../src/auth/mod.ts";
+import { createApiKey, revokeApiKey, TOKEN_PRINCIPAL } from "../../src/auth/mod.ts";
 import {
   builtInVerifier,
   checkAuthorizationRequest,
@@ -68,14 +68,23 @@ function exchange(kv: Deno.Kv, approved: { clientId: string; code: string }, now
   }, settings(now));
 }
 
-/** Checks an authorization request of a new client registered with {@link REDIRECT}. */
-async function requestFrom(kv: Deno.Kv, now: () => number, params: Record<string, string>) {
+/**
+ * Checks an authorization request of a new client registered with {@link REDIRECT}, with `params`
+ * and then the `repeated` pairs.
+ */
+async function requestFrom(
+  kv: Deno.Kv,
+  now: () => number,
+  params: Record<string, string>,
+  repeated: [string, string][] = [],
+) {
   const client = await registerClient(kv, { redirect_uris: [REDIRECT] }, { now });
   const query = new URLSearchParams({
     response_type: "code",
     client_id: client.clientId,
     ...params,
   });
+  for (const [name, value] of repeated) query.append(name, value);
   return await checkAuthorizationRequest(kv, query, { resource: RESOURCE });
 }
 
@@ -195,6 +204,27 @@ Deno.test("an authorization request without PKCE S256 is redirected back with in
   });
 });
 
+Deno.test("a repeated parameter is refused: redirect_uri without a redirect, state with one", async () => {
+  await withKv(async (kv) => {
+    const clock = manualClock();
+    const params = {
+      redirect_uri: REDIRECT,
+      code_challenge: await s256Challenge(VERIFIER),
+      code_challenge_method: "S256",
+      state: "one",
+    };
+    const redirect = await requestFrom(kv, clock.now, params, [
+      ["redirect_uri", "https://attacker.example/callback"],
+    ]);
+    assert.ok(!redirect.ok && !redirect.redirect, JSON.stringify(redirect));
+    assert.match(redirect.error.message, /Repeated parameter redirect_uri/);
+    const state = await requestFrom(kv, clock.now, params, [["state", "two"]]);
+    assert.ok(!state.ok && state.redirect, JSON.stringify(state));
+    assert.equal(state.error.code, "invalid_request");
+    assert.match(state.error.message, /Repeated parameter state/);
+  });
+});
+
 Deno.test("DCR refuses redirect URIs that are neither https nor loopback http", async () => {
   await withKv(async (kv) => {
     const clock = manualClock();
@@ -273,6 +303,22 @@ Deno.test("refresh may narrow the scopes but never widen them", async () => {
   });
 });
 
+Deno.test("a narrowed refresh narrows the access token, not the refresh token (RFC 6749 §6)", async () => {
+  await withKv(async (kv) => {
+    const clock = manualClock();
+    const { clientId, code } = await codeFor(kv, clock.now, { scope: "images:read images:write" });
+    const first = await exchange(kv, { clientId, code }, clock.now);
+    const refresh = (refreshToken: string, scope: string | null) =>
+      refreshTokens(kv, { refreshToken, clientId, scope, resources: [] }, settings(clock.now));
+    const narrow = await refresh(first.refresh_token, "images:read");
+    assert.equal(narrow.scope, "images:read");
+    const verify = builtInVerifier(kv, { resource: RESOURCE, now: clock.now });
+    assert.deepEqual((await verify(narrow.access_token))?.scopes, ["images:read"]);
+    const again = await refresh(narrow.refresh_token, null);
+    assert.equal(again.scope, "images:read images:write");
+  });
+});
+
 Deno.test("revoking a token, a grant or the consenting key refuses the tokens on their next use", async () => {
   await withKv(async (kv) => {
     const clock = manualClock();
@@ -311,5 +357,49 @@ Deno.test("a user key asking for the admin scope is granted the rest", async () 
     });
     const tokens = await exchange(kv, { clientId, code }, clock.now);
     assert.equal(tokens.scope, "images:read");
+  });
+});
+
+Deno.test("changing MCP_AUTH_TOKEN ends the grants approved with it, as it ends gallery sessions", async () => {
+  await withKv(async (kv) => {
+    const clock = manualClock();
+    const old = "old-admin-token-0123456789";
+    const { clientId, code } = await approvedCode(kv, {
+      resource: RESOURCE,
+      principal: TOKEN_PRINCIPAL,
+      now: clock.now,
+      scope: "images:read admin",
+      authToken: old,
+    });
+    const tokens = await exchange(kv, { clientId, code }, clock.now);
+    const verifyWith = (authToken?: string) =>
+      builtInVerifier(kv, { resource: RESOURCE, now: clock.now, authToken })(tokens.access_token);
+    assert.equal((await verifyWith(old))?.role, "admin");
+    assert.equal(await verifyWith("new-admin-token-0123456789"), null, "token changed");
+    assert.equal(await verifyWith(undefined), null, "token unset");
+    const error = await refusal(refreshTokens(kv, {
+      refreshToken: tokens.refresh_token,
+      clientId,
+      scope: null,
+      resources: [],
+    }, { ...settings(clock.now), authToken: "new-admin-token-0123456789" }));
+    assert.equal(error.code, "invalid_grant");
+    assert.match(error.message, /revoked or changed/);
+  });
+});
+
+Deno.test("a refresh is refused once the consenting key is revoked", async () => {
+  await withKv(async (kv) => {
+    const clock = manualClock();
+    const { clientId, code, keyId } = await codeFor(kv, clock.now);
+    const tokens = await exchange(kv, { clientId, code }, clock.now);
+    await revokeApiKey(kv, keyId, { now: clock.now });
+    const error = await refusal(refreshTokens(kv, {
+      refreshToken: tokens.refresh_token,
+      clientId,
+      scope: null,
+      resources: [],
+    }, settings(clock.now)));
+    assert.equal(error.code, "invalid_grant");
   });
 });

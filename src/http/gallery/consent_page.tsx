@@ -34,7 +34,9 @@ const ScopeList: FC<{ scopes: readonly OAuthScope[] }> = ({ scopes }) => (
 /** The consent page. */
 export const ConsentPage: FC<ConsentPageProps> = (props) => {
   const { request, frame } = props;
-  const host = new URL(request.redirectUri).host;
+  const redirect = new URL(request.redirectUri);
+  // A native app's private-use scheme (`com.example.app:/callback`) has no host: name the scheme.
+  const host = redirect.host === "" ? redirect.protocol : redirect.host;
   const name = request.clientName ?? host;
   const session = frame.viewer.signedIn ? frame.viewer.principal : null;
   return (

@@ -66,6 +66,9 @@ export async function messagePage(
     viewer: { principal: null, authRequired: true, signedIn: false },
   };
   const code = status ?? (error.status >= 400 && error.status < 499 ? error.status : 500);
+  if (error.retryAfterSeconds !== undefined) {
+    c.header("Retry-After", String(Math.max(1, Math.ceil(error.retryAfterSeconds))));
+  }
   return page(
     c,
     <MessagePage frame={frame} kind={error.kind} message={ctx.redact(error.message)} />,

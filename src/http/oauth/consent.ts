@@ -58,9 +58,9 @@ function redirectTo(
 /** The consent flow of the built-in authorization server of `oauth`. */
 export function createConsentFlow(
   oauth: HttpOAuth,
-  deps: { kv: Deno.Kv; now: () => number },
+  deps: { kv: Deno.Kv; now: () => number; authToken?: string | undefined },
 ): OAuthConsent {
-  const { kv, now } = deps;
+  const { kv, now, authToken } = deps;
   const iss = oauth.issuer;
   return {
     async begin(query, signal) {
@@ -86,7 +86,7 @@ export function createConsentFlow(
     },
     pending: (requestId) => loadPendingAuthorization(kv, requestId, { now }),
     async approve(requestId, principal) {
-      const issued = await issueCode(kv, requestId, principal, { now });
+      const issued = await issueCode(kv, requestId, principal, { now, authToken });
       if (issued === null) return null;
       log.info("OAuth consent by {principal} for client {client}", {
         principal: principal.id,

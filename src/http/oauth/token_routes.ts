@@ -9,6 +9,7 @@
 import type { Context, Hono } from "hono";
 import { getLog } from "../../log.ts";
 import {
+  checkSingleParams,
   exchangeCode,
   OAUTH_PATHS,
   OAuthError,
@@ -29,20 +30,29 @@ const log = getLog("http", "oauth");
 
 /**
  * The client id of a token or revocation request: the `client_id` parameter, or the user name of
- * HTTP Basic authentication (a public client's empty or ignored secret).
+ * HTTP Basic authentication (a public client's empty or ignored secret); both must agree.
  */
 function clientIdOf(c: Context, params: URLSearchParams): string | null {
+  const param = params.get("client_id");
   const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(c.req.header("authorization") ?? "");
-  if (basic !== null) {
-    try {
-      const decoded = new TextDecoder().decode(Uint8Array.fromBase64(basic[1]));
-      const name = decodeURIComponent(decoded.split(":")[0]);
-      if (name !== "") return name;
-    } catch {
-      throw new OAuthError("invalid_client", "Malformed HTTP Basic client authentication");
-    }
+  if (basic === null) return param;
+  let name: string;
+  try {
+    const decoded = new TextDecoder().decode(Uint8Array.fromBase64(basic[1]));
+    name = decodeURIComponent(decoded.split(":")[0]);
+  } catch {
+    // RFC 6749 §5.2: a failed Authorization-header authentication names its scheme.
+    c.header("WWW-Authenticate", 'Basic realm="OAuth clients"');
+    throw new OAuthError("invalid_client", "Malformed HTTP Basic client authentication");
   }
-  return params.get("client_id");
+  if (name === "") return param;
+  if (param !== null && param !== name) {
+    throw new OAuthError(
+      "invalid_request",
+      "The client_id parameter differs from the client named by HTTP Basic authentication",
+    );
+  }
+  return name;
 }
 
 /** Registers the token, registration and revocation endpoints on `app`. */
@@ -58,11 +68,21 @@ export function registerTokenRoutes(
     accessTokenSeconds: server.accessTokenSeconds,
     refreshTokenDays: server.refreshTokenDays,
     now,
+    authToken: ctx.config.mcpAuthToken,
   };
 
   app.post(OAUTH_PATHS.token, (c) =>
     answerOAuthErrors(c, async () => {
       const params = await formParams(c);
+      checkSingleParams(params, [
+        "grant_type",
+        "code",
+        "client_id",
+        "redirect_uri",
+        "code_verifier",
+        "refresh_token",
+        "scope",
+      ]);
       const grantType = params.get("grant_type");
       const clientId = clientIdOf(c, params);
       const resources = params.getAll("resource");
@@ -100,6 +120,7 @@ export function registerTokenRoutes(
   app.post(OAUTH_PATHS.revoke, (c) =>
     answerOAuthErrors(c, async () => {
       const params = await formParams(c);
+      checkSingleParams(params, ["token", "token_type_hint", "client_id"]);
       const token = params.get("token");
       if (token === null || token === "") throw new OAuthError("invalid_request", "Missing token");
       await revokeToken(kv, token, { clientId: clientIdOf(c, params), now });

@@ -91,7 +91,11 @@ export function builtInOAuth(config: Config, options: BuiltInOAuthOptions): Http
   return {
     ...identity,
     issuer: baseUrl,
-    verifyAccessToken: builtInVerifier(options.kv, { resource, now: options.now }),
+    verifyAccessToken: builtInVerifier(options.kv, {
+      resource,
+      now: options.now,
+      authToken: config.mcpAuthToken,
+    }),
     authorizationServer: {
       resolveClientMetadata: options.resolveClientMetadata ?? createClientMetadataResolver({
         resolveDns: resolveWithDeno,

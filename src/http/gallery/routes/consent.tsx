@@ -15,7 +15,7 @@ import { authenticate } from "../../../auth/mod.ts";
 import type { Principal } from "../../../core_types.ts";
 import { AppError } from "../../../errors.ts";
 import type { AuthorizationRequest } from "../../../oauth/mod.ts";
-import { recordAuthFailure } from "../../../ratelimit/mod.ts";
+import { recordAuthFailure, recordAuthorizationRequest } from "../../../ratelimit/mod.ts";
 import { clientIp } from "../../client_ip.ts";
 import { securityHeaders } from "../../middleware/security_headers.ts";
 import type { OAuthConsent } from "../../oauth/consent.ts";
@@ -27,6 +27,15 @@ import { type PageRequest, readPageRequest } from "../page_request.ts";
 import { frameOf, messagePage, page } from "../render.tsx";
 
 const PATH = "/oauth/authorize";
+
+/**
+ * The CSP source matching `redirectUri`: its origin, or for a native app's private-use scheme
+ * (`com.example.app:/callback`, RFC 8252 §7.1), whose origin is opaque, the scheme.
+ */
+function redirectSource(redirectUri: string): string {
+  const url = new URL(redirectUri);
+  return url.protocol === "https:" || url.protocol === "http:" ? url.origin : url.protocol;
+}
 
 /** Registers the authorization endpoint's pages on `app`. */
 export function registerConsentRoutes(
@@ -45,7 +54,7 @@ export function registerConsentRoutes(
   ): Promise<Response> {
     const csp = {
       ...galleryCsp(config),
-      formAction: ["'self'", new URL(request.redirectUri).origin],
+      formAction: ["'self'", redirectSource(request.redirectUri)],
     };
     const frame = await frameOf(req);
     await securityHeaders({ contentSecurityPolicy: csp })(req.c, async () => {
@@ -70,6 +79,9 @@ export function registerConsentRoutes(
 
   app.get(PATH, async (c) => {
     const req = await readPageRequest(ctx, c);
+    // Each request may fetch a client metadata document and keeps a pending request in KV.
+    const refusal = await recordAuthorizationRequest(kv, clientIp(c, config), { now });
+    if (refusal !== null) throw refusal;
     const start = await consent.begin(new URL(c.req.url).searchParams, c.req.raw.signal);
     if (start.kind === "redirect") return redirect(c, start.location);
     if (start.kind === "refused") {
