@@ -124,8 +124,12 @@ async function readCapped(
   return joinBytes(chunks, total);
 }
 
-// An injected resolver may ignore the signal; the deadline must still hold.
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+/**
+ * Waits for `promise`, or rejects with the signal's reason as soon as `signal` aborts (for work
+ * that may ignore the signal, such as an injected resolver, or that others share).
+ */
+export function untilAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (signal === undefined) return promise;
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     if (signal.aborted) return onAbort();

@@ -26,4 +26,5 @@ export {
   type GuardedResponse,
   type NetProblem,
   NetRefusal,
+  untilAborted,
 } from "./guarded_fetch.ts";

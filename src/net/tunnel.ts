@@ -12,6 +12,8 @@
 export interface PinnedTunnel {
   /** The client to fetch with. */
   readonly client: Deno.HttpClient;
+  /** The loopback port of the one-use proxy (it admits only this tunnel's client). */
+  readonly proxyPort: number;
   /** Closes the client, the proxy and every connection it holds. */
   close(): Promise<void>;
 }
@@ -135,6 +137,7 @@ export function openHttpsTunnel(
 
   return {
     client,
+    proxyPort: listener.addr.port,
     async close() {
       client.close();
       closeQuietly(listener);

@@ -18,7 +18,13 @@
 
 import type { Clock } from "../clock.ts";
 import { ValidationError } from "../errors.ts";
-import { guardedFetch, NetRefusal, pinnedDenoClient, type ResolveDns } from "../net/mod.ts";
+import {
+  guardedFetch,
+  NetRefusal,
+  pinnedDenoClient,
+  type ResolveDns,
+  untilAborted,
+} from "../net/mod.ts";
 
 /** A client as its metadata document describes it, checked. */
 export interface ClientMetadata {
@@ -297,17 +303,6 @@ function requestedTtl(headers: Headers): number | null {
     if (m) return Number(m[1]) * 1000;
   }
   return null;
-}
-
-/** Waits for `promise`, or rejects with the signal's reason when `signal` aborts first. */
-function untilAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (signal === undefined) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 /**

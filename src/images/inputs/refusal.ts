@@ -7,12 +7,12 @@
  */
 
 import { ValidationError } from "../../errors.ts";
+import type { NetProblem } from "../../net/mod.ts";
 
-/** Why an edit input was refused, as `details.reason` of the error. */
+/** Why an edit input was refused, as `details.reason` of the error (URL refusals: the guard's). */
 export type InputProblem =
+  | NetProblem
   | "empty"
-  | "unsupported"
-  | "bad_reference"
   | "disabled"
   | "outside_roots"
   | "sandbox_path"
@@ -21,15 +21,7 @@ export type InputProblem =
   | "missing"
   | "unreadable"
   | "not_a_file"
-  | "too_large"
-  | "not_an_image"
-  | "host_not_allowed"
-  | "blocked_address"
-  | "unresolved"
-  | "too_many_redirects"
-  | "http_status"
-  | "fetch_failed"
-  | "timeout";
+  | "not_an_image";
 
 const MAX_SHOWN = 160;
 
