@@ -7,7 +7,13 @@
  */
 import type { Caller } from "../core_types.ts";
 import { AppError } from "../errors.ts";
-import { getGrant, listGrants, type OAuthGrant, revokeGrant } from "../oauth/mod.ts";
+import {
+  getGrant,
+  type ListedGrant,
+  listGrants,
+  type OAuthGrant,
+  revokeGrant,
+} from "../oauth/mod.ts";
 import { authorizeGrantRevocation, grantScopeOf } from "./policy.ts";
 
 // Grant ids are short random tokens; anything else cannot name one (and a long one would not even
@@ -22,12 +28,15 @@ export interface ListGrantsAsOptions {
   principalId?: string;
 }
 
-/** The grants `caller` may see, newest first: everyone's for an admin, else only their own. */
+/**
+ * The grants `caller` may see, newest first: everyone's for an admin, else only their own; each
+ * says whether the API key that allowed it was revoked since (then its tokens are refused).
+ */
 export async function listGrantsAs(
   kv: Deno.Kv,
   caller: Pick<Caller, "principal">,
   options: ListGrantsAsOptions = {},
-): Promise<OAuthGrant[]> {
+): Promise<ListedGrant[]> {
   const scope = grantScopeOf(caller);
   if (scope === "none") return [];
   const own = scope === "own" ? caller.principal?.id : undefined;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Role } from "../auth/mod.ts";
+import { AUTH_KEYS, type Role, type StoredKey } from "../auth/mod.ts";
 import type { OAuthScope } from "../core_types.ts";
 import { AppError } from "../errors.ts";
 import { kvCommit, kvGet, kvList } from "../kv/mod.ts";
@@ -42,6 +42,25 @@ export interface OAuthGrant {
   readonly revokedBy: string | null;
 }
 
+/** A grant as listed, with whether the API key that consented is still in force. */
+export interface ListedGrant extends OAuthGrant {
+  /**
+   * True when the consenting API key was revoked (or deleted) since: the grant is not revoked
+   * itself, but its tokens are refused, so it is inactive.
+   */
+  readonly keyRevoked: boolean;
+}
+
+/** The role the consenting API key has now, or null when it is revoked or gone. */
+export async function consenterRole(
+  kv: Deno.Kv,
+  grant: Pick<OAuthGrant, "principalId" | "principalRole">,
+): Promise<Role | null> {
+  if (!grant.principalId.startsWith("key_")) return grant.principalRole;
+  const key = (await kvGet<StoredKey>(kv, AUTH_KEYS.key(grant.principalId))).value;
+  return key === null || key.revokedAt !== null ? null : key.role;
+}
+
 /** Options of {@link listGrants}. */
 export interface ListGrantsOptions {
   /** Only the grants of this principal. */
@@ -50,17 +69,26 @@ export interface ListGrantsOptions {
   includeRevoked?: boolean;
 }
 
-/** Grants, newest first; revoked ones only when asked for. */
+/**
+ * Grants, newest first; revoked ones only when asked for. Each says whether its consenting API
+ * key was revoked since (each key is read once).
+ */
 export async function listGrants(
   kv: Deno.Kv,
   options: ListGrantsOptions = {},
-): Promise<OAuthGrant[]> {
-  const out: OAuthGrant[] = [];
+): Promise<ListedGrant[]> {
+  const out: ListedGrant[] = [];
+  const keyRevoked = new Map<string, Promise<boolean>>();
   for await (const entry of kvList<OAuthGrant>(kv, { prefix: OAUTH_KEYS.allGrants })) {
     const grant = entry.value;
     if (options.principalId !== undefined && grant.principalId !== options.principalId) continue;
     if (grant.revokedAt !== null && !options.includeRevoked) continue;
-    out.push(grant);
+    let revoked = keyRevoked.get(grant.principalId);
+    if (revoked === undefined) {
+      revoked = consenterRole(kv, grant).then((role) => role === null);
+      keyRevoked.set(grant.principalId, revoked);
+    }
+    out.push({ ...grant, keyRevoked: await revoked });
   }
   return out.sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id));
 }

@@ -7,12 +7,12 @@
  *
  * @module
  */
-import { AUTH_KEYS, type Role, type StoredKey } from "../auth/mod.ts";
+import type { Role } from "../auth/mod.ts";
 import type { Principal } from "../core_types.ts";
 import { kvCommit, kvGet } from "../kv/mod.ts";
 import { checkResource, type StoredCode, USED_CODE_KEEP_MS } from "./authorization.ts";
 import { OAuthError } from "./errors.ts";
-import { getGrant, type OAuthGrant, revokeGrant, useGrant } from "./grants.ts";
+import { consenterRole, getGrant, type OAuthGrant, revokeGrant, useGrant } from "./grants.ts";
 import { OAUTH_KEYS } from "./kv_keys.ts";
 import { verifyPkce } from "./pkce.ts";
 import { formatScopes, type OAuthScope, parseScopes } from "./scopes.ts";
@@ -254,6 +254,12 @@ export async function refreshTokens(
   if (grant === null || grant.revokedAt !== null) {
     throw new OAuthError("invalid_grant", "The grant of this refresh token was revoked");
   }
+  if (await consenterRole(kv, grant) === null) {
+    throw new OAuthError(
+      "invalid_grant",
+      "The API key that allowed this app was revoked: sign in again with a key in force",
+    );
+  }
   let scopes = stored.scopes;
   if (params.scope !== null && params.scope.trim() !== "") {
     const asked = parseScopes(params.scope);
@@ -278,13 +284,6 @@ function tokenRole(grant: OAuthGrant, scopes: readonly OAuthScope[], current: Ro
   return scopes.includes("admin") && grant.principalRole === "admin" && current === "admin"
     ? "admin"
     : "user";
-}
-
-/** The role the consenting API key has now, or null when it is revoked or gone. */
-async function consenterRole(kv: Deno.Kv, grant: OAuthGrant): Promise<Role | null> {
-  if (!grant.principalId.startsWith("key_")) return grant.principalRole;
-  const key = (await kvGet<StoredKey>(kv, AUTH_KEYS.key(grant.principalId))).value;
-  return key === null || key.revokedAt !== null ? null : key.role;
 }
 
 /** Options of {@link verifyAccessToken}. */
