@@ -12,6 +12,7 @@ import { type Config, resolveConfig } from "../../src/config.ts";
 import { type AppDeps, createApp, type HttpApp } from "../../src/http/app.ts";
 import type { CleanupResults, RetentionApi } from "../../src/http/deps.ts";
 import type { ImageService } from "../../src/core_types.ts";
+import type { ClientMetadataResolver } from "../../src/oauth/mod.ts";
 import { createMetrics, type ServiceMetrics } from "../../src/metrics.ts";
 import { createServices, type Services } from "../../src/services.ts";
 import { type FakeOpenAI, startFakeOpenAI } from "../fake_openai.ts";
@@ -166,9 +167,9 @@ export interface RealTestApp extends Omit<TestApp, "images" | "retention"> {
  * folder) calling a fresh fake OpenAI upstream, so limits, budgets, authorization and metrics are
  * the core's own. The clock starts at 2026-11-20 12:00 UTC and moves only by `advance`.
  */
-export async function startRealTestApp(options: { env?: Record<string, string> } = {}): Promise<
-  RealTestApp
-> {
+export async function startRealTestApp(
+  options: { env?: Record<string, string>; resolveClientMetadata?: ClientMetadataResolver } = {},
+): Promise<RealTestApp> {
   const clock = manualClock();
   const now = clock.now;
   const upstream = await startFakeOpenAI({ now });
@@ -193,7 +194,12 @@ export async function startRealTestApp(options: { env?: Record<string, string> }
     metrics,
     skipStartupReconcile: true,
   });
-  const http = createHttpApp(services, { now });
+  const http = createHttpApp(services, {
+    now,
+    ...(options.resolveClientMetadata
+      ? { resolveClientMetadata: options.resolveClientMetadata }
+      : {}),
+  });
   const { app } = http;
   return {
     app,

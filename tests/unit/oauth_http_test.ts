@@ -67,8 +67,14 @@ Deno.test("the token endpoint answers RFC 6749 errors as JSON", async () => {
     [
       `grant_type=authorization_code&code=nope&client_id=x&code_verifier=${TEST_VERIFIER}`,
       FORM,
-      400,
-      "invalid_grant",
+      401,
+      "invalid_client",
+    ],
+    [
+      `grant_type=refresh_token&refresh_token=nope&client_id=${"x".repeat(300)}`,
+      FORM,
+      401,
+      "invalid_client",
     ],
   ];
   for (const [body, headers, status, error] of cases) {
