@@ -40,8 +40,8 @@ export interface OAuthFleet extends AsyncDisposable {
 
 /** Options of {@link startOAuthFleet}. */
 export interface OAuthFleetOptions {
-  /** The Client ID Metadata Document resolver both instances use (default: the service's). */
-  resolveClientMetadata?: ClientMetadataResolver;
+  /** Makes each instance's own Client ID Metadata Document resolver (default: the service's). */
+  clientMetadataResolver?: () => ClientMetadataResolver;
 }
 
 /** Starts two instances on one KV file against `fake`, behind a balancer at PUBLIC_BASE_URL. */
@@ -89,8 +89,8 @@ export async function startOAuthFleet(
     });
     const service = await startHttpService(config, {
       services: { kv, skipStartupReconcile: true },
-      ...(options.resolveClientMetadata
-        ? { resolveClientMetadata: options.resolveClientMetadata }
+      ...(options.clientMetadataResolver
+        ? { resolveClientMetadata: options.clientMetadataResolver() }
         : {}),
     });
     assert.ok(service, `instance ${name} started`);
