@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { createApiKey } from "../../src/auth/mod.ts";
+import { oauthOffReason } from "../../src/app/mod.ts";
 import { exchangeCode } from "../../src/oauth/mod.ts";
 import { startRealTestApp } from "../support/http_app.ts";
 import { approvedCode, TEST_REDIRECT, TEST_VERIFIER } from "../support/oauth.ts";
@@ -152,4 +153,27 @@ Deno.test("an images:read token lists images but may not generate: 403 insuffici
   assert.match(challenge, /error="insufficient_scope"/);
   assert.match(challenge, /scope="images:write"/);
   assert.equal(t.upstream.requests.length, 0, "nothing reached the upstream");
+});
+
+Deno.test("OAuth is off when PUBLIC_BASE_URL has a path, and the start-up reason says why", async () => {
+  const base = "https://host.example/images-svc";
+  await using t = await appWith({ PUBLIC_BASE_URL: base });
+  for (const path of ["/.well-known/oauth-authorization-server", "/oauth/authorize"]) {
+    const response = await t.request(path);
+    await response.body?.cancel();
+    assert.equal(response.status, 404, path);
+  }
+  const response = await t.request("/v1/images");
+  await response.body?.cancel();
+  assert.equal(response.status, 401);
+  assert.doesNotMatch(response.headers.get("www-authenticate") ?? "", /resource_metadata/);
+  assert.equal(
+    oauthOffReason(t.config),
+    "PUBLIC_BASE_URL has a path (/images-svc), and OAuth needs the service at the root of its " +
+      "host: clients look for the authorization server's metadata at https://host.example" +
+      "/.well-known/oauth-authorization-server/images-svc (RFC 8414 section 3), outside that " +
+      "path, and the consent page links to the root; serve the service at the root of a host " +
+      "name of its own (like https://images.example.com)",
+  );
+  assert.equal(oauthOffReason({ ...t.config, publicBaseUrl: "https://host.example/" }), null);
 });
