@@ -13,12 +13,19 @@ import { runCli, stdoutJson, tempDataDir } from "./support/cli.ts";
 
 const clock = { now: () => Date.UTC(2026, 10, 1) };
 
-/** Creates API keys named `names` in `kv`; returns their ids by name. */
-async function keyIds(kv: Deno.Kv, ...names: string[]): Promise<Record<string, string>> {
-  const ids: Record<string, string> = {};
-  for (const name of names) {
-    ids[name] = (await createApiKey(kv, { name, role: "user", now: clock.now })).record.id;
-  }
+/**
+ * Creates the API keys of alice and bob and one grant each, `grant_alice1` (Claude) and
+ * `grant_bob1` (with `bob` over the defaults); returns the keys' ids.
+ */
+async function seedAliceAndBob(
+  kv: Deno.Kv,
+  bob: Partial<OAuthGrant> = {},
+): Promise<{ alice: string; bob: string }> {
+  const idOf = async (name: string) =>
+    (await createApiKey(kv, { name, role: "user", now: clock.now })).record.id;
+  const ids = { alice: await idOf("alice"), bob: await idOf("bob") };
+  await seedGrant(kv, { id: "grant_alice1", principalId: ids.alice, principalName: "alice" });
+  await seedGrant(kv, { id: "grant_bob1", principalId: ids.bob, principalName: "bob", ...bob });
   return ids;
 }
 
@@ -42,12 +49,7 @@ Deno.test("clients list shows every person's connected apps, newest first, never
   assert.deepEqual(stdoutJson(await runCli(["clients", "list", "--json"], opts)), { grants: [] });
 
   const ids = await withKv(dir.path, async (kv) => {
-    const ids = await keyIds(kv, "alice", "bob");
-    await seedGrant(kv, { id: "grant_alice1", principalId: ids.alice, principalName: "alice" });
-    await seedGrant(kv, {
-      id: "grant_bob1",
-      principalId: ids.bob,
-      principalName: "bob",
+    const ids = await seedAliceAndBob(kv, {
       clientId: "https://chatgpt.example/oauth/client.json",
       clientName: "ChatGPT",
       redirectHost: "chatgpt.com",
@@ -110,14 +112,7 @@ Deno.test("clients list shows an app whose consenting API key was revoked as ina
   await using dir = await tempDataDir();
   const opts = { dataDir: dir.path };
   const ids = await withKv(dir.path, async (kv) => {
-    const ids = await keyIds(kv, "alice", "bob");
-    await seedGrant(kv, { id: "grant_alice1", principalId: ids.alice, principalName: "alice" });
-    await seedGrant(kv, {
-      id: "grant_bob1",
-      principalId: ids.bob,
-      principalName: "bob",
-      createdAt: Date.UTC(2026, 10, 2),
-    });
+    const ids = await seedAliceAndBob(kv, { createdAt: Date.UTC(2026, 10, 2) });
     await revokeApiKey(kv, ids.alice, clock);
     return ids;
   });
@@ -140,10 +135,7 @@ Deno.test("clients list shows an app whose consenting API key was revoked as ina
 Deno.test("clients revoke ends a grant for good, says when it already was, and refuses unknown ids", async () => {
   await using dir = await tempDataDir();
   const opts = { dataDir: dir.path };
-  await withKv(dir.path, async (kv) => {
-    await seedGrant(kv, { id: "grant_alice1", principalId: "key_alice", principalName: "alice" });
-    await seedGrant(kv, { id: "grant_bob1", principalId: "key_bob", principalName: "bob" });
-  });
+  await withKv(dir.path, (kv) => seedAliceAndBob(kv));
 
   const revoked = await runCli(["clients", "revoke", "grant_alice1"], opts);
   assert.equal(revoked.code, 0, revoked.stderr);
