@@ -524,7 +524,8 @@ export const SETTINGS = {
     group: HTTP,
     type: "URL",
     defaultText: "derived from the request",
-    notes: "Used in image URLs and MCP result text; the stdio server links HTTP URLs only when set",
+    notes:
+      "Used in image URLs and MCP result text; the stdio server links HTTP URLs only when set. OAuth needs it at the root of a host: with a path (behind a proxy) OAuth is off and `OAUTH_ISSUER` is refused",
     schema: url(),
   }),
   trustProxy: spec({
@@ -695,7 +696,7 @@ export const SETTINGS = {
     type: "boolean",
     defaultText: "true",
     notes:
-      "The built-in OAuth 2.1 authorization server for `/mcp`, REST and `/v1`; active only when `PUBLIC_BASE_URL` is set (the resource's identity)",
+      "The built-in OAuth 2.1 authorization server for `/mcp`, REST and `/v1`; active only when `PUBLIC_BASE_URL` is set (the resource's identity) to the root of a host, without a path",
     schema: boolean(),
     fallback: () => "true",
   }),
@@ -1048,6 +1049,22 @@ export function resolveConfig(sources: ConfigSources = {}): Config {
       message: `${
         quote(out.oauthIssuer as string)
       } needs PUBLIC_BASE_URL: the resource its tokens are for (accepted: set PUBLIC_BASE_URL too)`,
+    });
+  }
+  const basePath = out.publicBaseUrl === undefined
+    ? ""
+    : new URL(out.publicBaseUrl as string).pathname.replace(/\/+$/, "");
+  if (out.oauthIssuer !== undefined && basePath !== "") {
+    // RFC 9728 §3.1 puts the resource metadata at the host's root, before the resource's path.
+    problems.push({
+      name: "OAUTH_ISSUER",
+      message:
+        `${
+          quote(out.oauthIssuer as string)
+        } needs PUBLIC_BASE_URL at the root of a host, but it has a path (${basePath}): clients ` +
+        "look for the resource metadata at /.well-known/oauth-protected-resource" +
+        `${basePath}/mcp, outside that path (accepted: serve the service at the root of a host ` +
+        "name of its own)",
     });
   }
   if (problems.length > 0) throw new ConfigError(problems);

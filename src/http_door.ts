@@ -10,6 +10,7 @@ import { type Config, isLoopbackHost } from "./config.ts";
 import { createHttpApp, oauthOffReason } from "./app/mod.ts";
 import { createCleanupHandler } from "./images/mod.ts";
 import { getLog, type LoggingHandle } from "./log.ts";
+import type { ClientMetadataResolver } from "./oauth/mod.ts";
 import { isFullyPriced } from "./generation/mod.ts";
 import { createServices, type ServiceDeps } from "./services.ts";
 
@@ -21,6 +22,8 @@ export interface HttpServiceOptions {
   logging?: LoggingHandle;
   /** Overrides for the services (tests: in-memory KV, fetch). */
   services?: Partial<ServiceDeps>;
+  /** Resolves OAuth Client ID Metadata Document URLs (tests: one that trusts a local CA). */
+  resolveClientMetadata?: ClientMetadataResolver;
 }
 
 /** A running HTTP service. */
@@ -95,6 +98,9 @@ export async function startHttpService(
   const http = createHttpApp(services, {
     ...(options.logging ? { logging: options.logging } : {}),
     ...(options.services?.now ? { now: options.services.now } : {}),
+    ...(options.resolveClientMetadata
+      ? { resolveClientMetadata: options.resolveClientMetadata }
+      : {}),
   });
   const { app } = http;
   const listening = Promise.withResolvers<string>();

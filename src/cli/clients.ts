@@ -14,7 +14,8 @@ export const clientsListCommand: Command = {
   args: "",
   summary: "List connected OAuth apps (grants): client, person, scopes, last use",
   details: "Each row is one consent: the app (client) a person allowed on the consent page, with " +
-    "the host it returns to and the scopes it got. Tokens are never shown.",
+    "the host it returns to and the scopes it got. Tokens are never shown. An app whose " +
+    "consenting API key was revoked is listed as inactive (key revoked): its tokens are refused.",
   options: [
     { name: "all", synopsis: "--all", text: "Include revoked grants" },
     { name: "principal", synopsis: "--principal ID", text: "Only the grants this key id allowed" },
@@ -24,6 +25,7 @@ export const clientsListCommand: Command = {
     const kv = await session.kv();
     const grants = await listGrantsAs(kv, session.caller, {
       includeRevoked: args.values.all === true,
+      authToken: (await session.config()).mcpAuthToken,
       ...(args.values.principal === undefined ? {} : { principalId: args.values.principal }),
     });
     if (session.json) {
@@ -46,7 +48,11 @@ export const clientsListCommand: Command = {
         g.scopes.join(" "),
         shortTime(g.createdAt),
         shortTime(g.lastUsedAt),
-        g.revokedAt === null ? "active" : `revoked ${shortTime(g.revokedAt)}`,
+        g.revokedAt !== null
+          ? `revoked ${shortTime(g.revokedAt)}`
+          : g.keyRevoked
+          ? "inactive (key revoked)"
+          : "active",
       ]),
     ));
     return 0;

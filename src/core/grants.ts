@@ -7,7 +7,13 @@
  */
 import type { Caller } from "../core_types.ts";
 import { AppError } from "../errors.ts";
-import { getGrant, listGrants, type OAuthGrant, revokeGrant } from "../oauth/mod.ts";
+import {
+  getGrant,
+  type ListedGrant,
+  listGrants,
+  type OAuthGrant,
+  revokeGrant,
+} from "../oauth/mod.ts";
 import { authorizeGrantRevocation, grantScopeOf } from "./policy.ts";
 
 // Grant ids are short random tokens; anything else cannot name one (and a long one would not even
@@ -20,14 +26,19 @@ export interface ListGrantsAsOptions {
   includeRevoked?: boolean;
   /** Only the grants of this principal (an admin's filter; others see only their own anyway). */
   principalId?: string;
+  /** `MCP_AUTH_TOKEN` now: grants it approved are listed inactive once it changes. */
+  authToken?: string | undefined;
 }
 
-/** The grants `caller` may see, newest first: everyone's for an admin, else only their own. */
+/**
+ * The grants `caller` may see, newest first: everyone's for an admin, else only their own; each
+ * says whether the API key that allowed it was revoked since (then its tokens are refused).
+ */
 export async function listGrantsAs(
   kv: Deno.Kv,
   caller: Pick<Caller, "principal">,
   options: ListGrantsAsOptions = {},
-): Promise<OAuthGrant[]> {
+): Promise<ListedGrant[]> {
   const scope = grantScopeOf(caller);
   if (scope === "none") return [];
   const own = scope === "own" ? caller.principal?.id : undefined;
@@ -37,6 +48,7 @@ export async function listGrantsAs(
   const principalId = own ?? options.principalId;
   return await listGrants(kv, {
     includeRevoked: options.includeRevoked ?? false,
+    authToken: options.authToken,
     ...(principalId === undefined ? {} : { principalId }),
   });
 }

@@ -8,8 +8,9 @@
  * to the checked address), with no redirects followed (the draft forbids following them), a size
  * cap (5 KB by default, the draft's recommendation) and a deadline. A document is accepted only
  * when it is served with 200 as `application/json` (or `application/…+json`), is a JSON object
- * whose `client_id` equals the URL character for character, lists its `redirect_uris`, and holds
- * no shared secret. Good documents are cached per client id for their `Cache-Control: max-age`
+ * whose `client_id` equals the URL character for character, lists its `redirect_uris`, holds no
+ * shared secret and describes a public client (`token_endpoint_auth_method` `none` or absent: the
+ * token endpoint authenticates clients by PKCE only, never by a key). Good documents are cached per client id for their `Cache-Control: max-age`
  * kept within bounds (a default when absent); failures are never cached (the draft forbids it),
  * and concurrent lookups of one id share one fetch.
  *
@@ -38,8 +39,8 @@ export interface ClientMetadata {
   clientUri: string | null;
   /** `logo_uri`, or `null`. */
   logoUri: string | null;
-  /** `token_endpoint_auth_method`: `none` (also when absent) or `private_key_jwt`. */
-  tokenEndpointAuthMethod: "none" | string;
+  /** `token_endpoint_auth_method`: always `none` (a public client proving itself with PKCE). */
+  tokenEndpointAuthMethod: "none";
   /** `grant_types` (default `["authorization_code"]`). */
   grantTypes: readonly string[];
   /** `response_types` (default `["code"]`). */
@@ -156,11 +157,8 @@ export function isClientMetadataUrl(clientId: string): boolean {
 }
 
 const JSON_TYPE = /^application\/(?:[a-z0-9!#$&^_.+-]+\+)?json$/;
-const SECRET_METHODS = new Set(["client_secret_basic", "client_secret_post", "client_secret_jwt"]);
-const AUTH_METHODS = new Set(["none", "private_key_jwt"]);
 const UNSAFE_SCHEMES = new Set(["javascript:", "data:", "vbscript:", "file:", "blob:", "about:"]);
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
-const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"];
 
 /** Checks a fetched document's body and turns it into {@link ClientMetadata}. */
 function parseDocument(clientId: string, body: Uint8Array): ClientMetadata {
@@ -258,7 +256,7 @@ function checkRedirectUri(uri: string, refuse: Refuse): void {
   }
 }
 
-function authMethod(doc: Record<string, unknown>, refuse: Refuse): string {
+function authMethod(doc: Record<string, unknown>, refuse: Refuse): "none" {
   for (const key of ["client_secret", "client_secret_expires_at"]) {
     if (key in doc) {
       throw refuse(
@@ -267,28 +265,16 @@ function authMethod(doc: Record<string, unknown>, refuse: Refuse): string {
       );
     }
   }
-  const keys = (doc.jwks as { keys?: unknown } | undefined)?.keys;
-  if (
-    Array.isArray(keys) &&
-    keys.some((k) => typeof k === "object" && k !== null && PRIVATE_JWK_MEMBERS.some((m) => m in k))
-  ) {
-    throw refuse(
-      "jwks",
-      "the document's jwks holds private key material; publish public keys only",
-    );
-  }
   const method = doc.token_endpoint_auth_method ?? "none";
-  if (typeof method === "string" && AUTH_METHODS.has(method)) return method;
-  const accepted = "accepted: none (a public client) or private_key_jwt";
-  if (typeof method === "string" && SECRET_METHODS.has(method)) {
-    throw refuse(
-      "token_endpoint_auth_method",
-      `token_endpoint_auth_method ${method} needs a shared secret, which a client metadata document cannot establish; ${accepted}`,
-    );
-  }
+  if (method === "none") return method;
+  // The token endpoint authenticates no client with a key or secret: every client is a public
+  // one proving possession with PKCE, so a document asking for anything else cannot be honoured.
+  const accepted =
+    "only public clients (token_endpoint_auth_method none) that prove themselves with PKCE are supported";
+  const shown = typeof method === "string" ? method : JSON.stringify(method);
   throw refuse(
     "token_endpoint_auth_method",
-    `token_endpoint_auth_method ${JSON.stringify(method)} is not supported; ${accepted}`,
+    `token_endpoint_auth_method ${shown} is not supported: ${accepted}`,
   );
 }
 

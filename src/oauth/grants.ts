@@ -6,11 +6,18 @@
  *
  * @module
  */
-import type { Role } from "../auth/mod.ts";
+import {
+  AUTH_KEYS,
+  constantTimeEqual,
+  type Role,
+  type StoredKey,
+  TOKEN_PRINCIPAL,
+} from "../auth/mod.ts";
 import type { OAuthScope } from "../core_types.ts";
 import { AppError } from "../errors.ts";
 import { kvCommit, kvGet, kvList } from "../kv/mod.ts";
 import { OAUTH_KEYS } from "./kv_keys.ts";
+import { digestHex } from "./secrets.ts";
 
 /** One consent of a person to a client, and the token family issued under it. */
 export interface OAuthGrant {
@@ -44,25 +51,66 @@ export interface OAuthGrant {
   readonly tokenDigest?: string;
 }
 
+/** A grant as listed, with whether the API key that consented is still in force. */
+export interface ListedGrant extends OAuthGrant {
+  /**
+   * True when the consenting API key was revoked (or deleted) since: the grant is not revoked
+   * itself, but its tokens are refused, so it is inactive.
+   */
+  readonly keyRevoked: boolean;
+}
+
+/**
+ * The role the consenting credential has now, or null when it is no longer in force: an API key
+ * revoked or deleted, `MCP_AUTH_TOKEN` unset or changed since the consent (as it ends gallery
+ * sessions), or any other principal (only keys and the token can consent).
+ */
+export async function consenterRole(
+  kv: Deno.Kv,
+  grant: Pick<OAuthGrant, "principalId" | "tokenDigest">,
+  authToken: string | undefined,
+): Promise<Role | null> {
+  if (grant.principalId === TOKEN_PRINCIPAL.id) {
+    if (!authToken || grant.tokenDigest === undefined) return null;
+    const current = new TextEncoder().encode(await digestHex(authToken));
+    const approved = new TextEncoder().encode(grant.tokenDigest);
+    return constantTimeEqual(current, approved) ? TOKEN_PRINCIPAL.role : null;
+  }
+  if (!grant.principalId.startsWith("key_")) return null;
+  const key = (await kvGet<StoredKey>(kv, AUTH_KEYS.key(grant.principalId))).value;
+  return key === null || key.revokedAt !== null ? null : key.role;
+}
+
 /** Options of {@link listGrants}. */
 export interface ListGrantsOptions {
   /** Only the grants of this principal. */
   principalId?: string;
   /** Include revoked grants (default false). */
   includeRevoked?: boolean;
+  /** `MCP_AUTH_TOKEN` now: grants it approved are inactive once it changes. */
+  authToken?: string | undefined;
 }
 
-/** Grants, newest first; revoked ones only when asked for. */
+/**
+ * Grants, newest first; revoked ones only when asked for. Each says whether its consenting API
+ * key was revoked since (each key is read once).
+ */
 export async function listGrants(
   kv: Deno.Kv,
   options: ListGrantsOptions = {},
-): Promise<OAuthGrant[]> {
-  const out: OAuthGrant[] = [];
+): Promise<ListedGrant[]> {
+  const out: ListedGrant[] = [];
+  const keyRevoked = new Map<string, Promise<boolean>>();
   for await (const entry of kvList<OAuthGrant>(kv, { prefix: OAUTH_KEYS.allGrants })) {
     const grant = entry.value;
     if (options.principalId !== undefined && grant.principalId !== options.principalId) continue;
     if (grant.revokedAt !== null && !options.includeRevoked) continue;
-    out.push(grant);
+    let revoked = keyRevoked.get(grant.principalId);
+    if (revoked === undefined) {
+      revoked = consenterRole(kv, grant, options.authToken).then((role) => role === null);
+      keyRevoked.set(grant.principalId, revoked);
+    }
+    out.push({ ...grant, keyRevoked: await revoked });
   }
   return out.sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id));
 }

@@ -16,6 +16,7 @@ export {
 export { discoverIssuer, type IssuerMetadata } from "./issuer_discovery.ts";
 export {
   getGrant,
+  type ListedGrant,
   listGrants,
   type ListGrantsOptions,
   type OAuthGrant,

@@ -7,18 +7,12 @@
  *
  * @module
  */
-import {
-  AUTH_KEYS,
-  constantTimeEqual,
-  type Role,
-  type StoredKey,
-  TOKEN_PRINCIPAL,
-} from "../auth/mod.ts";
+import type { Role } from "../auth/mod.ts";
 import type { Principal } from "../core_types.ts";
 import { kvCommit, kvGet } from "../kv/mod.ts";
 import { checkResource, type StoredCode, USED_CODE_KEEP_MS } from "./authorization.ts";
 import { OAuthError } from "./errors.ts";
-import { getGrant, type OAuthGrant, revokeGrant, useGrant } from "./grants.ts";
+import { consenterRole, getGrant, type OAuthGrant, revokeGrant, useGrant } from "./grants.ts";
 import { OAUTH_KEYS } from "./kv_keys.ts";
 import { verifyPkce } from "./pkce.ts";
 import { formatScopes, type OAuthScope, parseScopes } from "./scopes.ts";
@@ -299,26 +293,6 @@ function tokenRole(grant: OAuthGrant, scopes: readonly OAuthScope[], current: Ro
   return scopes.includes("admin") && grant.principalRole === "admin" && current === "admin"
     ? "admin"
     : "user";
-}
-
-/**
- * The role the consenting credential has now, or null when it is gone: an API key revoked or
- * deleted, or `MCP_AUTH_TOKEN` unset or changed since the consent (as it ends gallery sessions).
- */
-async function consenterRole(
-  kv: Deno.Kv,
-  grant: OAuthGrant,
-  authToken: string | undefined,
-): Promise<Role | null> {
-  if (grant.principalId === TOKEN_PRINCIPAL.id) {
-    if (!authToken || grant.tokenDigest === undefined) return null;
-    const current = new TextEncoder().encode(await digestHex(authToken));
-    const approved = new TextEncoder().encode(grant.tokenDigest);
-    return constantTimeEqual(current, approved) ? TOKEN_PRINCIPAL.role : null;
-  }
-  if (!grant.principalId.startsWith("key_")) return null;
-  const key = (await kvGet<StoredKey>(kv, AUTH_KEYS.key(grant.principalId))).value;
-  return key === null || key.revokedAt !== null ? null : key.role;
 }
 
 /** Options of {@link verifyAccessToken}. */

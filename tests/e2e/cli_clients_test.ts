@@ -5,10 +5,29 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { createApiKey, revokeApiKey } from "../../src/auth/mod.ts";
 import { errorKindInfo } from "../../src/errors.ts";
-import { getGrant, type OAuthGrant } from "../../src/oauth/mod.ts";
+import { getGrant, type ListedGrant, type OAuthGrant } from "../../src/oauth/mod.ts";
 import { seedGrant } from "../support/oauth_grants.ts";
 import { runCli, stdoutJson, tempDataDir } from "./support/cli.ts";
+
+const clock = { now: () => Date.UTC(2026, 10, 1) };
+
+/**
+ * Creates the API keys of alice and bob and one grant each, `grant_alice1` (Claude) and
+ * `grant_bob1` (with `bob` over the defaults); returns the keys' ids.
+ */
+async function seedAliceAndBob(
+  kv: Deno.Kv,
+  bob: Partial<OAuthGrant> = {},
+): Promise<{ alice: string; bob: string }> {
+  const idOf = async (name: string) =>
+    (await createApiKey(kv, { name, role: "user", now: clock.now })).record.id;
+  const ids = { alice: await idOf("alice"), bob: await idOf("bob") };
+  await seedGrant(kv, { id: "grant_alice1", principalId: ids.alice, principalName: "alice" });
+  await seedGrant(kv, { id: "grant_bob1", principalId: ids.bob, principalName: "bob", ...bob });
+  return ids;
+}
 
 /** Runs `body` with the data directory's KV file open, closed again before the CLI runs. */
 async function withKv<T>(dataDir: string, body: (kv: Deno.Kv) => Promise<T>): Promise<T> {
@@ -29,12 +48,8 @@ Deno.test("clients list shows every person's connected apps, newest first, never
   assert.match(empty.stderr, /No connected apps/);
   assert.deepEqual(stdoutJson(await runCli(["clients", "list", "--json"], opts)), { grants: [] });
 
-  await withKv(dir.path, async (kv) => {
-    await seedGrant(kv, { id: "grant_alice1", principalId: "key_alice", principalName: "alice" });
-    await seedGrant(kv, {
-      id: "grant_bob1",
-      principalId: "key_bob",
-      principalName: "bob",
+  const ids = await withKv(dir.path, async (kv) => {
+    const ids = await seedAliceAndBob(kv, {
       clientId: "https://chatgpt.example/oauth/client.json",
       clientName: "ChatGPT",
       redirectHost: "chatgpt.com",
@@ -44,11 +59,12 @@ Deno.test("clients list shows every person's connected apps, newest first, never
     });
     await seedGrant(kv, {
       id: "grant_gone",
-      principalId: "key_alice",
+      principalId: ids.alice,
       createdAt: Date.UTC(2026, 9, 1),
       revokedAt: Date.UTC(2026, 9, 2),
-      revokedBy: "key_alice",
+      revokedBy: ids.alice,
     });
+    return ids;
   });
 
   const listed = stdoutJson<{ grants: OAuthGrant[] }>(
@@ -64,7 +80,7 @@ Deno.test("clients list shows every person's connected apps, newest first, never
   assert.deepEqual(all.map((g) => g.id), ["grant_bob1", "grant_alice1", "grant_gone"]);
 
   const alices = stdoutJson<{ grants: OAuthGrant[] }>(
-    await runCli(["clients", "list", "--principal", "key_alice", "--json"], opts),
+    await runCli(["clients", "list", "--principal", ids.alice, "--json"], opts),
   ).grants;
   assert.deepEqual(alices.map((g) => g.id), ["grant_alice1"]);
 
@@ -77,22 +93,49 @@ Deno.test("clients list shows every person's connected apps, newest first, never
   );
   assert.match(
     rows[1],
-    /^grant_bob1\s+ChatGPT\s+chatgpt\.com\s+bob \(key_bob\)\s+images:read\s+2026-11-02 09:00\s+2026-11-03 12:30\s+active$/,
+    new RegExp(
+      `^grant_bob1\\s+ChatGPT\\s+chatgpt\\.com\\s+bob \\(${ids.bob}\\)\\s+images:read\\s+` +
+        "2026-11-02 09:00\\s+2026-11-03 12:30\\s+active$",
+    ),
   );
   assert.match(
     rows[2],
-    /^grant_alice1\s+Claude\s+claude\.ai\s+alice \(key_alice\)\s+images:read images:write\s+.*—\s+active$/,
+    new RegExp(
+      `^grant_alice1\\s+Claude\\s+claude\\.ai\\s+alice \\(${ids.alice}\\)\\s+` +
+        "images:read images:write\\s+.*—\\s+active$",
+    ),
   );
   assert.equal(rows.length, 3);
+});
+
+Deno.test("clients list shows an app whose consenting API key was revoked as inactive", async () => {
+  await using dir = await tempDataDir();
+  const opts = { dataDir: dir.path };
+  const ids = await withKv(dir.path, async (kv) => {
+    const ids = await seedAliceAndBob(kv, { createdAt: Date.UTC(2026, 10, 2) });
+    await revokeApiKey(kv, ids.alice, clock);
+    return ids;
+  });
+  const listed = stdoutJson<{ grants: ListedGrant[] }>(
+    await runCli(["clients", "list", "--json"], opts),
+  ).grants;
+  assert.deepEqual(
+    listed.map((g) => [g.id, g.revokedAt, g.keyRevoked]),
+    [["grant_bob1", null, false], ["grant_alice1", null, true]],
+    "alice's grant is not revoked itself, but her key is",
+  );
+  const rows = (await runCli(["clients", "list"], opts)).stdout.trimEnd().split("\n");
+  assert.match(rows[1], /^grant_bob1\s.*\sactive$/);
+  assert.match(
+    rows[2],
+    new RegExp(`^grant_alice1\\s.*alice \\(${ids.alice}\\).*\\sinactive \\(key revoked\\)$`),
+  );
 });
 
 Deno.test("clients revoke ends a grant for good, says when it already was, and refuses unknown ids", async () => {
   await using dir = await tempDataDir();
   const opts = { dataDir: dir.path };
-  await withKv(dir.path, async (kv) => {
-    await seedGrant(kv, { id: "grant_alice1", principalId: "key_alice", principalName: "alice" });
-    await seedGrant(kv, { id: "grant_bob1", principalId: "key_bob", principalName: "bob" });
-  });
+  await withKv(dir.path, (kv) => seedAliceAndBob(kv));
 
   const revoked = await runCli(["clients", "revoke", "grant_alice1"], opts);
   assert.equal(revoked.code, 0, revoked.stderr);

@@ -4,6 +4,7 @@
  * session sees and revokes everyone's, and signed-out visitors are sent to sign in.
  */
 import assert from "node:assert/strict";
+import { revokeApiKey } from "../../src/auth/mod.ts";
 import { getGrant } from "../../src/oauth/mod.ts";
 import { seedGrant } from "../support/oauth_grants.ts";
 import { galleryBrowser, signedInBrowser } from "./support/gallery_browser.ts";
@@ -213,4 +214,36 @@ Deno.test("an app connected through the consent page is listed, and revoking it 
   const after = await asApp();
   assert.equal(after.status, 401, "the revoked app's token is refused");
   await after.body?.cancel();
+});
+
+Deno.test("an app whose consenting API key was revoked shows as inactive, and its token is refused", async () => {
+  await using service = await startInProcessService({
+    MCP_HTTP_SESSIONS: "stateless",
+    PUBLIC_BASE_URL: PUBLIC_BASE,
+    MCP_AUTH_TOKEN: ADMIN_TOKEN,
+  });
+  const alice = await signedInBrowser(service.url, service.keys.alice);
+  const token = await connectApp(service.url, alice);
+  await seedGrant(service.kv, {
+    id: "grant_bob1",
+    principalId: service.keyIds.bob,
+    principalName: "bob",
+  });
+  await revokeApiKey(service.kv, service.keyIds.alice, { now: Date.now });
+
+  const refused = await fetch(`${service.url}/v1/images`, {
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  assert.equal(refused.status, 401, "the token of a revoked key's grant is refused");
+  await refused.body?.cancel();
+
+  const admin = await signedInBrowser(service.url, ADMIN_TOKEN);
+  const html = await (await admin.request("/connected-apps")).text();
+  const status = (id: string) =>
+    new RegExp(`data-grant-id="([^"]+)" data-grant-status="${id}"`).exec(html)?.[1];
+  assert.equal(status("active"), "grant_bob1");
+  assert.ok(status("key-revoked")?.startsWith("grant_"), "alice's grant is inactive");
+  assert.notEqual(status("key-revoked"), "grant_bob1");
+  assert.match(html, /<dt>Status<\/dt><dd>Inactive \(key revoked\): the API key that allowed it/);
+  assert.match(html, /<dt>Status<\/dt><dd>Active<\/dd>/);
 });

@@ -12,6 +12,7 @@ import { type Config, resolveConfig } from "../../src/config.ts";
 import { type AppDeps, createApp, type HttpApp } from "../../src/http/app.ts";
 import type { CleanupResults, RetentionApi } from "../../src/http/deps.ts";
 import type { ImageService } from "../../src/core_types.ts";
+import type { ClientMetadataResolver } from "../../src/oauth/mod.ts";
 import { createMetrics, type ServiceMetrics } from "../../src/metrics.ts";
 import { createServices, type Services } from "../../src/services.ts";
 import type { ClientMetadataResolver } from "../../src/oauth/mod.ts";

@@ -97,6 +97,12 @@ function documentSite() {
         return json({ client_id: self, client_name: "No redirects" });
       case "/secret":
         return json({ ...good, token_endpoint_auth_method: "client_secret_basic" });
+      case "/private-key-jwt":
+        return json({
+          ...good,
+          token_endpoint_auth_method: "private_key_jwt",
+          jwks_uri: `${server.origin}/jwks.json`,
+        });
       case "/redirect-private":
         return new Response(null, {
           status: 302,
@@ -236,7 +242,7 @@ Deno.test("a document that is not JSON, or not a JSON object, is refused", async
   await refused(resolve(site.url("/array")), "not_an_object", /JSON an array, not an object/);
 });
 
-Deno.test("a document that names another client_id, no redirect URIs or a secret is refused", async () => {
+Deno.test("a document that names another client_id, no redirect URIs, a secret or a key is refused", async () => {
   await using site = documentSite();
   const { resolve } = resolverFor();
   await refused(
@@ -252,7 +258,12 @@ Deno.test("a document that names another client_id, no redirect URIs or a secret
   await refused(
     resolve(site.url("/secret")),
     "token_endpoint_auth_method",
-    /client_secret_basic needs a shared secret.*accepted: none \(a public client\) or private_key_jwt/,
+    /client_secret_basic is not supported: only public clients \(token_endpoint_auth_method none\) that prove themselves with PKCE are supported/,
+  );
+  await refused(
+    resolve(site.url("/private-key-jwt")),
+    "token_endpoint_auth_method",
+    /private_key_jwt is not supported: only public clients \(token_endpoint_auth_method none\) that prove themselves with PKCE/,
   );
   await refused(resolve(site.url("/missing")), "http_status", /answered HTTP 404; .*200 OK/);
 });

@@ -461,3 +461,17 @@ Deno.test({
     assert.ok(names.size >= 50, `parsed only ${names.size} names from config.md`);
   },
 });
+
+Deno.test("a PUBLIC_BASE_URL with a path serves links, but OAUTH_ISSUER needs the root of a host", () => {
+  const base = "https://host.example/images-svc";
+  assert.equal(resolve({ PUBLIC_BASE_URL: base }).publicBaseUrl, base, "links may have a path");
+  assert.equal(resolve({ PUBLIC_BASE_URL: `${base}/` }).publicBaseUrl, base);
+  const problems = problemsOf({
+    PUBLIC_BASE_URL: `${base}/`,
+    OAUTH_ISSUER: "https://id.example.com",
+  });
+  assert.match(
+    problems.get("OAUTH_ISSUER") ?? "",
+    /^"https:\/\/id\.example\.com" needs PUBLIC_BASE_URL at the root of a host, but it has a path \(\/images-svc\): clients look for the resource metadata at \/\.well-known\/oauth-protected-resource\/images-svc\/mcp, outside that path/,
+  );
+});

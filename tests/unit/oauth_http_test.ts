@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { createApiKey } from "../../src/auth/mod.ts";
+import { oauthOffReason } from "../../src/app/mod.ts";
 import { exchangeCode, s256Challenge } from "../../src/oauth/mod.ts";
 import { AUTHORIZATION_REQUEST_LIMIT } from "../../src/ratelimit/mod.ts";
 import { startRealTestApp } from "../support/http_app.ts";
@@ -73,8 +74,14 @@ Deno.test("the token endpoint answers RFC 6749 errors as JSON", async () => {
     [
       `grant_type=authorization_code&code=nope&client_id=x&code_verifier=${TEST_VERIFIER}`,
       FORM,
-      400,
-      "invalid_grant",
+      401,
+      "invalid_client",
+    ],
+    [
+      `grant_type=refresh_token&refresh_token=nope&client_id=${"x".repeat(300)}`,
+      FORM,
+      401,
+      "invalid_client",
     ],
     // RFC 6749 §3.2: no parameter twice (here the code would otherwise be looked up).
     [
@@ -271,4 +278,25 @@ Deno.test("authorization requests are limited per address, so one address cannot
   let pending = 0;
   for await (const _ of t.kv.list({ prefix: ["oauth", "request"] })) pending++;
   assert.equal(pending, AUTHORIZATION_REQUEST_LIMIT);
+Deno.test("OAuth is off when PUBLIC_BASE_URL has a path, and the start-up reason says why", async () => {
+  const base = "https://host.example/images-svc";
+  await using t = await appWith({ PUBLIC_BASE_URL: base });
+  for (const path of ["/.well-known/oauth-authorization-server", "/oauth/authorize"]) {
+    const response = await t.request(path);
+    await response.body?.cancel();
+    assert.equal(response.status, 404, path);
+  }
+  const response = await t.request("/v1/images");
+  await response.body?.cancel();
+  assert.equal(response.status, 401);
+  assert.doesNotMatch(response.headers.get("www-authenticate") ?? "", /resource_metadata/);
+  assert.equal(
+    oauthOffReason(t.config),
+    "PUBLIC_BASE_URL has a path (/images-svc), and OAuth needs the service at the root of its " +
+      "host: clients look for the authorization server's metadata at https://host.example" +
+      "/.well-known/oauth-authorization-server/images-svc (RFC 8414 section 3), outside that " +
+      "path, and the consent page links to the root; serve the service at the root of a host " +
+      "name of its own (like https://images.example.com)",
+  );
+  assert.equal(oauthOffReason({ ...t.config, publicBaseUrl: "https://host.example/" }), null);
 });

@@ -319,7 +319,7 @@ Deno.test("a narrowed refresh narrows the access token, not the refresh token (R
   });
 });
 
-Deno.test("revoking a token, a grant or the consenting key refuses the tokens on their next use", async () => {
+Deno.test("revoking a token, a grant or the consenting key refuses the tokens (and refresh) on their next use", async () => {
   await withKv(async (kv) => {
     const clock = manualClock();
     const verify = builtInVerifier(kv, { resource: RESOURCE, now: clock.now });
@@ -345,6 +345,17 @@ Deno.test("revoking a token, a grant or the consenting key refuses the tokens on
     const c = await consented();
     await revokeApiKey(kv, c.keyId, { now: clock.now });
     assert.equal(await verify(c.tokens.access_token), null);
+    const stale = await refusal(refreshTokens(kv, {
+      refreshToken: c.tokens.refresh_token,
+      clientId: c.clientId,
+      scope: null,
+      resources: [],
+    }, settings(clock.now)));
+    assert.equal(stale.code, "invalid_grant");
+    assert.match(stale.message, /API key that allowed this app was revoked/);
+    const [listed] = await listGrants(kv, { principalId: c.keyId });
+    assert.equal(listed.revokedAt, null, "the grant itself is not revoked");
+    assert.equal(listed.keyRevoked, true, "but it is listed as inactive");
   });
 });
 

@@ -1,12 +1,13 @@
 /**
  * The Connected apps page: the OAuth grants the viewer may see (their own; everyone's for an
- * admin), each with the client's name, the host it returns to, the scopes, when it was allowed
- * and last used, and a Revoke button.
+ * admin), each with the client's name, whether it is active (it is not once the API key that
+ * allowed it was revoked), the host it returns to, the scopes, when it was allowed and last used,
+ * and a Revoke button.
  *
  * @module
  */
 import type { FC } from "hono/jsx";
-import type { OAuthGrant } from "../../oauth/mod.ts";
+import type { ListedGrant } from "../../oauth/mod.ts";
 import { Notice } from "./components.tsx";
 import { formatAge, formatTime } from "./format.ts";
 import { type Frame, Layout } from "./layout.tsx";
@@ -16,7 +17,7 @@ export interface ConnectedAppsPageProps {
   /** Shared frame. */
   readonly frame: Frame;
   /** The grants, newest first. */
-  readonly grants: readonly OAuthGrant[];
+  readonly grants: readonly ListedGrant[];
   /** Whether the viewer sees everyone's grants (an admin). */
   readonly everyone: boolean;
   /** A notice to show (e.g. after a revoke). */
@@ -33,15 +34,26 @@ const When: FC<{ at: number; now: number }> = ({ at, now }) => (
   <time datetime={new Date(at).toISOString()} title={formatTime(at)}>{formatAge(at, now)}</time>
 );
 
-const GrantCard: FC<{ grant: OAuthGrant; everyone: boolean; csrf: string; now: number }> = (
+const GrantCard: FC<{ grant: ListedGrant; everyone: boolean; csrf: string; now: number }> = (
   { grant, everyone, csrf, now },
 ) => {
   const heading = `app-${grant.id}`;
   const name = grant.clientName ?? grant.redirectHost;
   return (
-    <section class="panel" aria-labelledby={heading} data-grant-id={grant.id}>
+    <section
+      class="panel"
+      aria-labelledby={heading}
+      data-grant-id={grant.id}
+      data-grant-status={grant.keyRevoked ? "key-revoked" : "active"}
+    >
       <h2 id={heading}>{name}</h2>
       <dl class="props">
+        <dt>Status</dt>
+        <dd>
+          {grant.keyRevoked
+            ? "Inactive (key revoked): the API key that allowed it was revoked, so its tokens are refused"
+            : "Active"}
+        </dd>
         <dt>Returns to</dt>
         <dd>{grant.redirectHost}</dd>
         <dt>Client id</dt>

@@ -2,7 +2,8 @@
  * The built-in authorization server's back-channel endpoints: `POST /oauth/token` (authorization
  * code with PKCE, refresh token rotation), `POST /oauth/register` (RFC 7591, behind `OAUTH_DCR`,
  * `OAUTH_DCR_LIMIT` per address and hour) and `POST /oauth/revoke` (RFC 7009). Clients are public:
- * they name themselves with `client_id` and prove possession with PKCE.
+ * they name themselves with `client_id` (looked up again on every token request: a registration,
+ * or a Client ID Metadata Document, cached) and prove possession with PKCE.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import { getLog } from "../../log.ts";
 import {
   checkSingleParams,
   exchangeCode,
+  findClient,
   OAUTH_PATHS,
   OAuthError,
   refreshTokens,
@@ -86,6 +88,14 @@ export function registerTokenRoutes(
       const grantType = params.get("grant_type");
       const clientId = clientIdOf(c, params);
       const resources = params.getAll("resource");
+      if (grantType === "authorization_code" || grantType === "refresh_token") {
+        // The client must still be one this server accepts: registered, or a metadata document
+        // that can be fetched and is acceptable now (invalid_client names what is wrong).
+        await findClient(kv, clientId, {
+          resolveMetadata: server.resolveClientMetadata,
+          signal: c.req.raw.signal,
+        });
+      }
       if (grantType === "authorization_code") {
         const tokens = await exchangeCode(kv, {
           code: params.get("code"),

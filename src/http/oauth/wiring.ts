@@ -47,13 +47,28 @@ export interface HttpOAuth {
   readonly authorizationServer?: BuiltInAuthorizationServer;
 }
 
-/** Why OAuth is off under `config`, or null when it is active. */
+/**
+ * Why OAuth is off under `config`, or null when it is active. It needs `PUBLIC_BASE_URL`, and at
+ * the root of a host: for an issuer with a path, RFC 8414 §3 (and the MCP authorization
+ * specification's discovery order) puts the metadata at `/.well-known/oauth-authorization-server`
+ * followed by the path, outside the path a proxy forwards, and the consent page, a gallery page,
+ * links to the root.
+ */
 export function oauthOffReason(
   config: Pick<Config, "oauthEnabled" | "publicBaseUrl">,
 ): string | null {
   if (!config.oauthEnabled) return "OAUTH_ENABLED=false";
   if (config.publicBaseUrl === undefined) {
     return "PUBLIC_BASE_URL is not set (OAuth needs the resource's public URL as its identity)";
+  }
+  const url = new URL(config.publicBaseUrl);
+  const path = url.pathname.replace(/\/+$/, "");
+  if (path !== "") {
+    return `PUBLIC_BASE_URL has a path (${path}), and OAuth needs the service at the root of its ` +
+      `host: clients look for the authorization server's metadata at ${url.origin}` +
+      `/.well-known/oauth-authorization-server${path} (RFC 8414 section 3), outside that path, ` +
+      "and the consent page links to the root; serve the service at the root of a host name of " +
+      "its own (like https://images.example.com)";
   }
   return null;
 }

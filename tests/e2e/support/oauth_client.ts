@@ -1,11 +1,13 @@
 /**
  * The MCP SDK v2 client's OAuth support for tests: an in-memory `OAuthClientProvider` whose
  * "browser" is a function the test gives (follow the authorization URL, sign in and consent, and
- * return the redirect back to the client), and {@link connectWithOAuth}, which runs the whole
- * dance the way an MCP host does — connect, get 401, discover, authorize, finish, reconnect.
+ * return the redirect back to the client), {@link approveOnConsentPage}, such a function for this
+ * service's own consent page, and {@link connectWithOAuth}, which runs the whole dance the way an
+ * MCP host does — connect, get 401, discover, authorize, finish, reconnect.
  *
  * @module
  */
+import assert from "node:assert/strict";
 import {
   Client,
   type OAuthClientMetadata,
@@ -16,6 +18,7 @@ import {
   StreamableHTTPClientTransport,
   UnauthorizedError,
 } from "@modelcontextprotocol/client";
+import { galleryBrowser } from "./gallery_browser.ts";
 
 /** Options of {@link TestOAuthClient}. */
 export interface TestOAuthClientOptions {
@@ -43,6 +46,8 @@ export class TestOAuthClient implements OAuthClientProvider {
   callback: URL | undefined;
   /** Every authorization URL the client opened. */
   readonly authorizations: URL[] = [];
+  /** Every redirect the browser came back with. */
+  readonly callbacks: URL[] = [];
 
   /** Creates the client; `registered` makes it a pre-registered one. */
   constructor(options: TestOAuthClientOptions) {
@@ -102,6 +107,7 @@ export class TestOAuthClient implements OAuthClientProvider {
   async redirectToAuthorization(authorizationUrl: URL): Promise<void> {
     this.authorizations.push(authorizationUrl);
     this.callback = await this.#options.browse(authorizationUrl);
+    this.callbacks.push(this.callback);
   }
 
   /** Keeps the PKCE verifier. */
@@ -130,6 +136,48 @@ export class TestOAuthClient implements OAuthClientProvider {
     if (scope === "all" || scope === "client") this.#client = undefined;
     if (scope === "all" || scope === "discovery") this.#discovery = undefined;
   }
+}
+
+/** What this service's consent page must show for a client. */
+export interface ConsentExpectations {
+  /** The client's name, as it registered or published it. */
+  clientName: string;
+  /** The host of its redirect URI. */
+  redirectHost: string;
+}
+
+/**
+ * A `browse` function for {@link TestOAuthClient} that plays a person at this service's consent
+ * page: opens it, checks that it names the client, its redirect host and the scopes asked, and
+ * approves with `key` typed into the form. Returns the redirect back to the client.
+ */
+export function approveOnConsentPage(
+  key: string,
+  expect: ConsentExpectations,
+): (authorizationUrl: URL) => Promise<URL> {
+  return async (authorizationUrl) => {
+    const browser = galleryBrowser(authorizationUrl.origin);
+    const page = await browser.request(authorizationUrl.pathname + authorizationUrl.search);
+    const html = await page.text();
+    assert.equal(page.status, 200, html.slice(0, 2000));
+    assert.ok(html.includes(expect.clientName), `the page names the client ${expect.clientName}`);
+    assert.ok(html.includes(expect.redirectHost), `the page names ${expect.redirectHost}`);
+    assert.match(html, /images:write/, "the page lists the scopes asked");
+    const field = (name: string) => {
+      const match = new RegExp(`name="${name}" value="([^"]*)"`).exec(html);
+      assert.ok(match, `the consent form has a ${name} field`);
+      return match[1];
+    };
+    const answer = await browser.post(authorizationUrl.pathname, {
+      _csrf: field("_csrf"),
+      request: field("request"),
+      key,
+      decision: "approve",
+    });
+    await answer.body?.cancel();
+    assert.equal(answer.status, 303, "the consent was accepted");
+    return new URL(answer.headers.get("location")!);
+  };
 }
 
 /** A connected SDK v2 client over Streamable HTTP with OAuth. */

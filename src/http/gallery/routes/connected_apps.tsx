@@ -35,7 +35,7 @@ export function registerConnectedAppsRoutes(app: Hono, ctx: GalleryContext): voi
       c,
       <ConnectedAppsPage
         frame={await frameOf(req)}
-        grants={await listGrantsAs(kv, caller)}
+        grants={await listGrantsAs(kv, caller, { authToken: ctx.config.mcpAuthToken })}
         everyone={grantScopeOf(caller) === "all"}
         notice={NOTICES[c.req.query("notice") ?? ""]}
         now={now()}
