@@ -15,7 +15,6 @@ import type { ImageService } from "../../src/core_types.ts";
 import type { ClientMetadataResolver } from "../../src/oauth/mod.ts";
 import { createMetrics, type ServiceMetrics } from "../../src/metrics.ts";
 import { createServices, type Services } from "../../src/services.ts";
-import type { ClientMetadataResolver } from "../../src/oauth/mod.ts";
 import { type FakeOpenAI, startFakeOpenAI } from "../fake_openai.ts";
 import { FakeImageService } from "./fake_image_service.ts";
 import { manualClock } from "./pinned_time.ts";

@@ -278,6 +278,8 @@ Deno.test("authorization requests are limited per address, so one address cannot
   let pending = 0;
   for await (const _ of t.kv.list({ prefix: ["oauth", "request"] })) pending++;
   assert.equal(pending, AUTHORIZATION_REQUEST_LIMIT);
+});
+
 Deno.test("OAuth is off when PUBLIC_BASE_URL has a path, and the start-up reason says why", async () => {
   const base = "https://host.example/images-svc";
   await using t = await appWith({ PUBLIC_BASE_URL: base });
