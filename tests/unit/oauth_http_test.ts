@@ -191,7 +191,7 @@ Deno.test("browser clients may call discovery, token, registration and revocatio
     body: "grant_type=refresh_token&refresh_token=nope&client_id=x",
   });
   await token.body?.cancel();
-  assert.equal(token.status, 400);
+  assert.equal(token.status, 401); // unknown client_id: invalid_client
   assert.equal(token.headers.get("access-control-allow-origin"), "*");
   const document = await t.request("/.well-known/oauth-authorization-server", {
     headers: { origin: page },

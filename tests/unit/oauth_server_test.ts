@@ -352,7 +352,7 @@ Deno.test("revoking a token, a grant or the consenting key refuses the tokens (a
       resources: [],
     }, settings(clock.now)));
     assert.equal(stale.code, "invalid_grant");
-    assert.match(stale.message, /API key that allowed this app was revoked/);
+    assert.match(stale.message, /key that approved this client was revoked or changed/);
     const [listed] = await listGrants(kv, { principalId: c.keyId });
     assert.equal(listed.revokedAt, null, "the grant itself is not revoked");
     assert.equal(listed.keyRevoked, true, "but it is listed as inactive");
