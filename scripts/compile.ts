@@ -48,6 +48,11 @@ export interface BinarySpec {
   readonly permissionSet: string;
   /** npm packages (by name) the binary serves files from. */
   readonly assetPackages: readonly string[];
+  /**
+   * Modules imported through a constant rather than a literal (so `deno run` loads them only when
+   * imported): `deno compile` embeds them only when named.
+   */
+  readonly lateModules: readonly string[];
 }
 
 /** WASM codec files loaded at run time by the `@jsquash/*` packages (the portable codec). */
@@ -93,6 +98,7 @@ export const BINARIES: readonly BinarySpec[] = Object.freeze([
     entry: "src/main_mcp.ts",
     permissionSet: "mcp",
     assetPackages: [],
+    lateModules: ["src/stdio_door.ts", "src/services.ts", "src/images/mod.ts"],
   },
   {
     kind: "http",
@@ -100,6 +106,7 @@ export const BINARIES: readonly BinarySpec[] = Object.freeze([
     entry: "src/main_http.ts",
     permissionSet: "http",
     assetPackages: ["swagger-ui-dist"],
+    lateModules: [],
   },
   {
     kind: "cli",
@@ -107,6 +114,7 @@ export const BINARIES: readonly BinarySpec[] = Object.freeze([
     entry: "src/main_cli.ts",
     permissionSet: "cli",
     assetPackages: [],
+    lateModules: [],
   },
 ]);
 
@@ -158,6 +166,7 @@ export function compileArgs(
   ];
   const include = [
     "deno.json",
+    ...binary.lateModules,
     ...CODEC_ASSETS,
     ...(binary.assetPackages.includes("swagger-ui-dist") ? SWAGGER_ASSETS : []),
   ];

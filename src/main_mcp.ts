@@ -11,10 +11,17 @@ import { FastStdioTransport } from "./mcp/fast_stdio.ts";
 
 const INFO_FLAGS = new Set(["--help", "-h", "--version", "-V"]);
 
+/**
+ * The door, named through a constant: `deno run` loads every module an import names literally —
+ * dynamic imports included — before the first line runs, so a literal here would put the door's
+ * whole graph (settings, logging, the MCP SDK) in front of the `initialize` answer.
+ */
+const STDIO_DOOR = "./stdio_door.ts";
+
 async function main(args: string[]): Promise<number> {
   const transport = args.some((arg) => INFO_FLAGS.has(arg)) ? undefined : new FastStdioTransport();
   transport?.listen();
-  const { runStdioServer } = await import("./stdio_door.ts");
+  const { runStdioServer }: typeof import("./stdio_door.ts") = await import(STDIO_DOOR);
   return await runStdioServer(args, transport);
 }
 

@@ -14,6 +14,14 @@ import type { FastStdioTransport } from "./mcp/fast_stdio.ts";
 import { LOCAL_PRINCIPAL } from "./core/policy.ts";
 import { SERVER_NAME, VERSION } from "./version.ts";
 
+/**
+ * Modules of the first tool call, named through constants so that loading this door does not load
+ * them too (`deno run` loads what a literal dynamic import names along with its importer).
+ * `scripts/compile.ts` includes them in the binary by name.
+ */
+const SERVICES = "./services.ts";
+const IMAGES = "./images/mod.ts";
+
 const HELP = `${SERVER_NAME} ${VERSION} — MCP server over stdio
 
 Usage: main_mcp [--<setting> <value> ...]
@@ -44,12 +52,13 @@ export async function runStdioServer(
   Deno.addSignalListener("SIGINT", stop);
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
 
-  type Services = Awaited<ReturnType<typeof import("./services.ts").createServices>>;
+  type ServicesModule = typeof import("./services.ts");
+  type Services = Awaited<ReturnType<ServicesModule["createServices"]>>;
   let services: Services | undefined;
   let loading: Promise<Services> | undefined;
   /** The core, loaded on first use (once; again after a failure). */
   const core = () =>
-    loading ??= import("./services.ts")
+    loading ??= (import(SERVICES) as Promise<ServicesModule>)
       .then(({ createServices }) => createServices(config, { door: "mcp", logging }))
       .then((created) => services = created)
       .catch((error) => {
@@ -73,7 +82,8 @@ export async function runStdioServer(
       imageLink: async (file: string) => {
         if (!services) return undefined;
         if (!sign) {
-          const { imagePath, readableImageUrl, UrlSigner } = await import("./images/mod.ts");
+          const { imagePath, readableImageUrl, UrlSigner }: typeof import("./images/mod.ts") =
+            await import(IMAGES);
           const signer = new UrlSigner(services.kv, {
             now: systemClock,
             ttlSeconds: config.imageUrlTtlSeconds,

@@ -1,10 +1,11 @@
 /**
- * A stdio transport that answers `initialize` before the MCP SDK has loaded. Loading the SDK costs
- * ~90 ms of a ~200 ms start; clients wait for the handshake, so the transport listens at once,
- * answers an opening `initialize` from {@link initializeResult}, and buffers everything else until the SDK
- * server connects. The buffered messages (the `initialize` included, so the SDK learns the
- * client's capabilities) are then replayed, and the SDK's own answer to the already-answered
- * `initialize` is dropped. Implements the SDK's `Transport` interface structurally: no SDK import.
+ * A stdio transport that answers `initialize` before the MCP SDK has loaded. Settings, logging and
+ * the SDK cost several times Deno's own start; clients wait for the handshake, so the transport
+ * listens at once, answers an opening `initialize` from {@link initializeResult}, and buffers
+ * everything else until the SDK server connects. The buffered messages (the `initialize` included,
+ * so the SDK learns the client's capabilities) are then replayed, and the SDK's own answer to the
+ * already-answered `initialize` is dropped. Implements the SDK's `Transport` interface
+ * structurally: no SDK import.
  *
  * A line that is no JSON-RPC message (`null`, `42`, `[]`, `{}`, a request with an object id, not
  * JSON at all) is answered here with a JSON-RPC error carrying id null — parse error (-32700) or

@@ -174,6 +174,25 @@ Deno.test("the files loaded at run time are included, and only test tools are le
   }
 });
 
+Deno.test("every module src/ imports through a constant is included in the binaries by name", async () => {
+  // `const DOOR = "./stdio_door.ts"; await import(DOOR)`: deno compile sees no such import.
+  const late: string[] = [];
+  for await (const file of walkTs("src")) {
+    const text = await read(file);
+    for (const [, name, specifier] of text.matchAll(/const (\w+) = "(\.\.?\/[^"]+\.ts)";/g)) {
+      if (!new RegExp(`import\\(${name}\\)`).test(text)) continue;
+      late.push(new URL(specifier, new URL(file, ROOT)).pathname.slice(ROOT.pathname.length));
+    }
+  }
+  assert.ok(late.includes("src/stdio_door.ts"), `found: ${late.join(", ")}`);
+  const mcp = BINARIES.find((b) => b.kind === "mcp")!;
+  assert.deepEqual([...mcp.lateModules].sort(), late.sort());
+  const { commands } = await dryRun();
+  for (const command of commands.filter((c) => c.output.includes("-mcp-"))) {
+    for (const path of late) assert.ok(command.include.includes(path), `${path} is included`);
+  }
+});
+
 async function* walkTs(dir: string): AsyncGenerator<string> {
   for await (const entry of Deno.readDir(new URL(dir, ROOT))) {
     const path = `${dir}/${entry.name}`;
