@@ -106,9 +106,10 @@ async function harness(
     cookies,
     csrfFrom,
     post,
-    [Symbol.asyncDispose]() {
+    async [Symbol.asyncDispose]() {
+      // Jobs a form started run detached from the request: let them finish before closing.
+      await images.settled();
       kv.close();
-      return Promise.resolve();
     },
   };
 }

@@ -135,6 +135,7 @@ export class FakeImageService implements ImageService {
   limits: Pick<LimitSettings, "imageGenerationRateLimit" | "anonymousImageGenerationRateLimit"> = {
     imageGenerationRateLimit: 10,
   };
+  #started = new Set<Promise<unknown>>();
   #pending = new Map<
     string,
     { imageIds: string[]; model: string; created: number; creator: string; cancel: () => void }
@@ -143,6 +144,11 @@ export class FakeImageService implements ImageService {
   /** Number of stored images. */
   get size(): number {
     return this.store.size;
+  }
+
+  /** Resolves once every job started so far has finished (for a test's teardown). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.#started]);
   }
 
   /** Image ids of jobs still running. */
@@ -327,6 +333,8 @@ export class FakeImageService implements ImageService {
         this.#pending.delete(jobId);
       }
     })();
+    this.#started.add(done);
+    done.then(() => this.#started.delete(done), () => this.#started.delete(done));
     return {
       id: jobId,
       imageIds,
