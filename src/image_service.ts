@@ -26,6 +26,7 @@ import {
   permits,
   type PolicySettings,
   scopeOf,
+  Semaphore,
 } from "./core/mod.ts";
 import { AppError, toAppError, ValidationError } from "./errors.ts";
 import {
@@ -66,6 +67,11 @@ export interface ImageServiceDeps {
   transient: TransientImages;
   /** Clock. */
   now?: () => number;
+  /**
+   * Previews made at once (each holds an image's bytes and pixels while it is made); default the
+   * number of CPU cores, which is also how many the codec can work on in parallel.
+   */
+  previewConcurrency?: number;
   /**
    * After how long without an update a pending or running job that names no instance counts as
    * lost (the process that ran it stopped); default 15 minutes.
@@ -154,6 +160,10 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
   const { store, codec, generator, transient, admission, policy } = deps;
   const catalog = store.catalog;
   const now = deps.now ?? systemClock;
+  // 50 answers finishing together must not decode 50 images together: they queue for a place.
+  const previews = new Semaphore(
+    deps.previewConcurrency ?? Math.max(1, navigator.hardwareConcurrency ?? 1),
+  );
 
   /** The record of `id` (saved or kept for one answer), or null. */
   async function find(id: string): Promise<ImageRecord | null> {
@@ -318,10 +328,16 @@ export function createImageService(deps: ImageServiceDeps): ImageService {
     read,
 
     async view(id, caller, limits): Promise<{ record: ImageRecord; view: ImageView } | null> {
-      const found = await read(id, caller);
-      if (!found) return null;
-      // JPEG encodes several times faster than WebP; images with alpha still become WebP.
-      const preview = await codec.makePreview(found.bytes, { ...limits, prefer: "jpeg" });
+      // The bytes are read inside the place too: a waiting request holds nothing.
+      const made = await previews.run(async () => {
+        const found = await read(id, caller);
+        if (!found) return null;
+        // JPEG encodes several times faster than WebP; images with alpha still become WebP.
+        const preview = await codec.makePreview(found.bytes, { ...limits, prefer: "jpeg" });
+        return { found, preview };
+      });
+      if (made === null) return null;
+      const { found, preview } = made;
       return {
         record: found.record,
         view: {

@@ -1,7 +1,9 @@
 /**
- * Gateway throughput: the same load client against the fake upstream alone, this service's
- * `POST /mcp` (`tools/call generate_image` with `save:true`) and, when installed, the
- * predecessor's `POST /mcp`; with the server's CPU per image and a count of images lost.
+ * Gateway throughput: the same load client against the fake upstream alone, this service and,
+ * when installed, the predecessor, both through the predecessor's REST request (`POST /mcp` with
+ * `{ prompt, save: true }`), plus an informative row for this service's MCP door (`tools/call
+ * generate_image`, whose answer also carries a JPEG preview); with the server's CPU per image, the
+ * load client's CPU and bytes read per answer, and a count of images lost.
  *
  * @module
  */
@@ -19,6 +21,8 @@ export interface GatewayTarget extends AsyncDisposable {
   readonly pid: number;
   /** Sends request `i`. */
   readonly send: SendOne;
+  /** Bytes of answer bodies the load client has read so far. */
+  readonly answerBytes: () => number;
   /** Images the target kept: catalog records and files on disk (null where it has none). */
   stored(): Promise<{ records: number | null; files: number | null }>;
 }
@@ -35,6 +39,8 @@ export interface GatewayFigures {
   upstreamCpuMsPerImage: number | null;
   /** CPU of the load client (this process) per successful image in the same run, ms. */
   clientCpuMsPerImage: number | null;
+  /** Mean bytes of answer body the load client read per request of the timed run. */
+  answerBytes: number;
   /** Successful answers, warm-up included. */
   okAnswers: number;
   /** Catalog records after the run (null where the target keeps none). */
@@ -61,8 +67,10 @@ export async function measureGateway(
   const offset = options.warmup;
   const pids = [target.pid, upstream.pid, Deno.pid];
   const before = await Promise.all(pids.map(cpuSeconds));
+  const bytesBefore = target.answerBytes();
   const run = await runLoad((i) => target.send(offset + i), options);
   const after = await Promise.all(pids.map(cpuSeconds));
+  const answerBytes = (target.answerBytes() - bytesBefore) / Math.max(1, options.requests);
   const perImage = (i: number) => {
     const [from, to] = [before[i], after[i]];
     return from === null || to === null || run.ok === 0 ? null : (to - from) * 1000 / run.ok;
@@ -77,6 +85,7 @@ export async function measureGateway(
     cpuMsPerImage: perImage(0),
     upstreamCpuMsPerImage: perImage(1),
     clientCpuMsPerImage: perImage(2),
+    answerBytes,
     okAnswers,
     records,
     files,
@@ -84,22 +93,51 @@ export async function measureGateway(
   };
 }
 
-/**
- * Whether an Images API answer succeeded, its body read in full as it streams in (every byte
- * read, none kept: an image answer is megabytes of base64).
- */
-async function imagesAnswer(response: Response): Promise<true | string> {
-  let bytes = 0;
-  for await (const chunk of response.body ?? []) bytes += chunk.length;
-  if (!response.ok) return `HTTP ${response.status}`;
-  return bytes > 1_000_000 ? true : `short body (${bytes} B)`;
+/** Counts the bytes of answer bodies the load client reads. */
+export class AnswerMeter {
+  #bytes = 0;
+
+  /** Bytes read so far. */
+  readonly total = (): number => this.#bytes;
+
+  /**
+   * Whether an Images API answer succeeded, its body read in full as it streams in (every byte
+   * read, none kept or parsed: an image answer is megabytes of base64).
+   */
+  async images(response: Response): Promise<true | string> {
+    let bytes = 0;
+    for await (const chunk of response.body ?? []) bytes += chunk.length;
+    this.#bytes += bytes;
+    if (!response.ok) return `HTTP ${response.status}`;
+    return bytes > 1_000_000 ? true : `short body (${bytes} B)`;
+  }
+
+  /** The answer's body as text (read in full). */
+  async text(response: Response): Promise<string> {
+    const text = await response.text();
+    this.#bytes += text.length;
+    return text;
+  }
+
+  /**
+   * Whether a REST `POST /mcp` answer (the predecessor's shape, `{ success: true, data }`)
+   * succeeded: its JSON body read and parsed.
+   */
+  async rest(response: Response): Promise<true | string> {
+    const text = await this.text(response);
+    if (!response.ok) return `HTTP ${response.status}`;
+    const body = JSON.parse(text) as { success?: boolean; error?: string };
+    return body.success === true ? true : `failed: ${String(body.error).slice(0, 80)}`;
+  }
 }
 
 /** The fake upstream alone: the generation request POSTed straight to it. */
 export function fakeAlone(upstream: UpstreamProcess): GatewayTarget {
+  const meter = new AnswerMeter();
   return {
     name: "the fake alone",
     pid: upstream.pid,
+    answerBytes: meter.total,
     async send(i) {
       const response = await postJson(`${upstream.baseUrl}/images/generations`, {
         model: "gpt-image-2",
@@ -107,7 +145,7 @@ export function fakeAlone(upstream: UpstreamProcess): GatewayTarget {
         size: GATEWAY_SIZE,
         quality: "low",
       }, { authorization: "Bearer sk-bench-0123456789abcdef" });
-      return await imagesAnswer(response);
+      return await meter.images(response);
     },
     stored: () => Promise.resolve({ records: null, files: null }),
     async [Symbol.asyncDispose]() {},
@@ -148,17 +186,23 @@ function jsonRpcAnswer(text: string): Record<string, unknown> | null {
 const BENCH_TOKEN = "bench-token-0123456789abcdef";
 
 /** A door of this service the load client can call. */
-export type Door = "mcp" | "v1";
+export type Door = "rest" | "mcp" | "v1";
 
 /** What each door's request is, for reports. */
 export const DOOR_REQUEST: Readonly<Record<Door, string>> = Object.freeze({
-  mcp: "`POST /mcp` `tools/call generate_image` with `save:true`",
+  rest: "`POST /mcp` `{ prompt, save: true }` (the predecessor's REST request)",
+  mcp: "`POST /mcp` `tools/call generate_image` with `save:true` (answer with a JPEG preview)",
   v1: "`POST /v1/images/generations` (b64_json answer)",
 });
 
+/** Row name of this service called through `door`. */
+export function serviceRowName(door: Door): string {
+  return door === "rest" ? "this service" : `this service, ${door === "mcp" ? "MCP" : "/v1"} door`;
+}
+
 /**
  * This service as operators run it (`deno run -P=http src/main_http.ts`, fresh DATA_DIR and KV),
- * limits off, pointed at `upstream`, called through `door` (default `mcp`) for images of `size`
+ * limits off, pointed at `upstream`, called through `door` (default `rest`) for images of `size`
  * (default {@link GATEWAY_SIZE}); `env` adds or overrides settings.
  */
 export async function thisService(
@@ -179,17 +223,24 @@ export async function thisService(
   }, { name: "this service", dataDir });
   const auth = { authorization: `Bearer ${BENCH_TOKEN}` };
   const size = options.size ?? GATEWAY_SIZE;
+  const door = options.door ?? "rest";
+  const meter = new AnswerMeter();
   return {
-    name: "this service",
+    name: serviceRowName(door),
     pid: service.pid,
     process: service,
+    answerBytes: meter.total,
     async send(i) {
       const prompt = `bench image ${i}`;
-      if (options.door === "v1") {
+      if (door === "v1") {
         const body = { model: "gpt-image-2", prompt, size, quality: "low" };
-        return await imagesAnswer(
+        return await meter.images(
           await postJson(`${service.url}/v1/images/generations`, body, auth),
         );
+      }
+      if (door === "rest") {
+        const body = { prompt, size, quality: "low", save: true };
+        return await meter.rest(await postJson(`${service.url}/mcp`, body, auth));
       }
       const response = await postJson(`${service.url}/mcp`, {
         jsonrpc: "2.0",
@@ -200,7 +251,7 @@ export async function thisService(
           arguments: { prompt, size, quality: "low", save: true },
         },
       }, { ...auth, accept: "application/json, text/event-stream" });
-      const text = await response.text();
+      const text = await meter.text(response);
       if (!response.ok) return `HTTP ${response.status}`;
       const answer = jsonRpcAnswer(text);
       if (answer === null) return "no JSON-RPC answer";

@@ -7,7 +7,7 @@ import { ratio } from "./stats.ts";
 
 /** The figures the goals are judged on; null where the run did not measure it. */
 export interface GoalFigures {
-  /** Throughput of this service's `POST /mcp`, requests per second. */
+  /** Throughput of this service's REST `POST /mcp` (`save: true`), requests per second. */
   serviceRps: number | null;
   /** Throughput of the fake upstream alone with the same client. */
   fakeRps: number | null;
@@ -19,7 +19,7 @@ export interface GoalFigures {
   predecessorStdioMs: number | null;
   /** Images this service lost or failed in the throughput run. */
   lostImages: number | null;
-  /** Peak RSS of this service with 50 generations in flight, bytes (the worst door's). */
+  /** Peak RSS of this service with 50 REST generations in flight, bytes. */
   peakRssBytes: number | null;
 }
 
@@ -92,7 +92,7 @@ export function evaluateGoals(figures: GoalFigures): GoalVerdict[] {
       String,
     ),
     verdict(
-      "peak RSS, 50 generations of 1536x1024 in flight (worst door)",
+      "peak RSS, 50 generations of 1536x1024 in flight (REST `POST /mcp`)",
       `≤ ${TARGETS.peakRssBytes / 1024 / 1024} MB`,
       figures.peakRssBytes,
       (bytes) => bytes <= TARGETS.peakRssBytes,

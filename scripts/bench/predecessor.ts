@@ -9,7 +9,7 @@
  * @module
  */
 import { join } from "node:path";
-import { countImageFiles, GATEWAY_SIZE, type GatewayTarget } from "./gateway.ts";
+import { AnswerMeter, countImageFiles, GATEWAY_SIZE, type GatewayTarget } from "./gateway.ts";
 import { postJson } from "./load.ts";
 import type { UpstreamProcess } from "./upstream_process.ts";
 
@@ -105,9 +105,11 @@ export async function predecessorService(
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  const meter = new AnswerMeter();
   return {
     name: "the predecessor",
     pid: child.pid,
+    answerBytes: meter.total,
     async send(i) {
       const response = await postJson(`${url}/mcp`, {
         prompt: `bench image ${i}`,
@@ -115,9 +117,7 @@ export async function predecessorService(
         size: GATEWAY_SIZE,
         save: true,
       }, { authorization: `Bearer ${TOKEN}` });
-      const body = await response.json() as { success?: boolean; error?: string };
-      if (!response.ok) return `HTTP ${response.status}`;
-      return body.success === true ? true : `failed: ${String(body.error).slice(0, 80)}`;
+      return await meter.rest(response);
     },
     async stored() {
       return { records: null, files: await countImageFiles(outputDir) };

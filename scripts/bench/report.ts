@@ -90,6 +90,7 @@ function gatewaySection(gateway: NonNullable<BenchRun["gateway"]>, note: string)
       number(r.cpuMsPerImage, 1),
       r.name === "the fake alone" ? "(same)" : number(r.upstreamCpuMsPerImage, 1),
       number(r.clientCpuMsPerImage, 1),
+      number(r.answerBytes),
       `${r.okAnswers}${failed ? ` (failed: ${failed})` : ""}`,
       number(r.records),
       number(r.files),
@@ -102,12 +103,17 @@ function gatewaySection(gateway: NonNullable<BenchRun["gateway"]>, note: string)
     `every generation with the same ${gateway.size} PNG of gradients under per-pixel noise ` +
     `(${number(gateway.pngBytes)} B, ` +
     `base64 body ~${number(gateway.bodyBytes / 1e6, 1)} MB). The fake alone: the generation ` +
-    "request POSTed straight to it. This service: `POST /mcp` `tools/call generate_image` with " +
-    "`save:true` (`deno run -P=http src/main_http.ts`, fresh DATA_DIR and KV, limits off). The " +
-    `predecessor: ${note}`,
+    "request POSTed straight to it, its answer read in full and counted, not parsed. This " +
+    'service: the predecessor\'s REST request, `POST /mcp` `{ prompt, size, quality: "low", ' +
+    "save: true }`, its small JSON answer parsed (`deno run -P=http src/main_http.ts`, fresh " +
+    `DATA_DIR and KV, limits off). The predecessor: the same REST request; ${note} ` +
+    "Informative, no goal: this service's MCP door, `tools/call generate_image` with " +
+    "`save:true`, whose answer also carries a JPEG preview of each image (made by the server).",
     "",
     "CPU is user + system time of the server's process over the timed run, per successful image; " +
-    "the upstream's and the load client's are their own processes' over the same run. OK answers count the warm-up too; " +
+    "the upstream's and the load client's are their own processes' over the same run, and " +
+    '"answer B" is the mean body the client read per request: the client\'s work differs by ' +
+    "target, and its CPU shares the cores with the server's. OK answers count the warm-up too; " +
     "lost = failed requests + OK answers without a catalog record or a file on disk.",
     "",
     table(
@@ -121,6 +127,7 @@ function gatewaySection(gateway: NonNullable<BenchRun["gateway"]>, note: string)
         "server CPU ms/image",
         "upstream CPU ms/image",
         "client CPU ms/image",
+        "answer B",
         "OK answers",
         "catalog records",
         "files on disk",
@@ -157,7 +164,8 @@ function memorySection(memory: MemoryFigures[]): string {
     `${first.inFlight} generations of ${first.size} sent at once to a fresh service per door; the ` +
     `upstream holds each answer ${number(first.latencyMs)} ms, so all are in flight together, ` +
     "then all bodies arrive together. Peak = the kernel's high-water mark (VmHWM) of the " +
-    "service's resident set.",
+    "service's resident set. The goal is judged on the REST request; the other doors are " +
+    "informative.",
     "",
     table(
       ["door", "in flight", "all held at once", "OK", "idle RSS", "peak RSS"],

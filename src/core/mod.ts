@@ -32,4 +32,5 @@ export {
   type HeldInflight,
 } from "./admission.ts";
 export { HeldUpload } from "./upload_slot.ts";
+export { Semaphore } from "./semaphore.ts";
 export { listGrantsAs, type ListGrantsAsOptions, revokeGrantAs } from "./grants.ts";

@@ -326,6 +326,8 @@ export class Generator {
         door: options.door,
         imageIds,
         ...(instance ? { instance: instance.id } : {}),
+        // The job runs at once (admission happened before): one commit, not create + update.
+        state: "running",
       });
     } catch (error) {
       await instance?.jobFinished(jobId);
@@ -407,7 +409,6 @@ export class Generator {
     try {
       stage("queued");
       signal.throwIfAborted();
-      await catalog.updateJob(jobId, { state: "running" });
       stage("generating");
       const upstreamStarted = this.#now();
       const result = await this.#callUpstream(

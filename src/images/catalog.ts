@@ -507,6 +507,11 @@ export interface NewJob {
   imageIds?: string[];
   /** The process (instance id) that runs it. */
   instance?: string;
+  /**
+   * `running` for a job that starts at once (saves the commit of a separate `running` update);
+   * default `pending`.
+   */
+  state?: "pending" | "running";
 }
 
 /** A change of a job's state (see {@link Catalog.updateJob}). */
@@ -848,7 +853,10 @@ export class Catalog {
     };
   }
 
-  /** Starts a job in state `pending`. Throws a `conflict` error when `jobId` exists. */
+  /**
+   * Starts a job in state `pending` (or `running`, see {@link NewJob.state}). Throws a `conflict`
+   * error when `jobId` exists.
+   */
   async createJob(jobId: string, input: NewJob): Promise<JobRecord> {
     if (!isJobId(jobId)) {
       throw new ValidationError("jobId", "Invalid jobId: expected a UUIDv7");
@@ -862,10 +870,13 @@ export class Catalog {
     for (const id of imageIds) {
       if (!isImageId(id)) throw new ValidationError("imageIds", "Invalid imageIds: expected ids");
     }
+    if (input.state !== undefined && input.state !== "pending" && input.state !== "running") {
+      throw new ValidationError("state", `Invalid state: ${JSON.stringify(input.state)}`);
+    }
     const now = this.#now();
     const job: JobRecord = {
       jobId,
-      state: "pending",
+      state: input.state ?? "pending",
       prompt: input.prompt.slice(0, JOB_PROMPT_MAX_CHARS),
       promptTruncated: input.prompt.length > JOB_PROMPT_MAX_CHARS,
       model: input.model,

@@ -236,6 +236,33 @@ Deno.test("jobs move from pending through running to a final state that sticks",
   });
 });
 
+Deno.test("a job that starts at once is created running, in one commit, and finishes", async () => {
+  await withCatalog(async (catalog) => {
+    const imageId = newImageId();
+    const jobId = newJobId();
+    const job = await catalog.createJob(jobId, {
+      prompt: "p",
+      model: "gpt-image-2",
+      door: "http",
+      imageIds: [imageId],
+      state: "running",
+    });
+    assert.equal(job.state, "running");
+    assert.equal((await catalog.getJobByImageId(imageId))?.state, "running");
+    const done = await catalog.updateJob(jobId, { state: "succeeded", imageIds: [imageId] });
+    assert.equal(done?.state, "succeeded");
+    await assert.rejects(
+      catalog.createJob(newJobId(), {
+        prompt: "p",
+        model: "m",
+        door: "cli",
+        state: "succeeded" as "running",
+      }),
+      (e) => e instanceof ValidationError,
+    );
+  });
+});
+
 Deno.test("KV calls that fail with a locked database are retried; other errors are not", async () => {
   let calls = 0;
   const value = await withKvRetry(() => {
