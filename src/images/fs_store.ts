@@ -383,9 +383,11 @@ export class FsImageStore implements ImageStore {
     if (await this.#catalog.has(id)) {
       throw new AppError("conflict", `Cannot save image: id already taken: ${id}`);
     }
-    await this.ensureDir();
     const fileName = imageFileName(id, ext);
-    const staged = await this.#create(fileName);
+    // Failures here and while writing are the store's (a `storage` error), never the upstream's.
+    const staged = await this.ensureDir().then(() => this.#create(fileName)).catch((error) => {
+      throw storageError(error);
+    });
     const writer = new StagedFile(staged.file);
     let state: "writing" | "saving" | "saved" | "discarded" = "writing";
     let written: Awaited<ReturnType<StagedFile["finish"]>> | null = null;
@@ -403,7 +405,10 @@ export class FsImageStore implements ImageStore {
     };
     return {
       space: (size) => writer.space(size),
-      wrote: (length) => writer.wrote(length),
+      wrote: (length) =>
+        writer.wrote(length).catch((error) => {
+          throw storageError(error);
+        }),
       finish,
       readAll: () => Deno.readFile(staged.tmpPath),
       save: async (input: StagedSaveInput) => {
