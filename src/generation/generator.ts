@@ -102,8 +102,18 @@ export interface GeneratorDeps {
   watchCancel?: (jobId: string, onCancel: (reason: string) => void) => () => void;
   /** The door this process serves (not the request's): decides where a missing key is set. */
   door?: Door;
-  /** This process as an instance: jobs carry its id and are indexed while they run. */
-  instance?: Pick<Instance, "id" | "jobStarted" | "jobFinished">;
+  /**
+   * This process as an instance: jobs carry its id and are indexed while they run, in the job's
+   * own commits (the instance's KV is the one that holds the catalog's jobs).
+   */
+  instance?: Pick<Instance, "id" | "indexJob" | "unindexJob" | "jobFinished">;
+}
+
+/** Whether a job's entry in the instance's index was removed by the commit that ended it. */
+interface JobIndex {
+  unindexed: boolean;
+  /** Adds the removal to an atomic operation (undefined without an instance). */
+  readonly also: ((op: Deno.AtomicOperation) => void) | undefined;
 }
 
 /**
@@ -316,10 +326,10 @@ export class Generator {
     const jobId = newJobId(this.#now());
     const imageIds = Array.from({ length: request.n }, () => newImageId(this.#now()));
     const instance = this.#deps.instance;
-    // Indexed before it exists, so a process dying in between leaves no job nobody can interrupt.
-    await instance?.jobStarted(jobId);
-    try {
-      await this.#deps.store.catalog.createJob(jobId, {
+    // Indexed in the commit that creates it: no job is ever visible that nobody can interrupt.
+    await this.#deps.store.catalog.createJob(
+      jobId,
+      {
         prompt: request.prompt,
         model: request.model,
         creator: options.principal.id,
@@ -328,11 +338,14 @@ export class Generator {
         ...(instance ? { instance: instance.id } : {}),
         // The job runs at once (admission happened before): one commit, not create + update.
         state: "running",
-      });
-    } catch (error) {
-      await instance?.jobFinished(jobId);
-      throw error;
-    }
+      },
+      instance ? (op) => instance.indexJob(op, jobId) : undefined,
+    );
+    // Unindexed in the commit that ends it, when that commit is made; otherwise on its own.
+    const index: JobIndex = {
+      unindexed: false,
+      also: instance ? (op) => instance.unindexJob(op, jobId) : undefined,
+    };
     const controller = new AbortController();
     const follow = () => controller.abort(options.signal?.reason);
     if (options.signal?.aborted) follow();
@@ -346,11 +359,13 @@ export class Generator {
     const done = this.#run(jobId, imageIds, normalized, options, controller.signal, {
       watch,
       prepared,
+      index,
     }).finally(
       async () => {
         stopWatching?.();
         detach();
         this.#running.delete(jobId);
+        if (index.unindexed) return;
         await instance?.jobFinished(jobId).catch((error) =>
           log.warning("Cannot unindex job {jobId}: {message}", { jobId, message: String(error) })
         );
@@ -382,9 +397,9 @@ export class Generator {
     normalized: GenerateNormalization | EditNormalization,
     options: StartOptions,
     signal: AbortSignal,
-    hooks: { watch?: UpstreamWatch; prepared?: PreparedInputs },
+    hooks: { watch?: UpstreamWatch; prepared?: PreparedInputs; index: JobIndex },
   ): Promise<GenerationResult> {
-    const { watch } = hooks;
+    const { watch, index } = hooks;
     const { request } = normalized;
     const catalog = this.#deps.store.catalog;
     const started = this.#now();
@@ -454,10 +469,11 @@ export class Generator {
           "image.save": request.save,
         },
       });
-      await catalog.updateJob(jobId, {
+      const ended = await catalog.updateJob(jobId, {
         state: "succeeded",
         imageIds: stored.map((record) => record.id),
-      });
+      }, index.also);
+      index.unindexed = ended !== null;
       stage("done");
       const totalMs = this.#now() - started;
       return {
@@ -481,15 +497,16 @@ export class Generator {
       const appError = signal.aborted && error.kind !== "cancelled"
         ? new AppError("cancelled", "The image generation was cancelled", { cause: thrown })
         : error;
-      await catalog.updateJob(jobId, {
+      const ended = await catalog.updateJob(jobId, {
         state: appError.kind === "cancelled" ? "cancelled" : "failed",
         error: { kind: appError.kind, message: appError.message },
-      }).catch((updateError) =>
+      }, index.also).catch((updateError) =>
         log.error("Cannot record the failure of job {jobId}: {message}", {
           jobId,
           message: String(updateError),
         })
       );
+      index.unindexed ||= ended !== null && ended !== undefined;
       if (appError.kind === "internal") {
         log.error("Job {jobId} failed: {error}", { jobId, error: String(thrown) });
       }

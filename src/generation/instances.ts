@@ -106,9 +106,22 @@ export class Instance implements AsyncDisposable {
     await this.#kv.set([...JOBS, this.id, jobId], true, { expireIn: KEEP_MS });
   }
 
+  /**
+   * Adds "`jobId` runs here" to `op`, an atomic operation on this instance's KV (the commit that
+   * creates the job, so the job is never visible unindexed).
+   */
+  indexJob(op: Deno.AtomicOperation, jobId: string): void {
+    op.set([...JOBS, this.id, jobId], true, { expireIn: KEEP_MS });
+  }
+
   /** Records that `jobId` no longer runs here (finished, failed or cancelled). */
   async jobFinished(jobId: string): Promise<void> {
     await this.#kv.delete([...JOBS, this.id, jobId]);
+  }
+
+  /** Adds "`jobId` no longer runs here" to `op`, an atomic operation on this instance's KV. */
+  unindexJob(op: Deno.AtomicOperation, jobId: string): void {
+    op.delete([...JOBS, this.id, jobId]);
   }
 
   /** Whether `instanceId` beat within its last {@link MISSED_BEATS} intervals. */

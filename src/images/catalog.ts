@@ -855,9 +855,14 @@ export class Catalog {
 
   /**
    * Starts a job in state `pending` (or `running`, see {@link NewJob.state}). Throws a `conflict`
-   * error when `jobId` exists.
+   * error when `jobId` exists. `also` adds mutations to the same atomic commit (keys of the KV
+   * that holds jobs).
    */
-  async createJob(jobId: string, input: NewJob): Promise<JobRecord> {
+  async createJob(
+    jobId: string,
+    input: NewJob,
+    also?: (op: Deno.AtomicOperation) => void,
+  ): Promise<JobRecord> {
     if (!isJobId(jobId)) {
       throw new ValidationError("jobId", "Invalid jobId: expected a UUIDv7");
     }
@@ -894,6 +899,7 @@ export class Catalog {
       for (const id of imageIds) {
         op.set(KEYS.jobByImage(id), jobId, { expireIn: JOB_RETENTION_MS });
       }
+      also?.(op);
     });
     if (!result.ok) throw new AppError("conflict", `Cannot create job: ${jobId} already exists`);
     return job;
@@ -901,9 +907,14 @@ export class Catalog {
 
   /**
    * Moves a job to a new state. A finished job (succeeded, failed, cancelled) stays as it is:
-   * updating it throws a `conflict` error. Returns null when the job does not exist.
+   * updating it throws a `conflict` error. Returns null when the job does not exist. `also` adds
+   * mutations to the same atomic commit (made only when the update is).
    */
-  async updateJob(jobId: string, update: JobUpdate): Promise<JobRecord | null> {
+  async updateJob(
+    jobId: string,
+    update: JobUpdate,
+    also?: (op: Deno.AtomicOperation) => void,
+  ): Promise<JobRecord | null> {
     if (!isJobId(jobId)) return null;
     if (!JOB_STATES.includes(update.state)) {
       throw new ValidationError("state", `Invalid state: ${JSON.stringify(update.state)}`);
@@ -938,6 +949,7 @@ export class Catalog {
             op.set(KEYS.jobByImage(id), jobId, { expireIn: JOB_RETENTION_MS });
           }
         }
+        also?.(op);
       });
       if (result.ok) return next;
     }

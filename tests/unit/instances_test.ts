@@ -189,3 +189,43 @@ Deno.test("a job whose instance left no heartbeat reads as interrupted before an
     assert.match(lookup.status === "failed" ? lookup.error.message : "", /interrupted/);
   });
 });
+
+Deno.test("a job is indexed in the commit that creates it and unindexed in the one that ends it", async () => {
+  await processes(async (start) => {
+    await using services = await start();
+    const { catalog } = services.store;
+    const here = new Instance(services.kv, { now, interrupt: () => Promise.resolve(), id: "here" });
+    const indexed = async () => {
+      const keys = [];
+      for await (const entry of services.kv.list({ prefix: ["instances", "jobs", "here"] })) {
+        keys.push(entry.key.at(-1));
+      }
+      return keys;
+    };
+    const jobId = newJobId();
+    const job = {
+      prompt: "x",
+      model: "gpt-image-2",
+      door: "mcp" as const,
+      state: "running" as const,
+    };
+    await catalog.createJob(jobId, job, (op) => here.indexJob(op, jobId));
+    assert.deepEqual(await indexed(), [jobId]);
+
+    // A create refused (the id is taken) indexes nothing.
+    await assert.rejects(catalog.createJob(jobId, job, (op) => here.indexJob(op, "other")));
+    assert.deepEqual(await indexed(), [jobId]);
+
+    assert.notEqual(
+      await catalog.updateJob(jobId, { state: "succeeded" }, (op) => here.unindexJob(op, jobId)),
+      null,
+    );
+    assert.deepEqual(await indexed(), []);
+    // An update refused (the job has ended) removes nothing it was given.
+    await here.jobStarted("still-here");
+    await assert.rejects(
+      catalog.updateJob(jobId, { state: "failed" }, (op) => here.unindexJob(op, "still-here")),
+    );
+    assert.deepEqual(await indexed(), ["still-here"]);
+  });
+});

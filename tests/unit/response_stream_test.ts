@@ -13,6 +13,28 @@ function streamOf(text: string, chunkSize: number): ReadableStream<Uint8Array> {
   });
 }
 
+/** A byte stream (as a fetch body is) giving `bytes` in pieces of `chunkSize`, then ending. */
+function byteStreamOf(bytes: Uint8Array, chunkSize: number, end = bytes.length) {
+  let offset = 0;
+  const cancelled: unknown[] = [];
+  const stream = new ReadableStream({
+    type: "bytes",
+    pull(controller) {
+      if (offset >= end) {
+        controller.close();
+        // A read waiting with its own buffer is answered once the stream is closed.
+        return controller.byobRequest?.respond(0);
+      }
+      controller.enqueue(bytes.slice(offset, Math.min(end, offset + chunkSize)));
+      offset += chunkSize;
+    },
+    cancel(reason) {
+      cancelled.push(reason);
+    },
+  });
+  return { stream, cancelled };
+}
+
 const imageA = Uint8Array.from({ length: 100_001 }, (_, i) => (i * 7919) % 256);
 const imageB = crypto.getRandomValues(new Uint8Array(7));
 
@@ -39,6 +61,26 @@ Deno.test("b64_json values are decoded as the body streams in, at any chunk size
     assert.equal(data[0].revised_prompt, 'a "quoted" b64_json: "x"');
     assert.deepEqual(decoded.body.usage, { total_tokens: 42 });
   }
+});
+
+Deno.test("a fetch body (a byte stream) is decoded the same; one left early is cancelled", async () => {
+  const big = crypto.getRandomValues(new Uint8Array(60_000));
+  const image = Uint8Array.from({ length: 300_000 }, (_, i) => big[i % big.length] ^ (i >> 16));
+  const text = JSON.stringify({ data: [{ b64_json: image.toBase64() }], usage: { n: 1 } });
+  const bytes = new TextEncoder().encode(text);
+  for (const size of [5, 65_536, 100_000, 1 << 20]) {
+    const { stream, cancelled } = byteStreamOf(bytes, size);
+    const decoded = await decodeImagesResponse(stream);
+    assert.deepEqual(decoded.images[0], image, `chunk ${size}`);
+    assert.deepEqual(decoded.body, { data: [{ b64_json: "0" }], usage: { n: 1 } });
+    assert.deepEqual(cancelled, [], "a body read to its end is not cancelled");
+  }
+  const { stream, cancelled } = byteStreamOf(bytes, 10_000, 100_000);
+  await assert.rejects(
+    decodeImagesResponse(stream, { maxImageBytes: 1000 }),
+    (error: Error & { kind?: string }) => error.kind === "upstream_unavailable",
+  );
+  assert.equal(cancelled.length, 1, "the rest of the body is cancelled");
 });
 
 Deno.test("escaped slashes in base64 are read as slashes", async () => {

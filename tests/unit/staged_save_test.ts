@@ -46,6 +46,34 @@ Deno.test("a staged image written in pieces is saved whole, hashed as it was wri
   });
 });
 
+Deno.test("pieces of any size, smaller or larger than a write batch, make the same file", async () => {
+  await withFsStore(async ({ store, dir }) => {
+    const bytes = fakePng(1024, 1024, 900_007, 3);
+    for (const piece of [1, 49_152, 65_536, 300_001, 1 << 20]) {
+      const staged = await store.stage(newImageId(Date.UTC(2026, 0, 1, 0, 0, piece % 60)), "png");
+      // One byte at a time is slow: write the first 2,000 bytes singly, the rest in 4 KB pieces.
+      if (piece === 1) {
+        await writeInPieces(staged, bytes.subarray(0, 2000), 1);
+        await writeInPieces(staged, bytes.subarray(2000), 4096);
+      } else {
+        await writeInPieces(staged, bytes, piece);
+      }
+      const written = await staged.finish();
+      assert.equal(written.size, bytes.length, `piece ${piece}`);
+      assert.equal(written.sha256, await sha256Hex(bytes), `piece ${piece}`);
+      assert.deepEqual(written.head, bytes.subarray(0, 64 * 1024), `piece ${piece}`);
+      assert.deepEqual(written.tail, bytes.subarray(bytes.length - 16), `piece ${piece}`);
+      const record = await staged.save({
+        mime: "image/png",
+        width: 1024,
+        height: 1024,
+        record: fields(),
+      });
+      assert.deepEqual(await Deno.readFile(join(dir, record.fileName)), bytes, `piece ${piece}`);
+    }
+  });
+});
+
 Deno.test("a discarded staged image leaves no file and no record; its id stays free", async () => {
   await withFsStore(async ({ store, dir }) => {
     const id = newImageId(Date.UTC(2026, 0, 1));
