@@ -18,6 +18,8 @@ import {
   GATEWAY_SIZE,
   type GatewayTarget,
   measureGateway,
+  MINIMAL_GATEWAY_ROW,
+  minimalGateway,
   serviceRowName,
   thisService,
 } from "./bench/gateway.ts";
@@ -183,6 +185,8 @@ async function main(): Promise<number> {
       };
       const targets: [string, () => Promise<GatewayTarget>][] = [
         ["the fake alone", () => Promise.resolve(fakeAlone(upstream))],
+        // The baseline of this service's figure: only the work no storing gateway can skip.
+        [MINIMAL_GATEWAY_ROW, () => minimalGateway(upstream)],
         [serviceRowName("rest"), () => thisService(upstream, { door: "rest" })],
       ];
       if (predecessorDir) {

@@ -274,3 +274,51 @@ export async function thisService(
     },
   };
 }
+
+/** Row name of {@link minimalGateway}. */
+export const MINIMAL_GATEWAY_ROW = "the unavoidable work alone";
+
+/**
+ * scripts/bench/minimal_gateway.ts in its own process: the REST request, the upstream call, the
+ * base64 decoded into a temporary file with this service's decoder and writer (hashed while
+ * written), fsync, rename, folder fsync — nothing else. The ceiling of any gateway that stores
+ * what it receives, next to the fake alone in the same run.
+ */
+export async function minimalGateway(upstream: UpstreamProcess): Promise<GatewayTarget> {
+  const folder = await Deno.makeTempDir({ prefix: "bench-minimal-" });
+  const script = new URL("./minimal_gateway.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-P=test", script, upstream.baseUrl, folder],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  let url: string | undefined;
+  while (url === undefined) {
+    const { done, value } = await lines.read();
+    if (done) throw new Error("the minimal gateway exited before listening");
+    seen += value;
+    url = /listening on (\S+)/.exec(seen)?.[1];
+  }
+  lines.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  const meter = new AnswerMeter();
+  return {
+    name: MINIMAL_GATEWAY_ROW,
+    pid: child.pid,
+    answerBytes: meter.total,
+    async send(i) {
+      const body = { prompt: `bench image ${i}`, size: GATEWAY_SIZE, quality: "low", save: true };
+      return await meter.rest(await postJson(`${url}/mcp`, body));
+    },
+    async stored() {
+      return { records: null, files: await countImageFiles(folder) };
+    },
+    async [Symbol.asyncDispose]() {
+      child.kill("SIGTERM");
+      await child.status;
+      await Deno.remove(folder, { recursive: true }).catch(() => {});
+    },
+  };
+}

@@ -103,7 +103,12 @@ function gatewaySection(gateway: NonNullable<BenchRun["gateway"]>, note: string)
     `every generation with the same ${gateway.size} PNG of gradients under per-pixel noise ` +
     `(${number(gateway.pngBytes)} B, ` +
     `base64 body ~${number(gateway.bodyBytes / 1e6, 1)} MB). The fake alone: the generation ` +
-    "request POSTed straight to it, its answer read in full and counted, not parsed. This " +
+    "request POSTed straight to it, its answer read in full and counted, not parsed. The " +
+    "unavoidable work alone (the baseline of this service's figure): the same REST request to a " +
+    "bare `Deno.serve` (scripts/bench/minimal_gateway.ts) that only calls the upstream, decodes " +
+    "the base64 into a temporary file with this service's own decoder and writer (SHA-256 while " +
+    "writing), fsyncs it, renames it and fsyncs the folder: no auth, limits, KV or catalog, so its " +
+    "ratio to the fake alone is the ceiling of any gateway that stores what it receives. This " +
     'service: the predecessor\'s REST request, `POST /mcp` `{ prompt, size, quality: "low", ' +
     "save: true }`, its small JSON answer parsed (`deno run -P=http src/main_http.ts`, fresh " +
     `DATA_DIR and KV, limits off). The predecessor: the same REST request; ${note} ` +
