@@ -17,6 +17,7 @@ import {
   launchBrowser,
   seedImage,
   startGalleryServer,
+  withinDeadline,
 } from "./support.ts";
 import { modelWhere, pinnedClock } from "../support/pinned_time.ts";
 import { systemClock } from "../../src/clock.ts";
@@ -99,10 +100,10 @@ async function withGallery(
   try {
     const session = await openBrowser(context);
     try {
-      await body(server, session);
+      await withinDeadline("the browser session", 240_000, () => body(server, session));
       assert.deepEqual(session.errors, [], "the browser console stayed free of errors");
     } finally {
-      await session.browser.close();
+      await withinDeadline("closing the browser", 30_000, () => session.browser.close());
     }
   } finally {
     await server.close();

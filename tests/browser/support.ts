@@ -171,3 +171,27 @@ function browserEnv(): Record<string, string> {
   }
   return env;
 }
+
+/**
+ * `body()`, or an error naming `what` once `ms` have passed: Playwright's `evaluate` and `close`
+ * wait without a timeout of their own, so a browser that died under them would hang the suite
+ * instead of failing one test.
+ */
+export async function withinDeadline<T>(
+  what: string,
+  ms: number,
+  body: () => Promise<T>,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} took longer than ${ms / 1000} s (did the browser die?)`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([body(), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
