@@ -14,7 +14,7 @@
  */
 import { AppError, ValidationError } from "../errors.ts";
 import { kvCommit, kvGet, kvList } from "../kv/mod.ts";
-import { sha256 } from "./constant_time.ts";
+import { digestHex, randomToken } from "./secrets.ts";
 
 /** What a principal may do: `admin` includes everything `user` may. */
 export type Role = "admin" | "user";
@@ -60,18 +60,6 @@ export const AUTH_KEYS = {
   allHashes: ["auth", "key_by_hash"] as Deno.KvKey,
 } as const;
 
-function randomBase64Url(bytes: number): string {
-  return crypto.getRandomValues(new Uint8Array(bytes)).toBase64({
-    alphabet: "base64url",
-    omitPadding: true,
-  });
-}
-
-/** Hex SHA-256 digest of a key, as stored. */
-export async function keyDigestHex(key: string): Promise<string> {
-  return (await sha256(key)).toHex();
-}
-
 /** The public view of a stored key. */
 export function publicView(stored: StoredKey): ApiKeyInfo {
   const { hash: _hash, ...info } = stored;
@@ -112,10 +100,10 @@ export async function createApiKey(
     );
   }
   for (let attempt = 0; attempt < 5; attempt++) {
-    const key = KEY_PREFIX + randomBase64Url(KEY_BYTES);
-    const hash = await keyDigestHex(key);
+    const key = KEY_PREFIX + randomToken(KEY_BYTES);
+    const hash = await digestHex(key);
     const stored: StoredKey = {
-      id: `key_${randomBase64Url(6)}`,
+      id: `key_${randomToken(6)}`,
       name,
       role: options.role,
       prefix: key.slice(0, PREFIX_SHOWN),

@@ -9,6 +9,7 @@ export {
   authenticate,
   type AuthenticateOptions,
   authRequired,
+  authTokenDigest,
   hasRole,
   TOKEN_PRINCIPAL,
 } from "./tokens.ts";
@@ -27,3 +28,4 @@ export {
 } from "./api_keys.ts";
 export { type AuthorizationHeader, parseAuthorization } from "./authorization.ts";
 export { constantTimeEqual, secretsEqual, sha256 } from "./constant_time.ts";
+export { digestHex, randomToken } from "./secrets.ts";

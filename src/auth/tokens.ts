@@ -22,6 +22,15 @@ export const TOKEN_PRINCIPAL: Principal = Object.freeze({
 // lastUsedAt is written at most once per this interval per key, not on every request.
 const LAST_USED_RESOLUTION_MS = 60_000;
 
+// `MCP_AUTH_TOKEN` is fixed for the life of a process: its digest is made once, not per request.
+let configured: { token: string; digest: Uint8Array } | undefined;
+
+/** SHA-256 of `MCP_AUTH_TOKEN` (the configured value `token`), computed once per value. */
+export async function authTokenDigest(token: string): Promise<Uint8Array> {
+  if (configured?.token !== token) configured = { token, digest: await sha256(token) };
+  return configured.digest;
+}
+
 /** Options of {@link authenticate}. */
 export interface AuthenticateOptions {
   /** `MCP_AUTH_TOKEN`, if set. */
@@ -42,7 +51,7 @@ export async function authenticate(
   if (token === "") return null;
   const digest = await sha256(token);
   if (options.authToken !== undefined && options.authToken !== "") {
-    if (constantTimeEqual(digest, await sha256(options.authToken))) return TOKEN_PRINCIPAL;
+    if (constantTimeEqual(digest, await authTokenDigest(options.authToken))) return TOKEN_PRINCIPAL;
   }
   if (!token.startsWith(KEY_PREFIX)) return null;
   const hex = digest.toHex();

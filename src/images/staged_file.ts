@@ -12,11 +12,11 @@ import { createHash, type Hash } from "node:crypto";
 import type { WrittenImage } from "./store.ts";
 
 /** Bytes of the start of an image kept for header checks. */
-export const HEAD_BYTES = 64 * 1024;
+const HEAD_BYTES = 64 * 1024;
 /** Bytes of the end of an image kept for completeness checks. */
-export const TAIL_BYTES = 16;
+const TAIL_BYTES = 16;
 /** Bytes gathered before they are written to the file and hashed. */
-export const BATCH_BYTES = 256 * 1024;
+const BATCH_BYTES = 256 * 1024;
 /** A batch with less room than this is written out (a response piece decodes to ~48 KB). */
 const LOW_ROOM = 64 * 1024;
 

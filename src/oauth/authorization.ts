@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { TOKEN_PRINCIPAL } from "../auth/mod.ts";
+import { digestHex, randomToken, TOKEN_PRINCIPAL } from "../auth/mod.ts";
 import type { Principal } from "../core_types.ts";
 import { kvCommit, kvGet } from "../kv/mod.ts";
 import { checkClientRedirect, findClient, type FindClientOptions } from "./clients.ts";
@@ -15,7 +15,6 @@ import { OAUTH_KEYS } from "./kv_keys.ts";
 import { checkSingleParams } from "./params.ts";
 import { checkChallenge } from "./pkce.ts";
 import { type OAuthScope, parseScopes } from "./scopes.ts";
-import { digestHex, randomToken } from "./secrets.ts";
 
 /** A checked authorization request. */
 export interface AuthorizationRequest {

@@ -6,11 +6,11 @@
  *
  * @module
  */
+import { randomToken } from "../auth/mod.ts";
 import { kvCommit, kvGet } from "../kv/mod.ts";
 import { ClientMetadataError, type ClientMetadataResolver } from "./client_metadata.ts";
 import { OAuthError } from "./errors.ts";
 import { OAUTH_KEYS } from "./kv_keys.ts";
-import { randomToken } from "./secrets.ts";
 
 /** What the authorization server needs of a client. */
 export interface OAuthClient {

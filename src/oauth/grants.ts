@@ -8,6 +8,7 @@
  */
 import {
   AUTH_KEYS,
+  authTokenDigest,
   constantTimeEqual,
   type Role,
   type StoredKey,
@@ -17,7 +18,6 @@ import type { OAuthScope } from "../core_types.ts";
 import { AppError } from "../errors.ts";
 import { kvCommit, kvGet, kvList } from "../kv/mod.ts";
 import { OAUTH_KEYS } from "./kv_keys.ts";
-import { digestHex } from "./secrets.ts";
 
 /** One consent of a person to a client, and the token family issued under it. */
 export interface OAuthGrant {
@@ -72,7 +72,7 @@ export async function consenterRole(
 ): Promise<Role | null> {
   if (grant.principalId === TOKEN_PRINCIPAL.id) {
     if (!authToken || grant.tokenDigest === undefined) return null;
-    const current = new TextEncoder().encode(await digestHex(authToken));
+    const current = new TextEncoder().encode((await authTokenDigest(authToken)).toHex());
     const approved = new TextEncoder().encode(grant.tokenDigest);
     return constantTimeEqual(current, approved) ? TOKEN_PRINCIPAL.role : null;
   }

@@ -9,11 +9,9 @@
  */
 // The external issuer (OAUTH_ISSUER): its JWT access tokens, verified against its JWKS.
 export {
-  ACCEPTED_ALGORITHMS,
   createExternalTokenVerifier,
   type ExternalTokenVerifierOptions,
 } from "./external_issuer.ts";
-export { discoverIssuer, type IssuerMetadata } from "./issuer_discovery.ts";
 export {
   getGrant,
   type ListedGrant,
@@ -27,7 +25,6 @@ export { OAuthError, type OAuthErrorCode } from "./errors.ts";
 export {
   DEFAULT_SCOPES,
   formatScopes,
-  isOAuthScope,
   OAUTH_SCOPES,
   type OAuthScope,
   parseScopes,
@@ -39,16 +36,13 @@ export {
   type AuthorizationRequest,
   type CheckAuthorizationOptions,
   checkAuthorizationRequest,
-  CODE_TTL_MS,
   discardPendingAuthorization,
-  grantableScopes,
   issueCode,
   loadPendingAuthorization,
   type PendingAuthorization,
   savePendingAuthorization,
 } from "./authorization.ts";
 export {
-  checkRedirectUri,
   findClient,
   type OAuthClient,
   registerClient,
@@ -66,17 +60,13 @@ export {
 export { checkSingleParams } from "./params.ts";
 export { s256Challenge } from "./pkce.ts";
 export {
-  ACCESS_TOKEN_PREFIX,
   type CodeExchange,
   exchangeCode,
-  REFRESH_TOKEN_PREFIX,
   type RefreshExchange,
   refreshTokens,
   revokeToken,
   type TokenResponse,
   type TokenSettings,
-  verifyAccessToken,
-  type VerifyAccessTokenOptions,
 } from "./tokens.ts";
 export { type AccessTokenVerifier, builtInVerifier } from "./verifier.ts";
 export {

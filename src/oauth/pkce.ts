@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { constantTimeEqual } from "../auth/mod.ts";
+import { constantTimeEqual, sha256 } from "../auth/mod.ts";
 import { OAuthError } from "./errors.ts";
 
 // RFC 7636 §4.1: 43–128 unreserved characters; a base64url SHA-256 challenge is 43 characters.
@@ -13,8 +13,7 @@ const CHALLENGE = /^[A-Za-z0-9\-_]{43}$/;
 
 /** The S256 challenge of `verifier`: base64url(SHA-256(verifier)), unpadded. */
 export async function s256Challenge(verifier: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
-  return new Uint8Array(digest).toBase64({ alphabet: "base64url", omitPadding: true });
+  return (await sha256(verifier)).toBase64({ alphabet: "base64url", omitPadding: true });
 }
 
 /**

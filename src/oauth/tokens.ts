@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Role } from "../auth/mod.ts";
+import { digestHex, randomToken, type Role } from "../auth/mod.ts";
 import type { Principal } from "../core_types.ts";
 import { kvCommit, kvGet } from "../kv/mod.ts";
 import { checkResource, type StoredCode, USED_CODE_KEEP_MS } from "./authorization.ts";
@@ -16,7 +16,6 @@ import { consenterRole, getGrant, type OAuthGrant, revokeGrant, useGrant } from 
 import { OAUTH_KEYS } from "./kv_keys.ts";
 import { verifyPkce } from "./pkce.ts";
 import { formatScopes, type OAuthScope, parseScopes } from "./scopes.ts";
-import { digestHex, randomToken } from "./secrets.ts";
 
 /** Prefix of access tokens (tells them from API keys, `oig_`). */
 export const ACCESS_TOKEN_PREFIX = "oat_";

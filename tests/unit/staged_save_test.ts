@@ -6,6 +6,7 @@ import { DirSync } from "../../src/images/dir_sync.ts";
 import { verifyImageParts } from "../../src/images/codec.ts";
 import { decodeImagesResponse } from "../../src/generation/response_stream.ts";
 import type { StagedImage } from "../../src/images/store.ts";
+import { eventually } from "../support/eventually.ts";
 import { fakePng, fields, listDir, withFsStore } from "./fixtures/image_store_fixture.ts";
 
 /** Writes `bytes` to `staged` in pieces of `piece` bytes, as a streamed answer would. */
@@ -173,8 +174,7 @@ Deno.test("directory fsyncs are shared: callers join the next sync that starts a
   assert.equal(started.length, 1, "a sync already running is not joined");
   release[0]();
   await first;
-  await Promise.resolve();
-  await Promise.resolve();
+  await eventually(() => started.length >= 2, "the next sync to start");
   assert.equal(started.length, 2, "the three later callers share one sync");
   release[1]();
   await Promise.all(joiners);

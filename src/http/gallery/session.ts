@@ -22,7 +22,14 @@
  */
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { AUTH_KEYS, constantTimeEqual, sha256, type StoredKey } from "../../auth/mod.ts";
+import {
+  AUTH_KEYS,
+  constantTimeEqual,
+  digestHex,
+  randomToken,
+  sha256,
+  type StoredKey,
+} from "../../auth/mod.ts";
 import type { Principal } from "../../core_types.ts";
 import { kvCommit, kvGet, kvHmacKey } from "../../kv/mod.ts";
 
@@ -60,19 +67,8 @@ export interface Session {
 
 const encoder = new TextEncoder();
 
-function randomToken(bytes = 32): string {
-  return crypto.getRandomValues(new Uint8Array(bytes)).toBase64({
-    alphabet: "base64url",
-    omitPadding: true,
-  });
-}
-
 function isToken(value: string | undefined): value is string {
   return value !== undefined && /^[A-Za-z0-9_-]{32,64}$/.test(value);
-}
-
-async function digestHex(text: string): Promise<string> {
-  return (await sha256(text)).toHex();
 }
 
 /** Options of {@link SessionStore}. */

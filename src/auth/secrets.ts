@@ -1,10 +1,10 @@
 /**
- * Random secrets and identifiers of the authorization server, and the digests they are stored
- * under.
+ * Random secrets and identifiers (API keys, gallery sessions, OAuth codes and tokens), and the
+ * hex SHA-256 digests KV keeps them under.
  *
  * @module
  */
-import { sha256 } from "../auth/mod.ts";
+import { sha256 } from "./constant_time.ts";
 
 /** `bytes` random bytes as unpadded base64url. */
 export function randomToken(bytes = 32): string {
