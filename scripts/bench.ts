@@ -4,7 +4,7 @@
  * on one machine — gateway throughput and CPU per image, stdio start-up, peak memory — then the
  * goals of issue #20. Prints Markdown.
  *
- * Flags: --requests 300 --concurrency 20 --warmup 20 --stdio-runs 25 --memory-in-flight 50
+ * Flags: --requests 300 --concurrency 20 --warmup 20 --rounds 5 --stdio-runs 25 --memory-in-flight 50
  * --memory-latency-ms 3000 --only gateway,stdio,memory --predecessor DIR (default
  * $PREDECESSOR_DIR) --check (exit 1 when a goal is missed) --write docs/performance.md (put the
  * report between the file's bench markers).
@@ -17,7 +17,7 @@ import {
   fakeAlone,
   GATEWAY_SIZE,
   type GatewayTarget,
-  measureGateway,
+  measureGateways,
   MINIMAL_GATEWAY_ROW,
   minimalGateway,
   serviceRowName,
@@ -31,6 +31,7 @@ import { type BenchRun, renderReport, replaceBetweenMarkers } from "./bench/repo
 import { median } from "./bench/stats.ts";
 import { measureStarts, type StartCommand, stdioEntryTasks } from "./bench/stdio_start.ts";
 import { startUpstream, type UpstreamProcess } from "./bench/upstream_process.ts";
+import { settleWriteback } from "./bench/writeback.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const SECTIONS = ["gateway", "stdio", "memory"] as const;
@@ -42,6 +43,7 @@ const { values } = parseArgs({
     requests: { type: "string", default: "300" },
     concurrency: { type: "string", default: "20" },
     warmup: { type: "string", default: "20" },
+    rounds: { type: "string", default: "5" },
     "stdio-runs": { type: "string", default: "25" },
     "memory-in-flight": { type: "string", default: "50" },
     "memory-latency-ms": { type: "string", default: "3000" },
@@ -174,7 +176,11 @@ async function main(): Promise<number> {
         requests: count("requests"),
         concurrency: count("concurrency"),
         warmup: count("warmup"),
+        rounds: count("rounds"),
       };
+      if (options.rounds < 1) {
+        throw new RangeError("Cannot run the bench: --rounds must be 1 or more");
+      }
       const image = upstream.images[GATEWAY_SIZE];
       run.gateway = {
         ...options,
@@ -194,11 +200,20 @@ async function main(): Promise<number> {
       }
       // Informative: the MCP door's answer also carries a JPEG preview of each image.
       targets.push([serviceRowName("mcp"), () => thisService(upstream, { door: "mcp" })]);
+      await using started = new AsyncDisposableStack();
+      const running: GatewayTarget[] = [];
       for (const [name, start] of targets) {
-        log(`gateway: ${name}, ${options.requests} requests at ${options.concurrency} concurrent`);
-        await using target = await start();
-        run.gateway.rows.push(await measureGateway(target, upstream, options));
+        log(`gateway: starting ${name}`);
+        running.push(started.use(await start()));
       }
+      log(
+        `gateway: ${options.requests} requests per target at ${options.concurrency} concurrent ` +
+          `in ${options.rounds} interleaved rounds`,
+      );
+      run.gateway.rows = await measureGateways(running, upstream, options, {
+        beforeTurn: () => settleWriteback(),
+        log,
+      });
     }
   } finally {
     await Deno.remove(scratch, { recursive: true }).catch(() => {});

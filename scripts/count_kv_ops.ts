@@ -11,7 +11,7 @@
  *
  * All limits are on (with values too high to refuse), as in a fleet. Run:
  * `deno run -P=test --config deno.json scripts/count_kv_ops.ts [--store kv|fs] [--requests 500]
- * [--concurrency 20] [--generations 50] [--skip-load]`
+ * [--concurrency 20] [--generations 50] [--skip-load] [--limits on|off]`
  *
  * @module
  */
@@ -31,6 +31,7 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "20" },
     generations: { type: "string", default: "50" },
     "skip-load": { type: "boolean", default: false },
+    limits: { type: "string", default: "on" },
   },
 });
 const store = values.store;
@@ -41,14 +42,22 @@ const generations = Number(values.generations);
 
 const TOKEN = "capacity-token-0123456789";
 const HEADERS = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
-/** Limits on, never refusing: their KV traffic is part of what is measured. */
-const LIMITS = {
-  REQUEST_RATE_LIMIT: "1000000/15m",
-  IMAGE_GENERATION_RATE_LIMIT: "1000000",
-  MAX_INFLIGHT_PER_KEY: "1000",
-  UPSTREAM_IMAGES_PER_MINUTE: "1000000",
-  BUDGET_USD_PER_KEY_MONTH: "1000000",
-};
+if (values.limits !== "on" && values.limits !== "off") {
+  throw new RangeError(`--limits must be on or off: ${values.limits}`);
+}
+/**
+ * Limits on (the default), never refusing: their KV traffic is part of what is measured. With
+ * `--limits off`, every limit off, as `deno task bench` runs this service.
+ */
+const LIMITS = values.limits === "on"
+  ? {
+    REQUEST_RATE_LIMIT: "1000000/15m",
+    IMAGE_GENERATION_RATE_LIMIT: "1000000",
+    MAX_INFLIGHT_PER_KEY: "1000",
+    UPSTREAM_IMAGES_PER_MINUTE: "1000000",
+    BUDGET_USD_PER_KEY_MONTH: "1000000",
+  }
+  : { REQUEST_RATE_LIMIT: "0", IMAGE_GENERATION_RATE_LIMIT: "0", MAX_INFLIGHT_PER_KEY: "0" };
 
 /** KV operations seen by the counting proxy. */
 class KvCounts {

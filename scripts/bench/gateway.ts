@@ -9,7 +9,14 @@
  */
 import { join } from "node:path";
 import { type HttpServerProcess, spawnHttpService } from "../../tests/e2e/support/http_server.ts";
-import { type LoadRun, postJson, runLoad, type SendOne } from "./load.ts";
+import {
+  evenShares,
+  type LoadRun,
+  mergeLoadRuns,
+  postJson,
+  runLoad,
+  type SendOne,
+} from "./load.ts";
 import { cpuSeconds } from "./process_cpu.ts";
 import type { UpstreamProcess } from "./upstream_process.ts";
 
@@ -31,7 +38,7 @@ export interface GatewayTarget extends AsyncDisposable {
 export interface GatewayFigures {
   /** Row name. */
   name: string;
-  /** The timed run. */
+  /** The timed turns, summed. */
   run: LoadRun;
   /** CPU of the target's process per successful image, ms (null without /proc). */
   cpuMsPerImage: number | null;
@@ -54,43 +61,89 @@ export interface GatewayFigures {
 /** Size of the images every target asks for. */
 export const GATEWAY_SIZE = "1024x1024";
 
-/** Runs `warmup` untimed requests, then the timed run, and collects the target's figures. */
-export async function measureGateway(
-  target: GatewayTarget,
+/** Options of {@link measureGateways}. */
+export interface GatewayOptions {
+  /** Timed requests per target, over all rounds. */
+  requests: number;
+  /** Requests in flight at once. */
+  concurrency: number;
+  /** Untimed requests per target before the first round. */
+  warmup: number;
+  /** Turns per target: the timed requests are split into this many, interleaved across targets. */
+  rounds: number;
+}
+
+/**
+ * Warms every target up, then measures them in `rounds` interleaved turns (round r starts at
+ * target r, so each target runs first, last and between the others as often as the rest), each
+ * turn after the previous one's writes reached the disk: a machine that drifts during the run (a
+ * shared VM's CPU and disk do) drifts under every target alike, so the ratios between rows hold.
+ * Each target's turns are summed into one row.
+ */
+export async function measureGateways(
+  targets: readonly GatewayTarget[],
   upstream: UpstreamProcess,
-  options: { requests: number; concurrency: number; warmup: number },
-): Promise<GatewayFigures> {
-  const warm = await runLoad(target.send, {
-    requests: options.warmup,
-    concurrency: options.concurrency,
-  });
-  const offset = options.warmup;
-  const pids = [target.pid, upstream.pid, Deno.pid];
-  const before = await Promise.all(pids.map(cpuSeconds));
-  const bytesBefore = target.answerBytes();
-  const run = await runLoad((i) => target.send(offset + i), options);
-  const after = await Promise.all(pids.map(cpuSeconds));
-  const answerBytes = (target.answerBytes() - bytesBefore) / Math.max(1, options.requests);
-  const perImage = (i: number) => {
-    const [from, to] = [before[i], after[i]];
-    return from === null || to === null || run.ok === 0 ? null : (to - from) * 1000 / run.ok;
-  };
-  const { records, files } = await target.stored();
-  const okAnswers = warm.ok + run.ok;
-  const failed = options.warmup + options.requests - okAnswers;
-  const kept = Math.min(records ?? Infinity, files ?? Infinity);
-  return {
-    name: target.name,
-    run,
-    cpuMsPerImage: perImage(0),
-    upstreamCpuMsPerImage: perImage(1),
-    clientCpuMsPerImage: perImage(2),
-    answerBytes,
-    okAnswers,
-    records,
-    files,
-    lost: kept === Infinity ? null : failed + Math.max(0, okAnswers - kept),
-  };
+  options: GatewayOptions,
+  hooks: { beforeTurn?: () => Promise<void>; log?: (message: string) => void } = {},
+): Promise<GatewayFigures[]> {
+  const shares = evenShares(options.requests, options.rounds);
+  const turns = targets.map(() => ({ runs: [] as LoadRun[], cpu: [0, 0, 0], sent: 0, bytes: 0 }));
+  const warm: LoadRun[] = [];
+  for (const target of targets) {
+    warm.push(
+      await runLoad(target.send, { requests: options.warmup, concurrency: options.concurrency }),
+    );
+  }
+  for (const [round, share] of shares.entries()) {
+    if (share === 0) continue;
+    hooks.log?.(`gateway round ${round + 1} of ${shares.length}: ${share} requests per target`);
+    for (let k = 0; k < targets.length; k++) {
+      const index = (round + k) % targets.length;
+      const [target, turn] = [targets[index], turns[index]];
+      await hooks.beforeTurn?.();
+      const pids = [target.pid, upstream.pid, Deno.pid];
+      const before = await Promise.all(pids.map(cpuSeconds));
+      const bytesBefore = target.answerBytes();
+      const offset = options.warmup + turn.sent;
+      turn.runs.push(
+        await runLoad((i) => target.send(offset + i), {
+          requests: share,
+          concurrency: options.concurrency,
+        }),
+      );
+      const after = await Promise.all(pids.map(cpuSeconds));
+      turn.sent += share;
+      turn.bytes += target.answerBytes() - bytesBefore;
+      for (const i of [0, 1, 2]) {
+        const [from, to] = [before[i], after[i]];
+        turn.cpu[i] = from === null || to === null ? NaN : turn.cpu[i] + (to - from);
+      }
+    }
+  }
+  const figures: GatewayFigures[] = [];
+  for (const [index, target] of targets.entries()) {
+    const turn = turns[index];
+    const run = mergeLoadRuns(turn.runs);
+    const perImage = (i: number) =>
+      Number.isNaN(turn.cpu[i]) || run.ok === 0 ? null : turn.cpu[i] * 1000 / run.ok;
+    const { records, files } = await target.stored();
+    const okAnswers = warm[index].ok + run.ok;
+    const failed = options.warmup + options.requests - okAnswers;
+    const kept = Math.min(records ?? Infinity, files ?? Infinity);
+    figures.push({
+      name: target.name,
+      run,
+      cpuMsPerImage: perImage(0),
+      upstreamCpuMsPerImage: perImage(1),
+      clientCpuMsPerImage: perImage(2),
+      answerBytes: turn.bytes / Math.max(1, options.requests),
+      okAnswers,
+      records,
+      files,
+      lost: kept === Infinity ? null : failed + Math.max(0, okAnswers - kept),
+    });
+  }
+  return figures;
 }
 
 /** Counts the bytes of answer bodies the load client reads. */
@@ -284,11 +337,14 @@ export const MINIMAL_GATEWAY_ROW = "the unavoidable work alone";
  * written), fsync, rename, folder fsync — nothing else. The ceiling of any gateway that stores
  * what it receives, next to the fake alone in the same run.
  */
-export async function minimalGateway(upstream: UpstreamProcess): Promise<GatewayTarget> {
+export async function minimalGateway(
+  upstream: UpstreamProcess,
+  denoFlags: string[] = [],
+): Promise<GatewayTarget> {
   const folder = await Deno.makeTempDir({ prefix: "bench-minimal-" });
   const script = new URL("./minimal_gateway.ts", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-P=test", script, upstream.baseUrl, folder],
+    args: ["run", "-P=test", ...denoFlags, script, upstream.baseUrl, folder],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();

@@ -27,6 +27,8 @@ export interface LoadRun {
   ok: number;
   /** Failures by reason. */
   failures: Record<string, number>;
+  /** Every request's latency, ms, in order of completion. */
+  latenciesMs: number[];
 }
 
 /** Sends `requests` requests with `send`, `concurrency` at a time. */
@@ -66,7 +68,45 @@ export async function runLoad(
     p95Ms: percentile(latencies, 0.95),
     ok,
     failures,
+    latenciesMs: latencies,
   };
+}
+
+/**
+ * Runs of one target taken in turns (interleaved with other targets' runs) as one: requests, time,
+ * successes and failures summed, percentiles over every latency.
+ */
+export function mergeLoadRuns(runs: readonly LoadRun[]): LoadRun {
+  if (runs.length === 0) throw new RangeError("Cannot merge no load runs");
+  const failures: Record<string, number> = {};
+  for (const run of runs) {
+    for (const [why, n] of Object.entries(run.failures)) failures[why] = (failures[why] ?? 0) + n;
+  }
+  const seconds = runs.reduce((sum, run) => sum + run.seconds, 0);
+  const ok = runs.reduce((sum, run) => sum + run.ok, 0);
+  const latenciesMs = runs.flatMap((run) => run.latenciesMs);
+  return {
+    requests: runs.reduce((sum, run) => sum + run.requests, 0),
+    concurrency: Math.max(...runs.map((run) => run.concurrency)),
+    seconds,
+    rps: seconds > 0 ? ok / seconds : 0,
+    p50Ms: percentile(latenciesMs, 0.5),
+    p95Ms: percentile(latenciesMs, 0.95),
+    ok,
+    failures,
+    latenciesMs,
+  };
+}
+
+/** `total` split into `parts` whole shares as even as possible (the first ones larger). */
+export function evenShares(total: number, parts: number): number[] {
+  if (!Number.isInteger(total) || !Number.isInteger(parts) || total < 0 || parts < 1) {
+    throw new RangeError(`Cannot split ${total} into ${parts} shares`);
+  }
+  return Array.from(
+    { length: parts },
+    (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0),
+  );
 }
 
 /** POSTs `body` as JSON to `url` with `headers`; the response, body unread. */

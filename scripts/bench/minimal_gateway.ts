@@ -65,5 +65,8 @@ const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }
   const name = await save(String(body.prompt), String(body.size), crypto.randomUUID());
   return Response.json({ success: true, data: { filePath: join(folder, name) } });
 });
+// Stopped with SIGTERM: finish what is in flight and exit normally (a `--cpu-prof` is written then).
+Deno.addSignalListener("SIGTERM", () => server.shutdown());
 console.log(`listening on http://127.0.0.1:${server.addr.port}`);
 await server.finished;
+Deno.exit(0);

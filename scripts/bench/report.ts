@@ -24,6 +24,7 @@ export interface BenchRun {
     requests: number;
     concurrency: number;
     warmup: number;
+    rounds: number;
     size: string;
     pngBytes: number;
     bodyBytes: number;
@@ -98,8 +99,13 @@ function gatewaySection(gateway: NonNullable<BenchRun["gateway"]>, note: string)
     ];
   });
   return [
-    `${gateway.requests} requests at ${gateway.concurrency} concurrent after ${gateway.warmup} ` +
-    `untimed warm-up requests, one load client (fetch, bodies read in full). The upstream answers ` +
+    `${gateway.requests} requests per target at ${gateway.concurrency} concurrent after ` +
+    `${gateway.warmup} untimed warm-up requests, one load client (fetch, bodies read in full). ` +
+    `Every target runs for the whole section; the timed requests are taken in ${gateway.rounds} ` +
+    "interleaved rounds, one turn per target per round in rotating order, each turn starting " +
+    "once the previous turn's file writes have reached the disk (pending writeback under 32 MiB), " +
+    "so a machine that drifts during the run drifts under every row alike; a row sums its " +
+    "turns. The upstream answers " +
     `every generation with the same ${gateway.size} PNG of gradients under per-pixel noise ` +
     `(${number(gateway.pngBytes)} B, ` +
     `base64 body ~${number(gateway.bodyBytes / 1e6, 1)} MB). The fake alone: the generation ` +
@@ -115,8 +121,8 @@ function gatewaySection(gateway: NonNullable<BenchRun["gateway"]>, note: string)
     "Informative, no goal: this service's MCP door, `tools/call generate_image` with " +
     "`save:true`, whose answer also carries a JPEG preview of each image (made by the server).",
     "",
-    "CPU is user + system time of the server's process over the timed run, per successful image; " +
-    "the upstream's and the load client's are their own processes' over the same run, and " +
+    "CPU is user + system time of the server's process over its timed turns, per successful " +
+    "image; the upstream's and the load client's are their own processes' over the same turns, and " +
     '"answer B" is the mean body the client read per request: the client\'s work differs by ' +
     "target, and its CPU shares the cores with the server's. OK answers count the warm-up too; " +
     "lost = failed requests + OK answers without a catalog record or a file on disk.",

@@ -7,6 +7,8 @@ import { anyMissed, evaluateGoals, type GoalFigures } from "../../scripts/bench/
 import { median, percentile, ratio } from "../../scripts/bench/stats.ts";
 import { MARKERS, replaceBetweenMarkers } from "../../scripts/bench/report.ts";
 import { stdioEntryTasks } from "../../scripts/bench/stdio_start.ts";
+import { evenShares, type LoadRun, mergeLoadRuns } from "../../scripts/bench/load.ts";
+import { pendingWriteback } from "../../scripts/bench/writeback.ts";
 
 Deno.test("percentile uses the nearest rank and ignores the order of samples", () => {
   const samples = [50, 10, 40, 20, 30, 100, 90, 80, 70, 60];
@@ -99,4 +101,55 @@ Deno.test("--write replaces only the text between the bench markers", () => {
   );
   assert.equal(replaceBetweenMarkers(written, "new figures\n"), written);
   assert.throws(() => replaceBetweenMarkers("# no markers\n", "x"), /lacks the lines/);
+});
+
+function turn(
+  seconds: number,
+  latenciesMs: number[],
+  failures: Record<string, number> = {},
+): LoadRun {
+  const failed = Object.values(failures).reduce((a, b) => a + b, 0);
+  const ok = latenciesMs.length - failed;
+  return {
+    requests: latenciesMs.length,
+    concurrency: 2,
+    seconds,
+    rps: ok / seconds,
+    p50Ms: percentile(latenciesMs, 0.5),
+    p95Ms: percentile(latenciesMs, 0.95),
+    ok,
+    failures,
+    latenciesMs,
+  };
+}
+
+Deno.test("a target's interleaved turns add up to one run: time and answers summed, percentiles over all", () => {
+  const merged = mergeLoadRuns([
+    turn(1, [10, 20, 30, 40]),
+    turn(3, [50, 60, 70, 80, 90, 100], { "HTTP 500": 1 }),
+  ]);
+  assert.equal(merged.requests, 10);
+  assert.equal(merged.ok, 9);
+  assert.equal(merged.seconds, 4);
+  // 9 answers in 4 s, not the mean of the turns' rates (4/s and 5/3/s).
+  assert.equal(merged.rps, 2.25);
+  assert.equal(merged.p50Ms, 50);
+  assert.equal(merged.p95Ms, 100);
+  assert.deepEqual(merged.failures, { "HTTP 500": 1 });
+  assert.throws(() => mergeLoadRuns([]), RangeError);
+});
+
+Deno.test("requests are split into rounds as evenly as whole numbers allow", () => {
+  assert.deepEqual(evenShares(300, 5), [60, 60, 60, 60, 60]);
+  assert.deepEqual(evenShares(7, 3), [3, 2, 2]);
+  assert.deepEqual(evenShares(2, 4), [1, 1, 0, 0]);
+  assert.throws(() => evenShares(10, 0), RangeError);
+  assert.throws(() => evenShares(1.5, 2), RangeError);
+});
+
+Deno.test("pending writeback is Dirty plus Writeback from /proc/meminfo", () => {
+  const meminfo = "MemTotal:       24614380 kB\nDirty:              1248 kB\n" +
+    "Writeback:             4 kB\nWritebackTmp:          9 kB\n";
+  assert.equal(pendingWriteback(meminfo), (1248 + 4) * 1024);
+  assert.equal(pendingWriteback("MemTotal: 1 kB\n"), null);
 });

@@ -98,3 +98,20 @@ Deno.test("malformed or truncated bodies are SyntaxErrors", async () => {
   );
   await assert.rejects(decodeImagesResponse(streamOf("[1,2]", 4)), SyntaxError);
 });
+
+Deno.test("text after an image's closing quote may be any UTF-8; non-ASCII inside one is refused", async () => {
+  const image = Uint8Array.from({ length: 5000 }, (_, i) => (i * 31) % 256);
+  const prompt = "café ☕ 日本 — \u{1f3a8}";
+  const text = `{"data":[{"b64_json":"${image.toBase64()}","revised_prompt":"${prompt}"}]}`;
+  const bytes = new TextEncoder().encode(text);
+  for (const size of [1, 2, 3, 4, 5, 6667, 6668, 6669, 6670, 1 << 20]) {
+    const decoded = await decodeImagesResponse(byteStreamOf(bytes, size).stream);
+    assert.deepEqual(decoded.images[0], image, `chunk ${size}`);
+    const data = decoded.body.data as { revised_prompt: string }[];
+    assert.equal(data[0].revised_prompt, prompt, `chunk ${size}`);
+  }
+  const bad = new TextEncoder().encode(`{"data":[{"b64_json":"AAAAé${"A".repeat(7)}"}]}`);
+  for (const size of [1, 3, 64]) {
+    await assert.rejects(decodeImagesResponse(byteStreamOf(bad, size).stream), SyntaxError);
+  }
+});
