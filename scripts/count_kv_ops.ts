@@ -49,7 +49,7 @@ if (values.limits !== "on" && values.limits !== "off") {
  * Limits on (the default), never refusing: their KV traffic is part of what is measured. With
  * `--limits off`, every limit off, as `deno task bench` runs this service.
  */
-const LIMITS = values.limits === "on"
+const LIMITS: Record<string, string> = values.limits === "on"
   ? {
     REQUEST_RATE_LIMIT: "1000000/15m",
     IMAGE_GENERATION_RATE_LIMIT: "1000000",
