@@ -68,6 +68,12 @@ export const CODEC_ASSETS: readonly string[] = Object.freeze([
   "node_modules/@jsquash/resize/lib/magic-kernel/pkg/jsquash_magic_kernel_bg.wasm",
 ]);
 
+/**
+ * Worker thread modules (`new Worker(new URL(...))`): every binary saves images, and `deno compile`
+ * embeds a worker's module only when named.
+ */
+export const WORKER_MODULES: readonly string[] = Object.freeze(["src/images/sha256_worker.ts"]);
+
 /** Swagger UI files the HTTP service serves at `/docs`. */
 export const SWAGGER_ASSETS: readonly string[] = Object.freeze([
   "node_modules/swagger-ui-dist/swagger-ui.css",
@@ -167,6 +173,7 @@ export function compileArgs(
   const include = [
     "deno.json",
     ...binary.lateModules,
+    ...WORKER_MODULES,
     ...CODEC_ASSETS,
     ...(binary.assetPackages.includes("swagger-ui-dist") ? SWAGGER_ASSETS : []),
   ];

@@ -394,6 +394,7 @@ export class FsImageStore implements ImageStore {
     const discard = async () => {
       if (state !== "writing") return;
       state = "discarded";
+      writer.abandon();
       await this.#drop([staged]);
     };
     const finish = async () => {

@@ -1,14 +1,15 @@
 /**
  * An image file written as its bytes arrive: pieces are gathered into a batch of about
- * {@link BATCH_BYTES}, and each batch goes to the locked temporary file and into a running
- * SHA-256, so the image is never held whole and never read twice. The first bytes (for header
+ * {@link BATCH_BYTES}, and each batch goes to the locked temporary file and then to a running
+ * SHA-256 on a worker thread (`sha256_thread.ts`; the batch's buffer is handed over, and the next
+ * batch gets a new one), so the image is never held whole and never read twice. The first bytes (for header
  * checks) and the last ones (for completeness checks) are kept on the side. Batching matters: every
  * asynchronous file write is a hand-off to a blocking thread, and at the ~48 KB pieces a response
  * body arrives in, those hand-offs cost about three times the CPU of the writes themselves.
  *
  * @module
  */
-import { createHash, type Hash } from "node:crypto";
+import { batchBuffer, type RunningSha256, startSha256 } from "./sha256_thread.ts";
 import type { WrittenImage } from "./store.ts";
 
 /** Bytes of the start of an image kept for header checks. */
@@ -23,7 +24,7 @@ const LOW_ROOM = 64 * 1024;
 /** The running state of one staged file: its handle, hash, size, head and tail. */
 export class StagedFile {
   #file: Deno.FsFile;
-  #hash: Hash = createHash("sha256");
+  #hash: RunningSha256 = startSha256();
   #batch = new Uint8Array(0);
   #filled = 0;
   #head = new Uint8Array(HEAD_BYTES);
@@ -38,7 +39,7 @@ export class StagedFile {
   /** A buffer of at least `size` bytes for the next bytes (the free end of the batch). */
   space(size: number): Uint8Array {
     if (this.#batch.length - this.#filled < size) {
-      const grown = new Uint8Array(Math.max(this.#filled + size, BATCH_BYTES));
+      const grown = batchBuffer(Math.max(this.#filled + size, BATCH_BYTES));
       grown.set(this.#batch.subarray(0, this.#filled));
       this.#batch = grown;
     }
@@ -58,7 +59,7 @@ export class StagedFile {
     const size = this.#size;
     return {
       size,
-      sha256: this.#hash.copy().digest("hex"),
+      sha256: await this.#hash.digest(),
       head: this.#head.slice(0, Math.min(size, HEAD_BYTES)),
       tail: this.#tail.slice(TAIL_BYTES - Math.min(size, TAIL_BYTES)),
     };
@@ -70,9 +71,16 @@ export class StagedFile {
     this.#filled = 0;
     if (bytes.length === 0) return;
     this.#remember(bytes);
-    this.#hash.update(bytes);
     let at = 0;
     while (at < bytes.length) at += await this.#file.write(bytes.subarray(at));
+    // Written: the batch's buffer goes to the hash (possibly to another thread).
+    this.#batch = new Uint8Array(0);
+    this.#hash.update(bytes);
+  }
+
+  /** Forgets the running hash when the file will not be finished (call at most once). */
+  abandon(): void {
+    this.#hash.drop();
   }
 
   #remember(bytes: Uint8Array): void {

@@ -15,6 +15,7 @@ import {
   SWAGGER_ASSETS,
   TARGETS,
   TEST_ONLY_PACKAGES,
+  WORKER_MODULES,
 } from "../../scripts/compile.ts";
 import { EXIT_CODES } from "../../src/cli/exit_codes.ts";
 import { SETTING_NAMES } from "../../src/config.ts";
@@ -190,6 +191,28 @@ Deno.test("every module src/ imports through a constant is included in the binar
   const { commands } = await dryRun();
   for (const command of commands.filter((c) => c.output.includes("-mcp-"))) {
     for (const path of late) assert.ok(command.include.includes(path), `${path} is included`);
+  }
+});
+
+Deno.test("every worker thread module in src/ is included in every binary by name", async () => {
+  const workers: string[] = [];
+  for await (const file of walkTs("src")) {
+    const text = await read(file);
+    for (
+      const [, specifier] of text.matchAll(/new URL\("(\.\.?\/[^"]+\.ts)", import\.meta\.url\)/g)
+    ) {
+      if (!/\bnew Worker\(/.test(text)) continue;
+      workers.push(new URL(specifier, new URL(file, ROOT)).pathname.slice(ROOT.pathname.length));
+    }
+  }
+  assert.ok(workers.includes("src/images/sha256_worker.ts"), `found: ${workers.join(", ")}`);
+  assert.deepEqual([...WORKER_MODULES].sort(), workers.sort());
+  const { commands } = await dryRun();
+  assert.equal(commands.length > 0, true);
+  for (const command of commands) {
+    for (const path of workers) {
+      assert.ok(command.include.includes(path), `${path} in ${command.output}`);
+    }
   }
 });
 
