@@ -27,6 +27,7 @@ import type { Config } from "./config.ts";
 import { openKv, openKvToRead } from "./kv/mod.ts";
 import type { Door, ImageService } from "./core_types.ts";
 import {
+  CancelWatch,
   createImageClient,
   type FetchLike,
   Generator,
@@ -37,7 +38,6 @@ import {
   type ModelRegistry,
   requestCancel,
   validateModelDefaults,
-  watchCancel,
 } from "./generation/mod.ts";
 import { createAdmission } from "./core/mod.ts";
 import { createLimiter, type Limiter } from "./ratelimit/mod.ts";
@@ -209,6 +209,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       showServerPaths: deps.door !== "http",
     });
     const transient = new TransientImages();
+    const cancels = new CancelWatch(kv, { pollMs: cancelPollMs });
     const generator = new Generator({
       config,
       registry,
@@ -223,7 +224,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       resolveUpload: (file, field) => resolver.fromUpload(file, field),
       now,
       transient,
-      watchCancel: (jobId, onCancel) => watchCancel(kv, jobId, onCancel, { pollMs: cancelPollMs }),
+      watchCancel: (jobId, onCancel) => cancels.watch(jobId, onCancel),
       instance,
       door: deps.door,
     });
@@ -254,6 +255,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       if (closed) return;
       closed = true;
       timer?.[Symbol.dispose]();
+      cancels.close();
       await instance?.close();
       if (ownsCatalogKv) catalogKv?.close();
       if (ownsKv) kv.close();

@@ -6,7 +6,7 @@
  * @module
  */
 import { KEYS } from "../images/mod.ts";
-import { kvCommit, kvGet } from "../kv/mod.ts";
+import { kvCommit, kvGetMany } from "../kv/mod.ts";
 import { systemClock } from "../clock.ts";
 
 /** How long a cancel request is kept (jobs older than this have long finished). */
@@ -58,52 +58,94 @@ function watchCancelKey(
 }
 
 /**
- * How often a running job polls a local KV file for a cancel request. `kv.watch` on a local
- * SQLite file only sees writes made by the same process, so a cancel recorded by another process
- * sharing the file (several instances on one machine) would go unnoticed. KV Connect and Deploy's
- * managed KV deliver watches across instances and need no polling.
+ * How often running jobs poll a local KV file for cancel requests. `kv.watch` on a local SQLite
+ * file only sees writes made by the same process, so a cancel recorded by another process sharing
+ * the file (several instances on one machine) would go unnoticed. KV Connect and Deploy's managed
+ * KV deliver watches across instances and need no polling.
  */
 export const LOCAL_CANCEL_POLL_MS = 250;
 
 /**
- * Calls `onCancel` once when a cancel request for `jobId` appears — seen by `kv.watch`, and also by
- * polling every `options.pollMs` when given (see {@link LOCAL_CANCEL_POLL_MS}); returns a stop
- * function.
+ * Cancel requests for the jobs of one process: each job's key is watched with `kv.watch`, and,
+ * when `pollMs` is given (see {@link LOCAL_CANCEL_POLL_MS}), the keys of every job running are
+ * also read together every `pollMs` — one read for all of them, not one per job, so the KV work of
+ * polling does not grow with the jobs in flight.
  */
-export function watchCancel(
-  kv: Deno.Kv,
-  jobId: string,
-  onCancel: (reason: string) => void,
-  options: { pollMs?: number } = {},
-): () => void {
-  const { pollMs } = options;
-  let stopped = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const stop = () => {
-    stopped = true;
-    clearTimeout(timer);
-    stopWatching();
-  };
-  const fire = (reason: string) => {
-    if (stopped) return;
-    stop();
-    onCancel(reason);
-  };
-  const stopWatching = watchCancelKey(kv, jobId, fire);
-  const poll = async () => {
-    try {
-      const entry = await kvGet<{ reason?: string }>(kv, KEYS.jobCancel(jobId));
-      if (entry.value !== null) return fire(entry.value.reason ?? "cancelled");
-    } catch {
-      return; // The KV handle closed; nothing to watch any more.
+export class CancelWatch {
+  readonly #kv: Deno.Kv;
+  readonly #pollMs: number | undefined;
+  /** The jobs polled for, and what to call when their cancel request appears. */
+  readonly #polled = new Map<string, (reason: string) => void>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #polling = false;
+  #closed = false;
+
+  constructor(kv: Deno.Kv, options: { pollMs?: number } = {}) {
+    this.#kv = kv;
+    this.#pollMs = options.pollMs;
+  }
+
+  /** Calls `onCancel` once when a cancel request for `jobId` appears; returns a stop function. */
+  watch(jobId: string, onCancel: (reason: string) => void): () => void {
+    let stopped = false;
+    const stop = () => {
+      stopped = true;
+      stopWatching();
+      this.#polled.delete(jobId);
+      if (this.#polled.size === 0) this.#stopTimer();
+    };
+    const fire = (reason: string) => {
+      if (stopped) return;
+      stop();
+      onCancel(reason);
+    };
+    const stopWatching = watchCancelKey(this.#kv, jobId, fire);
+    if (this.#pollMs !== undefined && !this.#closed) {
+      this.#polled.set(jobId, fire);
+      this.#schedule();
     }
-    if (!stopped) schedule();
-  };
-  const schedule = () => {
-    const next = setTimeout(poll, pollMs);
-    Deno.unrefTimer(next);
-    timer = next;
-  };
-  if (pollMs !== undefined) schedule();
-  return stop;
+    return stop;
+  }
+
+  /** Stops polling (the watches end when the KV handle closes). */
+  close(): void {
+    this.#closed = true;
+    this.#polled.clear();
+    this.#stopTimer();
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#polling || this.#polled.size === 0 || this.#closed) {
+      return;
+    }
+    const timer = setTimeout(() => this.#poll(), this.#pollMs);
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+  }
+
+  #stopTimer(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async #poll(): Promise<void> {
+    this.#timer = undefined;
+    this.#polling = true;
+    const jobIds = [...this.#polled.keys()];
+    try {
+      const entries = await kvGetMany<{ reason?: string }>(
+        this.#kv,
+        jobIds.map((jobId) => KEYS.jobCancel(jobId)),
+      );
+      for (const [i, entry] of entries.entries()) {
+        if (entry.value !== null) this.#polled.get(jobIds[i])?.(entry.value.reason ?? "cancelled");
+      }
+    } catch {
+      this.close(); // The KV handle closed; nothing to watch any more.
+      return;
+    } finally {
+      this.#polling = false;
+    }
+    this.#schedule();
+  }
 }

@@ -78,7 +78,7 @@ export {
   type ResolveUpload,
   type UpstreamWatch,
 } from "./generator.ts";
-export { LOCAL_CANCEL_POLL_MS, requestCancel, watchCancel } from "./cancels.ts";
+export { CancelWatch, LOCAL_CANCEL_POLL_MS, requestCancel } from "./cancels.ts";
 export { Instance, type InstanceOptions } from "./instances.ts";
 export { type PriceCeiling, priceCeiling, quoteRequest } from "./price_ceiling.ts";
 export {
