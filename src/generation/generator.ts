@@ -21,6 +21,7 @@ import { AppError, toAppError } from "../errors.ts";
 import {
   type ImageExt,
   type ImageStore,
+  type KnownJob,
   newImageId,
   newJobId,
   sniffImage,
@@ -114,6 +115,8 @@ interface JobIndex {
   unindexed: boolean;
   /** Adds the removal to an atomic operation (undefined without an instance). */
   readonly also: ((op: Deno.AtomicOperation) => void) | undefined;
+  /** The job as created: its end is committed against it without reading it again. */
+  readonly created: KnownJob;
 }
 
 /**
@@ -327,7 +330,7 @@ export class Generator {
     const imageIds = Array.from({ length: request.n }, () => newImageId(this.#now()));
     const instance = this.#deps.instance;
     // Indexed in the commit that creates it: no job is ever visible that nobody can interrupt.
-    await this.#deps.store.catalog.createJob(
+    const created = await this.#deps.store.catalog.createJobEntry(
       jobId,
       {
         prompt: request.prompt,
@@ -345,6 +348,7 @@ export class Generator {
     const index: JobIndex = {
       unindexed: false,
       also: instance ? (op) => instance.unindexJob(op, jobId) : undefined,
+      created,
     };
     const controller = new AbortController();
     const follow = () => controller.abort(options.signal?.reason);
@@ -469,10 +473,15 @@ export class Generator {
           "image.save": request.save,
         },
       });
-      const ended = await catalog.updateJob(jobId, {
-        state: "succeeded",
-        imageIds: stored.map((record) => record.id),
-      }, index.also);
+      const ended = await catalog.updateJob(
+        jobId,
+        {
+          state: "succeeded",
+          imageIds: stored.map((record) => record.id),
+        },
+        index.also,
+        index.created,
+      );
       index.unindexed = ended !== null;
       stage("done");
       const totalMs = this.#now() - started;
@@ -497,10 +506,15 @@ export class Generator {
       const appError = signal.aborted && error.kind !== "cancelled"
         ? new AppError("cancelled", "The image generation was cancelled", { cause: thrown })
         : error;
-      const ended = await catalog.updateJob(jobId, {
-        state: appError.kind === "cancelled" ? "cancelled" : "failed",
-        error: { kind: appError.kind, message: appError.message },
-      }, index.also).catch((updateError) =>
+      const ended = await catalog.updateJob(
+        jobId,
+        {
+          state: appError.kind === "cancelled" ? "cancelled" : "failed",
+          error: { kind: appError.kind, message: appError.message },
+        },
+        index.also,
+        index.created,
+      ).catch((updateError) =>
         log.error("Cannot record the failure of job {jobId}: {message}", {
           jobId,
           message: String(updateError),

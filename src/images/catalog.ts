@@ -514,6 +514,14 @@ export interface NewJob {
   state?: "pending" | "running";
 }
 
+/** A job as its writer last committed it, with that commit's versionstamp. */
+export interface KnownJob {
+  /** The job as written. */
+  job: JobRecord;
+  /** The versionstamp of the commit that wrote it. */
+  versionstamp: string;
+}
+
 /** A change of a job's state (see {@link Catalog.updateJob}). */
 export interface JobUpdate {
   /** The new state. */
@@ -863,6 +871,15 @@ export class Catalog {
     input: NewJob,
     also?: (op: Deno.AtomicOperation) => void,
   ): Promise<JobRecord> {
+    return (await this.createJobEntry(jobId, input, also)).job;
+  }
+
+  /** {@link createJob}, with the versionstamp of the commit (for {@link updateJob}'s `known`). */
+  async createJobEntry(
+    jobId: string,
+    input: NewJob,
+    also?: (op: Deno.AtomicOperation) => void,
+  ): Promise<KnownJob> {
     if (!isJobId(jobId)) {
       throw new ValidationError("jobId", "Invalid jobId: expected a UUIDv7");
     }
@@ -902,25 +919,32 @@ export class Catalog {
       also?.(op);
     });
     if (!result.ok) throw new AppError("conflict", `Cannot create job: ${jobId} already exists`);
-    return job;
+    return { job, versionstamp: result.versionstamp };
   }
 
   /**
    * Moves a job to a new state. A finished job (succeeded, failed, cancelled) stays as it is:
    * updating it throws a `conflict` error. Returns null when the job does not exist. `also` adds
-   * mutations to the same atomic commit (made only when the update is).
+   * mutations to the same atomic commit (made only when the update is). `known` is the job as the
+   * caller last wrote it: the first attempt commits against it without reading the job, and only
+   * when the job changed since (its versionstamp check fails) is it read.
    */
   async updateJob(
     jobId: string,
     update: JobUpdate,
     also?: (op: Deno.AtomicOperation) => void,
+    known?: KnownJob,
   ): Promise<JobRecord | null> {
     if (!isJobId(jobId)) return null;
     if (!JOB_STATES.includes(update.state)) {
       throw new ValidationError("state", `Invalid state: ${JSON.stringify(update.state)}`);
     }
+    let assumed = known?.job.jobId === jobId ? known : undefined;
     for (;;) {
-      const entry = await kvGet<JobRecord>(this.#jobsKv, KEYS.job(jobId));
+      const entry = assumed
+        ? { value: assumed.job, versionstamp: assumed.versionstamp }
+        : await kvGet<JobRecord>(this.#jobsKv, KEYS.job(jobId));
+      assumed = undefined;
       const job = entry.value;
       if (job === null) return null;
       if (TERMINAL_JOB_STATES.includes(job.state)) {

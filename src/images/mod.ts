@@ -34,6 +34,7 @@ export {
   type JobRecord,
   type JobState,
   type JobUpdate,
+  type KnownJob,
   type ListOptions,
   type ListPage,
   type NewJob,

@@ -263,6 +263,49 @@ Deno.test("a job that starts at once is created running, in one commit, and fini
   });
 });
 
+Deno.test("a job ended against its creation skips the read; one changed since is read again", async () => {
+  await withCatalog(async (catalog) => {
+    const input = {
+      prompt: "p",
+      model: "gpt-image-2",
+      door: "http" as const,
+      state: "running" as const,
+    };
+    // Unchanged since it was created: ends in one commit, against what its creator knows.
+    const first = newJobId();
+    const known = await catalog.createJobEntry(first, input);
+    assert.equal(known.job.state, "running");
+    const done = await catalog.updateJob(first, { state: "succeeded" }, undefined, known);
+    assert.equal(done?.state, "succeeded");
+    assert.equal((await catalog.getJob(first))?.state, "succeeded");
+    // Changed by someone else (another instance failed it): the check fails, the job is read, and
+    // the finished job stays as it is.
+    const second = newJobId();
+    const stale = await catalog.createJobEntry(second, input);
+    await catalog.updateJob(second, {
+      state: "failed",
+      error: { kind: "internal", message: "gone" },
+    });
+    await assert.rejects(
+      catalog.updateJob(second, { state: "succeeded" }, undefined, stale),
+      (e) => e instanceof AppError && e.kind === "conflict" && /already failed/.test(e.message),
+    );
+    // Changed without ending: read again, then updated on top of the change.
+    const third = newJobId();
+    const before = await catalog.createJobEntry(third, { ...input, state: "pending" });
+    await catalog.updateJob(third, { state: "running" });
+    const ended = await catalog.updateJob(third, { state: "cancelled" }, undefined, before);
+    assert.equal(ended?.state, "cancelled");
+    // Knowledge of another job is not used.
+    const fourth = newJobId();
+    await catalog.createJob(fourth, input);
+    assert.equal(
+      (await catalog.updateJob(fourth, { state: "succeeded" }, undefined, known))?.jobId,
+      fourth,
+    );
+  });
+});
+
 Deno.test("KV calls that fail with a locked database are retried; other errors are not", async () => {
   let calls = 0;
   const value = await withKvRetry(() => {
