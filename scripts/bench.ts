@@ -31,7 +31,7 @@ import { type BenchRun, renderReport, replaceBetweenMarkers } from "./bench/repo
 import { median } from "./bench/stats.ts";
 import { measureStarts, type StartCommand, stdioEntryTasks } from "./bench/stdio_start.ts";
 import { startUpstream, type UpstreamProcess } from "./bench/upstream_process.ts";
-import { settleWriteback } from "./bench/writeback.ts";
+import { flushWriteback } from "./bench/writeback.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const SECTIONS = ["gateway", "stdio", "memory"] as const;
@@ -211,7 +211,7 @@ async function main(): Promise<number> {
           `in ${options.rounds} interleaved rounds`,
       );
       run.gateway.rows = await measureGateways(running, upstream, options, {
-        beforeTurn: () => settleWriteback(),
+        beforeTurn: async () => void await flushWriteback(),
         log,
       });
     }

@@ -256,11 +256,11 @@ export function serviceRowName(door: Door): string {
 /**
  * This service as operators run it (`deno run -P=http src/main_http.ts`, fresh DATA_DIR and KV),
  * limits off, pointed at `upstream`, called through `door` (default `rest`) for images of `size`
- * (default {@link GATEWAY_SIZE}); `env` adds or overrides settings.
+ * (default {@link GATEWAY_SIZE}); `env` adds or overrides settings, `denoFlags` go to `deno run`.
  */
 export async function thisService(
   upstream: UpstreamProcess,
-  options: { door?: Door; size?: string; env?: Record<string, string> } = {},
+  options: { door?: Door; size?: string; env?: Record<string, string>; denoFlags?: string[] } = {},
 ): Promise<GatewayTarget & { readonly process: HttpServerProcess }> {
   const dataDir = await Deno.makeTempDir({ prefix: "bench-service-" });
   const outputDir = join(dataDir, "images");
@@ -273,7 +273,7 @@ export async function thisService(
     IMAGE_GENERATION_RATE_LIMIT: "0",
     MAX_INFLIGHT_PER_KEY: "0",
     ...options.env,
-  }, { name: "this service", dataDir });
+  }, { name: "this service", dataDir, denoFlags: options.denoFlags ?? [] });
   const auth = { authorization: `Bearer ${BENCH_TOKEN}` };
   const size = options.size ?? GATEWAY_SIZE;
   const door = options.door ?? "rest";

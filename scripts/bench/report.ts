@@ -103,7 +103,7 @@ function gatewaySection(gateway: NonNullable<BenchRun["gateway"]>, note: string)
     `${gateway.warmup} untimed warm-up requests, one load client (fetch, bodies read in full). ` +
     `Every target runs for the whole section; the timed requests are taken in ${gateway.rounds} ` +
     "interleaved rounds, one turn per target per round in rotating order, each turn starting " +
-    "once the previous turn's file writes have reached the disk (pending writeback under 32 MiB), " +
+    "once the previous turn's file writes have reached the disk (`sync`, untimed), " +
     "so a machine that drifts during the run drifts under every row alike; a row sums its " +
     "turns. The upstream answers " +
     `every generation with the same ${gateway.size} PNG of gradients under per-pixel noise ` +

@@ -1,10 +1,12 @@
 /**
- * Waiting for the kernel to write back what the previous turn left dirty. A target that does not
- * fsync (the predecessor) leaves hundreds of megabytes in the page cache, and the disk writes them
- * while the next target runs: without this wait, a turn is charged with the previous one's I/O.
+ * Writing back what the previous turn left dirty before the next turn starts. A target that does
+ * not fsync (the predecessor) leaves hundreds of megabytes in the page cache, which the kernel
+ * writes out on its own schedule (after ~30 s, or past a share of memory) — possibly while the
+ * next target runs: without this flush, a turn could be charged with the previous one's I/O.
  *
  * @module
  */
+import { procText } from "./process_cpu.ts";
 
 /** Bytes of `Dirty` + `Writeback` in a `/proc/meminfo` text; null when neither is there. */
 export function pendingWriteback(meminfo: string): number | null {
@@ -17,18 +19,11 @@ export function pendingWriteback(meminfo: string): number | null {
 }
 
 /**
- * Resolves once the page cache holds less than `belowBytes` waiting to be written (default
- * 32 MiB), or after `maxMs` (default 15 s); at once where `/proc/meminfo` cannot be read.
+ * Flushes the page cache to disk with `sync` (untimed; skipped where `sync` cannot run) and
+ * resolves with the bytes still pending afterwards, or null where `/proc/meminfo` cannot be read.
  */
-export async function settleWriteback(
-  options: { belowBytes?: number; maxMs?: number } = {},
-): Promise<void> {
-  const below = options.belowBytes ?? 32 * 1024 * 1024;
-  const deadline = performance.now() + (options.maxMs ?? 15_000);
-  while (performance.now() < deadline) {
-    const text = await Deno.readTextFile("/proc/meminfo").catch(() => null);
-    const pending = text === null ? null : pendingWriteback(text);
-    if (pending === null || pending < below) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+export async function flushWriteback(): Promise<number | null> {
+  await new Deno.Command("sync", { stdout: "null", stderr: "null" }).output().catch(() => {});
+  const text = await procText("/proc/meminfo");
+  return text === null ? null : pendingWriteback(text);
 }
