@@ -38,8 +38,12 @@ export interface GatewayTarget extends AsyncDisposable {
 export interface GatewayFigures {
   /** Row name. */
   name: string;
-  /** The timed turns, summed. */
+  /** The timed turns, summed (requests answered; without the `sync` that ends each turn). */
   run: LoadRun;
+  /** Seconds of the `sync` that ended each turn, summed: the turn's writes reaching the disk. */
+  flushSeconds: number;
+  /** Images answered and on disk per second: successes over the turns' time with their `sync`. */
+  storedRps: number;
   /** CPU of the target's process per successful image, ms (null without /proc). */
   cpuMsPerImage: number | null;
   /** CPU of the upstream per successful image in the same run, ms. */
@@ -76,7 +80,8 @@ export interface GatewayOptions {
 /**
  * Warms every target up, then measures them in `rounds` interleaved turns (round r starts at
  * target r, so each target runs first, last and between the others as often as the rest), each
- * turn after the previous one's writes reached the disk: a machine that drifts during the run (a
+ * turn started after `beforeTurn` and ended by `afterTurn` (timed apart: a `sync`, so that a turn
+ * pays for its own writes reaching the disk and no other turn does): a machine that drifts during the run (a
  * shared VM's CPU and disk do) drifts under every target alike, so the ratios between rows hold.
  * Each target's turns are summed into one row.
  */
@@ -84,10 +89,20 @@ export async function measureGateways(
   targets: readonly GatewayTarget[],
   upstream: UpstreamProcess,
   options: GatewayOptions,
-  hooks: { beforeTurn?: () => Promise<void>; log?: (message: string) => void } = {},
+  hooks: {
+    beforeTurn?: () => Promise<void>;
+    afterTurn?: () => Promise<void>;
+    log?: (message: string) => void;
+  } = {},
 ): Promise<GatewayFigures[]> {
   const shares = evenShares(options.requests, options.rounds);
-  const turns = targets.map(() => ({ runs: [] as LoadRun[], cpu: [0, 0, 0], sent: 0, bytes: 0 }));
+  const turns = targets.map(() => ({
+    runs: [] as LoadRun[],
+    cpu: [0, 0, 0],
+    sent: 0,
+    bytes: 0,
+    flushSeconds: 0,
+  }));
   const warm: LoadRun[] = [];
   for (const target of targets) {
     warm.push(
@@ -111,6 +126,9 @@ export async function measureGateways(
           concurrency: options.concurrency,
         }),
       );
+      const flushStarted = performance.now();
+      await hooks.afterTurn?.();
+      turn.flushSeconds += (performance.now() - flushStarted) / 1000;
       const after = await Promise.all(pids.map(cpuSeconds));
       turn.sent += share;
       turn.bytes += target.answerBytes() - bytesBefore;
@@ -130,9 +148,12 @@ export async function measureGateways(
     const okAnswers = warm[index].ok + run.ok;
     const failed = options.warmup + options.requests - okAnswers;
     const kept = Math.min(records ?? Infinity, files ?? Infinity);
+    const storedSeconds = run.seconds + turn.flushSeconds;
     figures.push({
       name: target.name,
       run,
+      flushSeconds: turn.flushSeconds,
+      storedRps: storedSeconds > 0 ? run.ok / storedSeconds : 0,
       cpuMsPerImage: perImage(0),
       upstreamCpuMsPerImage: perImage(1),
       clientCpuMsPerImage: perImage(2),
