@@ -70,9 +70,42 @@ class MemorySink implements ImageSink {
   }
 }
 
-/** Decodes base64 text arriving in pieces of any length into a sink, within a byte limit. */
+/** What each JSON escape in image data stands for: "/", or whitespace, which base64 skips. */
+const BASE64_ESCAPES: Readonly<Record<string, string>> = { "/": "/", n: "", r: "", t: "", f: "" };
+
+function escapeError(): SyntaxError {
+  return new SyntaxError("Images API response has an escape in image data that is not base64");
+}
+
+/**
+ * Base64 from the JSON string text of image data. A backslash ending the text begins an escape
+ * the next piece completes (returned as `open`); an escape standing for anything but "/" or
+ * whitespace (an escaped backslash or quote, say) cannot be base64, and is refused.
+ */
+function unescapeBase64(text: string): { base64: string; open: boolean } {
+  if (!text.includes("\\")) return { base64: text, open: false };
+  if (text.includes("\\\\")) throw escapeError();
+  // The common escape, fast.
+  const slashes = text.replaceAll("\\/", "/");
+  if (!slashes.includes("\\")) return { base64: slashes, open: false };
+  const open = slashes.endsWith("\\");
+  const base64 = (open ? slashes.slice(0, -1) : slashes).replace(/\\(.)/gs, (_, escaped) => {
+    const meaning = BASE64_ESCAPES[escaped];
+    if (meaning === undefined) throw escapeError();
+    return meaning;
+  });
+  return { base64, open };
+}
+
+/**
+ * Decodes base64 text arriving in pieces of any length into a sink, within a byte limit. The
+ * pieces are JSON string text: escapes are read (see {@link unescapeBase64}), and whitespace may
+ * fall anywhere, so the text is decoded up to its last whole 4-character group and the rest waits.
+ */
 class Base64Decoder {
   #pending = "";
+  /** The last piece ended inside an escape (a backslash). */
+  #escape = false;
   #length = 0;
   #sink: ImageSink;
   #limit: number;
@@ -85,25 +118,35 @@ class Base64Decoder {
     this.#what = what;
   }
 
-  async push(ascii: string): Promise<void> {
-    const text = this.#pending === "" ? ascii : this.#pending + ascii;
-    const usable = text.length - (text.length % 4);
-    this.#pending = text.slice(usable);
-    if (usable > 0) await this.#write(usable === text.length ? text : text.slice(0, usable));
+  async push(json: string): Promise<void> {
+    const { base64, open } = unescapeBase64(this.#escape ? "\\" + json : json);
+    this.#escape = open;
+    const text = this.#pending === "" ? base64 : this.#pending + base64;
+    this.#pending = text.slice(await this.#write(text, "stop-before-partial"));
   }
 
   async finish(): Promise<void> {
-    if (this.#pending !== "") await this.#write(this.#pending);
+    // An escape just before the closing quote: it escaped the quote, which base64 has not.
+    if (this.#escape) throw escapeError();
+    if (this.#pending !== "") await this.#write(this.#pending, "loose");
     this.#pending = "";
   }
 
-  async #write(base64: string): Promise<void> {
-    const most = Math.ceil(base64.length / 4) * 3;
+  /** Decodes `base64` into the sink; returns how many characters were read. */
+  async #write(base64: string, last: "loose" | "stop-before-partial"): Promise<number> {
+    // Whole groups only, unless it is the last: a partial one waits for the next piece.
+    const groups = last === "loose" ? Math.ceil(base64.length / 4) : Math.floor(base64.length / 4);
+    const most = groups * 3;
     // Padding makes the estimate up to 2 bytes high.
     if (this.#length + most > this.#limit + 2) throw imageTooLarge(this.#what, this.#limit);
-    const { written } = this.#sink.space(most).setFromBase64(base64);
-    this.#length += written;
-    await this.#sink.wrote(written);
+    const { read, written } = this.#sink.space(most).setFromBase64(base64, {
+      lastChunkHandling: last,
+    });
+    if (written > 0) {
+      this.#length += written;
+      await this.#sink.wrote(written);
+    }
+    return read;
   }
 }
 
@@ -191,7 +234,8 @@ export async function decodeImagesResponse(
   let inString = false;
   let escaped = false;
   // Base64 is ASCII: UTF-8 decoding makes a one-byte string fastest (anything else fails below).
-  const decoder = new TextDecoder();
+  // A byte order mark is kept: dropped, it would go unseen and shift that offset.
+  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
   const openSink = async (index: number) => {
     const given = await options.sinkFor?.(index);
     const memory = given === undefined
@@ -219,9 +263,7 @@ export async function decodeImagesResponse(
         // anything else fails to decode below, so the quote's byte offset is i + its index.
         const rest = decoder.decode(chunk.subarray(i));
         const quote = rest.indexOf('"');
-        const text = quote < 0 ? rest : rest.slice(0, quote);
-        // JSON may escape "/" as "\/": drop the backslashes, base64 has none of its own.
-        const piece = text.includes("\\") ? text.replaceAll("\\", "") : text;
+        const piece = quote < 0 ? rest : rest.slice(0, quote);
         if (piece !== "") await sink.decoder.push(piece);
         if (quote < 0) break;
         const close = i + quote;

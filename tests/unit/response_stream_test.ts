@@ -115,3 +115,33 @@ Deno.test("text after an image's closing quote may be any UTF-8; non-ASCII insid
     await assert.rejects(decodeImagesResponse(byteStreamOf(bad, size).stream), SyntaxError);
   }
 });
+
+Deno.test("image data is never decoded to other bytes than JSON.parse and fromBase64 give", async () => {
+  const image = Uint8Array.from({ length: 57 * 4 }, (_, i) => (i * 97) % 256);
+  const lines = image.toBase64().match(/.{1,76}/g)!;
+  const bodies = [
+    // Line breaks escaped as JSON allows (MIME-style base64): whitespace to base64.
+    `{"data":[{"b64_json":"${lines.join("\\n")}\\n"}]}`,
+    `{"data":[{"b64_json":"${lines.join("\\r\\n")}"}]}`,
+    // Spaces are legal in a JSON string, and skipped by base64.
+    `{"data":[{"b64_json":"${lines.join(" ")} "}]}`,
+  ];
+  for (const text of bodies) {
+    const bytes = new TextEncoder().encode(text);
+    for (const size of [1, 2, 3, 5, 7, 77, 78, 1 << 20]) {
+      const decoded = await decodeImagesResponse(byteStreamOf(bytes, size).stream);
+      assert.deepEqual(decoded.images[0], image, `${JSON.stringify(text.slice(20, 40))}, ${size}`);
+    }
+  }
+  // Escapes that are no base64 (nor whitespace) are refused, split across pieces or not.
+  for (const escape of ["\\\\", '\\"', "\\u0041", "\\b", "\ufeff"]) {
+    const bytes = new TextEncoder().encode(`{"data":[{"b64_json":"QUJD${escape}QUJD"}]}`);
+    for (const size of [1, 2, 3, 4, 25, 26, 27, 64]) {
+      await assert.rejects(
+        decodeImagesResponse(byteStreamOf(bytes, size).stream),
+        SyntaxError,
+        `${JSON.stringify(escape)}, ${size}`,
+      );
+    }
+  }
+});
