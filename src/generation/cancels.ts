@@ -141,8 +141,9 @@ export class CancelWatch {
         if (entry.value !== null) this.#polled.get(jobIds[i])?.(entry.value.reason ?? "cancelled");
       }
     } catch {
-      this.close(); // The KV handle closed; nothing to watch any more.
-      return;
+      // The KV handle closed, or a read failed past its retries: these jobs are no longer polled
+      // (as a job polling alone stopped), but jobs started later are.
+      for (const jobId of jobIds) this.#polled.delete(jobId);
     } finally {
       this.#polling = false;
     }

@@ -76,3 +76,28 @@ Deno.test("cancels written by another process are found by one poll for all runn
   assert.equal(fired.has(jobId(5)), false);
   cancels.close();
 });
+
+Deno.test("a failed poll does not end polling for the jobs that run later", async () => {
+  await using pair = await kvPair();
+  const cancels = new CancelWatch(pair.kv, { pollMs: 10 });
+  const getMany = pair.kv.getMany.bind(pair.kv);
+  let failures = 1;
+  const polled: unknown[] = [];
+  pair.kv.getMany = ((keys: Deno.KvKey[]) => {
+    if (failures-- > 0) return Promise.reject(new Error("KV read failed (transient)"));
+    polled.push(...keys.map((key) => key.at(-1)));
+    return getMany(keys);
+  }) as typeof pair.kv.getMany;
+  const first = cancels.watch(jobId(1), () => {});
+  while (failures > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const stop = cancels.watch(jobId(2), () => {});
+  const deadline = performance.now() + 2_000;
+  while (!polled.includes(jobId(2)) && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  first();
+  stop();
+  cancels.close();
+  assert.ok(polled.includes(jobId(2)), "the job started after the failure is polled");
+});
