@@ -23,6 +23,7 @@ import {
   serviceRowName,
   thisService,
 } from "./bench/gateway.ts";
+import { GATEWAY_WORKLOAD_FLAGS, wholeNumber } from "./bench/flags.ts";
 import { anyMissed, evaluateGoals } from "./bench/goals.ts";
 import { describeMachine } from "./bench/machine.ts";
 import { measurePeakMemory } from "./bench/memory.ts";
@@ -40,9 +41,7 @@ const { values } = parseArgs({
   args: Deno.args,
   strict: true,
   options: {
-    requests: { type: "string", default: "300" },
-    concurrency: { type: "string", default: "20" },
-    warmup: { type: "string", default: "20" },
+    ...GATEWAY_WORKLOAD_FLAGS,
     rounds: { type: "string", default: "5" },
     "stdio-runs": { type: "string", default: "25" },
     "memory-in-flight": { type: "string", default: "50" },
@@ -54,14 +53,8 @@ const { values } = parseArgs({
   },
 });
 
-function count(name: keyof typeof values): number {
-  const value = Number(values[name]);
-  if (!Number.isInteger(value) || value < 0) {
-    throw new RangeError(
-      `Cannot run the bench: --${name} must be a whole number, got ${values[name]}`,
-    );
-  }
-  return value;
+function count(name: keyof typeof values, min = 0): number {
+  return wholeNumber(name, values[name] as string | undefined, min);
 }
 
 const only = new Set(values.only.split(",").map((s) => s.trim()));
@@ -176,11 +169,8 @@ async function main(): Promise<number> {
         requests: count("requests"),
         concurrency: count("concurrency"),
         warmup: count("warmup"),
-        rounds: count("rounds"),
+        rounds: count("rounds", 1),
       };
-      if (options.rounds < 1) {
-        throw new RangeError("Cannot run the bench: --rounds must be 1 or more");
-      }
       const image = upstream.images[GATEWAY_SIZE];
       run.gateway = {
         ...options,
@@ -211,8 +201,8 @@ async function main(): Promise<number> {
           `in ${options.rounds} interleaved rounds`,
       );
       run.gateway.rows = await measureGateways(running, upstream, options, {
-        beforeTurn: async () => void await flushWriteback(),
-        afterTurn: async () => void await flushWriteback(),
+        beforeTurn: flushWriteback,
+        afterTurn: flushWriteback,
         log,
       });
     }

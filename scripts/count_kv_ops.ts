@@ -21,6 +21,7 @@ import { resolveConfig } from "../src/config.ts";
 import { startHttpService } from "../src/http_door.ts";
 import { startFakeOpenAI } from "../tests/fake_openai.ts";
 import { spawnHttpService } from "../tests/e2e/support/http_server.ts";
+import { wholeNumber } from "./bench/flags.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -36,9 +37,9 @@ const { values } = parseArgs({
 });
 const store = values.store;
 if (store !== "kv" && store !== "fs") throw new RangeError(`--store must be kv or fs: ${store}`);
-const requests = Number(values.requests);
-const concurrency = Number(values.concurrency);
-const generations = Number(values.generations);
+const requests = wholeNumber("requests", values.requests, 1);
+const concurrency = wholeNumber("concurrency", values.concurrency, 1);
+const generations = wholeNumber("generations", values.generations, 1);
 
 const TOKEN = "capacity-token-0123456789";
 const HEADERS = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };

@@ -14,56 +14,25 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { GATEWAY_WORKLOAD_FLAGS, wholeNumber } from "./bench/flags.ts";
 import { thisService } from "./bench/gateway.ts";
 import { runLoad } from "./bench/load.ts";
-import { clockTicksPerSecond, procText } from "./bench/process_cpu.ts";
+import { cpuSeconds, cpuSecondsByThread, machineCpuTicks } from "./bench/process_cpu.ts";
 import { startUpstream } from "./bench/upstream_process.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   strict: true,
   options: {
-    requests: { type: "string", default: "300" },
-    concurrency: { type: "string", default: "20" },
-    warmup: { type: "string", default: "20" },
+    ...GATEWAY_WORKLOAD_FLAGS,
     "cpu-prof": { type: "string" },
     top: { type: "string", default: "30" },
   },
 });
-
-function count(name: "requests" | "concurrency" | "warmup" | "top"): number {
-  const value = Number(values[name]);
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(`--${name} must be a whole number of at least 1, got ${values[name]}`);
-  }
-  return value;
-}
-
-/** CPU ticks per thread name (digits at the end dropped: `tokio-runtime-w`, `sw-`). */
-async function threadTicks(pid: number): Promise<Map<string, number>> {
-  const out = await new Deno.Command("sh", {
-    args: ["-c", `cat /proc/${pid}/task/*/stat`],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  const ticks = new Map<string, number>();
-  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
-    const close = line.lastIndexOf(")");
-    if (close < 0) continue;
-    const name = line.slice(line.indexOf("(") + 1, close).replace(/\d+$/, "");
-    const fields = line.slice(close + 2).split(" ");
-    ticks.set(name, (ticks.get(name) ?? 0) + Number(fields[11]) + Number(fields[12]));
-  }
-  return ticks;
-}
-
-/** The machine's CPU ticks: user (with nice), system, idle, iowait, steal. */
-async function machineTicks(): Promise<number[]> {
-  const first = (await procText("/proc/stat"))?.split("\n")[0] ?? "";
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = first.split(/\s+/).slice(1)
-    .map(Number);
-  return [user + nice, system + irq + softirq, idle, iowait, steal];
-}
+const requests = wholeNumber("requests", values.requests, 1);
+const concurrency = wholeNumber("concurrency", values.concurrency, 1);
+const warmup = wholeNumber("warmup", values.warmup);
+const top = wholeNumber("top", values.top, 1);
 
 /** Self time of a V8 CPU profile's samples, per module (npm package, extension, src file, op). */
 function selfTimeByModule(profile: {
@@ -89,59 +58,65 @@ function selfTimeByModule(profile: {
   return byModule;
 }
 
-const requests = count("requests");
-const concurrency = count("concurrency");
 const profileDir = values["cpu-prof"] === undefined ? undefined : await (async () => {
   await Deno.mkdir(values["cpu-prof"]!, { recursive: true });
   // A directory of this run's own, so earlier profiles are not summed in.
   return await Deno.makeTempDir({ dir: values["cpu-prof"], prefix: "gateway-" });
 })();
-const before: { threads?: Map<string, number>; machine?: number[] } = {};
-let ok = 0;
+let saved = 0;
 {
   await using upstream = await startUpstream();
   await using service = await thisService(upstream, {
     denoFlags: profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
   });
-  await runLoad(service.send, { requests: count("warmup"), concurrency });
-  before.threads = await threadTicks(service.pid);
-  before.machine = await machineTicks();
-  const run = await runLoad((i) => service.send(count("warmup") + i), { requests, concurrency });
-  const threads = await threadTicks(service.pid);
-  const machine = await machineTicks();
-  ok = run.ok;
+  await runLoad(service.send, { requests: warmup, concurrency });
+  const threadsBefore = await cpuSecondsByThread(service.pid);
+  const processBefore = await cpuSeconds(service.pid);
+  const machineBefore = await machineCpuTicks();
+  const run = await runLoad((i) => service.send(warmup + i), { requests, concurrency });
+  const threads = await cpuSecondsByThread(service.pid);
+  const processAfter = await cpuSeconds(service.pid);
+  const machine = await machineCpuTicks();
+  saved = run.ok;
   console.log(
     `${run.ok} of ${requests} saved at ${concurrency} concurrent in ${run.seconds.toFixed(1)} s ` +
       `(${run.rps.toFixed(1)} req/s)`,
   );
-  const ticksPerMs = await clockTicksPerSecond() / 1000;
-  console.log("\nService CPU per image, by thread (ms)");
-  let total = 0;
-  for (const [name, ticks] of [...threads].sort((a, b) => b[1] - a[1])) {
-    const ms = (ticks - (before.threads.get(name) ?? 0)) / ticksPerMs / Math.max(1, run.ok);
-    total += ms;
+  const perImage = (seconds: number) => seconds * 1000 / Math.max(1, run.ok);
+  // A thread that ended during the run (an idle blocking-pool thread) leaves /proc/<pid>/task:
+  // its time is in the process's total only.
+  console.log("\nService CPU per image, by thread of the run (ms)");
+  const rows = [...threads].map((
+    [name, seconds],
+  ): [string, number] => [name, perImage(seconds - (threadsBefore.get(name) ?? 0))]);
+  for (const [name, ms] of rows.sort((a, b) => b[1] - a[1])) {
     if (ms >= 0.05) console.log(`  ${name.padEnd(20)} ${ms.toFixed(2).padStart(7)}`);
   }
-  console.log(`  ${"all threads".padEnd(20)} ${total.toFixed(2).padStart(7)}`);
-  const spent = machine.map((t, i) => t - before.machine![i]);
-  const all = spent.reduce((a, b) => a + b, 0) || 1;
-  console.log(
-    "\nMachine CPU over the run: " +
-      ["user", "system", "idle", "iowait", "steal"]
-        .map((name, i) => `${name} ${(spent[i] * 100 / all).toFixed(0)}%`).join(", "),
-  );
+  if (processBefore !== null && processAfter !== null) {
+    const all = perImage(processAfter - processBefore).toFixed(2);
+    console.log(`  ${"the whole process".padEnd(20)} ${all.padStart(7)}`);
+  }
+  if (machine && machineBefore) {
+    const kinds = ["user", "system", "idle", "iowait", "steal"] as const;
+    const spent = kinds.map((kind) => machine[kind] - machineBefore[kind]);
+    const all = spent.reduce((a, b) => a + b, 0) || 1;
+    console.log(
+      "\nMachine CPU over the run: " +
+        kinds.map((kind, i) => `${kind} ${(spent[i] * 100 / all).toFixed(0)}%`).join(", "),
+    );
+  }
 }
 if (profileDir) {
   // Written by the service as it stopped (when the `await using` block above ended).
   for await (const entry of Deno.readDir(profileDir)) {
     if (!entry.name.endsWith(".cpuprofile")) continue;
     const profile = JSON.parse(await Deno.readTextFile(`${profileDir}/${entry.name}`));
-    const rows = [...selfTimeByModule(profile)].sort((a, b) => b[1] - a[1]).slice(0, count("top"));
+    const rows = [...selfTimeByModule(profile)].sort((a, b) => b[1] - a[1]).slice(0, top);
     console.log(
       `\nEvent loop self time per image by module, ms (${entry.name}; start-up included)`,
     );
     for (const [module, us] of rows) {
-      console.log(`  ${(us / 1000 / Math.max(1, ok)).toFixed(3).padStart(7)}  ${module}`);
+      console.log(`  ${(us / 1000 / Math.max(1, saved)).toFixed(3).padStart(7)}  ${module}`);
     }
   }
 }

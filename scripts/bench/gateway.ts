@@ -358,14 +358,11 @@ export const MINIMAL_GATEWAY_ROW = "the unavoidable work alone";
  * written), fsync, rename, folder fsync — nothing else. The ceiling of any gateway that stores
  * what it receives, next to the fake alone in the same run.
  */
-export async function minimalGateway(
-  upstream: UpstreamProcess,
-  denoFlags: string[] = [],
-): Promise<GatewayTarget> {
+export async function minimalGateway(upstream: UpstreamProcess): Promise<GatewayTarget> {
   const folder = await Deno.makeTempDir({ prefix: "bench-minimal-" });
   const script = new URL("./minimal_gateway.ts", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-P=test", ...denoFlags, script, upstream.baseUrl, folder],
+    args: ["run", "-P=test", script, upstream.baseUrl, folder],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();

@@ -8,7 +8,7 @@ import { median, percentile, ratio } from "../../scripts/bench/stats.ts";
 import { MARKERS, replaceBetweenMarkers } from "../../scripts/bench/report.ts";
 import { stdioEntryTasks } from "../../scripts/bench/stdio_start.ts";
 import { evenShares, type LoadRun, mergeLoadRuns } from "../../scripts/bench/load.ts";
-import { pendingWriteback } from "../../scripts/bench/writeback.ts";
+import { wholeNumber } from "../../scripts/bench/flags.ts";
 
 Deno.test("percentile uses the nearest rank and ignores the order of samples", () => {
   const samples = [50, 10, 40, 20, 30, 100, 90, 80, 70, 60];
@@ -147,9 +147,14 @@ Deno.test("requests are split into rounds as evenly as whole numbers allow", () 
   assert.throws(() => evenShares(1.5, 2), RangeError);
 });
 
-Deno.test("pending writeback is Dirty plus Writeback from /proc/meminfo", () => {
-  const meminfo = "MemTotal:       24614380 kB\nDirty:              1248 kB\n" +
-    "Writeback:             4 kB\nWritebackTmp:          9 kB\n";
-  assert.equal(pendingWriteback(meminfo), (1248 + 4) * 1024);
-  assert.equal(pendingWriteback("MemTotal: 1 kB\n"), null);
+Deno.test("bench flags are whole numbers of at least their minimum, or a RangeError naming them", () => {
+  assert.equal(wholeNumber("requests", "300", 1), 300);
+  assert.equal(wholeNumber("warmup", "0"), 0);
+  assert.throws(
+    () => wholeNumber("rounds", "0", 1),
+    /--rounds must be a whole number of at least 1, got 0/,
+  );
+  assert.throws(() => wholeNumber("requests", "2.5"), RangeError);
+  assert.throws(() => wholeNumber("requests", ""), RangeError);
+  assert.throws(() => wholeNumber("requests", undefined), RangeError);
 });
