@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { type FakeOpenAI, startFakeOpenAI } from "../fake_openai.ts";
 import { startOidcProvider } from "../support/oidc_provider.ts";
 import { startHttpServer, TEST_OPENAI_KEY } from "./support/http_server.ts";
-import { connectWithOAuth, TestOAuthClient } from "./support/oauth_client.ts";
+import { assertTokenRefused, connectWithOAuth, TestOAuthClient } from "./support/oauth_client.ts";
 
 type Block = { type: string; text?: string };
 type ToolResult = { content: Block[]; isError?: boolean };
@@ -128,24 +128,7 @@ Deno.test({
 
     await t.step("a token of the same provider for another resource is refused", async () => {
       const other = await provider.obtainTokens("images:read images:write", `${base}/other`);
-      const response = await fetch(`${base}/mcp`, {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${other.access_token}`,
-          "content-type": "application/json",
-          accept: "application/json, text/event-stream",
-        },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }),
-      });
-      await response.body?.cancel();
-      assert.equal(response.status, 401);
-      const challenge = response.headers.get("www-authenticate") ?? "";
-      assert.match(challenge, /^Bearer /);
-      assert.match(challenge, /error="invalid_token"/);
-      assert.ok(
-        challenge.includes(`resource_metadata="${base}/.well-known/oauth-protected-resource/mcp"`),
-        challenge,
-      );
+      await assertTokenRefused(base, other.access_token);
     });
   },
 });

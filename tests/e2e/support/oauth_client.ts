@@ -226,3 +226,28 @@ export async function connectWithOAuth(
     },
   };
 }
+
+/**
+ * Asserts that `/mcp` at `base` refuses `accessToken`: a 401 whose `WWW-Authenticate` is a Bearer
+ * challenge with `error="invalid_token"` naming the resource metadata of `${base}/mcp`.
+ */
+export async function assertTokenRefused(base: string, accessToken: string): Promise<void> {
+  const response = await fetch(`${base}/mcp`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${accessToken}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+    },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }),
+  });
+  await response.body?.cancel();
+  assert.equal(response.status, 401);
+  const challenge = response.headers.get("www-authenticate") ?? "";
+  assert.match(challenge, /^Bearer /);
+  assert.match(challenge, /error="invalid_token"/);
+  assert.ok(
+    challenge.includes(`resource_metadata="${base}/.well-known/oauth-protected-resource/mcp"`),
+    challenge,
+  );
+}

@@ -16,7 +16,7 @@ import { type HttpService, startHttpService } from "../../../src/http_door.ts";
 import type { ClientMetadataResolver } from "../../../src/oauth/mod.ts";
 import type { FakeOpenAI } from "../../fake_openai.ts";
 import { TEST_OPENAI_KEY } from "./http_server.ts";
-import { connectWithOAuth, type TestOAuthClient } from "./oauth_client.ts";
+import { assertTokenRefused, connectWithOAuth, type TestOAuthClient } from "./oauth_client.ts";
 
 /** One instance of the fleet, with the requests it served (`METHOD /path`). */
 export interface FleetInstance {
@@ -172,23 +172,7 @@ export async function signInUseRefreshRevoke(
   });
   await revoked.body?.cancel();
   assert.equal(revoked.status, 200);
-  const refused = await fetch(`${base}/mcp`, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${refreshed.access_token}`,
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-    },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
-  });
-  await refused.body?.cancel();
-  assert.equal(refused.status, 401);
-  const challenge = refused.headers.get("www-authenticate") ?? "";
-  assert.match(challenge, /error="invalid_token"/);
-  assert.ok(
-    challenge.includes(`resource_metadata="${base}/.well-known/oauth-protected-resource/mcp"`),
-    challenge,
-  );
+  await assertTokenRefused(base, refreshed.access_token);
 
   const [one, two] = fleet.instances.map((i) => i.served);
   assert.ok(one.includes("GET /oauth/authorize") && one.includes("POST /oauth/authorize"));
