@@ -330,7 +330,7 @@ export class Generator {
     const imageIds = Array.from({ length: request.n }, () => newImageId(this.#now()));
     const instance = this.#deps.instance;
     // Indexed in the commit that creates it: no job is ever visible that nobody can interrupt.
-    const created = await this.#deps.store.catalog.createJobEntry(
+    const created = await this.#deps.store.catalog.createJob(
       jobId,
       {
         prompt: request.prompt,

@@ -864,18 +864,10 @@ export class Catalog {
   /**
    * Starts a job in state `pending` (or `running`, see {@link NewJob.state}). Throws a `conflict`
    * error when `jobId` exists. `also` adds mutations to the same atomic commit (keys of the KV
-   * that holds jobs).
+   * that holds jobs). Returns the job with the versionstamp of its commit (for
+   * {@link updateJob}'s `known`).
    */
   async createJob(
-    jobId: string,
-    input: NewJob,
-    also?: (op: Deno.AtomicOperation) => void,
-  ): Promise<JobRecord> {
-    return (await this.createJobEntry(jobId, input, also)).job;
-  }
-
-  /** {@link createJob}, with the versionstamp of the commit (for {@link updateJob}'s `known`). */
-  async createJobEntry(
     jobId: string,
     input: NewJob,
     also?: (op: Deno.AtomicOperation) => void,

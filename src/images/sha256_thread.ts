@@ -69,6 +69,7 @@ function localSha256(): RunningSha256 {
 class HashThread {
   readonly #worker: Worker;
   readonly #waiting = new Map<number, PromiseWithResolvers<string>>();
+  readonly #onEnd: (thread: HashThread) => void;
   #running = 0;
   #failure: Error | null = null;
   ready = false;
@@ -102,8 +103,6 @@ class HashThread {
     );
   }
 
-  readonly #onEnd: (thread: HashThread) => void;
-
   #end(error: Error, unexpected: boolean): void {
     if (this.#failure) return;
     this.#failure = error;
@@ -123,14 +122,11 @@ class HashThread {
       this.#hold(-1);
       return true;
     };
-    let lost = false;
     return {
       update: (bytes) => {
         if (state === "ended") throw new TypeError("Cannot update a finished SHA-256");
-        if (this.#failure) {
-          lost = true;
-          return;
-        }
+        // Bytes for a dead thread are dropped; the digest reports its failure.
+        if (this.#failure) return;
         const message: HashRequest = {
           kind: "update",
           id,
@@ -142,10 +138,9 @@ class HashThread {
       },
       digest: () => {
         if (state === "ended") return Promise.reject(new TypeError("SHA-256 already finished"));
-        const failure = this.#failure ?? (lost ? new Error("the hash thread ended") : null);
-        if (failure) {
+        if (this.#failure) {
           finish();
-          return Promise.reject(hashThreadError(failure));
+          return Promise.reject(hashThreadError(this.#failure));
         }
         const waiting = Promise.withResolvers<string>();
         this.#waiting.set(id, waiting);
@@ -161,7 +156,7 @@ class HashThread {
     };
   }
 
-  /** Stops the worker (for tests and shutdown). */
+  /** Stops the worker (tests): hashes running on it fail. */
   async stop(): Promise<void> {
     this.#end(new Error("stopped"), false);
     await this.#worker.terminate();

@@ -197,7 +197,7 @@ Deno.test("jobs move from pending through running to a final state that sticks",
   await withCatalog(async (catalog) => {
     const imageId = newImageId();
     const [job1, job2, job3] = [newJobId(), newJobId(), newJobId()];
-    const job = await catalog.createJob(job1, {
+    const { job } = await catalog.createJob(job1, {
       prompt: "p".repeat(5000),
       model: "gpt-image-2",
       creator: "ada",
@@ -240,7 +240,7 @@ Deno.test("a job that starts at once is created running, in one commit, and fini
   await withCatalog(async (catalog) => {
     const imageId = newImageId();
     const jobId = newJobId();
-    const job = await catalog.createJob(jobId, {
+    const { job } = await catalog.createJob(jobId, {
       prompt: "p",
       model: "gpt-image-2",
       door: "http",
@@ -273,7 +273,7 @@ Deno.test("a job ended against its creation skips the read; one changed since is
     };
     // Unchanged since it was created: ends in one commit, against what its creator knows.
     const first = newJobId();
-    const known = await catalog.createJobEntry(first, input);
+    const known = await catalog.createJob(first, input);
     assert.equal(known.job.state, "running");
     const done = await catalog.updateJob(first, { state: "succeeded" }, undefined, known);
     assert.equal(done?.state, "succeeded");
@@ -281,7 +281,7 @@ Deno.test("a job ended against its creation skips the read; one changed since is
     // Changed by someone else (another instance failed it): the check fails, the job is read, and
     // the finished job stays as it is.
     const second = newJobId();
-    const stale = await catalog.createJobEntry(second, input);
+    const stale = await catalog.createJob(second, input);
     await catalog.updateJob(second, {
       state: "failed",
       error: { kind: "internal", message: "gone" },
@@ -292,7 +292,7 @@ Deno.test("a job ended against its creation skips the read; one changed since is
     );
     // Changed without ending: read again, then updated on top of the change.
     const third = newJobId();
-    const before = await catalog.createJobEntry(third, { ...input, state: "pending" });
+    const before = await catalog.createJob(third, { ...input, state: "pending" });
     await catalog.updateJob(third, { state: "running" });
     const ended = await catalog.updateJob(third, { state: "cancelled" }, undefined, before);
     assert.equal(ended?.state, "cancelled");
